@@ -1,0 +1,1 @@
+"""Event vocabulary of the guarantee ledger: one msgspec Struct per event type."""

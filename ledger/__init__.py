@@ -1,0 +1,1 @@
+"""The guarantee ledger service: rules, event store, HTTP API, CLI."""

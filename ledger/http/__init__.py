@@ -1,0 +1,1 @@
+"""HTTP API served by aiohttp."""

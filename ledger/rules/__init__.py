@@ -1,0 +1,1 @@
+"""Pure decision rules: state + event -> accepted or refused."""
