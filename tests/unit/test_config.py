@@ -1,0 +1,75 @@
+"""Settings come from LEDGER_* variables, with the defaults of SPEC section 7."""
+
+from pathlib import Path
+
+import pytest
+
+from ledger.config import ENV_VARS, ConfigError, Settings, parse_port
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    settings = Settings.from_env({}, stderr_is_tty=False)
+    assert settings.database_url is None
+    assert settings.data_dir == Path(".ledger-data")
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8080
+    assert settings.log_format == "json"
+
+
+def test_every_variable_is_read() -> None:
+    env = {
+        "LEDGER_DATABASE_URL": "postgresql://ledger:pw@db:5432/ledger",
+        "LEDGER_DATA_DIR": "/var/lib/ledger",
+        "LEDGER_HOST": "0.0.0.0",
+        "LEDGER_PORT": "9000",
+        "LEDGER_LOG_FORMAT": "console",
+    }
+    settings = Settings.from_env(env, stderr_is_tty=False)
+    assert settings.database_url == "postgresql://ledger:pw@db:5432/ledger"
+    assert settings.data_dir == Path("/var/lib/ledger")
+    assert settings.host == "0.0.0.0"
+    assert settings.port == 9000
+    assert settings.log_format == "console"
+    assert set(env) == set(ENV_VARS)
+
+
+def test_log_format_defaults_to_console_on_a_terminal() -> None:
+    assert Settings.from_env({}, stderr_is_tty=True).log_format == "console"
+
+
+def test_explicit_log_format_wins_over_terminal_detection() -> None:
+    settings = Settings.from_env({"LEDGER_LOG_FORMAT": "JSON"}, stderr_is_tty=True)
+    assert settings.log_format == "json"
+
+
+def test_empty_variables_count_as_unset() -> None:
+    env = {name: "" for name in ENV_VARS}
+    assert Settings.from_env(env, stderr_is_tty=False) == Settings.from_env({}, stderr_is_tty=False)
+
+
+@pytest.mark.parametrize("raw", ["0", "65536", "-1", "http", "80.5"])
+def test_invalid_port_is_refused_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigError, match="LEDGER_PORT"):
+        Settings.from_env({"LEDGER_PORT": raw})
+
+
+@pytest.mark.parametrize("raw", ["1", "8080", "65535", " 443 "])
+def test_valid_ports_are_accepted(raw: str) -> None:
+    assert parse_port(raw) == int(raw)
+
+
+def test_unknown_log_format_is_refused() -> None:
+    with pytest.raises(ConfigError, match="LEDGER_LOG_FORMAT must be 'json' or 'console'"):
+        Settings.from_env({"LEDGER_LOG_FORMAT": "xml"})
+
+
+def test_command_line_overrides_take_precedence() -> None:
+    settings = Settings.from_env({"LEDGER_PORT": "9000"}, stderr_is_tty=False)
+    assert settings.with_overrides(host="0.0.0.0", port=None).port == 9000
+    assert settings.with_overrides(port=8181).port == 8181
+    assert settings.with_overrides(host="0.0.0.0").host == "0.0.0.0"
+
+
+def test_database_password_is_kept_out_of_repr() -> None:
+    settings = Settings.from_env({"LEDGER_DATABASE_URL": "postgresql://u:hunter2@db/x"})
+    assert "hunter2" not in repr(settings)

@@ -1,0 +1,130 @@
+"""Log lines carry request context and timestamps, and never credentials."""
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from ledger.logs import REDACTED, configure_logging, is_secret_key, redact_secrets
+
+
+def redact(**event: Any) -> dict[str, Any]:
+    return dict(redact_secrets(None, "info", event))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "authorization",
+        "Authorization",
+        "api_key",
+        "X-API-Key",
+        "apiKey",
+        "key",
+        "token",
+        "access_token",
+        "password",
+        "DB_PASSWORD",
+        "password_hash",
+        "secret",
+        "client_secret",
+    ],
+)
+def test_credential_fields_are_redacted(key: str) -> None:
+    assert redact(**{key: "s3cr3t"})[key] == REDACTED
+
+
+@pytest.mark.parametrize("key", ["key_id", "key_prefix", "event", "institution_id", "keys"])
+def test_fields_that_only_name_a_key_stay_readable(key: str) -> None:
+    assert not is_secret_key(key)
+    assert redact(**{key: "visible"})[key] == "visible"
+
+
+def test_bearer_values_are_redacted_under_any_name() -> None:
+    assert redact(header="Bearer abc.def")["header"] == REDACTED
+    assert redact(event="bearer abc")["event"] == REDACTED
+
+
+def test_nested_headers_are_redacted() -> None:
+    event = redact(headers={"Authorization": "Basic Zm9v", "Accept": "application/json"})
+    assert event["headers"] == {"Authorization": REDACTED, "Accept": "application/json"}
+    assert redact(items=[{"token": "t"}])["items"] == [{"token": REDACTED}]
+
+
+def test_url_passwords_are_redacted_but_the_rest_of_the_url_kept() -> None:
+    event = redact(dsn_used="postgresql://ledger:hunter2@db:5432/ledger")
+    assert event["dsn_used"] == f"postgresql://ledger:{REDACTED}@db:5432/ledger"
+    assert redact(url="http://127.0.0.1:8080/v1")["url"] == "http://127.0.0.1:8080/v1"
+
+
+def test_redaction_leaves_the_input_untouched() -> None:
+    event = {"token": "t", "n": 1}
+    redact_secrets(None, "info", event)
+    assert event == {"token": "t", "n": 1}
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    yield stream
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_carry_context_level_timestamp_and_no_secret(log_stream: io.StringIO) -> None:
+    configure_logging("json", stream=log_stream)
+    structlog.contextvars.bind_contextvars(request_id="req-1")
+    structlog.get_logger().info("request", authorization="Bearer xyz", status=201)
+    [line] = lines(log_stream)
+    assert line["event"] == "request"
+    assert line["request_id"] == "req-1"
+    assert line["level"] == "info"
+    assert line["status"] == 201
+    assert line["authorization"] == REDACTED
+    assert line["timestamp"].endswith("Z")
+    assert "xyz" not in log_stream.getvalue()
+
+
+def test_stdlib_loggers_share_the_format_and_context(log_stream: io.StringIO) -> None:
+    configure_logging("json", stream=log_stream)
+    structlog.contextvars.bind_contextvars(request_id="req-2")
+    logging.getLogger("aiohttp.access").info("GET /healthz 200")
+    [line] = lines(log_stream)
+    assert line["event"] == "GET /healthz 200"
+    assert line["logger"] == "aiohttp.access"
+    assert line["request_id"] == "req-2"
+
+
+def test_level_filters_debug_lines(log_stream: io.StringIO) -> None:
+    configure_logging("json", level="warning", stream=log_stream)
+    structlog.get_logger().info("quiet")
+    structlog.get_logger().warning("loud")
+    assert [line["event"] for line in lines(log_stream)] == ["loud"]
+
+
+def test_console_format_is_for_people(log_stream: io.StringIO) -> None:
+    configure_logging("console", stream=log_stream)
+    structlog.get_logger().info("started", port=8080, password="pw")
+    text = log_stream.getvalue()
+    assert "started" in text
+    assert "port=8080" in text
+    assert "pw" not in text.replace("password", "")
+
+
+def test_reconfiguring_does_not_duplicate_lines(log_stream: io.StringIO) -> None:
+    configure_logging("json", stream=log_stream)
+    configure_logging("json", stream=log_stream)
+    logging.getLogger("asyncpg").warning("once")
+    assert len(lines(log_stream)) == 1
