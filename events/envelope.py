@@ -1,0 +1,253 @@
+"""Posted envelopes: strict decoding of one event or a batch, and repost fingerprints."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from events.derived import Derived
+from events.errors import FieldError, InvalidEvents, MalformedJson, field_error, shorten
+from events.payloads import EVENT_TYPES, PAYLOADS, Payload, ProgramAmended, ProgramRegistered
+from events.stored import (
+    CANONICAL,
+    Actor,
+    AwareDatetime,
+    LogEntry,
+    StoredEvent,
+    decode_stored,
+    encode_log_entries,
+    encode_stored,
+    read_log_entry,
+    to_json_dict,
+)
+from events.terms import terms_errors
+
+__all__ = [
+    "MAX_BATCH",
+    "MAX_VERSION",
+    "Actor",
+    "Envelope",
+    "FieldError",
+    "InvalidEvents",
+    "LogEntry",
+    "MalformedJson",
+    "Posted",
+    "PostedBatch",
+    "StoredEvent",
+    "decode_payload",
+    "decode_posted",
+    "decode_stored",
+    "encode_log_entries",
+    "encode_stored",
+    "posted_fingerprint",
+    "read_log_entry",
+    "store_posted",
+    "to_json_dict",
+]
+
+MAX_BATCH = 1000
+"""Most events one post may carry."""
+
+MAX_VERSION = 2**31 - 1
+"""Largest expected_version accepted (far beyond any real stream, safe for any int column)."""
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One posted event as received: id, type, optional business time and version check."""
+
+    event_id: uuid.UUID
+    type: str
+    occurred_at: AwareDatetime | None = None
+    expected_version: Annotated[int, Meta(ge=0, le=MAX_VERSION)] | None = None
+    data: msgspec.Raw
+
+
+class Posted(msgspec.Struct, frozen=True):
+    """A posted event that passed validation: its envelope and its decoded data."""
+
+    envelope: Envelope
+    payload: Payload
+
+    @property
+    def event_id(self) -> str:
+        """Return the event id in canonical (lower-case, hyphenated) form."""
+        return str(self.envelope.event_id)
+
+    @property
+    def type(self) -> str:
+        """Return the stable event type name."""
+        return self.envelope.type
+
+    @property
+    def stream_id(self) -> str:
+        """Return the id of the stream the event belongs to."""
+        return self.payload.stream_id
+
+
+class PostedBatch(msgspec.Struct, frozen=True):
+    """All events of one post, and whether they came as a JSON array."""
+
+    events: list[Posted]
+    is_array: bool
+
+
+_TOP = msgspec.json.Decoder(Envelope | list[msgspec.Raw])
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+_ANY = msgspec.json.Decoder()
+_PAYLOADS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOADS.items()}
+_UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
+def _malformed(exc: BaseException) -> MalformedJson:
+    if isinstance(exc, RecursionError):
+        return MalformedJson("body is nested too deeply")
+    if isinstance(exc, UnicodeDecodeError):
+        return MalformedJson("body is not valid UTF-8")
+    return MalformedJson(f"body is not JSON: {exc}")
+
+
+def _require_json(body: bytes) -> None:
+    # A typed decode stops at the first wrong type, possibly before a syntax error
+    # further on; a body that is not JSON at all must be told apart (400, not 422).
+    try:
+        _ANY.decode(body)
+    except msgspec.ValidationError:
+        pass  # JSON, but e.g. a number too large to represent
+    except _UNREADABLE as exc:
+        raise _malformed(exc) from None
+
+
+def _payload_or_errors(
+    type_: str, data: bytes | msgspec.Raw, path: str
+) -> Payload | list[FieldError]:
+    # Callers have checked that the type is known.
+    try:
+        payload = _PAYLOADS[type_].decode(data)
+    except msgspec.ValidationError as exc:
+        return [field_error(exc, path)]
+    if isinstance(payload, ProgramRegistered | ProgramAmended):
+        errors = terms_errors(payload.terms, f"{path}.terms")
+        if errors:
+            return errors
+    return payload
+
+
+def decode_payload(type_: str, data: bytes) -> Payload:
+    """Decode one event's data strictly, as if posted; raise InvalidEvents with `$.data` paths."""
+    if type_ not in _PAYLOADS:
+        message = f"unknown event type {shorten(type_, 80)!r}"
+        raise InvalidEvents([FieldError(path="$.type", message=message)])
+    try:
+        result = _payload_or_errors(type_, data, "$.data")
+    except _UNREADABLE as exc:
+        raise _malformed(exc) from None
+    if isinstance(result, list):
+        raise InvalidEvents(result)
+    return result
+
+
+def _posted(envelope: Envelope, prefix: str, errors: list[FieldError]) -> Posted | None:
+    if envelope.type not in _PAYLOADS:
+        known = ", ".join(EVENT_TYPES)
+        message = f"unknown event type {shorten(envelope.type, 80)!r}; known types: {known}"
+        errors.append(FieldError(path=f"{prefix}.type", message=message))
+        return None
+    result = _payload_or_errors(envelope.type, envelope.data, f"{prefix}.data")
+    if isinstance(result, list):
+        errors.extend(result)
+        return None
+    return Posted(envelope=envelope, payload=result)
+
+
+def decode_posted(body: bytes) -> PostedBatch:
+    """Decode a posted body (one envelope or an array of 1..1000) or raise why not."""
+    try:
+        return _decode_posted(body)
+    except InvalidEvents:
+        _require_json(body)
+        raise
+    except _UNREADABLE as exc:
+        raise _malformed(exc) from None
+
+
+def _decode_posted(body: bytes) -> PostedBatch:
+    try:
+        top = _TOP.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidEvents([field_error(exc)]) from None
+    errors: list[FieldError] = []
+    if isinstance(top, Envelope):
+        one = _posted(top, "$", errors)
+        if one is None:
+            raise InvalidEvents(errors)
+        return PostedBatch(events=[one], is_array=False)
+    if not top:
+        raise InvalidEvents([FieldError(path="$", message="an array of events may not be empty")])
+    if len(top) > MAX_BATCH:
+        message = f"at most {MAX_BATCH} events per post, got {len(top)}"
+        raise InvalidEvents([FieldError(path="$", message=message)])
+    events = _decode_array(top, errors)
+    if errors:
+        raise InvalidEvents(errors)
+    return PostedBatch(events=events, is_array=True)
+
+
+def _decode_array(items: list[msgspec.Raw], errors: list[FieldError]) -> list[Posted]:
+    events: list[Posted] = []
+    first_index: dict[uuid.UUID, int] = {}
+    for i, raw in enumerate(items):
+        prefix = f"$[{i}]"
+        try:
+            envelope = _ENVELOPE.decode(raw)
+        except msgspec.ValidationError as exc:
+            errors.append(field_error(exc, prefix))
+            continue
+        earlier = first_index.setdefault(envelope.event_id, i)
+        if earlier != i:
+            message = f"event_id already used by $[{earlier}] in this post"
+            errors.append(FieldError(path=f"{prefix}.event_id", message=message))
+            continue
+        one = _posted(envelope, prefix, errors)
+        if one is not None:
+            events.append(one)
+    return events
+
+
+def posted_fingerprint(posted: Posted) -> bytes:
+    """Return a SHA-256 digest of what the poster sent, to tell identical reposts apart."""
+    env = posted.envelope
+    # The canonical re-encoding of the decoded data ignores key order and whitespace
+    # but keeps every value; occurred_at keeps the offset the poster sent.
+    canonical = CANONICAL.encode(
+        [str(env.event_id), env.type, env.occurred_at, env.expected_version, posted.payload]
+    )
+    return hashlib.sha256(canonical).digest()
+
+
+def store_posted(
+    posted: Posted,
+    *,
+    derived: Derived,
+    stream_version: int,
+    recorded_at: datetime.datetime,
+    actor: Actor,
+) -> StoredEvent:
+    """Build the StoredEvent for an accepted post; occurred_at defaults to recorded_at."""
+    env = posted.envelope
+    return StoredEvent(
+        event_id=posted.event_id,
+        type=env.type,
+        occurred_at=env.occurred_at if env.occurred_at is not None else recorded_at,
+        expected_version=env.expected_version,
+        data=posted.payload,
+        derived=derived,
+        stream_id=posted.stream_id,
+        stream_version=stream_version,
+        recorded_at=recorded_at,
+        actor=actor,
+    )

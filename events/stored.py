@@ -1,0 +1,113 @@
+"""Events as the ledger stores them: canonical bytes that are hashed, and log entries."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from events.derived import Derived
+from events.payloads import PAYLOADS, Payload
+
+AwareDatetime = Annotated[datetime.datetime, Meta(tz=True)]
+"""A timestamp that carries its UTC offset."""
+
+CANONICAL = msgspec.json.Encoder(order="deterministic")
+"""The one encoder for bytes that are stored or hashed: struct fields in definition
+order, dict keys sorted, no whitespace."""
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """Who posted an event: the role of the key, and its institution if it has one."""
+
+    role: str
+    institution_id: str | None = None
+
+
+class _EventFields(msgspec.Struct, frozen=True, kw_only=True):
+    # The field order here is the order in the stored bytes: never reorder it.
+    event_id: str
+    type: str
+    occurred_at: AwareDatetime
+    expected_version: int | None
+    data: Payload
+    derived: Derived
+    stream_id: str
+    stream_version: int
+    recorded_at: AwareDatetime
+    actor: Actor
+
+
+class StoredEvent(_EventFields, frozen=True, kw_only=True):
+    """An accepted event as stored: envelope, data, derived facts, stream place, actor."""
+
+
+class LogEntry(_EventFields, frozen=True, kw_only=True):
+    """A stored event as read back: plus its global position and chain hash (hex)."""
+
+    position: int
+    hash: str
+
+    @classmethod
+    def of(cls, event: StoredEvent, position: int, hash_hex: str) -> LogEntry:
+        """Attach the position and hash the ledger assigned to a stored event."""
+        fields = {name: getattr(event, name) for name in event.__struct_fields__}
+        return cls(**fields, position=position, hash=hash_hex)
+
+
+class _StoredWire(msgspec.Struct, frozen=True, kw_only=True):
+    # StoredEvent with the data left raw: it is decoded by `type` once that is known.
+    event_id: str
+    type: str
+    occurred_at: AwareDatetime
+    expected_version: int | None
+    data: msgspec.Raw
+    derived: Derived
+    stream_id: str
+    stream_version: int
+    recorded_at: AwareDatetime
+    actor: Actor
+
+
+_WIRE = msgspec.json.Decoder(_StoredWire)
+_STORED_PAYLOADS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOADS.items()}
+
+
+def encode_stored(event: StoredEvent) -> bytes:
+    """Return the canonical bytes of a stored event: exactly what is stored and hashed."""
+    for name in ("occurred_at", "recorded_at"):
+        value: datetime.datetime = getattr(event, name)
+        if value.utcoffset() is None:
+            raise ValueError(f"{name} must carry a UTC offset, got {value.isoformat()}")
+    if event.type != event.data.TYPE:
+        raise ValueError(f"type {event.type!r} does not match data of type {event.data.TYPE!r}")
+    return CANONICAL.encode(event)
+
+
+def decode_stored(raw: bytes) -> StoredEvent:
+    """Decode stored bytes back into a StoredEvent, data decoded by its `type`."""
+    wire = _WIRE.decode(raw)
+    decoder = _STORED_PAYLOADS.get(wire.type)
+    if decoder is None:
+        raise msgspec.ValidationError(f"unknown event type {wire.type!r} - at `$.type`")
+    fields = {name: getattr(wire, name) for name in wire.__struct_fields__}
+    fields["data"] = decoder.decode(wire.data)
+    return StoredEvent(**fields)
+
+
+def read_log_entry(raw: bytes, position: int, hash_hex: str) -> LogEntry:
+    """Decode a stored event and attach its position and hash, for reads."""
+    return LogEntry.of(decode_stored(raw), position, hash_hex)
+
+
+def to_json_dict(entry: LogEntry | StoredEvent) -> dict[str, Any]:
+    """Return an event as JSON-ready builtins (for HTTP answers that embed it)."""
+    result: dict[str, Any] = msgspec.to_builtins(entry, order="deterministic")
+    return result
+
+
+def encode_log_entries(entries: list[LogEntry]) -> bytes:
+    """Encode log entries as one JSON array for an HTTP answer."""
+    return CANONICAL.encode(entries)

@@ -1,0 +1,131 @@
+"""Constrained value types shared by every event: money, shares, ids, names, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+MAX_FEN = 10**15
+"""Largest amount of money (in fen) the ledger accepts in one field."""
+
+Fen = Annotated[int, Meta(gt=0, le=MAX_FEN, description="Money in fen, > 0")]
+"""A positive amount of money in integer fen (1 yuan = 100 fen)."""
+
+FenOrZero = Annotated[int, Meta(ge=0, le=MAX_FEN, description="Money in fen, >= 0")]
+"""An amount of money in integer fen that may be zero."""
+
+Bp = Annotated[int, Meta(ge=0, le=10000, description="Basis points, 0..10000")]
+"""A rate or share in integer basis points (10000 bp = 100%)."""
+
+IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""Pattern of institution, program, guarantee and claim identifiers."""
+
+Ident = Annotated[str, Meta(pattern=IDENT_PATTERN, description="Identifier")]
+"""An institution, program, guarantee or claim identifier."""
+
+SME_ID_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+"""Shape of a unified social credit code; the check character is verified separately."""
+
+SmeId = Annotated[
+    str, Meta(pattern=SME_ID_PATTERN, description="Unified social credit code (GB 32100-2015)")
+]
+"""An SME's 18-character unified social credit code (check character verified by holders)."""
+
+# One line, no control characters, not blank: names end up in reports and logs.
+_LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]+$"
+# Free text may span lines, but NUL and other control characters are refused.
+_TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_LINE_PATTERN)]
+"""A display name: one non-blank line of at most 200 characters."""
+
+Reference = Annotated[str, Meta(min_length=1, max_length=200, pattern=_LINE_PATTERN)]
+"""A document reference (e.g. a recommendation letter number): one non-blank line."""
+
+Reason = Annotated[str, Meta(min_length=1, max_length=1000, pattern=_TEXT_PATTERN)]
+"""A free-text reason of at most 1000 characters, not blank."""
+
+Role = Literal["bank", "guarantor", "reguarantor", "national_fund", "compensation_pool"]
+"""A role that bears a share of losses on a guarantee."""
+
+ROLES: tuple[Role, ...] = ("bank", "guarantor", "reguarantor", "national_fund", "compensation_pool")
+"""All loss-bearing roles, in the order the loss-sharing rules use."""
+
+InstitutionKind = Literal[
+    "bank", "guarantor", "reguarantor", "national_fund", "compensation_pool", "reviewer"
+]
+"""What kind of institution a registered institution is."""
+
+INSTITUTION_KINDS: tuple[InstitutionKind, ...] = (*ROLES, "reviewer")
+"""All institution kinds."""
+
+Category = Literal[
+    "little_giant",
+    "specialised_sme",
+    "national_project",
+    "high_tech",
+    "innovation_points",
+    "tech_sme",
+    "innovative_sme",
+    "recommended",
+]
+"""An eligibility category an SME can hold."""
+
+CATEGORIES: tuple[Category, ...] = (
+    "little_giant",
+    "specialised_sme",
+    "national_project",
+    "high_tech",
+    "innovation_points",
+    "tech_sme",
+    "innovative_sme",
+    "recommended",
+)
+"""All eligibility categories, in a fixed order (used to break ties)."""
+
+
+class RoleAmounts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One integer per loss-bearing role: basis-point shares or amounts in fen."""
+
+    bank: int = 0
+    guarantor: int = 0
+    reguarantor: int = 0
+    national_fund: int = 0
+    compensation_pool: int = 0
+
+    def get(self, role: Role) -> int:
+        """Return the value for one role."""
+        return int(getattr(self, role))
+
+    def total(self) -> int:
+        """Return the sum over all roles."""
+        return (
+            self.bank
+            + self.guarantor
+            + self.reguarantor
+            + self.national_fund
+            + (self.compensation_pool)
+        )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[Role, int]) -> RoleAmounts:
+        """Build from a role -> value mapping; roles not named get 0."""
+        unknown = set(values) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles: {sorted(unknown)}")
+        return cls(**{role: int(values.get(role, 0)) for role in ROLES})
+
+    def as_dict(self) -> dict[Role, int]:
+        """Return a role -> value dict with every role, in role order."""
+        return {role: self.get(role) for role in ROLES}
+
+    def replace(self, role: Role, value: int) -> RoleAmounts:
+        """Return a copy with one role's value changed."""
+        return msgspec.structs.replace(self, **{role: value})
+
+
+SharesBp = RoleAmounts
+"""Basis-point shares per role (the five sum to 10000 on a guarantee)."""
