@@ -1,9 +1,15 @@
-"""Settings come from LEDGER_* variables, with the defaults of SPEC section 7."""
+"""Settings come from LEDGER_* variables (SPEC section 7) and `ledger` refuses bad ones."""
 
+import logging
+import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
+from ledger.cli import main
 from ledger.config import ENV_VARS, ConfigError, Settings, parse_port
 
 
@@ -73,3 +79,69 @@ def test_command_line_overrides_take_precedence() -> None:
 def test_database_password_is_kept_out_of_repr() -> None:
     settings = Settings.from_env({"LEDGER_DATABASE_URL": "postgresql://u:hunter2@db/x"})
     assert "hunter2" not in repr(settings)
+
+
+@pytest.fixture
+def fake_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[Settings, str]]]:
+    """A stand-in ledger.service recording how `ledger serve` called it."""
+    calls: list[tuple[Settings, str]] = []
+
+    async def run_service(settings: Settings, dsn: str) -> None:
+        calls.append((settings, dsn))
+
+    module = types.ModuleType("ledger.service")
+    module.run_service = run_service  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ledger.service", module)
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield calls
+    # main() configures logging for the process; give the next test a clean slate.
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_serve_passes_the_configured_database_and_overrides(
+    fake_service: list[tuple[Settings, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "postgresql://ledger@db/ledger")
+    monkeypatch.setenv("LEDGER_PORT", "9000")
+    monkeypatch.setenv("LEDGER_LOG_FORMAT", "json")
+    assert main(["serve", "--host", "0.0.0.0"]) == 0
+    [(settings, dsn)] = fake_service
+    assert dsn == "postgresql://ledger@db/ledger"
+    assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+
+
+def test_bad_environment_is_one_line_and_exit_2(
+    fake_service: list[tuple[Settings, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LEDGER_PORT", "eighty")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "LEDGER_PORT" in err
+    assert "Traceback" not in err
+    assert fake_service == []
+
+
+def test_bad_port_option_is_a_usage_error(
+    fake_service: list[tuple[Settings, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "--port must be from 1 to 65535" in capsys.readouterr().err
+    assert fake_service == []
+
+
+def test_no_command_shows_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "serve" in capsys.readouterr().err
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "serve" in capsys.readouterr().out

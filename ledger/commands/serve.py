@@ -1,0 +1,128 @@
+"""`ledger serve`: run the service, on an embedded PostgreSQL unless given a database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import inspect
+import signal
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from types import FrameType
+from typing import Any, TypeAlias, cast
+
+import structlog
+
+from ledger.commands import CommandError, Subparsers
+from ledger.config import DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, HOST, PORT, Settings, parse_port
+
+# ledger.service.run_service: applies migrations, serves HTTP and the background
+# workers, and returns once asked to stop (SIGINT/SIGTERM).
+RunService: TypeAlias = Callable[[Settings, str], Coroutine[Any, Any, None] | None]
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `ledger serve [--host HOST] [--port PORT]`."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the ledger service",
+        description=(
+            "Run the ledger's HTTP service. Without LEDGER_DATABASE_URL it starts an "
+            f"embedded PostgreSQL in ${DATA_DIR} (default ./.ledger-data) that keeps its "
+            "data across restarts. Ctrl-C stops the service, then the database."
+        ),
+    )
+    parser.add_argument("--host", help=f"address to listen on (default: ${HOST} or {DEFAULT_HOST})")
+    parser.add_argument(
+        "--port",
+        type=_port_argument,
+        help=f"port to listen on (default: ${PORT} or {DEFAULT_PORT})",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until interrupted; stop the embedded PostgreSQL, if started, last."""
+    settings = settings.with_overrides(host=args.host, port=args.port)
+    run_service = _load_run_service()
+    log = structlog.get_logger("ledger.serve")
+    with _sigterm_interrupts():
+        if settings.database_url is not None:
+            _call(run_service, settings, settings.database_url)
+            return 0
+
+        from ledger.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+        embedded = EmbeddedPostgres(settings.data_dir)
+        try:
+            log.info("starting embedded PostgreSQL", data_dir=str(embedded.pgdata))
+            try:
+                dsn = embedded.start()
+            except EmbeddedPostgresError as exc:
+                raise CommandError(str(exc)) from exc
+            _call(run_service, settings, dsn)
+        finally:
+            if embedded.running:
+                log.info("stopping embedded PostgreSQL")
+                # A second Ctrl-C must not leave the database half stopped.
+                with _sigint_ignored():
+                    embedded.stop()
+    return 0
+
+
+def _port_argument(value: str) -> int:
+    try:
+        return parse_port(value, source="--port")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _load_run_service() -> RunService:
+    # Imported here so `ledger --help` and the other commands stay fast.
+    try:
+        module = importlib.import_module("ledger.service")
+    except ModuleNotFoundError as exc:
+        if exc.name != "ledger.service":
+            raise
+        raise CommandError("this installation has no ledger.service module") from None
+    return cast(RunService, module.run_service)
+
+
+def _call(run_service: RunService, settings: Settings, dsn: str) -> None:
+    result = run_service(settings, dsn)
+    if inspect.iscoroutine(result):
+        asyncio.run(result)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt so `finally` blocks run on `docker stop` too.
+
+    The service may install its own handlers while it runs; this one covers the rest.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
