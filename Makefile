@@ -1,0 +1,60 @@
+# Set-up and checks for the guarantee ledger. Needs only Python >= 3.11 and the
+# package registry: every target makes .venv and installs into it as needed.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Installs are redone only when pyproject.toml changes.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+PYTEST_FLAGS ?= -q -p no:cacheprovider
+
+.PHONY: help run test lint bench soak clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "error: no python3.11 or python3 on PATH" >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+		"error: the ledger needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	@# A fresh venv's pip can be too old for pyproject-only editable installs.
+	$(PIP) install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP) ## install and start the service (embedded PostgreSQL unless LEDGER_DATABASE_URL)
+	$(BIN)/ledger serve
+
+lint: $(DEV_STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint ## lint, then the test suite (all but the slow soaks)
+	@if [ -z "$${LEDGER_TEST_DSN:-}" ] && $(BIN)/python -c 'import socket; \
+		socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()' 2>/dev/null; then \
+		echo "note: a PostgreSQL answers at 127.0.0.1:5432 but LEDGER_TEST_DSN is unset, so the"; \
+		echo "      tests bring their own; to use it: export LEDGER_TEST_DSN=postgresql://postgres@127.0.0.1:5432/postgres"; \
+	fi
+	$(BIN)/pytest $(PYTEST_FLAGS) -m "not slow"
+
+bench: $(DEV_STAMP) ## throughput and latency against raw PostgreSQL
+	$(BIN)/python -m bench
+
+soak: $(DEV_STAMP) ## the long fault and concurrency tests (marked slow)
+	$(BIN)/pytest $(PYTEST_FLAGS) -m slow
+
+clean: ## remove .venv, caches and builds (keeps .ledger-data, the embedded store)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
