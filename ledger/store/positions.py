@@ -1,0 +1,79 @@
+"""Waiting for appended events to be sealed, so a poster learns their positions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import structlog
+
+from ledger.aio import wait_event
+from ledger.store.sealer import SEALED_CHANNEL
+
+log = structlog.get_logger(__name__)
+
+
+class SealTimeout(Exception):
+    """The events are stored but no sealer gave them a position in time."""
+
+
+class PositionWaiter:
+    """Resolves seq -> position for appended events, from the local sealer or any other."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._listener: asyncpg.Connection | None = None
+        self._poll = asyncio.Event()
+
+    async def start(self, listener: asyncpg.Connection) -> None:
+        """Listen for seal notifications from every instance's sealer."""
+        self._listener = listener
+        await listener.add_listener(SEALED_CHANNEL, self._on_notify)
+
+    def resolve(self, sealed: dict[int, int]) -> None:
+        """Resolve waiters from a batch sealed in this process."""
+        for seq, position in sealed.items():
+            fut = self._pending.pop(seq, None)
+            if fut is not None and not fut.done():
+                fut.set_result(position)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._poll.set()
+
+    async def run(self) -> None:
+        """Look up pending seqs whenever a sealer anywhere reports progress."""
+        while True:
+            await wait_event(self._poll, 0.25)
+            self._poll.clear()
+            if not self._pending:
+                continue
+            try:
+                await self._lookup(list(self._pending))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("positions.lookup_failed", error=str(exc))
+
+    async def _lookup(self, seqs: list[int]) -> None:
+        rows = await self._pool.fetch(
+            "SELECT seq, position FROM event_log WHERE seq = ANY($1::bigint[])", seqs
+        )
+        self.resolve({r["seq"]: r["position"] for r in rows})
+
+    async def wait(self, seqs: list[int], within: float) -> dict[int, int]:
+        """Positions of `seqs`, waiting up to `within` seconds for them to be sealed."""
+        loop = asyncio.get_running_loop()
+        futures = {}
+        for seq in seqs:
+            fut = self._pending.get(seq)
+            if fut is None:
+                fut = loop.create_future()
+                self._pending[seq] = fut
+            futures[seq] = fut
+        self._poll.set()
+        try:
+            async with asyncio.timeout(within):
+                return {seq: await fut for seq, fut in futures.items()}
+        except TimeoutError:
+            for seq in seqs:
+                self._pending.pop(seq, None)
+            raise SealTimeout from None

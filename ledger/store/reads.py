@@ -1,0 +1,102 @@
+"""Reading the sealed log: by position for followers, by stream for parties."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from ledger.aio import wait_event
+from ledger.store.sealer import SEALED_CHANNEL
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One sealed event: its position, hash link and the exact stored bytes."""
+
+    position: int
+    hash: bytes
+    body: bytes
+
+
+_LOG = """SELECT l.position, l.hash, e.body
+            FROM event_log l JOIN events e USING (seq)
+           WHERE l.position > $1
+           ORDER BY l.position
+           LIMIT $2"""
+
+
+def _rows(records: list[asyncpg.Record]) -> list[LogRow]:
+    return [LogRow(r["position"], bytes(r["hash"]), bytes(r["body"])) for r in records]
+
+
+async def read_log(conn: asyncpg.Connection | asyncpg.Pool, after: int, limit: int) -> list[LogRow]:
+    """Up to `limit` sealed events after position `after`, in position order."""
+    return _rows(await conn.fetch(_LOG, after, limit))
+
+
+async def read_stream(
+    conn: asyncpg.Connection | asyncpg.Pool, stream_id: str, from_version: int = 1
+) -> list[LogRow]:
+    """A stream's sealed events from `from_version` on, in version order."""
+    return _rows(
+        await conn.fetch(
+            """SELECT l.position, l.hash, e.body
+                 FROM events e JOIN event_log l USING (seq)
+                WHERE e.stream_id = $1 AND e.stream_version >= $2
+                ORDER BY e.stream_version""",
+            stream_id,
+            from_version,
+        )
+    )
+
+
+async def stream_version(conn: asyncpg.Connection | asyncpg.Pool, stream_id: str) -> int | None:
+    """The stream's current version, or None when it does not exist."""
+    value = await conn.fetchval("SELECT version FROM streams WHERE stream_id = $1", stream_id)
+    return None if value is None else int(value)
+
+
+async def head_position(conn: asyncpg.Connection | asyncpg.Pool) -> int:
+    """The last sealed position (0 for an empty ledger)."""
+    return int(await conn.fetchval("SELECT coalesce(max(position), 0) FROM event_log"))
+
+
+class LogFollower:
+    """Follows the sealed log from a position, waking on seal notifications."""
+
+    def __init__(self, pool: asyncpg.Pool, listener: asyncpg.Connection) -> None:
+        self._pool = pool
+        self._listener = listener
+        self._sealed = asyncio.Event()
+
+    async def __aenter__(self) -> LogFollower:
+        await self._listener.add_listener(SEALED_CHANNEL, self._notify)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        with contextlib.suppress(Exception):
+            await self._listener.remove_listener(SEALED_CHANNEL, self._notify)
+
+    def _notify(self, *_args: object) -> None:
+        self._sealed.set()
+
+    async def wait_batch(self, after: int, limit: int, within: float) -> list[LogRow]:
+        """Events after `after`; if none yet, wait up to `within` seconds for some."""
+        self._sealed.clear()
+        rows = await read_log(self._pool, after, limit)
+        if rows or within <= 0:
+            return rows
+        await wait_event(self._sealed, within)
+        return await read_log(self._pool, after, limit)
+
+    async def follow(self, after: int, limit: int = 1000) -> AsyncIterator[list[LogRow]]:
+        """Yield batches forever, in position order, never skipping one."""
+        while True:
+            rows = await self.wait_batch(after, limit, 1.0)
+            if rows:
+                after = rows[-1].position
+                yield rows

@@ -1,0 +1,185 @@
+"""The sealer: gives committed events their dense global position and hash link."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from ledger.aio import wait_event
+from ledger.store.chain import GENESIS, link
+
+# One sealer at a time across every service instance sharing the database.
+SEALER_LOCK = 0x6C65646765720002
+APPENDED_CHANNEL = "ledger_appended"
+SEALED_CHANNEL = "ledger_sealed"
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last sealed event: where the next position and link continue from."""
+
+    position: int
+    hash: bytes
+    tx_id: str
+    seq: int
+
+
+EMPTY_HEAD = Head(0, GENESIS, "0", 0)
+
+
+async def read_head(conn: asyncpg.Connection) -> Head:
+    """The current end of the sealed log."""
+    row = await conn.fetchrow(
+        """SELECT l.position, l.hash, e.tx_id::text AS tx_id, e.seq
+             FROM event_log l JOIN events e USING (seq)
+            ORDER BY l.position DESC LIMIT 1"""
+    )
+    if row is None:
+        return EMPTY_HEAD
+    return Head(row["position"], bytes(row["hash"]), row["tx_id"], row["seq"])
+
+
+async def seal_batch(
+    conn: asyncpg.Connection, head: Head, limit: int = 5000
+) -> tuple[Head, dict[int, int]]:
+    """Seal up to `limit` visible events after `head`; return the new head and seq -> position.
+
+    Only events of transactions below the snapshot's xmin are taken: every
+    transaction with a smaller id has finished, so no event can later appear
+    before them in (tx_id, seq) order. Taking anything at or above xmin could
+    give a position to a later event while an earlier transaction is still
+    in flight, and a follower reading by position would skip that one.
+    One REPEATABLE READ snapshot serves the xmin and the scan alike, and the
+    anti-join means an event is never sealed twice, whatever happened before.
+    The caller must hold SEALER_LOCK.
+    """
+    async with conn.transaction(isolation="repeatable_read"):
+        rows = await conn.fetch(
+            """SELECT e.seq, e.tx_id::text AS tx_id, e.body FROM events e
+                WHERE e.tx_id >= $1::text::xid8
+                  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                  AND NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = e.seq)
+                ORDER BY e.tx_id, e.seq
+                LIMIT $2""",
+            head.tx_id,
+            limit,
+        )
+        if not rows:
+            return head, {}
+        positions: list[int] = []
+        seqs: list[int] = []
+        hashes: list[bytes] = []
+        previous, position = head.hash, head.position
+        for row in rows:
+            position += 1
+            previous = link(previous, position, bytes(row["body"]))
+            positions.append(position)
+            seqs.append(row["seq"])
+            hashes.append(previous)
+        await conn.execute(
+            """INSERT INTO event_log (position, seq, hash)
+               SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])""",
+            positions,
+            seqs,
+            hashes,
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(position))
+    last = rows[-1]
+    sealed = dict(zip(seqs, positions, strict=True))
+    return Head(position, previous, last["tx_id"], last["seq"]), sealed
+
+
+async def has_unsealed(conn: asyncpg.Connection, head: Head) -> bool:
+    """Whether events exist after `head` (committed, but perhaps not yet sealable)."""
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM events e WHERE e.tx_id >= $1::text::xid8
+                                 AND NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = e.seq))""",
+            head.tx_id,
+        )
+    )
+
+
+SealedCallback = Callable[[dict[int, int]], Awaitable[None] | None]
+
+
+class Sealer:
+    """Runs the seal loop while holding SEALER_LOCK; stands by while another instance holds it."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
+        on_sealed: SealedCallback | None = None,
+        *,
+        batch: int = 5000,
+        idle_wait: float = 1.0,
+        busy_wait: float = 0.002,
+    ) -> None:
+        self._connect = connect
+        self._on_sealed = on_sealed
+        self._batch = batch
+        self._idle_wait = idle_wait
+        self._busy_wait = busy_wait
+        self._wake = asyncio.Event()
+        self.active = False
+
+    def wake(self) -> None:
+        """Ask the loop to look for new events now (an append just committed)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Seal forever; reconnect after database errors."""
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.active = False
+                log.error("sealer.failed", error=str(exc))
+                await asyncio.sleep(0.5)
+
+    async def _run_once(self) -> None:
+        conn = await self._connect()
+        try:
+            # Stand by: poll for the lock, since the holder may be another instance.
+            while not await conn.fetchval(  # noqa: ASYNC110
+                "SELECT pg_try_advisory_lock($1)", SEALER_LOCK
+            ):
+                await asyncio.sleep(self._idle_wait)
+            self.active = True
+            await conn.add_listener(APPENDED_CHANNEL, self._notified)
+            head = await read_head(conn)
+            log.info("sealer.active", head=head.position)
+            while True:
+                head, sealed = await seal_batch(conn, head, self._batch)
+                if sealed:
+                    await self._report(sealed)
+                    if len(sealed) == self._batch:
+                        continue
+                # Events may be committed yet unsealable while an older
+                # transaction is still open: poll briefly until they are taken.
+                wait = self._busy_wait if await has_unsealed(conn, head) else self._idle_wait
+                self._wake.clear()
+                await wait_event(self._wake, wait)
+        finally:
+            self.active = False
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    def _notified(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _report(self, sealed: dict[int, int]) -> None:
+        if self._on_sealed is None:
+            return
+        result = self._on_sealed(sealed)
+        if result is not None:
+            await result
