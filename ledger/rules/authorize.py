@@ -1,0 +1,71 @@
+"""Who may post which event (SPEC section 3, "posted by")."""
+
+from __future__ import annotations
+
+from events.payloads import (
+    GuaranteeIssued,
+    GuaranteeReleased,
+    LoanDefaulted,
+    LoanRepaid,
+    Payload,
+    SmeEligibilityRecorded,
+    SmeRegistered,
+)
+from events.stored import Actor
+from ledger.rules.refusal import forbidden
+from ledger.rules.state import View
+
+ADMIN_EVENTS = frozenset({"institution.registered", "program.registered", "program.amended"})
+BANK_EVENTS = frozenset({"loan.repaid", "loan.defaulted", "claim.filed"})
+GUARANTOR_EVENTS = frozenset(
+    {
+        "guarantee.renewed",
+        "claim.approved",
+        "claim.rejected",
+        "compensation.paid",
+        "recovery.recorded",
+        "claim.closed",
+    }
+)
+
+
+def authorize(view: View, event_type: str, payload: Payload, actor: Actor) -> None:
+    """Refuse with 403 unless `actor` is the party SPEC section 3 names for this event.
+
+    Runs after the guarantee was looked up: an event on an unknown guarantee
+    is refused by the rules (invalid-state) before it gets here.
+    """
+    who = actor.institution_id
+    if event_type in ADMIN_EVENTS:
+        if actor.role != "admin":
+            raise forbidden(f"only an admin key may post {event_type}")
+        return
+    if isinstance(payload, SmeRegistered):
+        if actor.role not in ("guarantor", "reviewer"):
+            raise forbidden("only a guarantor or reviewer key may register an SME")
+        return
+    if isinstance(payload, SmeEligibilityRecorded):
+        if actor.role != "reviewer":
+            raise forbidden("only a reviewer key may record an eligibility")
+        return
+    if isinstance(payload, GuaranteeIssued):
+        if who is None or who != payload.guarantor_id:
+            raise forbidden("only the guarantor named in guarantee.issued may post it")
+        return
+    guarantee_id: str = payload.guarantee_id  # type: ignore[union-attr]
+    g = view.guarantees.get(guarantee_id)
+    if g is None:
+        return
+    if event_type in BANK_EVENTS or isinstance(payload, (LoanRepaid, LoanDefaulted)):
+        allowed = {g.bank_id}
+    elif event_type in GUARANTOR_EVENTS:
+        allowed = {g.guarantor_id}
+    elif isinstance(payload, GuaranteeReleased):
+        allowed = {g.bank_id, g.guarantor_id}
+    else:  # pragma: no cover - every event type is listed above
+        raise forbidden(f"{event_type} has no poster")
+    if who is None or who not in allowed:
+        raise forbidden(
+            f"{event_type} on guarantee {guarantee_id} may be posted only by "
+            + " or ".join(sorted(allowed))
+        )

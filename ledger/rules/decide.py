@@ -1,0 +1,57 @@
+"""The decision: one posted event against the decision state -> derived facts, or a refusal."""
+
+from __future__ import annotations
+
+from events import payloads as p
+from events.derived import Derived
+from events.stored import Actor
+from ledger.rules import claims, issuance, lifecycle, registry
+from ledger.rules.authorize import authorize
+from ledger.rules.state import View
+
+
+def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Derived:
+    """Check `payload` (of `event_type`, posted by `actor`) and apply it to `view`.
+
+    Returns the facts the ledger derives and stores with the event (fixed
+    shares, loss split, recovery split), or raises Refusal. `view` is changed
+    only when the event is accepted, except that a refused batch is thrown
+    away whole by the caller.
+    """
+    if hasattr(payload, "guarantee_id") and not isinstance(payload, p.GuaranteeIssued):
+        lifecycle.guarantee(view, payload.guarantee_id)
+    authorize(view, event_type, payload, actor)
+    match payload:
+        case p.InstitutionRegistered():
+            registry.register_institution(view, payload)
+        case p.ProgramRegistered():
+            registry.register_program(view, payload)
+        case p.ProgramAmended():
+            registry.amend_program(view, payload)
+        case p.SmeRegistered():
+            registry.register_sme(view, payload)
+        case p.SmeEligibilityRecorded():
+            registry.record_eligibility(view, payload)
+        case p.GuaranteeIssued():
+            return issuance.issue(view, payload)
+        case p.LoanRepaid():
+            lifecycle.repay(view, payload)
+        case p.GuaranteeRenewed():
+            lifecycle.renew(view, payload)
+        case p.GuaranteeReleased():
+            lifecycle.release(view, payload)
+        case p.LoanDefaulted():
+            lifecycle.default(view, payload)
+        case p.ClaimFiled():
+            claims.file(view, payload)
+        case p.ClaimApproved():
+            claims.approve(view, payload)
+        case p.ClaimRejected():
+            claims.reject(view, payload)
+        case p.CompensationPaid():
+            return claims.compensate(view, payload)
+        case p.RecoveryRecorded():
+            return claims.recover(view, payload)
+        case p.ClaimClosed():
+            claims.close(view, payload)
+    return None

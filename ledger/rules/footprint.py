@@ -1,0 +1,115 @@
+"""What a post touches: the locks it must hold and the decision state it must load."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from events import payloads as p
+
+
+@dataclass(frozen=True)
+class GuaranteeRef:
+    """The immutable facts of an existing guarantee needed before locking."""
+
+    program_id: str
+    sme_id: str
+
+
+@dataclass
+class Footprint:
+    """Lock keys and state to load for one post (one event or an atomic batch).
+
+    Locks are transaction-scoped advisory locks taken before the transaction
+    writes anything, so it has no transaction id yet while it waits. Two
+    posts that depend on the same state therefore commit in lock order *and*
+    get transaction ids in that order, which is the order the sealer gives
+    them in the log: the log replays exactly the decisions that were made.
+    """
+
+    exclusive: set[str] = field(default_factory=set)
+    shared: set[str] = field(default_factory=set)
+    institutions: set[str] = field(default_factory=set)
+    programs: set[str] = field(default_factory=set)
+    smes: set[str] = field(default_factory=set)
+    guarantees: set[str] = field(default_factory=set)
+    claims: set[str] = field(default_factory=set)
+    balances: set[tuple[str, str]] = field(default_factory=set)
+    volumes: set[str] = field(default_factory=set)
+
+
+# Events that change a guarantee's in-force balance lock its SME, like the cap check does.
+_BALANCE_EVENTS = (
+    p.LoanRepaid,
+    p.GuaranteeRenewed,
+    p.GuaranteeReleased,
+    p.CompensationPaid,
+    p.ClaimClosed,
+    p.LoanDefaulted,
+    p.ClaimFiled,
+    p.ClaimApproved,
+    p.ClaimRejected,
+    p.RecoveryRecorded,
+)
+
+
+def referenced_guarantees(events: list[p.Payload]) -> set[str]:
+    """Guarantees the post refers to but does not create (looked up before locking)."""
+    issued = {e.guarantee_id for e in events if isinstance(e, p.GuaranteeIssued)}
+    return {
+        e.guarantee_id
+        for e in events
+        if hasattr(e, "guarantee_id") and e.guarantee_id not in issued
+    }
+
+
+def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Footprint:
+    """The footprint of a post, given the facts of the guarantees it refers to."""
+    fp = Footprint()
+    known = dict(refs)
+    for event in events:
+        fp.exclusive.add(f"stream:{event.stream_id}")
+        match event:
+            case p.InstitutionRegistered():
+                fp.institutions.add(event.institution_id)
+            case p.ProgramRegistered() | p.ProgramAmended():
+                fp.exclusive.add(f"program:{event.program_id}")
+                fp.programs.add(event.program_id)
+                fp.institutions.update(event.terms.parties.values())
+            case p.SmeRegistered() | p.SmeEligibilityRecorded():
+                fp.exclusive.add(f"sme:{event.sme_id}")
+                fp.smes.add(event.sme_id)
+            case p.GuaranteeIssued():
+                known[event.guarantee_id] = GuaranteeRef(event.program_id, event.sme_id)
+                fp.exclusive.add(f"sme:{event.sme_id}")
+                fp.shared.add(f"program:{event.program_id}")
+                fp.programs.add(event.program_id)
+                fp.smes.add(event.sme_id)
+                fp.guarantees.add(event.guarantee_id)
+                fp.balances.add((event.sme_id, event.program_id))
+                fp.institutions.update(
+                    i for i in (event.bank_id, event.guarantor_id, event.reguarantor_id) if i
+                )
+            case _:
+                _guarantee_event(fp, event, known)
+    fp.shared -= fp.exclusive
+    return fp
+
+
+def _guarantee_event(fp: Footprint, event: p.Payload, known: Mapping[str, GuaranteeRef]) -> None:
+    guarantee_id: str = event.guarantee_id  # type: ignore[union-attr]
+    fp.guarantees.add(guarantee_id)
+    if isinstance(event, p.ClaimFiled):
+        fp.exclusive.add(f"claim:{event.claim_id}")
+        fp.claims.add(event.claim_id)
+    ref = known.get(guarantee_id)
+    if ref is None:
+        return  # unknown guarantee: the rules refuse it
+    fp.programs.add(ref.program_id)
+    if isinstance(event, _BALANCE_EVENTS):
+        fp.exclusive.add(f"sme:{ref.sme_id}")
+        fp.balances.add((ref.sme_id, ref.program_id))
+    if isinstance(event, p.CompensationPaid):
+        # The cap headroom depends on every issuance and compensation in the program.
+        fp.exclusive.add(f"program:{ref.program_id}")
+        fp.volumes.add(ref.program_id)

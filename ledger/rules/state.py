@@ -1,0 +1,129 @@
+"""Decision state: what the rules know about each institution, program, SME and guarantee."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import msgspec
+
+from events.terms import ProgramTerms
+from events.types import Category, InstitutionKind, Role, RoleAmounts
+
+GuaranteeStatus = Literal[
+    "active", "defaulted", "claimed", "approved", "compensated", "closed", "released"
+]
+ClaimStatus = Literal["filed", "approved", "rejected", "compensated", "closed"]
+IN_FORCE: frozenset[str] = frozenset({"active", "defaulted", "claimed", "approved", "compensated"})
+
+
+class InstitutionState(msgspec.Struct, kw_only=True):
+    """A registered institution and its kind."""
+
+    institution_id: str
+    kind: InstitutionKind
+    name: str
+
+
+class ProgramState(msgspec.Struct, kw_only=True):
+    """A program's current terms, their version, and what each role has borne in it."""
+
+    program_id: str
+    name: str
+    version: int
+    terms: ProgramTerms
+    borne: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+class Eligibility(msgspec.Struct, kw_only=True):
+    """A recorded eligibility of an SME for a category, valid over a date range."""
+
+    category: Category
+    reference: str
+    valid_from: dt.date
+    valid_until: dt.date
+
+    def valid_on(self, day: dt.date) -> bool:
+        """Whether it is in force on `day`."""
+        return self.valid_from <= day <= self.valid_until
+
+
+class SmeState(msgspec.Struct, kw_only=True):
+    """A registered SME and its recorded eligibilities."""
+
+    sme_id: str
+    name: str
+    eligibilities: list[Eligibility] = msgspec.field(default_factory=list)
+
+    def categories_on(self, day: dt.date) -> list[Category]:
+        """Categories valid on `day`, without repeats, in recording order."""
+        seen: list[Category] = []
+        for e in self.eligibilities:
+            if e.valid_on(day) and e.category not in seen:
+                seen.append(e.category)
+        return seen
+
+
+class ClaimState(msgspec.Struct, kw_only=True):
+    """A claim on a guarantee: amounts, and per role what was borne and recovered."""
+
+    claim_id: str
+    status: ClaimStatus
+    amount: int
+    approved_amount: int | None = None
+    borne: RoleAmounts | None = None
+    recovered: RoleAmounts = msgspec.field(default_factory=RoleAmounts)
+
+    @property
+    def recovered_total(self) -> int:
+        """All recovered on this claim so far."""
+        return self.recovered.total()
+
+
+class GuaranteeState(msgspec.Struct, kw_only=True):
+    """A guarantee: parties, fixed shares, status, balance and claims."""
+
+    guarantee_id: str
+    program_id: str
+    program_version: int
+    sme_id: str
+    bank_id: str
+    guarantor_id: str
+    reguarantor_id: str | None
+    loan_amount: int
+    balance: int
+    status: GuaranteeStatus
+    first_start_date: dt.date
+    maturity_date: dt.date
+    shares_bp: RoleAmounts
+    parties: dict[Role, str]
+    claims: dict[str, ClaimState] = msgspec.field(default_factory=dict)
+    open_claim: str | None = None
+
+    @property
+    def in_force_balance(self) -> int:
+        """The balance counted against the per-SME cap (0 once released or closed)."""
+        return self.balance if self.status in IN_FORCE else 0
+
+    def share_roles(self) -> list[Role]:
+        """Roles holding a share > 0 of this guarantee's losses."""
+        return [role for role, bp in self.shares_bp.as_dict().items() if bp > 0]
+
+
+@dataclass
+class View:
+    """The decision state a post needs: loaded under its locks, updated as events are decided."""
+
+    institutions: dict[str, InstitutionState] = field(default_factory=dict)
+    programs: dict[str, ProgramState] = field(default_factory=dict)
+    smes: dict[str, SmeState] = field(default_factory=dict)
+    guarantees: dict[str, GuaranteeState] = field(default_factory=dict)
+    claim_owner: dict[str, str] = field(default_factory=dict)
+    sme_balance: dict[tuple[str, str], int] = field(default_factory=dict)
+    program_volume: dict[tuple[str, str], int] = field(default_factory=dict)
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+
+    def touch(self, kind: str, key: str) -> None:
+        """Mark a state row as changed, to be written in the same transaction."""
+        self.dirty.add((kind, key))

@@ -1,0 +1,75 @@
+"""The running ledger: connection pool, sealer, position waiter and the posting service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from ledger.posting import Ledger
+from ledger.store.positions import PositionWaiter
+from ledger.store.sealer import Sealer
+
+SERVICE_ROLE = "ledger_service"
+"""The database role the service acts as: it can append events but never change them."""
+
+
+def service_settings() -> dict[str, str]:
+    """Connection settings for the service's connections (role set at connect, kept on reset)."""
+    # Bounded waits: a post stuck behind a lock answers 503 instead of hanging.
+    return {
+        "role": SERVICE_ROLE,
+        "application_name": "ledger",
+        "lock_timeout": "10s",
+        "statement_timeout": "30s",
+        "idle_in_transaction_session_timeout": "60s",
+    }
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection acting as the service role."""
+    return await asyncpg.connect(dsn, server_settings=service_settings())
+
+
+@dataclass
+class Runtime:
+    """Everything a service instance runs against one database."""
+
+    dsn: str
+    pool: asyncpg.Pool
+    ledger: Ledger
+    sealer: Sealer
+    waiter: PositionWaiter
+
+
+@contextlib.asynccontextmanager
+async def running(
+    dsn: str, *, pool_size: int = 10, seal_timeout: float = 10.0
+) -> AsyncIterator[Runtime]:
+    """Start the pool, the sealer and the waiter; stop them all on exit."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=pool_size, server_settings=service_settings()
+    )
+    listener = await connect(dsn)
+    waiter = PositionWaiter(pool)
+    await waiter.start(listener)
+    sealer = Sealer(lambda: connect(dsn), waiter.resolve)
+    ledger = Ledger(pool, waiter, on_appended=sealer.wake, seal_timeout=seal_timeout)
+    tasks = [
+        asyncio.create_task(sealer.run(), name="sealer"),
+        asyncio.create_task(waiter.run(), name="position-waiter"),
+    ]
+    try:
+        yield Runtime(dsn, pool, ledger, sealer, waiter)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await listener.close()
+        await pool.close()
