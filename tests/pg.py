@@ -1,0 +1,95 @@
+"""Finding a PostgreSQL for the tests, and giving each test a fresh migrated database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from ledger.store.migrate import migrate
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server DSN pointing at database `name`."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        done = subprocess.run(
+            ["docker", "info"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+@contextmanager
+def postgres_server(workdir: Path) -> Iterator[str]:
+    """An admin DSN: LEDGER_TEST_DSN, else a testcontainers PostgreSQL, else the embedded one."""
+    configured = os.environ.get("LEDGER_TEST_DSN")
+    if configured:
+        yield configured
+        return
+    if _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    from ledger.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres(workdir / "pg")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+async def create_template(admin_dsn: str) -> str:
+    """A migrated template database for this test run; returns its name."""
+    name = f"ledger_tpl_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(with_database(admin_dsn, name))
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return name
+
+
+async def create_database(admin_dsn: str, template: str) -> str:
+    """A fresh database cloned from the template; returns its name."""
+    name = f"ledger_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    finally:
+        await admin.close()
+    return name
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    """Drop a test database, closing whatever still uses it."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
