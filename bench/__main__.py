@@ -1,0 +1,232 @@
+"""`python -m bench`: measure the ledger beside raw PostgreSQL in one run and write results.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import baseline
+from bench.payloads import GUARANTOR_ID, setup_events
+from bench.report import evaluate, render
+from bench.service import create_key, free_port, post, run_load, running_service, timed_command
+from tests.pg import with_database
+
+HERE = Path(__file__).resolve().parent
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def server(workdir: Path) -> Iterator[str]:
+    """Admin DSN of the PostgreSQL to measure on: configured, else the embedded one."""
+    configured = os.environ.get("LEDGER_BENCH_DSN") or os.environ.get("LEDGER_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    from ledger.embedded import EmbeddedPostgres
+
+    embedded = EmbeddedPostgres(workdir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+async def _sql(dsn: str, statement: str) -> Any:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(statement)
+    finally:
+        await conn.close()
+
+
+def _git_revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=HERE.parent,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Every phase of the benchmark against the fresh database `dsn`."""
+    seconds = args.seconds
+    out: dict[str, Any] = {"baseline": {}, "ledger": {}}
+    for c in (1, 8, 32):
+        _say(f"raw INSERT, concurrency {c}")
+        out["baseline"][f"single_c{c}"] = asyncio.run(
+            baseline.single_inserts(dsn, c, seconds)
+        ).as_dict()
+    _say("raw batched INSERT of 100 rows, concurrency 8")
+    out["baseline"]["batch100_c8"] = asyncio.run(
+        baseline.batch_inserts(dsn, 8, seconds, 100)
+    ).as_dict()
+    asyncio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
+
+    admin = create_key(dsn, "--role", "admin")
+    with running_service(dsn, free_port(), workdir / "service.log", *args.serve_args) as url:
+        post(url, admin, setup_events())
+        guarantor = create_key(dsn, "--institution", GUARANTOR_ID)
+        spec = {"url": url, "key": guarantor}
+        _say("registering 10 000 SMEs")
+        run_load(
+            {
+                **spec,
+                "mode": "batch",
+                "batch": 100,
+                "concurrency": 4,
+                "seconds": 600,
+                "start": 0,
+                "max_operations": 100,
+            }
+        )
+        _say("append latency with a near-empty store")
+        out["ledger"]["growth_empty"] = run_load(
+            {
+                **spec,
+                "mode": "issue",
+                "tag": "ge",
+                "concurrency": 1,
+                "seconds": seconds,
+                "start": 0,
+                "max_operations": 9000,
+            }
+        )
+        out["ledger"]["growth_empty"]["stored_events"] = _head(dsn)
+        _say("batches of 100 events, concurrency 8")
+        out["ledger"]["batch100_c8"] = run_load(
+            {
+                **spec,
+                "mode": "batch",
+                "batch": 100,
+                "concurrency": 8,
+                "seconds": seconds,
+                "start": 100,
+            }
+        )
+        next_batch = 100 + out["ledger"]["batch100_c8"]["operations"] + 16
+        for c in (1, 8, 32):
+            _say(f"single guarantee.issued posts, concurrency {c}")
+            out["ledger"][f"single_c{c}"] = run_load(
+                {
+                    **spec,
+                    "mode": "issue",
+                    "tag": f"c{c}",
+                    "concurrency": c,
+                    "seconds": seconds,
+                    "start": 10_000,
+                    "max_operations": (next_batch - 100) * 100,
+                }
+            )
+        target = args.events
+        _say(f"filling the store to {target} events")
+        while (head := _head(dsn)) < target:
+            missing = (target - head + 99) // 100
+            run_load(
+                {
+                    **spec,
+                    "mode": "batch",
+                    "batch": 100,
+                    "concurrency": 8,
+                    "seconds": 3600,
+                    "start": next_batch,
+                    "max_operations": missing,
+                }
+            )
+            next_batch += missing + 16
+        _say("append latency with the store full")
+        out["ledger"]["growth_full"] = run_load(
+            {
+                **spec,
+                "mode": "issue",
+                "tag": "gf",
+                "concurrency": 1,
+                "seconds": seconds,
+                "start": 10_000,
+                "max_operations": 9000,
+            }
+        )
+        out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
+    head = _head(dsn)
+    _say(f"replaying {head} events")
+    took, peak = timed_command(
+        ["audit", "replay", "--to-position", str(head), "--out", os.devnull], dsn
+    )
+    out["ledger"]["replay"] = {
+        "events": head,
+        "seconds": round(took, 3),
+        "events_per_s": round(head / took, 1),
+        "peak_rss_mb": round(peak / 2**20, 1),
+    }
+    _say(f"projection catch-up from position 1 over {head} events")
+    took, peak = timed_command(["projections", "rebuild"], dsn)
+    out["ledger"]["catch_up"] = {
+        "events": head,
+        "seconds": round(took, 3),
+        "events_per_s": round(head / took, 1),
+        "peak_rss_mb": round(peak / 2**20, 1),
+    }
+    return out
+
+
+def _head(dsn: str) -> int:
+    return int(asyncio.run(_sql(dsn, "SELECT coalesce(max(position), 0) FROM event_log")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table; write bench/results.json."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events stored for replay")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed load")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args(argv)
+    args.serve_args = []
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp, server(Path(tmp)) as admin_dsn:
+        name = f"ledger_bench_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_sql(admin_dsn, f'CREATE DATABASE "{name}"'))
+        dsn = with_database(admin_dsn, name)
+        try:
+            figures = measure(dsn, args, Path(tmp))
+            version = asyncio.run(_sql(dsn, "SHOW server_version"))
+        finally:
+            if not args.keep:
+                asyncio.run(_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "postgresql": version,
+        "git_revision": _git_revision(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **figures,
+    }
+    results["targets"] = evaluate(results)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Running the ledger as a separate process for the benchmark, and talking to it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+LEDGER = [sys.executable, "-c", "import sys; from ledger.cli import main; sys.exit(main())"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ledger_command(args: list[str], dsn: str, **env: str) -> str:
+    """Run a `ledger` CLI command against `dsn`; return its standard output."""
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [*LEDGER, *args],
+        env={**os.environ, "LEDGER_DATABASE_URL": dsn, "LEDGER_LOG_FORMAT": "json", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"ledger {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def create_key(dsn: str, *args: str) -> str:
+    """A new key (the last line `ledger keys create` prints)."""
+    return ledger_command(["keys", "create", *args], dsn).strip().splitlines()[-1].strip()
+
+
+@contextlib.contextmanager
+def running_service(dsn: str, port: int, log: Path, *extra: str) -> Iterator[str]:
+    """`ledger serve` in its own process; yields its base URL once it is ready."""
+    env = {**os.environ, "LEDGER_DATABASE_URL": dsn, "LEDGER_LOG_FORMAT": "json"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            [*LEDGER, "serve", "--port", str(port), *extra],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the service exited; see {log}")
+                if _ready(url):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the service did not become ready; see {log}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=2) as r:  # noqa: S310 - loopback
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def post(url: str, key: str, body: Any) -> Any:
+    """POST /v1/events synchronously (set-up only)."""
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url + "/v1/events",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as r:  # noqa: S310
+        return json.loads(r.read())
+
+
+def run_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator in its own process; return its figures."""
+    done = subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "bench.load", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed: {done.stderr.strip()[-2000:]}")
+    sys.stderr.write(done.stderr)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def timed_command(args: list[str], dsn: str) -> tuple[float, int]:
+    """Run a ledger CLI command; return (seconds, peak resident memory in bytes)."""
+    script = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "dt = time.perf_counter() - t\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
+        "print(dt, peak, rc)\n"
+    )
+    done = subprocess.run(  # noqa: S603 - our own CLI, measured in a clean parent
+        [sys.executable, "-c", script, *LEDGER, *args],
+        env={**os.environ, "LEDGER_DATABASE_URL": dsn, "LEDGER_LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds, peak, rc = done.stdout.split()
+    if int(rc) != 0:
+        raise RuntimeError(f"ledger {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
+    return float(seconds), int(peak)
