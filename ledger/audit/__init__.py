@@ -1,0 +1,1 @@
+"""Audit: verify the hash chain, replay the log to any point, export and import it."""

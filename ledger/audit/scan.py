@@ -1,0 +1,89 @@
+"""Reading the sealed log in bounded batches from one consistent snapshot."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+BATCH = 1000
+"""Events read per round trip: large enough to be fast, small enough to bound memory."""
+
+# LEFT JOIN so a log row whose event row was deleted still shows up (with no body).
+_SCAN = """SELECT l.position, l.hash, l.seq, e.tx_id::text AS tx_id, e.body,
+                  e.fingerprint, e.stream_id, e.stream_version
+             FROM event_log l LEFT JOIN events e USING (seq)
+            WHERE l.position > $1 AND l.position <= $2
+            ORDER BY l.position
+            LIMIT $3"""
+
+_NO_END = 2**62
+
+
+@dataclass(frozen=True)
+class ScannedEvent:
+    """One log row as stored: position, stored link, and its event row (None if missing)."""
+
+    position: int
+    hash: bytes
+    seq: int
+    tx_id: int | None
+    body: bytes | None
+    fingerprint: bytes | None
+    stream_id: str | None
+    stream_version: int | None
+
+
+def _scanned(r: asyncpg.Record) -> ScannedEvent:
+    body = r["body"]
+    return ScannedEvent(
+        position=r["position"],
+        hash=bytes(r["hash"]),
+        seq=r["seq"],
+        tx_id=None if r["tx_id"] is None else int(r["tx_id"]),
+        body=None if body is None else bytes(body),
+        fingerprint=None if r["fingerprint"] is None else bytes(r["fingerprint"]),
+        stream_id=r["stream_id"],
+        stream_version=r["stream_version"],
+    )
+
+
+@contextlib.asynccontextmanager
+async def snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """Read everything inside from one snapshot, so a long scan sees one fixed log.
+
+    When the caller already has a transaction open, its snapshot is used as is.
+    """
+    if conn.is_in_transaction():
+        yield
+        return
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        yield
+
+
+async def scan_log(
+    conn: asyncpg.Connection,
+    *,
+    after: int = 0,
+    through: int | None = None,
+    batch: int = BATCH,
+) -> AsyncIterator[list[ScannedEvent]]:
+    """Yield the log after `after` (through `through`, if given) in position order, in batches."""
+    end = _NO_END if through is None else through
+    while after < end:
+        rows = await conn.fetch(_SCAN, after, end, batch)
+        if not rows:
+            return
+        scanned = [_scanned(r) for r in rows]
+        yield scanned
+        after = scanned[-1].position
+
+
+async def head(conn: asyncpg.Connection) -> tuple[int, bytes | None]:
+    """The last sealed position and its stored hash ((0, None) for an empty ledger)."""
+    row = await conn.fetchrow("SELECT position, hash FROM event_log ORDER BY position DESC LIMIT 1")
+    if row is None:
+        return 0, None
+    return int(row["position"]), bytes(row["hash"])

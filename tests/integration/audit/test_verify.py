@@ -1,0 +1,138 @@
+"""Chain verification on a real PostgreSQL, against rewrites made as a superuser."""
+
+from __future__ import annotations
+
+from ledger.audit.verify import Progress, VerifyReport, verify_chain
+from ledger.runtime import Runtime, connect
+from tests.integration.audit import tamper
+from tests.integration.audit.scenario import play_all
+
+
+async def _verify(
+    runtime: Runtime,
+    *,
+    through: int | None = None,
+    digest: tuple[int, bytes] | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify as the service role does: it may read, never write."""
+    conn = await connect(runtime.dsn)
+    try:
+        return await verify_chain(conn, through=through, digest=digest, progress=progress)
+    finally:
+        await conn.close()
+
+
+async def _digest(runtime: Runtime, position: int) -> tuple[int, bytes]:
+    value = await runtime.pool.fetchval("SELECT hash FROM event_log WHERE position = $1", position)
+    return position, bytes(value)
+
+
+async def test_an_untouched_ledger_verifies_through_its_head_with_the_stored_head_hash(
+    runtime: Runtime,
+) -> None:
+    head = await play_all(runtime.ledger)
+    report = await _verify(runtime)
+    stored = await runtime.pool.fetchval("SELECT hash FROM event_log WHERE position = $1", head)
+    assert (report.ok, report.verified_through, report.first_bad_position) == (True, head, None)
+    assert report.head_hash == bytes(stored).hex()
+
+
+async def test_an_empty_ledger_verifies_with_nothing_to_check(runtime: Runtime) -> None:
+    report = await _verify(runtime)
+    assert (report.ok, report.verified_through) == (True, 0)
+
+
+async def test_a_changed_body_is_named_at_its_position(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":400000000')
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 14, "changed")
+    assert report.verified_through == 13
+
+
+async def test_a_deleted_event_is_named_as_removed_at_its_position(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.remove(su, 9)
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (9, "removed")
+
+
+async def test_a_log_row_deleted_without_its_event_is_named_as_removed(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await su.execute("DELETE FROM event_log WHERE position = 5")
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (5, "removed")
+
+
+async def test_renumbered_log_after_a_deletion_is_still_caught_where_the_event_was_removed(
+    runtime: Runtime,
+) -> None:
+    """The forger closes the gap and reseals: the left-out event row gives it away."""
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await su.execute("DELETE FROM event_log WHERE position = 7")
+        await su.execute("UPDATE event_log SET position = position - 1 WHERE position > 7")
+        await tamper.reseal(su)
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (7, "removed")
+
+
+async def test_two_swapped_bodies_are_named_at_the_first_as_reordered(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.swap_bodies(su, 12, 15)
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (12, "reordered")
+    assert "position 15" in (report.reason or "")
+
+
+async def test_verifying_through_a_position_before_a_rewrite_is_ok(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":400000000')
+    report = await _verify(runtime, through=13)
+    assert (report.ok, report.verified_through) == (True, 13)
+
+
+async def test_a_digest_taken_before_a_resealed_rewrite_catches_it(runtime: Runtime) -> None:
+    """A forger who also recomputes every link fools the chain, but not an earlier digest."""
+    await play_all(runtime.ledger)
+    digest = await _digest(runtime, 20)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
+        await tamper.reseal(su)
+    assert (await _verify(runtime)).ok
+    report = await _verify(runtime, digest=digest)
+    assert (report.ok, report.first_bad_position, report.problem) == (
+        False,
+        20,
+        "digest-mismatch",
+    )
+
+
+async def test_a_digest_beyond_a_truncated_head_reports_the_removed_tail(runtime: Runtime) -> None:
+    head = await play_all(runtime.ledger)
+    digest = await _digest(runtime, head)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.remove(su, head)
+        await tamper.remove(su, head - 1)
+    report = await _verify(runtime, digest=digest)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, head - 1, "removed")
+
+
+async def test_a_digest_of_the_untouched_history_is_confirmed(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    digest = await _digest(runtime, 10)
+    report = await _verify(runtime, digest=digest)
+    assert (report.ok, report.verified_through) == (True, 22)
+
+
+async def test_progress_reports_reach_the_head(runtime: Runtime) -> None:
+    head = await play_all(runtime.ledger)
+    seen: list[tuple[int, int]] = []
+    await _verify(runtime, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (head, head)
