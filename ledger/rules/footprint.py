@@ -38,33 +38,34 @@ class Footprint:
     volumes: set[str] = field(default_factory=set)
 
 
-# Events that change a guarantee's in-force balance lock its SME, like the cap check does.
+# Events that can change a guarantee's in-force balance (the amount or whether it
+# still counts) lock its SME exclusively, like the cap check that reads the sum.
+# Default, claim filing, approval, rejection and recovery read and change only
+# their own guarantee, which its stream lock already covers.
 _BALANCE_EVENTS = (
     p.LoanRepaid,
     p.GuaranteeRenewed,
     p.GuaranteeReleased,
     p.CompensationPaid,
     p.ClaimClosed,
-    p.LoanDefaulted,
-    p.ClaimFiled,
-    p.ClaimApproved,
-    p.ClaimRejected,
-    p.RecoveryRecorded,
 )
 
 
 def referenced_guarantees(events: list[p.Payload]) -> set[str]:
-    """Guarantees the post refers to but does not create (looked up before locking)."""
-    issued = {e.guarantee_id for e in events if isinstance(e, p.GuaranteeIssued)}
-    return {
-        e.guarantee_id
-        for e in events
-        if hasattr(e, "guarantee_id") and e.guarantee_id not in issued
-    }
+    """Every guarantee the post names (their program and SME are looked up before locking)."""
+    # Issued ones are included too: a batch may name an existing guarantee before
+    # (wrongly) issuing it again, and must see it exists rather than that it is unknown.
+    return {e.guarantee_id for e in events if hasattr(e, "guarantee_id")}
 
 
 def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Footprint:
-    """The footprint of a post, given the facts of the guarantees it refers to."""
+    """The footprint of a post, given the facts of the guarantees it refers to.
+
+    `refs` is read before any lock is held. A guarantee missing from it is not
+    loaded even if its issuance commits while this post waits for its locks:
+    the post then sees the guarantee as unknown and is refused, rather than
+    being decided without the SME and program locks that guarantee needs.
+    """
     fp = Footprint()
     known = dict(refs)
     for event in events:
@@ -98,17 +99,21 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
 
 def _guarantee_event(fp: Footprint, event: p.Payload, known: Mapping[str, GuaranteeRef]) -> None:
     guarantee_id: str = event.guarantee_id  # type: ignore[union-attr]
+    ref = known.get(guarantee_id)
+    if ref is None:
+        return  # unknown before locking: not loaded, so the rules refuse it
     fp.guarantees.add(guarantee_id)
     if isinstance(event, p.ClaimFiled):
         fp.exclusive.add(f"claim:{event.claim_id}")
         fp.claims.add(event.claim_id)
-    ref = known.get(guarantee_id)
-    if ref is None:
-        return  # unknown guarantee: the rules refuse it
     fp.programs.add(ref.program_id)
     if isinstance(event, _BALANCE_EVENTS):
         fp.exclusive.add(f"sme:{ref.sme_id}")
         fp.balances.add((ref.sme_id, ref.program_id))
+    if isinstance(event, p.GuaranteeRenewed):
+        # A renewal that raises the balance checks the program's current per-SME
+        # cap, which an amendment (exclusive on the program) may change.
+        fp.shared.add(f"program:{ref.program_id}")
     if isinstance(event, p.CompensationPaid):
         # The cap headroom depends on every issuance and compensation in the program.
         fp.exclusive.add(f"program:{ref.program_id}")

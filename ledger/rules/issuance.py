@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from events.derived import IssuedDerived
 from events.payloads import GuaranteeIssued
-from events.terms import shares_for
+from events.terms import fund_category, shares_for
 from events.types import Category, Role
 from ledger.rules.dates import within_term
 from ledger.rules.refusal import Refusal, invalid_state, invalid_value
@@ -129,14 +129,14 @@ def issue(view: View, event: GuaranteeIssued) -> IssuedDerived:
         maturity_date=event.maturity_date,
         shares_bp=shares,
         parties=parties,
+        max_term_months=program.terms.max_term_months,
     )
     view.touch("guarantee", event.guarantee_id)
     key = (event.sme_id, event.program_id)
     view.sme_balance[key] = view.sme_balance.get(key, 0) + event.loan_amount
     for role in roles:
         vkey = (event.program_id, role)
-        if vkey in view.program_volume:
-            view.program_volume[vkey] += event.loan_amount
+        view.program_volume[vkey] = view.program_volume.get(vkey, 0) + event.loan_amount
     best = _best_category(program, categories)
     return IssuedDerived(
         program_version=program.version, category=best, shares_bp=shares, parties=parties
@@ -145,10 +145,11 @@ def issue(view: View, event: GuaranteeIssued) -> IssuedDerived:
 
 def _best_category(program: ProgramState, categories: list[Category]) -> Category | None:
     """The category that set the fund's share, else the first eligible one."""
-    table = program.terms.national_fund_bp_by_category or {}
-    ranked = [c for c in categories if c in table]
-    if ranked:
-        return max(ranked, key=lambda c: table[c])
+    # fund_category breaks ties in CATEGORIES order, the same way shares_for does,
+    # so the category stored is the one that actually set the share.
+    deciding = fund_category(program.terms, categories)
+    if deciding is not None:
+        return deciding
     wanted = program.terms.eligible_categories
     for category in categories:
         if category in wanted:

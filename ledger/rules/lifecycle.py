@@ -58,7 +58,9 @@ def renew(view: View, event: GuaranteeRenewed) -> None:
     g = guarantee(view, event.guarantee_id)
     require(g, "guarantee.renewed", "active")
     program = view.programs[g.program_id]
-    max_months = program.terms.max_term_months
+    # An amendment applies to guarantees issued after it, so a renewal keeps the
+    # term limit of the version this guarantee was issued under.
+    max_months = g.max_term_months or program.terms.max_term_months
     if event.maturity_date <= g.first_start_date:
         raise invalid_value("$.data.maturity_date", "maturity_date must be after the start date")
     if not within_term(g.first_start_date, event.maturity_date, max_months):

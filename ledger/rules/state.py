@@ -100,6 +100,9 @@ class GuaranteeState(msgspec.Struct, kw_only=True):
     parties: dict[Role, str]
     claims: dict[str, ClaimState] = msgspec.field(default_factory=dict)
     open_claim: str | None = None
+    max_term_months: int | None = None
+    """The term limit of the program version it was issued under (None: stored before it was
+    kept, use the program's current terms)."""
 
     @property
     def in_force_balance(self) -> int:
@@ -113,7 +116,12 @@ class GuaranteeState(msgspec.Struct, kw_only=True):
 
 @dataclass
 class View:
-    """The decision state a post needs: loaded under its locks, updated as events are decided."""
+    """The decision state a post needs: loaded under its locks, updated as events are decided.
+
+    Each map holds the whole truth for the keys a post's footprint names (loaded
+    before the first decision) or, when folding the log from the start, for all
+    keys; the rules add to the sums (`sme_balance`, `program_volume`) as they go.
+    """
 
     institutions: dict[str, InstitutionState] = field(default_factory=dict)
     programs: dict[str, ProgramState] = field(default_factory=dict)
