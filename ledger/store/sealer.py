@@ -159,6 +159,8 @@ class Sealer:
             head = await read_head(conn)
             log.info("sealer.active", head=head.position)
             while True:
+                # Cleared before sealing, so a wake-up that arrives meanwhile is kept.
+                self._wake.clear()
                 head, sealed = await seal_batch(conn, head, self._batch)
                 if sealed:
                     await self._report(sealed)
@@ -167,7 +169,6 @@ class Sealer:
                 # Events may be committed yet unsealable while an older
                 # transaction is still open: poll briefly until they are taken.
                 wait = self._busy_wait if await has_unsealed(conn, head) else self._idle_wait
-                self._wake.clear()
                 await wait_event(self._wake, wait)
         finally:
             self.active = False
