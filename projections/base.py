@@ -1,0 +1,69 @@
+"""What every projection is: pure `needs` and `apply` over a set of JSON documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from events.stored import LogEntry
+
+Doc = dict[str, Any]
+"""One read-model document: plain JSON values (ints for money), stored as jsonb."""
+
+
+class Docs:
+    """The documents a projection holds, recording which ones an apply changed."""
+
+    def __init__(self, docs: dict[str, Doc] | None = None) -> None:
+        """Start with `docs` (key -> document), none marked changed."""
+        self._docs: dict[str, Doc] = dict(docs or {})
+        self.changed: set[str] = set()
+
+    def get(self, key: str) -> Doc | None:
+        """The document under `key`, or None when there is none."""
+        return self._docs.get(key)
+
+    def need(self, key: str) -> Doc:
+        """The document under `key`; a missing one means the log broke the rules."""
+        doc = self._docs.get(key)
+        if doc is None:
+            raise LookupError(f"read model document {key!r} is missing")
+        return doc
+
+    def put(self, key: str, doc: Doc) -> None:
+        """Store (or replace) a document and mark it changed."""
+        self._docs[key] = doc
+        self.changed.add(key)
+
+    def load(self, docs: dict[str, Doc]) -> None:
+        """Add documents read from storage, never over ones already held."""
+        for key, doc in docs.items():
+            self._docs.setdefault(key, doc)
+
+    def items(self) -> Iterator[tuple[str, Doc]]:
+        """Every (key, document) held."""
+        return iter(self._docs.items())
+
+    def take_changed(self) -> dict[str, Doc]:
+        """The changed documents, clearing the change marks."""
+        out = {key: self._docs[key] for key in sorted(self.changed)}
+        self.changed.clear()
+        return out
+
+
+Needs = Callable[[Docs, LogEntry], Iterable[str]]
+Apply = Callable[[Docs, LogEntry], None]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One read model: its name, its table, and the pure functions that keep it."""
+
+    name: str
+    table: str
+    needs: Needs
+    """Keys an event reads or writes, given the documents known so far (may grow as
+    documents are loaded: a loan.repaid names the guarantee, whose document names the SME)."""
+    apply: Apply
+    """Apply one event to the documents, `put`ting each one it changes."""

@@ -1,0 +1,77 @@
+"""The pure in-memory fold of the log into every read model: what replay and tests compare to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from events.stored import LogEntry
+from projections import claims, guarantees, institutions, programs, sme_exposure
+from projections.base import Doc, Docs, Projection
+from projections.registry import PROJECTIONS
+
+
+class Fold:
+    """Every projection's documents held in memory, fed the same `apply` as the SQL runner."""
+
+    def __init__(self, projections: Iterable[Projection] | None = None) -> None:
+        """Start empty, at position 0, with every projection (or the ones given)."""
+        chosen = list(PROJECTIONS.values()) if projections is None else list(projections)
+        self.projections: dict[str, Projection] = {proj.name: proj for proj in chosen}
+        self.docs: dict[str, Docs] = {name: Docs() for name in self.projections}
+        self.position = 0
+
+    def apply(self, entry: LogEntry) -> None:
+        """Apply the next log entry; entries must come in position order, each once."""
+        if entry.position <= self.position:
+            raise ValueError(f"position {entry.position} is not after {self.position}")
+        for name, proj in self.projections.items():
+            proj.apply(self.docs[name], entry)
+            self.docs[name].changed.clear()
+        self.position = entry.position
+
+    def apply_all(self, entries: Iterable[LogEntry]) -> Fold:
+        """Apply entries in order; returns the fold itself."""
+        for entry in entries:
+            self.apply(entry)
+        return self
+
+    def documents(self, name: str) -> dict[str, Doc]:
+        """Every document of one projection, by key (to compare with its table)."""
+        return dict(self.docs[name].items())
+
+    def _doc(self, name: str, key: str) -> Doc | None:
+        return self.docs[name].get(key)
+
+    def sme_exposure(self, sme_id: str) -> dict[str, Any] | None:
+        """The SME exposure body, or None for an unknown SME."""
+        sme = self._doc(sme_exposure.NAME, sme_exposure.sme_key(sme_id))
+        if sme is None:
+            return None
+        keys = sme_exposure.program_keys(sme)
+        found = {key: self.docs[sme_exposure.NAME].need(key) for key in keys}
+        return sme_exposure.render(sme, found, self.position)
+
+    def guarantee_summary(self, guarantee_id: str) -> dict[str, Any] | None:
+        """The guarantee body, or None for an unknown guarantee."""
+        doc = self._doc(guarantees.NAME, f"guarantee:{guarantee_id}")
+        return None if doc is None else guarantees.render(doc, self.position)
+
+    def claim_shares(self, claim_id: str) -> dict[str, Any] | None:
+        """The claim body, or None for an unknown claim."""
+        doc = self._doc(claims.NAME, claims.claim_key(claim_id))
+        return None if doc is None else claims.render(doc, self.position)
+
+    def institution_position(self, institution_id: str) -> dict[str, Any] | None:
+        """The institution position body, or None for an unknown institution."""
+        doc = self._doc(institutions.NAME, institutions.institution_key(institution_id))
+        if doc is None:
+            return None
+        keys = institutions.program_keys(doc)
+        found = {key: self.docs[institutions.NAME].need(key) for key in keys}
+        return institutions.render(doc, found, self.position)
+
+    def program_summary(self, program_id: str) -> dict[str, Any] | None:
+        """The program body, or None for an unknown program."""
+        doc = self._doc(programs.NAME, programs.program_key(program_id))
+        return None if doc is None else programs.render(doc, self.position)

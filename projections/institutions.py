@@ -1,0 +1,189 @@
+"""Institution positions: per program, volume, in-force balance, losses and compensation cap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from events import payloads as p
+from events.derived import CompensationDerived, RecoveryDerived
+from events.stored import LogEntry
+from events.types import ROLES
+from projections import balance
+from projections.base import Doc, Docs, Projection
+
+NAME = "institutions"
+"""Name of this projection (its checkpoint row)."""
+
+
+def institution_key(institution_id: str) -> str:
+    """Key of an institution's position document."""
+    return f"institution:{institution_id}"
+
+
+def program_key(program_id: str) -> str:
+    """Key of a program's caps, volume and borne-per-role document."""
+    return f"program:{program_id}"
+
+
+def needs(docs: Docs, entry: LogEntry) -> Iterable[str]:
+    """The institution, program and guarantee documents `entry` touches."""
+    data = entry.data
+    match data:
+        case p.InstitutionRegistered():
+            return [institution_key(data.institution_id)]
+        case p.ProgramRegistered() | p.ProgramAmended():
+            named = [institution_key(i) for i in data.terms.parties.values()]
+            return [program_key(data.program_id), *named]
+        case p.GuaranteeIssued():
+            issued = balance.new_guarantee(entry)
+            named = [institution_key(i) for i in issued["parties"].values()]
+            return [balance.guarantee_key(data.guarantee_id), program_key(data.program_id), *named]
+    gid = balance.guarantee_id_of(entry)
+    if gid is None:
+        return []
+    keys = [balance.guarantee_key(gid)]
+    if (doc := docs.get(keys[0])) is not None:
+        keys.append(program_key(doc["program_id"]))
+        keys.extend(institution_key(i) for i in doc["parties"].values())
+    return keys
+
+
+def _row(program_id: str) -> Doc:
+    return {
+        "program_id": program_id,
+        "roles": [],
+        "guaranteed_volume": 0,
+        "in_force_balance": 0,
+        "borne": 0,
+        "recovered": 0,
+    }
+
+
+def _add(docs: Docs, institution_id: str, program_id: str, **amounts: int) -> None:
+    # Adds amounts to one institution's row for a program, creating the row if new.
+    key = institution_key(institution_id)
+    doc = docs.need(key)
+    row = dict(doc["programs"].get(program_id) or _row(program_id))
+    for name, amount in amounts.items():
+        row[name] += amount
+    docs.put(key, {**doc, "programs": {**doc["programs"], program_id: row}})
+
+
+def _add_role(docs: Docs, institution_id: str, program_id: str, role: str) -> None:
+    _add(docs, institution_id, program_id)
+    key = institution_key(institution_id)
+    doc = docs.need(key)
+    row = doc["programs"][program_id]
+    if role not in row["roles"]:
+        row["roles"] = [r for r in ROLES if r in row["roles"] or r == role]
+
+
+def _program_event(docs: Docs, data: p.ProgramRegistered | p.ProgramAmended) -> None:
+    key = program_key(data.program_id)
+    doc = docs.get(key) or {"program_id": data.program_id, "volume": {}, "borne": {}}
+    # Caps are those of the current terms, as the rules apply them.
+    docs.put(key, {**doc, "caps_bp": dict(data.terms.compensation_caps_bp)})
+    for role, institution_id in data.terms.parties.items():
+        _add_role(docs, institution_id, data.program_id, role)
+
+
+def _by_role(docs: Docs, key: str, field: str, amounts: Mapping[Any, int]) -> None:
+    doc = docs.need(key)
+    totals = dict(doc[field])
+    for role, amount in amounts.items():
+        if amount:
+            totals[role] = totals.get(role, 0) + amount
+    docs.put(key, {**doc, field: totals})
+
+
+def apply(docs: Docs, entry: LogEntry) -> None:
+    """Keep each institution's per-program totals and each program's per-role volume."""
+    data = entry.data
+    match data:
+        case p.InstitutionRegistered():
+            doc = {"institution_id": data.institution_id, "kind": data.kind, "name": data.name}
+            docs.put(institution_key(data.institution_id), {**doc, "programs": {}})
+            return
+        case p.ProgramRegistered() | p.ProgramAmended():
+            _program_event(docs, data)
+            return
+    change = balance.track(docs, entry)
+    gid = balance.guarantee_id_of(entry)
+    if gid is None:
+        return
+    g = docs.need(balance.guarantee_key(gid))
+    program_id, parties = g["program_id"], g["parties"]
+    if isinstance(data, p.GuaranteeIssued):
+        # SPEC section 4: a role's cap volume counts guarantees where it has a share > 0.
+        shared = {role: data.loan_amount for role, bp in g["shares_bp"].items() if bp > 0}
+        _by_role(docs, program_key(program_id), "volume", shared)
+        for role, institution_id in parties.items():
+            _add_role(docs, institution_id, program_id, role)
+        for institution_id in set(parties.values()):
+            _add(docs, institution_id, program_id, guaranteed_volume=data.loan_amount)
+    if change is not None and change.delta:
+        for institution_id in set(parties.values()):
+            _add(docs, institution_id, program_id, in_force_balance=change.delta)
+    derived = entry.derived
+    if isinstance(derived, CompensationDerived):
+        shares = derived.shares.as_dict()
+        _by_role(docs, program_key(program_id), "borne", shares)
+        for role, amount in shares.items():
+            if amount:
+                _add(docs, derived.parties[role], program_id, borne=amount)
+    elif isinstance(derived, RecoveryDerived):
+        for role, amount in derived.split.as_dict().items():
+            if amount:
+                _add(docs, parties[role], program_id, recovered=amount)
+
+
+def program_keys(doc: Doc) -> list[str]:
+    """Keys of the program documents an institution's position body needs."""
+    return [program_key(pid) for pid in sorted(doc["programs"])]
+
+
+def _cap(row: Doc, program: Doc) -> tuple[int | None, int]:
+    cap: int | None = None
+    used = 0
+    for role in row["roles"]:
+        rate = program["caps_bp"].get(role)
+        if rate is None:
+            continue
+        # floor(rate_bp * volume / 10000), as ledger.rules.shares.compensation_cap; the cap
+        # binds the role program-wide, so `used` is all that role has borne in the program.
+        cap = (cap or 0) + rate * program["volume"].get(role, 0) // 10000
+        used += program["borne"].get(role, 0)
+    return cap, used
+
+
+def render(doc: Doc, programs: Mapping[str, Doc], position: int) -> dict[str, Any]:
+    """The position body (SPEC section 6) from the institution's and its programs' documents."""
+    rows = []
+    for program_id in sorted(doc["programs"]):
+        row = doc["programs"][program_id]
+        cap, used = _cap(row, programs[program_key(program_id)])
+        rows.append(
+            {
+                "program_id": program_id,
+                "roles": list(row["roles"]),
+                "guaranteed_volume": row["guaranteed_volume"],
+                "in_force_balance": row["in_force_balance"],
+                "borne": row["borne"],
+                "recovered": row["recovered"],
+                "net_loss": row["borne"] - row["recovered"],
+                "cap": cap,
+                "cap_used": used,
+            }
+        )
+    return {
+        "institution_id": doc["institution_id"],
+        "kind": doc["kind"],
+        "name": doc["name"],
+        "position": position,
+        "programs": rows,
+    }
+
+
+PROJECTION = Projection(name=NAME, table="proj_institutions", needs=needs, apply=apply)
+"""The institution positions read model."""
