@@ -1,0 +1,182 @@
+"""Importing an export into an empty ledger: same positions, same links, same decisions.
+
+Events rows get the exported bytes verbatim (and their fingerprints), the log
+rows the exported positions and links, each link recomputed before it is
+stored. Decision state (the w_* tables) is rebuilt the way posts build it:
+each chunk of events is re-decided by `ledger.rules.decide` against the state
+loaded with `ledger.store.decisions.load` and saved with `decisions.save`; an
+event the rules now refuse or judge differently stops the import. Everything
+happens in one transaction, so a failed import leaves the ledger empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import asyncpg
+import msgspec
+
+from events.stored import StoredEvent, decode_stored
+from ledger.audit.export import decode_line
+from ledger.rules.decide import decide
+from ledger.rules.footprint import footprint, referenced_guarantees
+from ledger.rules.refusal import Refusal
+from ledger.store import decisions
+from ledger.store.chain import GENESIS, link
+from ledger.store.sealer import SEALED_CHANNEL
+
+CHUNK = 500
+"""Events inserted and re-decided per round trip."""
+
+
+class ImportRefused(Exception):
+    """The export cannot be imported; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import stored."""
+
+    count: int
+    head_position: int
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class _Line:
+    position: int
+    hash: bytes
+    fingerprint: bytes
+    body: bytes
+    event: StoredEvent
+
+
+async def import_log(
+    conn: asyncpg.Connection,
+    lines: Iterable[bytes],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Imported:
+    """Load exported `lines` into the empty ledger on `conn` (as the schema owner)."""
+    state = _Chain()
+    async with conn.transaction():
+        # Posts and the sealer wait until the import has committed or failed.
+        await conn.execute("LOCK TABLE events, event_log, streams IN EXCLUSIVE MODE")
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
+            raise ImportRefused("the ledger is not empty: import only into an empty ledger")
+        chunk: list[_Line] = []
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            chunk.append(state.next(number, raw))
+            if len(chunk) == CHUNK:
+                await _store(conn, chunk)
+                chunk = []
+                if progress is not None:
+                    progress(state.position)
+        if chunk:
+            await _store(conn, chunk)
+        if progress is not None:
+            progress(state.position)
+        await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(state.position))
+    return Imported(state.position, state.position, state.previous.hex())
+
+
+class _Chain:
+    """Checks each line against the chain recomputed so far."""
+
+    def __init__(self) -> None:
+        self.previous = GENESIS
+        self.position = 0
+
+    def next(self, number: int, raw: bytes) -> _Line:
+        """Parse line `number`; it must hold the next position with the right link."""
+        try:
+            line = decode_line(raw)
+            event = decode_stored(bytes(line.event))
+            hash_, fingerprint = bytes.fromhex(line.hash), bytes.fromhex(line.fingerprint)
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise ImportRefused(f"line {number}: not an export line: {exc}") from None
+        expected = self.position + 1
+        if line.position != expected:
+            raise ImportRefused(f"line {number}: position {line.position}, expected {expected}")
+        body = bytes(line.event)
+        computed = link(self.previous, expected, body)
+        if computed != hash_:
+            raise ImportRefused(
+                f"line {number}: position {expected} does not match its hash: "
+                "the export was changed"
+            )
+        self.previous, self.position = computed, expected
+        return _Line(expected, hash_, fingerprint, body, event)
+
+
+async def _store(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
+    await _check_versions(conn, chunk)
+    rows = await conn.fetch(
+        """INSERT INTO events
+               (event_id, stream_id, stream_version, type, fingerprint, body, recorded_at)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[],
+                                $5::bytea[], $6::bytea[], $7::timestamptz[])
+           RETURNING seq, event_id::text AS event_id""",
+        [c.event.event_id for c in chunk],
+        [c.event.stream_id for c in chunk],
+        [c.event.stream_version for c in chunk],
+        [c.event.type for c in chunk],
+        [c.fingerprint for c in chunk],
+        [c.body for c in chunk],
+        [c.event.recorded_at for c in chunk],
+    )
+    seq_of = {r["event_id"]: r["seq"] for r in rows}
+    await conn.execute(
+        """INSERT INTO event_log (position, seq, hash)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])""",
+        [c.position for c in chunk],
+        [seq_of[c.event.event_id] for c in chunk],
+        [c.hash for c in chunk],
+    )
+    versions = {c.event.stream_id: c.event.stream_version for c in chunk}
+    await conn.executemany(
+        """INSERT INTO streams (stream_id, version) VALUES ($1, $2)
+           ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version""",
+        list(versions.items()),
+    )
+    await _redecide(conn, chunk)
+
+
+async def _check_versions(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
+    """Every stream's versions must continue without holes from what is stored."""
+    rows = await conn.fetch(
+        "SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)",
+        list({c.event.stream_id for c in chunk}),
+    )
+    current = {r["stream_id"]: r["version"] for r in rows}
+    for c in chunk:
+        expected = current.get(c.event.stream_id, 0) + 1
+        if c.event.stream_version != expected:
+            raise ImportRefused(
+                f"position {c.position}: stream {c.event.stream_id} version "
+                f"{c.event.stream_version}, expected {expected}"
+            )
+        current[c.event.stream_id] = expected
+
+
+async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
+    """Rebuild decision state by deciding the chunk again, as one batch post would."""
+    payloads = [c.event.data for c in chunk]
+    refs = await decisions.guarantee_refs(conn, referenced_guarantees(payloads))
+    view = await decisions.load(conn, footprint(payloads, refs))
+    for c in chunk:
+        stored = c.event
+        try:
+            derived = decide(view, stored.type, stored.data, stored.actor)
+        except Refusal as refusal:
+            raise ImportRefused(
+                f"position {c.position}: the rules refuse this event now: {refusal.detail}"
+            ) from None
+        if derived != stored.derived:
+            raise ImportRefused(
+                f"position {c.position}: the rules now derive other facts than were stored"
+            )
+    await decisions.save(conn, view)

@@ -1,0 +1,190 @@
+"""Export to NDJSON and import into an empty ledger: same bytes, same chain, same decisions."""
+
+from __future__ import annotations
+
+import io
+
+import asyncpg
+import msgspec
+import pytest
+
+from ledger.audit.export import ExportError, decode_line, export_log
+from ledger.audit.restore import ImportRefused, import_log
+from ledger.audit.verify import verify_chain
+from ledger.rules.refusal import Refusal
+from ledger.runtime import Runtime, connect, running
+from ledger.seeds import GUARANTOR_ID, SME_ID
+from tests.factory import ADMIN, actor, envelope, institution, posted
+from tests.integration.audit import tamper
+from tests.integration.audit.scenario import play_all
+
+DECISION_TABLES = ("w_institutions", "w_programs", "w_smes", "w_guarantees", "w_claims", "streams")
+
+
+async def _export(dsn: str) -> bytes:
+    out = io.BytesIO()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await export_log(conn, out)
+    finally:
+        await conn.close()
+    return out.getvalue()
+
+
+async def _import(dsn: str, data: bytes) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await import_log(conn, io.BytesIO(data))
+    finally:
+        await conn.close()
+
+
+async def _table(dsn: str, table: str) -> list[dict[str, object]]:
+    """A table's rows; JSON documents decoded, since key order in them carries no meaning."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY 1")
+    finally:
+        await conn.close()
+    return [{k: msgspec.json.decode(v) if k == "doc" else v for k, v in r.items()} for r in rows]
+
+
+async def _log(dsn: str) -> list[tuple[object, ...]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            """SELECT l.position, l.hash, e.body, e.fingerprint, e.event_id, e.stream_id,
+                      e.stream_version, e.type, e.recorded_at
+                 FROM event_log l JOIN events e USING (seq) ORDER BY l.position"""
+        )
+    finally:
+        await conn.close()
+    return [tuple(r.values()) for r in rows]
+
+
+async def test_each_export_line_embeds_the_stored_bytes_verbatim(runtime: Runtime) -> None:
+    head = await play_all(runtime.ledger)
+    lines = (await _export(runtime.dsn)).splitlines()
+    stored = await _log(runtime.dsn)
+    assert len(lines) == head
+    assert [bytes(decode_line(line).event) for line in lines] == [row[2] for row in stored]
+
+
+async def test_import_gives_the_same_events_positions_and_links(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    assert await _log(other_dsn) == await _log(runtime.dsn)
+
+
+async def test_import_rebuilds_the_same_decision_state(runtime: Runtime, other_dsn: str) -> None:
+    await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    for table in DECISION_TABLES:
+        assert await _table(other_dsn, table) == await _table(runtime.dsn, table), table
+
+
+async def test_an_imported_ledger_verifies_with_the_same_head_hash(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    reports = []
+    for dsn in (runtime.dsn, other_dsn):
+        conn = await asyncpg.connect(dsn)
+        try:
+            reports.append(await verify_chain(conn))
+        finally:
+            await conn.close()
+    assert reports[1].ok
+    assert (reports[1].verified_through, reports[1].head_hash) == (
+        reports[0].verified_through,
+        reports[0].head_hash,
+    )
+
+
+async def test_an_imported_ledger_continues_the_chain_with_new_posts(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    head = await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    async with running(other_dsn) as moved:
+        result = await moved.ledger.post(posted(institution("B-NEW")), ADMIN)
+        conn = await connect(other_dsn)
+        try:
+            report = await verify_chain(conn)
+        finally:
+            await conn.close()
+    assert result.receipts[0].position == head + 1
+    assert (report.ok, report.verified_through) == (True, head + 1)
+
+
+async def test_an_imported_ledger_recognises_a_repost_of_an_exported_event(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    head = await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    last = (await _log(runtime.dsn))[-1]
+    again = envelope("guarantee.released", {"guarantee_id": "G-2"}, event_id=last[4])
+    async with running(other_dsn) as moved:
+        result = await moved.ledger.post(posted(again), actor("guarantor", GUARANTOR_ID))
+    assert (result.replayed, result.receipts[0].position) == (True, head)
+
+
+async def test_an_imported_ledger_refuses_what_the_original_would(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    again = envelope("sme.registered", {"sme_id": SME_ID, "name": "Photonics again"})
+    async with running(other_dsn) as moved:
+        with pytest.raises(Refusal) as refused:
+            await moved.ledger.post(posted(again), actor("guarantor", GUARANTOR_ID))
+    assert refused.value.slug == "invalid-state"
+
+
+async def test_import_into_a_ledger_that_has_events_is_refused(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    data = await _export(runtime.dsn)
+    with pytest.raises(ImportRefused, match="not empty"):
+        await _import(runtime.dsn, data)
+
+
+async def test_an_export_changed_after_it_was_written_is_refused_and_stores_nothing(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    data = (await _export(runtime.dsn)).replace(b'"amount":100000000', b'"amount":10000000', 1)
+    with pytest.raises(ImportRefused, match="does not match its hash"):
+        await _import(other_dsn, data)
+    assert await _table(other_dsn, "events") == []
+
+
+async def test_an_export_with_a_line_left_out_is_refused(runtime: Runtime, other_dsn: str) -> None:
+    await play_all(runtime.ledger)
+    lines = (await _export(runtime.dsn)).splitlines(keepends=True)
+    with pytest.raises(ImportRefused, match="position 6, expected 5"):
+        await _import(other_dsn, b"".join(lines[:4] + lines[5:]))
+
+
+async def test_a_line_that_is_not_json_is_refused_naming_it(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    lines = (await _export(runtime.dsn)).splitlines(keepends=True)
+    with pytest.raises(ImportRefused, match="line 3"):
+        await _import(other_dsn, b"".join([*lines[:2], b"{not json\n", *lines[3:]]))
+
+
+async def test_exporting_a_ledger_with_a_broken_chain_is_refused(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":400000000')
+    with pytest.raises(ExportError, match="position 14"):
+        await _export(runtime.dsn)
+
+
+def test_export_lines_with_unknown_fields_do_not_parse() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        decode_line(b'{"position":1,"hash":"","fingerprint":"","event":{},"extra":1}')
