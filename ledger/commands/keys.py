@@ -1,0 +1,72 @@
+"""`ledger keys create|list|revoke`: manage the API keys of the HTTP service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ledger.commands import CommandError, Subparsers
+from ledger.config import Settings
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `ledger keys create --role ROLE | --institution ID`, `keys list`, `keys revoke ID`."""
+    parser = subparsers.add_parser(
+        "keys",
+        help="create, list and revoke API keys",
+        description="Manage API keys. Only a hash of each key is stored: a key is shown "
+        "once, when created, on the last line of output.",
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create a key and print it on the last line")
+    who = create.add_mutually_exclusive_group(required=True)
+    who.add_argument("--role", choices=("admin", "auditor", "reader"), help="a plain role")
+    who.add_argument("--institution", metavar="ID", help="a registered institution")
+    create.set_defaults(handler=run, action="create")
+    listing = actions.add_parser("list", help="list keys (ids, roles, institutions; no secrets)")
+    listing.set_defaults(handler=run, action="list")
+    revoke = actions.add_parser("revoke", help="revoke a key from the next request on")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    revoke.set_defaults(handler=run, action="revoke")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one keys action against the ledger's database (migrating it first)."""
+    from ledger.auth.dsn import resolve_dsn
+
+    with resolve_dsn(settings) as dsn:
+        return asyncio.run(_run(args, dsn))
+
+
+async def _run(args: argparse.Namespace, dsn: str) -> int:
+    import asyncpg
+
+    from ledger.auth.keys import KeyRefused, create_key, list_keys, revoke_key
+    from ledger.store.migrate import migrate
+
+    try:
+        conn = await asyncpg.connect(dsn, timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise CommandError(f"cannot reach the ledger's database: {exc}") from None
+    try:
+        await migrate(conn)
+        if args.action == "create":
+            new = await create_key(conn, role=args.role, institution_id=args.institution)
+            whom = f" for {new.info.institution_id}" if new.info.institution_id else ""
+            print(f"created key {new.info.key_id} with role {new.info.role}{whom}")
+            print(new.key)
+        elif args.action == "list":
+            for k in await list_keys(conn):
+                state = f"revoked {k.revoked_at.isoformat()}" if k.revoked_at else "active"
+                print(
+                    f"{k.key_id}  {k.role:<17}  {k.institution_id or '-':<20}  "
+                    f"created {k.created_at.isoformat()}  {state}"
+                )
+        else:
+            info = await revoke_key(conn, args.key_id)
+            print(f"revoked key {info.key_id} ({info.role}) at {info.revoked_at}")
+    except KeyRefused as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        await conn.close()
+    return 0

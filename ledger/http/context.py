@@ -1,0 +1,38 @@
+"""What the HTTP handlers share, as typed aiohttp application keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ledger.http.follow import SealedLog
+from ledger.http.metrics import Metrics
+from ledger.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on waiting, so a slow or missing database answers 503 instead of piling up."""
+
+    acquire_timeout: float = 3.0
+    """Longest wait for a pooled connection (pool exhausted or database gone)."""
+    post_timeout: float = 20.0
+    """Longest a post may take, sealing included."""
+    read_timeout: float = 10.0
+    """Longest a read may take."""
+    min_position_wait: float = 5.0
+    """Longest a read model waits for `min_position`."""
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+"""The running ledger: pool, posting service, sealer."""
+
+METRICS = web.AppKey("metrics", Metrics)
+"""Request and append counters for /metrics."""
+
+LIMITS = web.AppKey("limits", Limits)
+"""Timeouts of this app."""
+
+SEALED_LOG = web.AppKey("sealed_log", SealedLog)
+"""Long-poll support for GET /v1/events."""

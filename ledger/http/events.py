@@ -1,0 +1,104 @@
+"""POST /v1/events (post one event or an atomic batch) and GET /v1/events (follow the log)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, decode_posted
+from events.stored import read_log_entry
+from ledger.http.auth import STAFF_ROLES, authenticate, require
+from ledger.http.context import LIMITS, METRICS, RUNTIME, SEALED_LOG
+from ledger.http.params import int_param, seconds_param
+from ledger.http.problems import Problem, unavailable
+from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
+from ledger.store.positions import SealTimeout
+
+MAX_BODY = 1024 * 1024
+"""Largest body accepted: 1 MiB."""
+
+MAX_LIMIT = 1000
+"""Most events one GET /v1/events answers with."""
+
+MAX_WAIT = 30.0
+"""Longest long poll, in seconds."""
+
+routes = web.RouteTableDef()
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
+
+
+async def _read_body(request: web.Request) -> bytes:
+    if not _is_json(request.content_type):
+        raise Problem(
+            "unsupported-media-type",
+            f"send the body as application/json, not {request.content_type[:80]!r}",
+        )
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes")
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes") from None
+
+
+@routes.post("/v1/events")
+async def post_events(request: web.Request) -> web.Response:
+    """Post one envelope or an array of them: 201 with receipts, 200 for an identical repost."""
+    actor = await authenticate(request)
+    body = await _read_body(request)
+    try:
+        batch = decode_posted(body)
+    except MalformedJson as exc:
+        raise Problem("malformed-json", exc.detail) from None
+    except InvalidEvents as exc:
+        detail = f"{len(exc.errors)} invalid field(s): " + "; ".join(
+            f"{e.path}: {e.message}" for e in exc.errors[:3]
+        )
+        raise Problem("validation-error", detail[:1000], errors=exc.errors) from None
+    runtime, limits = request.app[RUNTIME], request.app[LIMITS]
+    try:
+        async with asyncio.timeout(limits.post_timeout):
+            result = await runtime.ledger.post(batch.events, actor, batch=batch.is_array)
+    except SealTimeout:
+        raise unavailable(
+            "the event is stored but has no position yet; repost the same event "
+            "(same event_id) to get its receipt"
+        ) from None
+    except TimeoutError:
+        raise unavailable(
+            "the ledger did not answer in time; the post may or may not be stored: repost "
+            "the same event (same event_id) to find out, it is never stored twice"
+        ) from None
+    if not result.replayed:
+        request.app[METRICS].appended(len(result.receipts))
+    receipts = [ReceiptBody.of(r) for r in result.receipts]
+    return web.Response(
+        status=200 if result.replayed else 201,
+        body=json_response_body(receipts if batch.is_array else receipts[0]),
+        content_type="application/json",
+    )
+
+
+@routes.get("/v1/events")
+async def get_events(request: web.Request) -> web.Response:
+    """Events after `after` in position order; waits up to `wait` seconds when there are none."""
+    actor = await authenticate(request)
+    require(actor, STAFF_ROLES, "reading the event log")
+    after = int_param(request, "after", 0, 0, 2**62)
+    limit = int_param(request, "limit", 100, 1, MAX_LIMIT)
+    wait = seconds_param(request, "wait", 0.0, MAX_WAIT)
+    limits = request.app[LIMITS]
+    async with asyncio.timeout(wait + limits.read_timeout):
+        rows = await request.app[SEALED_LOG].batch(after, limit, wait)
+    entries = [read_log_entry(r.body, r.position, r.hash.hex()) for r in rows]
+    page = EventPage(events=entries, next_after=rows[-1].position if rows else after)
+    return web.Response(body=json_response_body(page), content_type="application/json")
+
+
+__all__ = ["MAX_BATCH", "MAX_BODY", "routes"]

@@ -1,0 +1,66 @@
+"""Long polls on the sealed log, with a LISTEN connection that is re-opened after a failure."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from ledger.store.reads import LogFollower, LogRow, read_log
+
+log = structlog.get_logger(__name__)
+
+
+class SealedLog:
+    """Reads the log after a position, waiting (woken by seal notifications) when empty."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, connect: Callable[[], Awaitable[asyncpg.Connection]]
+    ) -> None:
+        """`connect` opens the LISTEN connection; it is opened on first use and after loss."""
+        self._pool = pool
+        self._connect = connect
+        self._listener: asyncpg.Connection | None = None
+        self._follower: LogFollower | None = None
+        self._lock = asyncio.Lock()
+
+    async def _current(self) -> LogFollower | None:
+        async with self._lock:
+            if self._listener is not None and not self._listener.is_closed():
+                return self._follower
+            await self._drop()
+            try:
+                listener = await self._connect()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # Reading still works without it; waits then just last their full time.
+                log.warning("sealed_log.listen_failed", error=str(exc))
+                return None
+            follower = LogFollower(self._pool, listener)
+            await follower.__aenter__()
+            self._listener, self._follower = listener, follower
+            return follower
+
+    async def _drop(self) -> None:
+        listener, self._listener, self._follower = self._listener, None, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close()
+
+    async def batch(self, after: int, limit: int, wait: float) -> list[LogRow]:
+        """Up to `limit` events after `after`; if none, wait up to `wait` seconds for some."""
+        follower = await self._current() if wait > 0 else None
+        if follower is not None:
+            return await follower.wait_batch(after, limit, wait)
+        rows = await read_log(self._pool, after, limit)
+        if rows or wait <= 0:
+            return rows
+        await asyncio.sleep(wait)
+        return await read_log(self._pool, after, limit)
+
+    async def close(self) -> None:
+        """Close the LISTEN connection."""
+        async with self._lock:
+            await self._drop()

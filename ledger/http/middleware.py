@@ -1,0 +1,134 @@
+"""Request middleware: request id, access log and metrics; every failure as a problem."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import asyncpg
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from events.errors import shorten
+from ledger.http.context import METRICS
+from ledger.http.problems import Problem, problem_response, unavailable
+from ledger.rules.refusal import Refusal
+from ledger.store.positions import SealTimeout
+
+log = structlog.get_logger("ledger.http")
+
+REQUEST_ID = "X-Request-ID"
+"""Header carrying the request id in both directions."""
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
+
+# SQLSTATE classes that say the database is away or overloaded, not that the
+# request or the code is wrong: connection (08), resources (53), operator
+# intervention such as shutdown or a statement/lock timeout (57), and a lock
+# that could not be had in time (55P03), a serialization failure or deadlock (40).
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "40")
+_UNAVAILABLE_STATES = frozenset({"55P03"})
+
+_HTTP_SLUGS = {
+    400: "malformed-json",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an exception means the database cannot serve now (answer 503, retry later)."""
+    if isinstance(exc, OSError | asyncpg.InterfaceError | SealTimeout):  # TimeoutError too
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_STATES
+    return False
+
+
+def _route_name(request: web.Request) -> str:
+    # The route template keeps metric labels few; unmatched paths share one label.
+    route = request.match_info.route
+    if route.resource is None or request.match_info.http_exception is not None:
+        return "unmatched"
+    return route.resource.canonical
+
+
+def refusal_problem(refusal: Refusal) -> Problem:
+    """The problem answer of a rule's refusal (422 ones name their field)."""
+    from events.errors import FieldError
+
+    errors = None
+    if refusal.status == 422:
+        errors = [FieldError(path=refusal.path or "$", message=refusal.detail)]
+    return Problem(
+        refusal.slug, refusal.detail, status=refusal.status, errors=errors, extra=refusal.extra
+    )
+
+
+def _http_problem(exc: web.HTTPException, method: str) -> Problem:
+    slug = _HTTP_SLUGS.get(exc.status, "internal-error" if exc.status >= 500 else "not-found")
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    if exc.status == 404:
+        detail = "no such resource"
+    elif exc.status == 405:
+        detail = (
+            f"{shorten(method, 20)} is not allowed here; allowed: {exc.headers.get('Allow', '')}"
+        )
+    elif exc.status == 413:
+        detail = "the body is larger than 1 MiB"
+    else:
+        detail = exc.reason
+    return Problem(slug, detail, status=exc.status, headers=headers)
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn whatever a handler raised into a problem+json answer; never a bare 500."""
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem_response(problem)
+    except Refusal as refusal:
+        return problem_response(refusal_problem(refusal))
+    except web.HTTPException as exc:
+        return problem_response(_http_problem(exc, request.method))
+    except Exception as exc:
+        if database_unavailable(exc):
+            log.warning("request.database_unavailable", error=shorten(repr(exc), 300))
+            return problem_response(unavailable())
+        # The last resort: the request was valid input the code failed on.
+        log.exception("request.failed")
+        return problem_response(
+            Problem("internal-error", "the ledger failed to answer this request; it was logged")
+        )
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind a request id to every log line, log one access line, count the request."""
+    given = request.headers.get(REQUEST_ID, "")
+    request_id = given if _SANE_ID.match(given) else str(uuid.uuid4())
+    started = time.perf_counter()
+    route = _route_name(request)
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        response = await handler(request)
+        response.headers[REQUEST_ID] = request_id
+        elapsed = time.perf_counter() - started
+        request.app[METRICS].observe(request.method, route, response.status, elapsed)
+        # The path only: query strings and headers may carry secrets.
+        log.info(
+            "request",
+            method=request.method,
+            route=route,
+            path=shorten(request.path, 200),
+            status=response.status,
+            latency_ms=round(elapsed * 1000, 2),
+        )
+    return response

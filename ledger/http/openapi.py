@@ -1,0 +1,228 @@
+"""GET /v1/openapi.json: the OpenAPI 3.1 document of every route, body, answer and problem."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ledger.http.events import MAX_BODY, MAX_LIMIT, MAX_WAIT
+from ledger.http.openapi_schemas import REF, components
+from ledger.http.problems import PROBLEM_TYPE, SLUG_STATUS, TITLES
+from ledger.http.schemas import json_response_body
+
+routes = web.RouteTableDef()
+
+_AUTH = (401,)
+_READ = (401, 403, 404, 422, 503)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One documented operation."""
+
+    method: str
+    path: str
+    summary: str
+    ok: dict[int, str]
+    """Success status -> component name (or "text" for plain text)."""
+    problems: tuple[int, ...]
+    query: tuple[tuple[str, dict[str, Any], str], ...] = ()
+    body: str | None = None
+    secured: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _int(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+_MIN_POSITION = (
+    "min_position",
+    _int(0, 2**62),
+    "wait (a few seconds) until the read model reflects this position",
+)
+
+OPERATIONS: tuple[Op, ...] = (
+    Op(
+        "post",
+        "/v1/events",
+        "Post one event, or an array of events atomically",
+        {201: "Receipt(s)", 200: "Receipt(s)"},
+        (400, 401, 403, 409, 413, 415, 422, 503),
+        body="PostedBody",
+    ),
+    Op(
+        "get",
+        "/v1/events",
+        "Events after a position, in order; long poll with wait",
+        {200: "EventPage"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("limit", _int(1, MAX_LIMIT), "at most this many (default 100)"),
+            (
+                "wait",
+                {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
+                "seconds to wait when there are none yet (default 0)",
+            ),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/streams/{stream_id}",
+        "One stream's events (auditor, admin, parties)",
+        {200: "StreamPage"},
+        _READ,
+        query=(("from_version", _int(1, 2**31 - 1), "first version (default 1)"),),
+    ),
+    Op(
+        "get",
+        "/v1/smes/{sme_id}/exposure",
+        "An SME's balance, cap and headroom per program",
+        {200: "SmeExposure"},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/guarantees/{guarantee_id}",
+        "A guarantee (auditor, admin, reader, parties)",
+        {200: "GuaranteeSummary"},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/claims/{claim_id}",
+        "A claim's shares per role (auditor, admin, reader, parties)",
+        {200: "ClaimShares"},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/institutions/{institution_id}/position",
+        "An institution's position per program (auditor, admin, reader, itself)",
+        {200: "InstitutionPosition"},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/programs/{program_id}",
+        "A program's current terms, version and totals",
+        {200: "ProgramSummary"},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
+    Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
+    Op(
+        "get",
+        "/readyz",
+        "Readiness: database reachable, migrations applied",
+        {200: "Health"},
+        (503,),
+        secured=False,
+    ),
+    Op("get", "/metrics", "Prometheus metrics", {200: "text"}, (), secured=False),
+)
+"""Every route the service serves (audit routes are added by their module)."""
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(name=name)}
+
+
+def _success(name: str) -> dict[str, Any]:
+    if name == "text":
+        return {"text/plain": {"schema": {"type": "string"}}}
+    if name == "object":
+        return {"application/json": {"schema": {"type": "object"}}}
+    if name == "Receipt(s)":
+        schema = {
+            "oneOf": [_ref("ReceiptBody"), {"type": "array", "items": _ref("ReceiptBody")}],
+            "description": "One receipt for one envelope, an array for an array.",
+        }
+        return {"application/json": {"schema": schema}}
+    return {"application/json": {"schema": _ref(name)}}
+
+
+def _problems(status: int) -> dict[str, Any]:
+    slugs = sorted(s for s, st in SLUG_STATUS.items() if st == status)
+    return {
+        "description": "; ".join(f"/problems/{s}: {TITLES[s]}" for s in slugs),
+        "content": {PROBLEM_TYPE: {"schema": _ref("ProblemBody")}},
+    }
+
+
+def _operation(op: Op) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+        for seg in op.path.split("/")
+        if seg.startswith("{")
+    ]
+    params += [
+        {"name": n, "in": "query", "required": False, "schema": s, "description": d}
+        for n, s, d in op.query
+    ]
+    statuses = set(op.problems) | {405} if op.secured else set(op.problems)
+    responses: dict[str, Any] = {
+        str(code): {"description": "success", "content": _success(name)}
+        for code, name in op.ok.items()
+    }
+    for status in sorted(statuses):
+        responses[str(status)] = _problems(status)
+    doc: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": f"{op.method}{op.path}",
+        "parameters": params,
+        "responses": responses,
+    }
+    if op.secured:
+        doc["security"] = [{"bearer": []}]
+    if op.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "description": f"At most {MAX_BODY} bytes.",
+            "content": {"application/json": {"schema": _ref(op.body)}},
+        }
+    doc.update(op.extra)
+    return doc
+
+
+@functools.cache
+def document(extra: tuple[Op, ...] = ()) -> bytes:
+    """The OpenAPI 3.1 document, encoded once per set of operations."""
+    paths: dict[str, dict[str, Any]] = {}
+    for op in (*OPERATIONS, *extra):
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    doc = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Guarantee ledger",
+            "version": "1",
+            "description": "System of record for government-backed loan guarantees.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components(),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key from `ledger keys create`.",
+                }
+            },
+        },
+    }
+    return json_response_body(doc)
+
+
+@routes.get("/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this API."""
+    return web.Response(body=document(), content_type="application/json")

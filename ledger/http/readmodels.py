@@ -1,0 +1,134 @@
+"""Read model routes: SME exposure, guarantees, claims, institution positions, programs."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import asyncpg
+from aiohttp import web
+
+from events.stored import Actor
+from ledger.http.access import check_claim_access, check_guarantee_access, not_found
+from ledger.http.auth import READ_ROLES, authenticate
+from ledger.http.context import LIMITS
+from ledger.http.db import read_connection
+from ledger.http.params import optional_int
+from ledger.http.problems import Problem
+from ledger.http.schemas import json_response_body
+
+Query = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any] | None]]
+"""A read model query: one id in, the SPEC body out (None when unknown)."""
+
+_POLL = 0.05
+
+routes = web.RouteTableDef()
+
+
+def _queries() -> Any | None:
+    # The read models are their own package; without it only these routes are unavailable.
+    try:
+        return importlib.import_module("projections.queries")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("projections.queries", "projections"):
+            raise
+        return None
+
+
+def _query(name: str) -> Query:
+    module = _queries()
+    found = getattr(module, name, None) if module is not None else None
+    if found is None:
+        raise Problem("service-unavailable", "the read models are not available")
+    return cast(Query, found)
+
+
+async def reflected_position(conn: asyncpg.Connection) -> int | None:
+    """The last position every read model reflects, or None without read models."""
+    module = _queries()
+    if module is None or not hasattr(module, "reflected_position"):
+        return None
+    return int(await module.reflected_position(conn))
+
+
+async def _await_position(request: web.Request, conn: asyncpg.Connection) -> None:
+    """Wait (bounded) until the read models reflect `min_position`; 503 when they do not."""
+    wanted = optional_int(request, "min_position", 0, 2**62)
+    if wanted is None:
+        return
+    limit = request.app[LIMITS].min_position_wait
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        reflected = await reflected_position(conn)
+        if reflected is None or reflected >= wanted:
+            return
+        if loop.time() >= deadline:
+            raise Problem(
+                "service-unavailable",
+                f"the read models reflect position {reflected}, not yet {wanted}; retry shortly",
+                extra={"reflected_position": reflected, "min_position": wanted},
+                headers={"Retry-After": "1"},
+            )
+        await asyncio.sleep(_POLL)
+
+
+Check = Callable[[asyncpg.Connection, Actor, str], Awaitable[None]]
+
+
+async def _anyone(conn: asyncpg.Connection, actor: Actor, ident: str) -> None:
+    return None
+
+
+async def _itself(conn: asyncpg.Connection, actor: Actor, ident: str) -> None:
+    if actor.role not in READ_ROLES and actor.institution_id != ident:
+        raise Problem("forbidden", "an institution's key reads only its own position")
+
+
+async def _answer(
+    request: web.Request, param: str, query: str, check: Check, what: str
+) -> web.Response:
+    actor = await authenticate(request)
+    ident = request.match_info[param]
+    run = _query(query)
+    async with read_connection(request) as conn:
+        await check(conn, actor, ident)
+        await _await_position(request, conn)
+        body = await run(conn, ident)
+    if body is None:
+        raise not_found(f"{what} {ident}")
+    return web.Response(body=json_response_body(body), content_type="application/json")
+
+
+@routes.get("/v1/smes/{sme_id}/exposure")
+async def sme_exposure(request: web.Request) -> web.Response:
+    """Per program: balance, cap, headroom, active guarantees (any key)."""
+    return await _answer(request, "sme_id", "sme_exposure", _anyone, "SME")
+
+
+@routes.get("/v1/guarantees/{guarantee_id}")
+async def guarantee(request: web.Request) -> web.Response:
+    """State, balance, fixed shares and claims (auditor, admin, reader, parties)."""
+    return await _answer(
+        request, "guarantee_id", "guarantee_summary", check_guarantee_access, "guarantee"
+    )
+
+
+@routes.get("/v1/claims/{claim_id}")
+async def claim(request: web.Request) -> web.Response:
+    """Per role: institution, borne, recovered, net (auditor, admin, reader, parties)."""
+    return await _answer(request, "claim_id", "claim_shares", check_claim_access, "claim")
+
+
+@routes.get("/v1/institutions/{institution_id}/position")
+async def institution_position(request: web.Request) -> web.Response:
+    """Per program: volume, balance, borne, recovered, cap use (auditor, admin, reader, itself)."""
+    return await _answer(request, "institution_id", "institution_position", _itself, "institution")
+
+
+@routes.get("/v1/programs/{program_id}")
+async def program(request: web.Request) -> web.Response:
+    """Current terms, version and totals (any key)."""
+    return await _answer(request, "program_id", "program_summary", _anyone, "program")

@@ -1,0 +1,35 @@
+"""GET /v1/streams/{stream_id}: one stream's events, for auditors, admins and its parties."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from events.stored import read_log_entry
+from ledger.http.access import check_stream_access, not_found
+from ledger.http.auth import authenticate
+from ledger.http.db import read_connection
+from ledger.http.params import int_param
+from ledger.http.schemas import StreamPage, json_response_body
+from ledger.store.reads import read_stream, stream_version
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/streams/{stream_id}")
+async def get_stream(request: web.Request) -> web.Response:
+    """The stream's events from `from_version` (default 1) in version order."""
+    actor = await authenticate(request)
+    stream_id = request.match_info["stream_id"]
+    from_version = int_param(request, "from_version", 1, 1, 2**31 - 1)
+    async with read_connection(request) as conn:
+        await check_stream_access(conn, actor, stream_id)
+        version = await stream_version(conn, stream_id)
+        if version is None:
+            raise not_found(f"stream {stream_id}")
+        rows = await read_stream(conn, stream_id, from_version)
+    page = StreamPage(
+        stream_id=stream_id,
+        version=version,
+        events=[read_log_entry(r.body, r.position, r.hash.hex()) for r in rows],
+    )
+    return web.Response(body=json_response_body(page), content_type="application/json")

@@ -1,0 +1,107 @@
+"""`ledger serve`: migrate, print a first admin key on a new store, serve HTTP until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from ledger.auth.keys import count_keys, create_key
+from ledger.config import Settings
+from ledger.http.app import create_app
+from ledger.logs import configure_logging
+from ledger.store.migrate import migrate
+
+log = structlog.get_logger("ledger.service")
+
+
+async def prepare_store(dsn: str) -> str | None:
+    """Apply migrations (as the DSN's user, the schema owner); on a store with no keys at all,
+    create the first admin key and return it."""
+    conn = await asyncpg.connect(dsn, timeout=30)
+    try:
+        applied = await migrate(conn)
+        if applied:
+            log.info("migrations applied", versions=applied)
+        # The advisory lock makes "no keys yet" and the insert one step across instances.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('api_keys', 0))")
+            if await count_keys(conn) > 0:
+                return None
+            return (await create_key(conn, role="admin")).key
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def projection_runner(dsn: str) -> AsyncIterator[None]:
+    """Run the read-model projections beside the HTTP server, when this build has them."""
+    try:
+        module = importlib.import_module("projections.runner")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("projections.runner", "projections"):
+            raise
+        log.warning("no projection runner in this build; read models stay empty")
+        yield
+        return
+    task = asyncio.create_task(module.ProjectionRunner(dsn).run(), name="projections")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _stop_on_signals(stop: asyncio.Event) -> dict[signal.Signals, Any]:
+    """Set `stop` on SIGINT/SIGTERM; return the handlers they replaced."""
+    loop = asyncio.get_running_loop()
+    replaced = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            continue
+        replaced[sig] = previous
+    return replaced
+
+
+def _restore_signals(replaced: dict[signal.Signals, Any]) -> None:
+    # The caller's handlers (`ledger serve` turns SIGTERM into KeyboardInterrupt) apply
+    # again while it stops the embedded database.
+    loop = asyncio.get_running_loop()
+    for sig, previous in replaced.items():
+        loop.remove_signal_handler(sig)
+        signal.signal(sig, previous)
+
+
+async def run_service(settings: Settings, dsn: str) -> None:
+    """Migrate, announce a first admin key on a brand-new store, serve until SIGINT/SIGTERM."""
+    configure_logging(settings.log_format)
+    first_key = await prepare_store(dsn)
+    if first_key is not None:
+        # Printed once, to stdout (logs go to stderr): only its hash is stored.
+        print("New ledger: an admin API key was created. It is shown only now, keep it safe:")
+        print(f"LEDGER ADMIN KEY: {first_key}", flush=True)
+    stop = asyncio.Event()
+    installed = _stop_on_signals(stop)
+    runner = web.AppRunner(create_app(dsn), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        async with projection_runner(dsn):
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            log.info("serving", url=f"http://{settings.host}:{settings.port}")
+            await stop.wait()
+            log.info("stopping")
+    finally:
+        await runner.cleanup()
+        _restore_signals(installed)
