@@ -1,0 +1,52 @@
+"""Property: the pure fold of accepted events agrees with the rules' own decision state."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from events.types import ROLES
+from projections.fold import Fold
+from tests.unit.projections.scenario import OP_KINDS, random_steps
+
+OPS = st.lists(
+    st.tuples(st.integers(0, OP_KINDS - 1), st.integers(0, 50), st.integers(1, 100)),
+    max_size=60,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(OPS)
+def test_fold_balances_statuses_and_shares_equal_the_rules_state(
+    ops: list[tuple[int, int, int]],
+) -> None:
+    """Whatever the sequence, the read models show what the rules decided."""
+    ledger = random_steps(ops)
+    fold = Fold().apply_all(ledger.entries)
+    view = ledger.view
+    for gid, g in view.guarantees.items():
+        body = fold.guarantee_summary(gid)
+        assert body is not None
+        assert (body["status"], body["balance"]) == (g.status, g.balance)
+        assert body["claims"] == list(g.claims)
+        assert body["shares_bp"] == g.shares_bp.as_dict()
+        assert body["parties"] == g.parties
+        for cid, claim in g.claims.items():
+            shares = fold.claim_shares(cid)
+            assert shares is not None
+            assert shares["status"] == claim.status
+            borne = claim.borne.as_dict() if claim.borne else dict.fromkeys(ROLES, 0)
+            assert {r: shares["shares"][r]["borne"] for r in ROLES} == borne
+            assert {r: shares["shares"][r]["recovered"] for r in ROLES} == claim.recovered.as_dict()
+    for (sme_id, program_id), balance in view.sme_balance.items():
+        exposure = fold.sme_exposure(sme_id)
+        assert exposure is not None
+        rows = {row["program_id"]: row for row in exposure["programs"]}
+        assert rows[program_id]["balance"] == balance
+        assert rows[program_id]["cap"] == view.programs[program_id].terms.per_sme_cap
+    for program_id, program in view.programs.items():
+        summary = fold.program_summary(program_id)
+        assert summary is not None
+        assert summary["version"] == program.version
+        borne = {role: amount for role, amount in summary["totals"]["borne"].items() if amount}
+        assert borne == {role: amount for role, amount in program.borne.items() if amount}
