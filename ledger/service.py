@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 import signal
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -38,26 +35,6 @@ async def prepare_store(dsn: str) -> str | None:
             return (await create_key(conn, role="admin")).key
     finally:
         await conn.close()
-
-
-@contextlib.asynccontextmanager
-async def projection_runner(dsn: str) -> AsyncIterator[None]:
-    """Run the read-model projections beside the HTTP server, when this build has them."""
-    try:
-        module = importlib.import_module("projections.runner")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("projections.runner", "projections"):
-            raise
-        log.warning("no projection runner in this build; read models stay empty")
-        yield
-        return
-    task = asyncio.create_task(module.ProjectionRunner(dsn).run(), name="projections")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _stop_on_signals(stop: asyncio.Event) -> dict[signal.Signals, Any]:
@@ -93,15 +70,16 @@ async def run_service(settings: Settings, dsn: str) -> None:
         print(f"LEDGER ADMIN KEY: {first_key}", flush=True)
     stop = asyncio.Event()
     installed = _stop_on_signals(stop)
-    runner = web.AppRunner(create_app(dsn), access_log=None, handle_signals=False)
+    # The read models' projection runner starts with the app (create_app(projections=True)).
+    app = create_app(dsn, projections=True)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        async with projection_runner(dsn):
-            site = web.TCPSite(runner, settings.host, settings.port)
-            await site.start()
-            log.info("serving", url=f"http://{settings.host}:{settings.port}")
-            await stop.wait()
-            log.info("stopping")
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        log.info("serving", url=f"http://{settings.host}:{settings.port}")
+        await stop.wait()
+        log.info("stopping")
     finally:
         await runner.cleanup()
         _restore_signals(installed)

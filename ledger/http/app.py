@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from ledger.http import events, openapi, ops, readmodels, streams
+from ledger.http import audit, events, openapi, ops, readmodels, streams
 from ledger.http.context import LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
 from ledger.runtime import connect, running
+from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
 _CLIENT_MAX_SIZE = events.MAX_BODY + 1
+
+
+def _projection_runner(dsn: str) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(ProjectionRunner(dsn).run(), name="projections")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return run
 
 
 def create_app(
@@ -23,11 +39,13 @@ def create_app(
     pool_size: int = 10,
     seal_timeout: float = 10.0,
     limits: Limits | None = None,
+    projections: bool = False,
 ) -> web.Application:
     """The ledger's HTTP application on the database at `dsn` (already migrated).
 
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
-    and stop when it stops.
+    and stop when it stops; with `projections`, so does the runner that keeps the read
+    models following the log (the service runs it; most tests need no read models).
     """
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()
@@ -44,6 +62,9 @@ def create_app(
                 await sealed.close()
 
     app.cleanup_ctx.append(runtime_ctx)
-    for table in (events.routes, streams.routes, readmodels.routes, ops.routes, openapi.routes):
+    if projections:
+        app.cleanup_ctx.append(_projection_runner(dsn))
+    tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
+    for table in (*tables, openapi.routes):
         app.router.add_routes(table)
     return app

@@ -21,6 +21,8 @@ class Limits:
     """Longest a post may take, sealing included."""
     read_timeout: float = 10.0
     """Longest a read may take."""
+    audit_timeout: float = 300.0
+    """Longest a chain verification may take."""
     min_position_wait: float = 5.0
     """Longest a read model waits for `min_position`."""
 

@@ -118,6 +118,14 @@ OPERATIONS: tuple[Op, ...] = (
         _READ,
         query=(_MIN_POSITION,),
     ),
+    Op(
+        "get",
+        "/v1/audit/verify",
+        "Recompute the hash chain; name the first bad position",
+        {200: "ChainCheck"},
+        (401, 403, 422, 503),
+        query=(("through", _int(1, 2**62), "verify through this position (default: the head)"),),
+    ),
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
     Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
     Op(

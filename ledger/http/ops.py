@@ -53,7 +53,7 @@ async def _lag(pool: asyncpg.Pool, within: float) -> float | None:
         if not database_unavailable(exc):
             raise
         return None
-    return 0 if reflected is None else max(0, head - reflected)
+    return max(0, head - reflected)
 
 
 @routes.get("/metrics")
@@ -71,7 +71,7 @@ async def metrics(request: web.Request) -> web.Response:
     lag = await _lag(pool, request.app[LIMITS].acquire_timeout)
     if lag is not None:
         gauges["ledger_projection_lag_events"] = (
-            "Sealed events the read models do not reflect yet (0 without read models).",
+            "Sealed events the read models do not reflect yet.",
             lag,
         )
     gauges["ledger_database_up"] = ("1 when the database answered this scrape.", lag is not None)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -18,6 +17,7 @@ from ledger.http.db import read_connection
 from ledger.http.params import optional_int
 from ledger.http.problems import Problem
 from ledger.http.schemas import json_response_body
+from projections import queries
 
 Query = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any] | None]]
 """A read model query: one id in, the SPEC body out (None when unknown)."""
@@ -27,30 +27,9 @@ _POLL = 0.05
 routes = web.RouteTableDef()
 
 
-def _queries() -> Any | None:
-    # The read models are their own package; without it only these routes are unavailable.
-    try:
-        return importlib.import_module("projections.queries")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("projections.queries", "projections"):
-            raise
-        return None
-
-
-def _query(name: str) -> Query:
-    module = _queries()
-    found = getattr(module, name, None) if module is not None else None
-    if found is None:
-        raise Problem("service-unavailable", "the read models are not available")
-    return cast(Query, found)
-
-
-async def reflected_position(conn: asyncpg.Connection) -> int | None:
-    """The last position every read model reflects, or None without read models."""
-    module = _queries()
-    if module is None or not hasattr(module, "reflected_position"):
-        return None
-    return int(await module.reflected_position(conn))
+async def reflected_position(conn: asyncpg.Connection) -> int:
+    """The last position every read model reflects."""
+    return await queries.reflected_position(conn)
 
 
 async def _await_position(request: web.Request, conn: asyncpg.Connection) -> None:
@@ -63,7 +42,7 @@ async def _await_position(request: web.Request, conn: asyncpg.Connection) -> Non
     deadline = loop.time() + limit
     while True:
         reflected = await reflected_position(conn)
-        if reflected is None or reflected >= wanted:
+        if reflected >= wanted:
             return
         if loop.time() >= deadline:
             raise Problem(
@@ -88,11 +67,10 @@ async def _itself(conn: asyncpg.Connection, actor: Actor, ident: str) -> None:
 
 
 async def _answer(
-    request: web.Request, param: str, query: str, check: Check, what: str
+    request: web.Request, param: str, run: Query, check: Check, what: str
 ) -> web.Response:
     actor = await authenticate(request)
     ident = request.match_info[param]
-    run = _query(query)
     async with read_connection(request) as conn:
         await check(conn, actor, ident)
         await _await_position(request, conn)
@@ -105,30 +83,32 @@ async def _answer(
 @routes.get("/v1/smes/{sme_id}/exposure")
 async def sme_exposure(request: web.Request) -> web.Response:
     """Per program: balance, cap, headroom, active guarantees (any key)."""
-    return await _answer(request, "sme_id", "sme_exposure", _anyone, "SME")
+    return await _answer(request, "sme_id", queries.sme_exposure, _anyone, "SME")
 
 
 @routes.get("/v1/guarantees/{guarantee_id}")
 async def guarantee(request: web.Request) -> web.Response:
     """State, balance, fixed shares and claims (auditor, admin, reader, parties)."""
     return await _answer(
-        request, "guarantee_id", "guarantee_summary", check_guarantee_access, "guarantee"
+        request, "guarantee_id", queries.guarantee_summary, check_guarantee_access, "guarantee"
     )
 
 
 @routes.get("/v1/claims/{claim_id}")
 async def claim(request: web.Request) -> web.Response:
     """Per role: institution, borne, recovered, net (auditor, admin, reader, parties)."""
-    return await _answer(request, "claim_id", "claim_shares", check_claim_access, "claim")
+    return await _answer(request, "claim_id", queries.claim_shares, check_claim_access, "claim")
 
 
 @routes.get("/v1/institutions/{institution_id}/position")
 async def institution_position(request: web.Request) -> web.Response:
     """Per program: volume, balance, borne, recovered, cap use (auditor, admin, reader, itself)."""
-    return await _answer(request, "institution_id", "institution_position", _itself, "institution")
+    return await _answer(
+        request, "institution_id", queries.institution_position, _itself, "institution"
+    )
 
 
 @routes.get("/v1/programs/{program_id}")
 async def program(request: web.Request) -> web.Response:
     """Current terms, version and totals (any key)."""
-    return await _answer(request, "program_id", "program_summary", _anyone, "program")
+    return await _answer(request, "program_id", queries.program_summary, _anyone, "program")

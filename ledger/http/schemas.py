@@ -157,8 +157,11 @@ class ChainCheck(msgspec.Struct, kw_only=True):
 
     ok: bool
     verified_through: int
-    head_hash: str | None
+    head_hash: str
     first_bad_position: int | None
+    problem: str | None = None
+    """What was wrong at the first bad position: changed, removed, reordered."""
+    reason: str | None = None
 
 
 class AuditState(msgspec.Struct, kw_only=True):
