@@ -1,0 +1,129 @@
+"""Replay to any point equals what the live read models showed when the log stood there."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import pytest
+
+from ledger.audit.compare import compare_live
+from ledger.audit.replay import ReplayError, replay
+from ledger.audit.state import state_at
+from ledger.runtime import Runtime
+from ledger.seeds import SME_ID
+from projections.runner import ProjectionRunner
+from tests.integration.audit import readmodels, tamper
+from tests.integration.audit.scenario import play, play_all
+
+
+async def _follow(runtime: Runtime) -> ProjectionRunner:
+    runner = ProjectionRunner(runtime.dsn)
+    await runner.catch_up()
+    return runner
+
+
+async def test_replay_to_each_past_position_equals_the_live_read_models_then(
+    runtime: Runtime,
+) -> None:
+    runner = ProjectionRunner(runtime.dsn)
+    seen: dict[int, readmodels.Bodies] = {}
+    try:
+        async for position in play(runtime.ledger):
+            assert await runner.catch_up() == position
+            seen[position] = await readmodels.live(runtime.pool)
+    finally:
+        await runner.close()
+    # By the end every read model exists, so equality below compares real bodies.
+    assert None not in seen[max(seen)].values()
+    async with runtime.pool.acquire() as conn:
+        for position, bodies in seen.items():
+            fold = await replay(conn, to_position=position)
+            assert readmodels.replayed(fold) == bodies, position
+
+
+async def test_replay_as_of_a_moment_stops_after_the_events_recorded_by_then(
+    runtime: Runtime,
+) -> None:
+    await play_all(runtime.ledger)
+    moment: dt.datetime = await runtime.pool.fetchval(
+        "SELECT e.recorded_at FROM events e JOIN event_log l USING (seq) WHERE l.position = 13"
+    )
+    async with runtime.pool.acquire() as conn:
+        fold = await replay(conn, as_of=moment)
+        before = await replay(conn, as_of=moment - dt.timedelta(microseconds=1))
+    assert (fold.position, before.position) == (13, 12)
+
+
+async def test_replay_beyond_the_head_is_refused(runtime: Runtime) -> None:
+    head = await play_all(runtime.ledger)
+    async with runtime.pool.acquire() as conn:
+        with pytest.raises(ReplayError, match="beyond the head"):
+            await replay(conn, to_position=head + 1)
+
+
+async def test_replay_refuses_a_log_whose_chain_is_broken(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":400000000')
+    async with runtime.pool.acquire() as conn:
+        with pytest.raises(ReplayError, match="position 14"):
+            await replay(conn)
+
+
+async def test_state_at_a_position_answers_the_guarantee_as_it_stood_then(
+    runtime: Runtime,
+) -> None:
+    await play_all(runtime.ledger)
+    async with runtime.pool.acquire() as conn:
+        issued = await state_at(conn, 13, guarantee_id="G-1")
+        defaulted = await state_at(conn, 16, guarantee_id="G-1")
+        before = await state_at(conn, 12, guarantee_id="G-1")
+    assert issued is not None
+    assert defaulted is not None
+    assert (issued["status"], issued["position"]) == ("active", 13)
+    assert defaulted["status"] == "defaulted"
+    assert before is None
+
+
+async def test_state_at_answers_claims_and_smes_too(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with runtime.pool.acquire() as conn:
+        claim = await state_at(conn, 19, claim_id="C-1")
+        exposure = await state_at(conn, 13, sme_id=SME_ID)
+    assert claim is not None
+    assert exposure is not None
+    assert claim["status"] == "compensated"
+    assert exposure["programs"][0]["balance"] == 1_000_000_000
+
+
+async def test_state_at_needs_exactly_one_id(runtime: Runtime) -> None:
+    async with runtime.pool.acquire() as conn:
+        with pytest.raises(ValueError, match="exactly one"):
+            await state_at(conn, 1, guarantee_id="G-1", claim_id="C-1")
+
+
+async def test_live_read_models_compare_equal_to_a_replay(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    await (await _follow(runtime)).close()
+    async with runtime.pool.acquire() as conn:
+        comparison = await compare_live(conn)
+    assert comparison.same
+    assert set(comparison.positions.values()) == {22}
+
+
+async def test_compare_lists_a_live_read_model_value_that_differs(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    await (await _follow(runtime)).close()
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        await conn.execute(
+            """UPDATE proj_guarantees SET doc = jsonb_set(doc, '{balance}', '1')
+                WHERE key = 'guarantee:G-2'"""
+        )
+        comparison = await compare_live(conn)
+    finally:
+        await conn.close()
+    assert [(d.projection, d.key, d.path, d.live) for d in comparison.differences] == [
+        ("guarantees", "guarantee:G-2", "$.balance", 1)
+    ]
