@@ -26,7 +26,7 @@ async def _docs(conn: Conn, name: str, keys: list[str]) -> tuple[dict[str, Doc],
               FROM projection_checkpoints c
               LEFT JOIN {table} d
                 ON d.generation = c.generation AND d.key = ANY($2::text[])
-             WHERE c.name = $1""",  # noqa: S608 - fixed table names
+             WHERE c.name = $1""",  # noqa: S608 - table names are fixed in the registry
         name,
         keys,
     )

@@ -76,7 +76,7 @@ async def rebuild(
         for proj in projections:
             # Leftovers of an interrupted rebuild, and generations swapped out before.
             await conn.execute(
-                f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608
+                f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry
                 live[proj.name].generation,
             )
         head = await head_position(conn)
@@ -97,7 +97,7 @@ async def rebuild(
                 await store.set_checkpoint(conn, name, generations[name], position)
         for proj in projections:
             await conn.execute(
-                f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608
+                f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry
                 generations[proj.name],
             )
         report(position)

@@ -79,7 +79,7 @@ async def load_docs(
 ) -> dict[str, Doc]:
     """The documents stored under `keys` (missing ones are simply absent)."""
     rows = await conn.fetch(
-        f"SELECT key, doc::text AS doc FROM {proj.table} "  # noqa: S608 - fixed table names
+        f"SELECT key, doc::text AS doc FROM {proj.table} "  # noqa: S608 - table names are fixed in the registry
         "WHERE generation = $1 AND key = ANY($2::text[])",
         generation,
         list(keys),
@@ -94,7 +94,7 @@ async def upsert_docs(
     if not docs:
         return
     await conn.execute(
-        f"INSERT INTO {proj.table} (generation, key, doc) "  # noqa: S608 - fixed table names
+        f"INSERT INTO {proj.table} (generation, key, doc) "  # noqa: S608 - table names are fixed in the registry
         "SELECT $1, k, d::jsonb FROM unnest($2::text[], $3::text[]) AS u(k, d) "
         "ON CONFLICT (generation, key) DO UPDATE SET doc = EXCLUDED.doc",
         generation,

@@ -1,0 +1,69 @@
+"""Helpers for projection integration tests: post scenarios, read tables, compare with the fold."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from events.stored import LogEntry
+from ledger.runtime import Runtime
+from ledger.store.reads import head_position, read_log
+from projections import queries
+from projections.fold import Fold
+from projections.registry import PROJECTIONS
+from projections.runner import decode_rows
+from projections.store import decode_doc
+from tests.factory import posted
+from tests.unit.projections.scenario import Step
+
+
+async def post_steps(runtime: Runtime, steps: list[Step]) -> None:
+    """Post each step through the real ledger; every one must be accepted."""
+    for body, who in steps:
+        await runtime.ledger.post(posted(body), who)
+
+
+async def log_entries(conn: asyncpg.Connection | asyncpg.Pool) -> list[LogEntry]:
+    """The whole sealed log."""
+    entries: list[LogEntry] = []
+    while rows := await read_log(conn, entries[-1].position if entries else 0, 5000):
+        entries.extend(decode_rows(rows))
+    return entries
+
+
+async def fold_of_log(conn: asyncpg.Connection | asyncpg.Pool) -> Fold:
+    """The pure fold of everything sealed so far."""
+    return Fold().apply_all(await log_entries(conn))
+
+
+async def table_docs(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> dict[str, Any]:
+    """The documents readers see in a projection's table (its current generation)."""
+    table = PROJECTIONS[name].table
+    rows = await conn.fetch(
+        f"""SELECT d.key, d.doc::text AS doc FROM {table} d
+              JOIN projection_checkpoints c ON c.name = $1 AND c.generation = d.generation""",
+        name,
+    )
+    return {r["key"]: decode_doc(r["doc"]) for r in rows}
+
+
+async def wait_caught_up(conn: asyncpg.Connection | asyncpg.Pool, seconds: float = 20.0) -> int:
+    """Wait until every projection reflects the head of the log; return that position."""
+    async with asyncio.timeout(seconds):
+        while True:
+            head = await head_position(conn)
+            if await queries.reflected_position(conn) == head:
+                return head
+            await asyncio.sleep(0.05)
+
+
+async def assert_tables_equal_fold(conn: asyncpg.Connection | asyncpg.Pool) -> Fold:
+    """Every projection's table holds exactly the documents of the fold of the log."""
+    fold = await fold_of_log(conn)
+    checkpoints = await queries.projection_positions(conn)
+    for name in PROJECTIONS:
+        assert checkpoints[name] == fold.position, name
+        assert await table_docs(conn, name) == fold.documents(name), name
+    return fold
