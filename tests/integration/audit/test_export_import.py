@@ -14,8 +14,9 @@ from ledger.audit.verify import verify_chain
 from ledger.rules.refusal import Refusal
 from ledger.runtime import Runtime, connect, running
 from ledger.seeds import GUARANTOR_ID, SME_ID
+from projections.runner import ProjectionRunner
 from tests.factory import ADMIN, actor, envelope, institution, posted
-from tests.integration.audit import tamper
+from tests.integration.audit import readmodels, tamper
 from tests.integration.audit.scenario import play_all
 
 DECISION_TABLES = ("w_institutions", "w_programs", "w_smes", "w_guarantees", "w_claims", "streams")
@@ -188,3 +189,24 @@ async def test_exporting_a_ledger_with_a_broken_chain_is_refused(runtime: Runtim
 def test_export_lines_with_unknown_fields_do_not_parse() -> None:
     with pytest.raises(msgspec.ValidationError):
         decode_line(b'{"position":1,"hash":"","fingerprint":"","event":{},"extra":1}')
+
+
+async def test_an_imported_ledger_builds_the_same_read_models(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    await _import(other_dsn, await _export(runtime.dsn))
+    bodies = []
+    for dsn in (runtime.dsn, other_dsn):
+        runner = ProjectionRunner(dsn)
+        try:
+            await runner.catch_up()
+        finally:
+            await runner.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            bodies.append(await readmodels.live(conn))
+        finally:
+            await conn.close()
+    assert None not in bodies[0].values()
+    assert bodies[1] == bodies[0]
