@@ -1,0 +1,67 @@
+"""`ledger demo [--url URL] [--key KEY]`: load the sample scenario through the HTTP API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+from ledger.commands import CommandError, Subparsers
+from ledger.config import Settings
+
+ADMIN_KEY_VAR = "LEDGER_ADMIN_KEY"
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `ledger demo`."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="load a sample scenario through the HTTP API",
+        description=(
+            "Post the seed institutions and programs, SMEs with eligibilities, guarantees, "
+            "a repayment, a renewal, a default, a claim, its compensation and a recovery "
+            "to a running ledger. Keys cannot be created over HTTP, so the demo creates "
+            "the institutions' keys in the ledger's database (LEDGER_DATABASE_URL or the "
+            "embedded PostgreSQL), and an admin key too unless --key or "
+            f"${ADMIN_KEY_VAR} gives one. Running it again posts the same events: "
+            "nothing is stored twice."
+        ),
+    )
+    parser.add_argument("--url", help="the service (default http://$LEDGER_HOST:$LEDGER_PORT)")
+    parser.add_argument("--key", help=f"an admin key (default ${ADMIN_KEY_VAR})")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the keys it needs, then post the scenario step by step."""
+    from ledger.auth.dsn import resolve_dsn
+
+    url = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    admin_key = args.key or os.environ.get(ADMIN_KEY_VAR) or None
+    with resolve_dsn(settings) as dsn:
+        return asyncio.run(_run(url, admin_key, dsn))
+
+
+async def _run(url: str, admin_key: str | None, dsn: str) -> int:
+    import aiohttp
+    import asyncpg
+
+    from ledger.auth.keys import create_key
+    from ledger.demo import DemoFailed, database_keys, run_demo
+
+    try:
+        if admin_key is None:
+            conn = await asyncpg.connect(dsn, timeout=10)
+            try:
+                admin_key = (await create_key(conn, role="admin")).key
+            finally:
+                await conn.close()
+        stored = await run_demo(url, admin_key, database_keys(dsn))
+    except DemoFailed as exc:
+        raise CommandError(f"the ledger refused the demo: {exc}") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise CommandError(f"cannot reach the ledger at {url}: {exc}") from None
+    except asyncpg.PostgresError as exc:
+        raise CommandError(f"cannot create the demo's keys: {exc}") from None
+    print(f"demo loaded into {url}: {stored} new events")
+    return 0

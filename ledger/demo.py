@@ -1,0 +1,250 @@
+"""The demo scenario: seed programs and institutions, SMEs, guarantees, a default, a recovery.
+
+Event ids are derived from the step names, so loading the demo twice reposts the
+same events and the ledger answers each with its original receipt (200).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from ledger.seeds import (
+    BANK_ID,
+    GUARANTOR_ID,
+    POOL_ID,
+    REGUARANTOR_ID,
+    REVIEWER_ID,
+    SEED_INSTITUTIONS,
+    SME_ID,
+    load_seed_programs,
+)
+
+_NAMESPACE = uuid.UUID("6c656467-6572-2d64-656d-6f2d73636e72")
+NATIONAL = "national-sme-tech-2024"
+LIANGJIANG = "liangjiang-sci-tech-growth"
+SME_HIGH_TECH = "91500000MA60XJ2K25"
+SME_LIANGJIANG = "91500112MA5YQ7LT0Y"
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of the scenario, who posts it (an institution id or "admin"), and why."""
+
+    name: str
+    poster: str
+    type: str
+    data: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        """The envelope as posted, its event id fixed by the step name."""
+        event_id = uuid.uuid5(_NAMESPACE, self.name)
+        return {"event_id": str(event_id), "type": self.type, "data": self.data}
+
+
+def _g(guarantee_id: str, **data: Any) -> dict[str, Any]:
+    return {"guarantee_id": guarantee_id, **data}
+
+
+def scenario() -> list[Step]:
+    """Every step of the demo, in order."""
+    steps = [
+        Step(
+            f"register {i.institution_id}", ADMIN, "institution.registered", msgspec.to_builtins(i)
+        )
+        for i in SEED_INSTITUTIONS
+    ]
+    steps += [
+        Step(f"register {p.program_id}", ADMIN, "program.registered", msgspec.to_builtins(p))
+        for p in load_seed_programs()
+    ]
+    smes = [
+        (SME_ID, "Chongqing Quantum Sensing Co.", "little_giant"),
+        (SME_HIGH_TECH, "Chongqing Battery Materials Co.", "high_tech"),
+        (SME_LIANGJIANG, "Liangjiang Robotics Co.", "recommended"),
+    ]
+    for sme_id, name, category in smes:
+        steps.append(
+            Step(
+                f"register {sme_id}",
+                REVIEWER_ID,
+                "sme.registered",
+                {"sme_id": sme_id, "name": name},
+            )
+        )
+        steps.append(
+            Step(
+                f"eligibility {sme_id}",
+                REVIEWER_ID,
+                "sme.eligibility_recorded",
+                {
+                    "sme_id": sme_id,
+                    "category": category,
+                    "reference": f"REVIEW-2025-{sme_id[-4:]}",
+                    "valid_from": "2025-01-01",
+                    "valid_until": "2027-12-31",
+                },
+            )
+        )
+    national = {
+        "program_id": NATIONAL,
+        "bank_id": BANK_ID,
+        "guarantor_id": GUARANTOR_ID,
+        "reguarantor_id": REGUARANTOR_ID,
+        "fee_rate_bp": 80,
+    }
+    steps += [
+        Step(
+            "issue G-NAT-001",
+            GUARANTOR_ID,
+            "guarantee.issued",
+            _g(
+                "G-NAT-001",
+                sme_id=SME_ID,
+                loan_amount=1_000_000_000,
+                start_date="2025-03-01",
+                maturity_date="2026-03-01",
+                **national,
+            ),
+        ),
+        Step(
+            "issue G-NAT-002",
+            GUARANTOR_ID,
+            "guarantee.issued",
+            _g(
+                "G-NAT-002",
+                sme_id=SME_HIGH_TECH,
+                loan_amount=500_000_000,
+                start_date="2025-04-01",
+                maturity_date="2026-04-01",
+                **national,
+            ),
+        ),
+        Step(
+            "issue G-LJ-001",
+            POOL_ID,
+            "guarantee.issued",
+            _g(
+                "G-LJ-001",
+                program_id=LIANGJIANG,
+                sme_id=SME_LIANGJIANG,
+                bank_id=BANK_ID,
+                guarantor_id=POOL_ID,
+                loan_amount=800_000_000,
+                fee_rate_bp=50,
+                start_date="2025-05-01",
+                maturity_date="2026-05-01",
+            ),
+        ),
+        Step("repay G-NAT-002", BANK_ID, "loan.repaid", _g("G-NAT-002", amount=100_000_000)),
+        Step(
+            "renew G-NAT-002",
+            GUARANTOR_ID,
+            "guarantee.renewed",
+            _g("G-NAT-002", maturity_date="2027-04-01"),
+        ),
+        Step(
+            "default G-NAT-001",
+            BANK_ID,
+            "loan.defaulted",
+            _g("G-NAT-001", overdue_principal=600_000_000, default_date="2025-12-01"),
+        ),
+        Step(
+            "file C-NAT-001",
+            BANK_ID,
+            "claim.filed",
+            _g("G-NAT-001", claim_id="C-NAT-001", amount=600_000_000),
+        ),
+        Step(
+            "approve C-NAT-001",
+            GUARANTOR_ID,
+            "claim.approved",
+            _g("G-NAT-001", claim_id="C-NAT-001", approved_amount=600_000_000),
+        ),
+        Step(
+            "compensate C-NAT-001",
+            GUARANTOR_ID,
+            "compensation.paid",
+            _g("G-NAT-001", claim_id="C-NAT-001"),
+        ),
+        Step(
+            "recover C-NAT-001",
+            GUARANTOR_ID,
+            "recovery.recorded",
+            _g("G-NAT-001", claim_id="C-NAT-001", amount=100_000_000),
+        ),
+        Step("repay G-LJ-001", BANK_ID, "loan.repaid", _g("G-LJ-001", amount=800_000_000)),
+        Step("release G-LJ-001", POOL_ID, "guarantee.released", _g("G-LJ-001")),
+    ]
+    return steps
+
+
+def posters() -> list[str]:
+    """The institutions whose keys the demo needs (admin aside)."""
+    return sorted({s.poster for s in scenario()} - {ADMIN})
+
+
+class DemoFailed(RuntimeError):
+    """The ledger refused a step of the demo."""
+
+
+InstitutionKeys = Callable[[list[str]], Awaitable[dict[str, str]]]
+"""Makes keys for the given institution ids (called once they are registered)."""
+
+
+async def run_demo(
+    url: str,
+    admin_key: str,
+    institution_keys: InstitutionKeys,
+    say: Callable[[str], None] = print,
+    session: aiohttp.ClientSession | None = None,
+) -> int:
+    """Post every step with its poster's key; return how many events were newly stored.
+
+    Reposts of an earlier run of the demo count 0: the ledger answers them with 200.
+    """
+    keys = {ADMIN: admin_key}
+    own = session is None
+    http = aiohttp.ClientSession() if session is None else session
+    stored = 0
+    try:
+        for step in scenario():
+            if step.poster not in keys:
+                # The admin steps come first: the institutions exist by now.
+                keys.update(await institution_keys(posters()))
+            headers = {"Authorization": f"Bearer {keys[step.poster]}"}
+            async with http.post(f"{url}/v1/events", json=step.envelope(), headers=headers) as r:
+                body = await r.json(content_type=None)
+            if r.status not in (200, 201):
+                detail = body.get("detail", body) if isinstance(body, dict) else body
+                raise DemoFailed(f"{step.name}: {r.status} {detail}")
+            stored += r.status == 201
+            again = " (already there)" if r.status == 200 else ""
+            say(f"{step.name:<28} by {step.poster:<14} -> position {body['position']}{again}")
+    finally:
+        if own:
+            await http.close()
+    return stored
+
+
+def database_keys(dsn: str) -> InstitutionKeys:
+    """Institution keys created straight in the ledger's database (not possible over HTTP)."""
+
+    async def make(institutions: list[str]) -> dict[str, str]:
+        import asyncpg
+
+        from ledger.auth.keys import create_key
+
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            return {i: (await create_key(conn, institution_id=i)).key for i in institutions}
+        finally:
+            await conn.close()
+
+    return make

@@ -1,0 +1,62 @@
+"""The demo scenario loads through the HTTP API and the read models show its outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from ledger.demo import database_keys, run_demo, scenario
+from ledger.http.app import create_app
+from tests.e2e.conftest import FAST, ClientFactory, Keys
+
+
+@pytest.fixture
+async def served(db_dsn: str, aiohttp_client: ClientFactory) -> TestClient[Any, Any]:
+    """The app with its projection runner, as `ledger serve` runs it."""
+    return await aiohttp_client(create_app(db_dsn, pool_size=4, limits=FAST, projections=True))
+
+
+async def _load(client: TestClient[Any, Any], keys: Keys, db_dsn: str) -> int:
+    url = str(client.make_url("")).rstrip("/")
+    admin = await keys.new(role="admin")
+    return await run_demo(
+        url, admin, database_keys(db_dsn), say=lambda _: None, session=client.session
+    )
+
+
+async def test_demo_stores_every_step_and_a_second_run_stores_nothing(
+    served: TestClient[Any, Any], keys: Keys, db_dsn: str
+) -> None:
+    assert await _load(served, keys, db_dsn) == len(scenario())
+    assert await _load(served, keys, db_dsn) == 0
+
+
+async def test_demo_claim_caps_the_fund_at_five_percent_of_the_program_volume(
+    served: TestClient[Any, Any], keys: Keys, db_dsn: str
+) -> None:
+    """Volume 1 500 000 000 fen: the fund bears 75 000 000, the guarantor the rest of its 40%."""
+    await _load(served, keys, db_dsn)
+    head = len(scenario())
+    r = await served.get(
+        f"/v1/claims/C-NAT-001?min_position={head}", headers=await keys.role("auditor")
+    )
+    assert r.status == 200, await r.text()
+    shares = (await r.json())["shares"]
+    borne = {role: s["borne"] for role, s in shares.items()}
+    recovered = {role: s["recovered"] for role, s in shares.items()}
+    assert borne == {
+        "bank": 120_000_000,
+        "guarantor": 285_000_000,
+        "reguarantor": 120_000_000,
+        "national_fund": 75_000_000,
+        "compensation_pool": 0,
+    }
+    assert recovered == {
+        "bank": 20_000_000,
+        "guarantor": 47_500_000,
+        "reguarantor": 20_000_000,
+        "national_fund": 12_500_000,
+        "compensation_pool": 0,
+    }
