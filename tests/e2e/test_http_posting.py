@@ -1,0 +1,268 @@
+"""POST /v1/events: receipts, reposts, and every refusal as the SPEC's problem."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from events.envelope import MAX_BATCH
+from ledger.demo import scenario
+from tests.e2e.conftest import Keys
+from tests.factory import envelope, institution
+
+Client = TestClient[Any, Any]
+
+
+def _problem(body: dict[str, Any], slug: str, status: int) -> None:
+    assert body["type"] == f"/problems/{slug}"
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+
+
+async def _refused(client: Client, body: Any, headers: dict[str, str]) -> Any:
+    """Post, expecting a problem whose status matches the HTTP status."""
+    r = await client.post("/v1/events", json=body, headers=headers)
+    assert r.content_type == "application/problem+json"
+    problem = await r.json(content_type=None)
+    assert problem["status"] == r.status
+    return problem
+
+
+async def _post(client: Client, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+    r = await client.post("/v1/events", json=body, headers=headers)
+    return r.status, await r.json(content_type=None)
+
+
+async def test_one_envelope_gets_201_with_its_receipt(client: Client, keys: Keys) -> None:
+    event = institution("B-1")
+    status, body = await _post(client, event, await keys.role("admin"))
+    assert status == 201
+    assert body["event_id"] == event["event_id"]
+    assert (body["stream_id"], body["stream_version"], body["position"]) == (
+        "institution-B-1",
+        1,
+        1,
+    )
+    assert body["recorded_at"].endswith("+08:00")
+
+
+async def test_an_array_gets_an_array_of_receipts_in_order(client: Client, keys: Keys) -> None:
+    status, body = await _post(
+        client, [institution("B-1"), institution("B-2")], await keys.role("admin")
+    )
+    assert status == 201
+    assert [r["position"] for r in body] == [1, 2]
+
+
+async def test_identical_repost_gets_200_with_the_original_receipt(
+    client: Client, keys: Keys
+) -> None:
+    admin, event = await keys.role("admin"), institution("B-1")
+    _, first = await _post(client, event, admin)
+    status, again = await _post(client, event, admin)
+    assert (status, again) == (200, first)
+
+
+async def test_event_id_reused_for_other_content_is_idempotency_conflict(
+    client: Client, keys: Keys
+) -> None:
+    admin, event_id = await keys.role("admin"), uuid.uuid4()
+    await _post(client, institution("B-1", event_id=event_id), admin)
+    body = await _refused(client, institution("B-2", event_id=event_id), admin)
+    _problem(body, "idempotency-conflict", 409)
+
+
+async def test_version_conflict_says_the_current_version(client: Client, keys: Keys) -> None:
+    admin = await keys.role("admin")
+    await _post(client, institution("B-1"), admin)
+    body = await _refused(client, institution("B-1", expected_version=0), admin)
+    _problem(body, "version-conflict", 409)
+    assert body["current_version"] == 1
+
+
+async def test_duplicate_institution_is_invalid_state(client: Client, keys: Keys) -> None:
+    admin = await keys.role("admin")
+    await _post(client, institution("B-1"), admin)
+    body = await _refused(client, institution("B-1"), admin)
+    _problem(body, "invalid-state", 409)
+
+
+async def _load_until(client: Client, keys: Keys, last_step: str) -> dict[str, dict[str, str]]:
+    """Post the demo scenario up to and including `last_step`; return headers per poster."""
+    headers: dict[str, dict[str, str]] = {}
+    for step in scenario():
+        if step.poster not in headers:
+            headers[step.poster] = (
+                await keys.role("admin") if step.poster == "admin" else await keys.of(step.poster)
+            )
+        status, body = await _post(client, step.envelope(), headers[step.poster])
+        assert status == 201, body
+        if step.name == last_step:
+            break
+    return headers
+
+
+def _issue(
+    guarantee_id: str, loan_amount: int, sme_id: str = "91500000MA5U7K3Q8Y"
+) -> dict[str, Any]:
+    return envelope(
+        "guarantee.issued",
+        {
+            "guarantee_id": guarantee_id,
+            "program_id": "national-sme-tech-2024",
+            "sme_id": sme_id,
+            "bank_id": "CQ-TECH-BANK",
+            "guarantor_id": "CQ-SCI-GUAR",
+            "reguarantor_id": "CQ-REGUAR",
+            "loan_amount": loan_amount,
+            "fee_rate_bp": 80,
+            "start_date": "2025-06-01",
+            "maturity_date": "2026-06-01",
+        },
+    )
+
+
+async def test_cap_exceeded_says_balance_cap_and_requested(client: Client, keys: Keys) -> None:
+    headers = await _load_until(client, keys, "issue G-NAT-001")
+    body = await _refused(client, _issue("G-BIG", 2_500_000_000), headers["CQ-SCI-GUAR"])
+    _problem(body, "cap-exceeded", 409)
+    assert (body["balance"], body["cap"], body["requested"]) == (
+        1_000_000_000,
+        3_000_000_000,
+        2_500_000_000,
+    )
+
+
+async def test_sme_without_eligibility_is_not_eligible(client: Client, keys: Keys) -> None:
+    await _load_until(client, keys, "register 91500000MA60XJ2K25")
+    # SME registered, but its eligibility is not recorded yet.
+    body = await _refused(
+        client, _issue("G-X", 100_000, "91500000MA60XJ2K25"), await keys.of("CQ-SCI-GUAR")
+    )
+    _problem(body, "not-eligible", 409)
+
+
+async def test_a_rule_on_a_value_names_its_field(client: Client, keys: Keys) -> None:
+    await _load_until(client, keys, "eligibility 91500000MA5U7K3Q8Y")
+    event = _issue("G-FEE", 100_000)
+    event["data"]["fee_rate_bp"] = 9000
+    body = await _refused(client, event, await keys.of("CQ-SCI-GUAR"))
+    _problem(body, "validation-error", 422)
+    assert body["errors"][0]["path"].endswith("fee_rate_bp")
+
+
+async def test_invalid_fields_are_422_with_their_paths(client: Client, keys: Keys) -> None:
+    event = institution("B-1")
+    event["data"]["kind"] = "casino"
+    del event["data"]["name"]
+    body = await _refused(client, [institution("B-0"), event], await keys.role("admin"))
+    _problem(body, "validation-error", 422)
+    paths = {e["path"] for e in body["errors"]}
+    assert paths & {"$[1].data.kind", "$[1].data.name"}
+
+
+async def test_wrong_credit_code_check_character_is_422(client: Client, keys: Keys) -> None:
+    await _post(client, institution("GU-1", "guarantor"), await keys.role("admin"))
+    event = envelope("sme.registered", {"sme_id": "91500000MA5U7K3Q8X", "name": "X"})
+    body = await _refused(client, event, await keys.of("GU-1"))
+    _problem(body, "validation-error", 422)
+    assert body["errors"][0]["path"] == "$.data.sme_id"
+
+
+async def test_more_than_the_batch_limit_is_422(client: Client, keys: Keys) -> None:
+    events = [institution(f"B-{i}") for i in range(MAX_BATCH + 1)]
+    body = await _refused(client, events, await keys.role("admin"))
+    _problem(body, "validation-error", 422)
+
+
+async def test_a_refused_batch_stores_nothing(client: Client, keys: Keys) -> None:
+    admin = await keys.role("admin")
+    status, _ = await _post(client, [institution("B-1"), institution("B-1")], admin)
+    assert status == 409
+    r = await client.get("/v1/events", headers=await keys.role("auditor"))
+    assert (await r.json())["events"] == []
+
+
+async def test_body_that_is_not_json_is_400_malformed_json(client: Client, keys: Keys) -> None:
+    r = await client.post(
+        "/v1/events",
+        data=b'{"event_id": ',
+        headers={**await keys.role("admin"), "Content-Type": "application/json"},
+    )
+    assert r.status == 400
+    assert r.content_type == "application/problem+json"
+    _problem(await r.json(content_type=None), "malformed-json", 400)
+
+
+async def test_non_json_content_type_is_415(client: Client, keys: Keys) -> None:
+    r = await client.post(
+        "/v1/events", data=b"{}", headers={**await keys.role("admin"), "Content-Type": "text/plain"}
+    )
+    _problem(await r.json(content_type=None), "unsupported-media-type", 415)
+
+
+async def test_body_over_one_mebibyte_is_413(client: Client, keys: Keys) -> None:
+    body = io.BytesIO(b"[" + b" " * (1024 * 1024) + b"]")
+    r = await client.post(
+        "/v1/events",
+        data=body,
+        headers={**await keys.role("admin"), "Content-Type": "application/json"},
+    )
+    _problem(await r.json(content_type=None), "payload-too-large", 413)
+
+
+async def test_chunked_body_over_one_mebibyte_is_413(client: Client, keys: Keys) -> None:
+    async def chunks() -> Any:
+        for _ in range(20):
+            yield b" " * 65536
+
+    r = await client.post(
+        "/v1/events",
+        data=chunks(),
+        headers={**await keys.role("admin"), "Content-Type": "application/json"},
+    )
+    _problem(await r.json(content_type=None), "payload-too-large", 413)
+
+
+async def test_no_key_is_401(client: Client) -> None:
+    r = await client.post("/v1/events", json=institution("B-1"))
+    _problem(await r.json(content_type=None), "unauthorized", 401)
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_unknown_key_is_401(client: Client, keys: Keys) -> None:
+    real = (await keys.role("admin"))["Authorization"]
+    forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    for header in (forged, "Bearer lk_nonsense", "Basic abc", "Bearer "):
+        r = await client.post(
+            "/v1/events", json=institution("B-1"), headers={"Authorization": header}
+        )
+        assert r.status == 401, header
+
+
+async def test_revoked_key_is_refused_at_once(client: Client, keys: Keys, db_dsn: str) -> None:
+    import asyncpg
+
+    from ledger.auth.keys import revoke_key, split_key
+
+    key = await keys.new(role="admin")
+    headers = {"Authorization": f"Bearer {key}"}
+    assert (await _post(client, institution("B-1"), headers))[0] == 201
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await revoke_key(conn, split_key(key)[0])  # type: ignore[index]
+    finally:
+        await conn.close()
+    body = await _refused(client, institution("B-2"), headers)
+    _problem(body, "unauthorized", 401)
+
+
+async def test_every_stored_event_records_the_actor_of_its_key(client: Client, keys: Keys) -> None:
+    await _load_until(client, keys, "issue G-NAT-001")
+    r = await client.get("/v1/streams/guarantee-G-NAT-001", headers=await keys.role("auditor"))
+    (entry,) = (await r.json())["events"]
+    assert entry["actor"] == {"role": "guarantor", "institution_id": "CQ-SCI-GUAR"}
