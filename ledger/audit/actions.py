@@ -1,0 +1,162 @@
+"""What each `ledger audit` command does, given a DSN; output to stdout or a file."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import asyncpg
+
+from ledger.audit.compare import compare_live
+from ledger.audit.export import ExportError, export_log
+from ledger.audit.progress import Progress
+from ledger.audit.replay import ReplayError, encode_state, replay
+from ledger.audit.restore import ImportRefused, import_log
+from ledger.audit.scan import head
+from ledger.audit.verify import format_digest, verify_chain
+from ledger.commands import CommandError
+
+
+@contextlib.asynccontextmanager
+async def _connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    try:
+        conn = await asyncpg.connect(dsn, timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise CommandError(f"cannot reach the ledger's database: {exc}") from None
+    try:
+        yield conn
+    except asyncpg.UndefinedTableError:
+        raise CommandError(
+            "this database holds no ledger yet (run `ledger serve` once to create it)"
+        ) from None
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[BinaryIO]:
+    """stdout, or a file that appears under its name only once it is complete."""
+    if path is None or path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            yield out
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+async def digest(dsn: str) -> int:
+    """Print `POSITION:HASH` of the head of the log."""
+    async with _connection(dsn) as conn:
+        position, hash_ = await head(conn)
+    if hash_ is None:
+        raise CommandError("the ledger is empty: there is nothing to take a digest of yet")
+    print(format_digest(position, hash_))
+    return 0
+
+
+async def verify(
+    dsn: str, digest_: tuple[int, bytes] | None, through: int | None, as_json: bool
+) -> int:
+    """Recompute the chain; print the report; exit 1 when it is not ok."""
+    progress = Progress("verify")
+    async with _connection(dsn) as conn:
+        report = await verify_chain(conn, through=through, digest=digest_, progress=progress)
+    if as_json:
+        print(json.dumps(report.to_json()))
+    elif report.ok:
+        print(f"ok: verified positions 1 to {report.verified_through}")
+        print(f"digest: {report.verified_through}:{report.head_hash}")
+        if digest_ is not None:
+            print(f"the digest {digest_[0]}:{digest_[1].hex()} holds")
+    else:
+        print(f"NOT OK: first bad position {report.first_bad_position} ({report.problem})")
+        print(f"reason: {report.reason}")
+        print(f"verified positions 1 to {report.verified_through}")
+    progress.finish(f"verified {report.verified_through} events")
+    return 0 if report.ok else 1
+
+
+async def replay_state(
+    dsn: str, to_position: int | None, as_of: dt.datetime | None, out: str | None
+) -> int:
+    """Rebuild every read model at a position or moment and write it as JSON."""
+    progress = Progress("replay")
+    async with _connection(dsn) as conn:
+        try:
+            fold = await replay(conn, to_position=to_position, as_of=as_of, progress=progress)
+        except ReplayError as exc:
+            raise CommandError(str(exc)) from None
+    with _output(out) as stream:
+        stream.write(encode_state(fold))
+    progress.finish(f"replayed {fold.position} events to position {fold.position}")
+    return 0
+
+
+async def compare(dsn: str) -> int:
+    """Compare the live read models with a replay; list every difference; exit 1 if any."""
+    progress = Progress("compare")
+    async with _connection(dsn) as conn:
+        try:
+            result = await compare_live(conn, progress=progress)
+        except ReplayError as exc:
+            raise CommandError(str(exc)) from None
+    at = ", ".join(f"{name} at {pos}" for name, pos in sorted(result.positions.items()))
+    for difference in result.differences:
+        print(difference.describe())
+    if result.same:
+        print(f"the live read models equal the replay ({at})")
+    else:
+        print(f"{len(result.differences)} differences ({at})")
+    progress.finish("compared")
+    return 0 if result.same else 1
+
+
+async def export(dsn: str, out: str | None) -> int:
+    """Write the log as NDJSON."""
+    progress = Progress("export")
+    async with _connection(dsn) as conn:
+        with _output(out) as stream:
+            try:
+                done = await export_log(conn, stream, progress=progress)
+            except ExportError as exc:
+                raise CommandError(f"export stopped: {exc}") from None
+    progress.finish(f"exported {done.count} events; digest {done.head_position}:{done.head_hash}")
+    return 0
+
+
+@contextlib.contextmanager
+def opened(path: str) -> Iterator[BinaryIO]:
+    """An export file opened for reading, or a CommandError naming why it cannot be."""
+    try:
+        source = Path(path).open("rb")  # noqa: SIM115 - closed when the block ends
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    with source:
+        yield source
+
+
+async def import_file(dsn: str, source: BinaryIO) -> int:
+    """Load an export into the empty ledger (creating its schema first if needed)."""
+    from ledger.store.migrate import migrate
+
+    progress = Progress("import")
+    async with _connection(dsn) as conn:
+        await migrate(conn)
+        try:
+            done = await import_log(conn, source, progress=progress)
+        except ImportRefused as exc:
+            raise CommandError(f"nothing imported: {exc}") from None
+    progress.finish(f"imported {done.count} events; digest {done.head_position}:{done.head_hash}")
+    return 0

@@ -1,0 +1,148 @@
+"""`ledger audit`: digest, verify, replay, export and import the ledger's history."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+
+from ledger.commands import CommandError, Subparsers
+from ledger.config import Settings
+
+_AS_OF_HELP = (
+    "the ledger as it stood at this moment: every event recorded at or before it "
+    "(the longest prefix of the log recorded by then; positions follow recording order). "
+    "RFC 3339, e.g. 2025-03-01T10:00:00+08:00; without an offset, Asia/Shanghai time"
+)
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `ledger audit digest|verify|replay|export|import`."""
+    parser = subparsers.add_parser(
+        "audit",
+        help="verify, replay, export and import the ledger's history",
+        description="Audit the ledger from its events alone. Every command reads "
+        "LEDGER_DATABASE_URL, or the embedded PostgreSQL in LEDGER_DATA_DIR, like `serve`. "
+        "Long runs show progress (events/s) on stderr.",
+    )
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+
+    digest = actions.add_parser(
+        "digest",
+        help="print POSITION:HASH of the head of the log, to keep",
+        description="Print POSITION:HASH of the head of the log. Keep it: "
+        "`ledger audit verify --digest POSITION:HASH` later proves that nothing up to "
+        "that position was rewritten. Verify first to know the head is sound.",
+    )
+    digest.set_defaults(handler=run, action="digest")
+
+    verify = actions.add_parser(
+        "verify",
+        help="recompute the hash chain; exit 1 naming the first bad position",
+        description="Recompute the SHA-256 chain from the stored bytes of every event and "
+        "name the first position that was changed, removed or reordered (exit code 1).",
+    )
+    verify.add_argument(
+        "--digest",
+        metavar="POSITION:HASH",
+        type=_digest,
+        help="a digest taken earlier: prove nothing up to its position was rewritten",
+    )
+    verify.add_argument("--through", metavar="N", type=_position, help="stop at position N")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(handler=run, action="verify")
+
+    replay = actions.add_parser(
+        "replay",
+        help="rebuild every read model at a position or moment, as JSON",
+        description="Rebuild every read model in memory from the events alone (streamed "
+        "from verified history) and write them as JSON: {position, read_models: "
+        "{name: {key: document}}}. With --compare, replay to the positions the live read "
+        "models reflect and list every difference (exit code 1 if any).",
+    )
+    point = replay.add_mutually_exclusive_group()
+    point.add_argument("--to-position", metavar="N", type=_position, help="after position N")
+    point.add_argument("--as-of", metavar="TIMESTAMP", type=_timestamp, help=_AS_OF_HELP)
+    replay.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
+    replay.add_argument(
+        "--compare", action="store_true", help="compare the live read models with a replay"
+    )
+    replay.set_defaults(handler=run, action="replay")
+
+    export = actions.add_parser(
+        "export",
+        help="write the log as NDJSON",
+        description="Write the log as NDJSON, one line per event in position order: "
+        '{"position":N,"hash":"<hex>","fingerprint":"<hex>","event":<stored bytes>}. '
+        "The stored bytes are canonical JSON embedded verbatim, so the raw text of "
+        '"event" is exactly what the chain hashes. Every link is checked on the way.',
+    )
+    export.add_argument("--out", metavar="FILE", help="write here (default stdout)")
+    export.set_defaults(handler=run, action="export")
+
+    load = actions.add_parser(
+        "import",
+        help="load an export into an empty ledger",
+        description="Load an export into an empty ledger (refused otherwise) as the "
+        "database's owner: same positions, same bytes, same hash chain, checked link by "
+        "link; the rules' decision state is rebuilt by deciding every event again. All "
+        "or nothing. Stop `ledger serve` on that database first.",
+    )
+    load.add_argument("file", metavar="FILE", help="an export written by `ledger audit export`")
+    load.set_defaults(handler=run, action="import")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one audit action against the ledger's database."""
+    from ledger.auth.dsn import resolve_dsn
+
+    point = args.action == "replay" and (args.to_position is not None or args.as_of is not None)
+    if args.action == "replay" and args.compare and point:
+        raise CommandError("--compare replays to the positions the live read models reflect")
+    if args.action == "replay" and not args.compare and not point:
+        raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
+    with resolve_dsn(settings) as dsn:
+        return _dispatch(args, dsn)
+
+
+def _dispatch(args: argparse.Namespace, dsn: str) -> int:
+    from ledger.audit import actions
+
+    match args.action:
+        case "digest":
+            return asyncio.run(actions.digest(dsn))
+        case "verify":
+            return asyncio.run(actions.verify(dsn, args.digest, args.through, args.json))
+        case "replay" if args.compare:
+            return asyncio.run(actions.compare(dsn))
+        case "replay":
+            return asyncio.run(actions.replay_state(dsn, args.to_position, args.as_of, args.out))
+        case "export":
+            return asyncio.run(actions.export(dsn, args.out))
+        case _:
+            with actions.opened(args.file) as source:
+                return asyncio.run(actions.import_file(dsn, source))
+
+
+def _digest(value: str) -> tuple[int, bytes]:
+    from ledger.audit.verify import parse_digest
+
+    try:
+        return parse_digest(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _position(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"a position is a whole number, not {value!r}")
+    return int(value)
+
+
+def _timestamp(value: str) -> dt.datetime:
+    from ledger.audit.replay import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

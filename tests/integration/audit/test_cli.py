@@ -1,0 +1,163 @@
+"""`ledger audit ...` end to end against a real PostgreSQL, as an auditor runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ledger.cli import main
+from ledger.runtime import running
+from projections.runner import ProjectionRunner
+from tests.integration.audit import tamper
+from tests.integration.audit.scenario import play_all
+
+
+def _populate(dsn: str, *, follow: bool = False) -> int:
+    async def go() -> int:
+        async with running(dsn) as rt:
+            head = await play_all(rt.ledger)
+        if follow:
+            runner = ProjectionRunner(dsn)
+            try:
+                await runner.catch_up()
+            finally:
+                await runner.close()
+        return head
+
+    return asyncio.run(go())
+
+
+def _head_hash(dsn: str) -> str:
+    async def go() -> str:
+        conn = await asyncpg.connect(dsn)
+        try:
+            value = await conn.fetchval("SELECT hash FROM event_log ORDER BY position DESC LIMIT 1")
+        finally:
+            await conn.close()
+        return bytes(value).hex()
+
+    return asyncio.run(go())
+
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def ledger(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run `ledger audit ARGV...` on a database; return exit code, stdout and stderr."""
+
+    def run(dsn: str, *argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()  # drop what setting up the ledger logged
+        monkeypatch.setenv("LEDGER_DATABASE_URL", dsn)
+        # Logging set-up outlives the test and would keep writing to its captured stderr.
+        monkeypatch.setattr("ledger.cli.configure_logging", lambda _fmt: None)
+        code = main(["audit", *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_digest_prints_the_head_position_and_its_hash(db_dsn: str, ledger: Cli) -> None:
+    head = _populate(db_dsn)
+    code, out, _ = ledger(db_dsn, "digest")
+    assert (code, out) == (0, f"{head}:{_head_hash(db_dsn)}\n")
+
+
+def test_verify_exits_zero_on_an_untouched_ledger(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+    code, out, _ = ledger(db_dsn, "verify")
+    assert code == 0
+    assert out.startswith("ok: verified positions 1 to 22")
+
+
+def test_verify_exits_one_naming_a_changed_event(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+
+    async def change() -> None:
+        async with tamper.superuser(db_dsn) as su:
+            await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":4')
+
+    asyncio.run(change())
+    code, out, _ = ledger(db_dsn, "verify", "--json")
+    report = json.loads(out)
+    assert (code, report["ok"], report["first_bad_position"]) == (1, False, 14)
+
+
+def test_verify_with_a_digest_that_does_not_hold_exits_one(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+    code, out, _ = ledger(db_dsn, "verify", "--digest", "5:" + "ab" * 32)
+    assert code == 1
+    assert "first bad position 5 (digest-mismatch)" in out
+
+
+def test_a_malformed_digest_is_a_usage_error(db_dsn: str, ledger: Cli) -> None:
+    code, _, err = ledger(db_dsn, "verify", "--digest", "5")
+    assert code == 2
+    assert "POSITION:HASH" in err
+
+
+def test_export_then_import_into_another_database_gives_the_same_head_hash(
+    db_dsn: str, other_dsn: str, ledger: Cli, tmp_path: Path
+) -> None:
+    _populate(db_dsn)
+    exported = tmp_path / "ledger.ndjson"
+    assert ledger(db_dsn, "export", "--out", str(exported))[0] == 0
+    assert ledger(other_dsn, "import", str(exported))[0] == 0
+    assert _head_hash(other_dsn) == _head_hash(db_dsn)
+    assert len(exported.read_bytes().splitlines()) == 22
+
+
+def test_import_into_a_ledger_with_events_exits_one_and_says_why(
+    db_dsn: str, ledger: Cli, tmp_path: Path
+) -> None:
+    _populate(db_dsn)
+    exported = tmp_path / "ledger.ndjson"
+    assert ledger(db_dsn, "export", "--out", str(exported))[0] == 0
+    code, _, err = ledger(db_dsn, "import", str(exported))
+    assert code == 1
+    assert "not empty" in err
+
+
+def test_replay_to_a_position_writes_every_read_model_as_it_stood_then(
+    db_dsn: str, ledger: Cli, tmp_path: Path
+) -> None:
+    _populate(db_dsn)
+    out = tmp_path / "state.json"
+    assert ledger(db_dsn, "replay", "--to-position", "13", "--out", str(out))[0] == 0
+    state = json.loads(out.read_text())
+    assert state["position"] == 13
+    assert list(state["read_models"]["guarantees"]) == ["guarantee:G-1"]
+    assert set(state["read_models"]) == {
+        "claims",
+        "guarantees",
+        "institutions",
+        "programs",
+        "sme_exposure",
+    }
+
+
+def test_replay_as_of_a_moment_before_the_first_event_is_empty(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+    code, out, _ = ledger(db_dsn, "replay", "--as-of", "2000-01-01T00:00:00")
+    assert (code, json.loads(out)["position"]) == (0, 0)
+
+
+def test_replay_compare_exits_zero_when_the_live_read_models_agree(
+    db_dsn: str, ledger: Cli
+) -> None:
+    _populate(db_dsn, follow=True)
+    code, out, _ = ledger(db_dsn, "replay", "--compare")
+    assert code == 0
+    assert "the live read models equal the replay" in out
+
+
+def test_replay_needs_a_position_a_moment_or_compare(db_dsn: str, ledger: Cli) -> None:
+    code, _, err = ledger(db_dsn, "replay")
+    assert code == 1
+    assert "--to-position" in err
