@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 import asyncpg
 import msgspec
 
 from events.stored import Actor
 from ledger.http.auth import READ_ROLES, STAFF_ROLES
 from ledger.http.problems import Problem
+
+_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_STREAM = re.compile(r"^(institution|program|sme|guarantee)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def known_shape(ident: str, *, stream: bool = False) -> None:
+    """404 for an id no event could have made (wrong characters, too long, NUL ...).
+
+    Checked before the database sees it: such text can never name anything, and
+    some of it (NUL, lone surrogates) the database cannot even compare.
+    """
+    if not (_STREAM if stream else _IDENT).match(ident):
+        what = "stream" if stream else "such resource"
+        raise Problem("not-found", f"no {what}: the id has a shape no event can give")
 
 
 class _GuaranteeParties(msgspec.Struct):

@@ -10,7 +10,12 @@ import asyncpg
 from aiohttp import web
 
 from events.stored import Actor
-from ledger.http.access import check_claim_access, check_guarantee_access, not_found
+from ledger.http.access import (
+    check_claim_access,
+    check_guarantee_access,
+    known_shape,
+    not_found,
+)
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS
 from ledger.http.db import read_connection
@@ -71,6 +76,7 @@ async def _answer(
 ) -> web.Response:
     actor = await authenticate(request)
     ident = request.match_info[param]
+    known_shape(ident)
     async with read_connection(request) as conn:
         await check(conn, actor, ident)
         await _await_position(request, conn)

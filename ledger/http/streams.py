@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from events.stored import read_log_entry
-from ledger.http.access import check_stream_access, not_found
+from ledger.http.access import check_stream_access, known_shape, not_found
 from ledger.http.auth import authenticate
 from ledger.http.db import read_connection
 from ledger.http.params import int_param
@@ -20,6 +20,7 @@ async def get_stream(request: web.Request) -> web.Response:
     """The stream's events from `from_version` (default 1) in version order."""
     actor = await authenticate(request)
     stream_id = request.match_info["stream_id"]
+    known_shape(stream_id, stream=True)
     from_version = int_param(request, "from_version", 1, 1, 2**31 - 1)
     async with read_connection(request) as conn:
         await check_stream_access(conn, actor, stream_id)
