@@ -20,9 +20,16 @@ from tests.unit.projections.scenario import Step
 
 
 async def post_steps(runtime: Runtime, steps: list[Step]) -> None:
-    """Post each step through the real ledger; every one must be accepted."""
-    for body, who in steps:
-        await runtime.ledger.post(posted(body), who)
+    """Post steps through the real ledger, runs of one actor as one batch; all must be accepted."""
+    i = 0
+    while i < len(steps):
+        who = steps[i][1]
+        j = i
+        while j < len(steps) and steps[j][1] == who:
+            j += 1
+        bodies = [body for body, _ in steps[i:j]]
+        await runtime.ledger.post(posted(*bodies), who, batch=len(bodies) > 1)
+        i = j
 
 
 async def log_entries(conn: asyncpg.Connection | asyncpg.Pool) -> list[LogEntry]:
@@ -67,3 +74,28 @@ async def assert_tables_equal_fold(conn: asyncpg.Connection | asyncpg.Pool) -> F
         assert checkpoints[name] == fold.position, name
         assert await table_docs(conn, name) == fold.documents(name), name
     return fold
+
+
+def _ids(fold: Fold, name: str, prefix: str) -> list[str]:
+    return [key.removeprefix(prefix) for key in fold.documents(name) if key.startswith(prefix)]
+
+
+async def assert_bodies_equal_fold(pool: asyncpg.Pool, fold: Fold) -> int:
+    """Every read-model body the queries answer equals the fold's; returns how many compared."""
+    checks = [
+        (queries.sme_exposure, fold.sme_exposure, _ids(fold, "sme_exposure", "sme:")),
+        (queries.guarantee_summary, fold.guarantee_summary, _ids(fold, "guarantees", "guarantee:")),
+        (queries.claim_shares, fold.claim_shares, _ids(fold, "claims", "claim:")),
+        (
+            queries.institution_position,
+            fold.institution_position,
+            _ids(fold, "institutions", "institution:"),
+        ),
+        (queries.program_summary, fold.program_summary, _ids(fold, "programs", "program:")),
+    ]
+    compared = 0
+    for query, pure, ids in checks:
+        for one in ids:
+            assert await query(pool, one) == pure(one), one
+            compared += 1
+    return compared
