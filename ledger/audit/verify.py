@@ -159,15 +159,10 @@ class _Verifier:
                 raise _Fault(position, "removed", f"the event at position {position} was removed")
             computed = link(self.previous, position, event.body)
             if computed != event.hash:
-                raise await self._mismatch(event, computed)
+                raise await self._mismatch(event)
             order = (event.tx_id, event.seq)
             if self.order is not None and order <= self.order:
-                raise _Fault(
-                    position,
-                    "reordered",
-                    f"position {position} holds an event recorded before the one at "
-                    f"position {position - 1}",
-                )
+                raise await self._out_of_order(event)
             digest = self.digest
             if digest is not None and position == digest[0] and computed != digest[1]:
                 raise _Fault(
@@ -178,14 +173,16 @@ class _Verifier:
                 )
             self.previous, self.done, self.order = computed, position, order
 
-    async def _mismatch(self, event: ScannedEvent, computed: bytes) -> _Fault:
+    async def _mismatch(self, event: ScannedEvent) -> _Fault:
         position = event.position
         moved_from = await self._sealed_at(event)
-        if moved_from is not None and moved_from != position:
+        if moved_from is None or moved_from == position:
+            moved_from = await self._recorded_for(event)
+        if moved_from != position:
             return _Fault(
                 position,
                 "reordered",
-                f"position {position} holds the event sealed at position {moved_from}",
+                f"position {position} holds the event that belongs at position {moved_from}",
             )
         return _Fault(
             position,
@@ -193,6 +190,35 @@ class _Verifier:
             f"the event at position {position} no longer matches its hash: "
             "it was changed after it was sealed",
         )
+
+    async def _out_of_order(self, event: ScannedEvent) -> _Fault:
+        """Name the first position holding an event recorded after this one."""
+        # Positions before this one were in recording order, so the first of
+        # them recorded later than this event is where the order was broken.
+        moved = await self.conn.fetchval(
+            """SELECT min(l.position) FROM event_log l JOIN events e USING (seq)
+                WHERE l.position < $1 AND (e.tx_id, e.seq) > ($2::text::xid8, $3)""",
+            event.position,
+            str(event.tx_id),
+            event.seq,
+        )
+        first = event.position - 1 if moved is None else int(moved)
+        return _Fault(
+            first,
+            "reordered",
+            f"position {first} holds an event recorded after the one at position "
+            f"{event.position}: the log was reordered",
+        )
+
+    async def _recorded_for(self, event: ScannedEvent) -> int:
+        """The position recording order gives this event (its log row may have been moved)."""
+        earlier = await self.conn.fetchval(
+            """SELECT count(*) FROM event_log l JOIN events e USING (seq)
+                WHERE (e.tx_id, e.seq) < ($1::text::xid8, $2)""",
+            str(event.tx_id),
+            event.seq,
+        )
+        return int(earlier) + 1
 
     async def _sealed_at(self, event: ScannedEvent) -> int | None:
         """Where this body was sealed, when it proves to be another position's event."""

@@ -69,6 +69,14 @@ async def swap_bodies(conn: asyncpg.Connection, first: int, second: int) -> None
     )
 
 
+async def swap_positions(conn: asyncpg.Connection, first: int, second: int) -> None:
+    """Exchange which events two log positions point at."""
+    spare = 2**40
+    await conn.execute("UPDATE event_log SET position = $2 WHERE position = $1", first, spare)
+    await conn.execute("UPDATE event_log SET position = $2 WHERE position = $1", second, first)
+    await conn.execute("UPDATE event_log SET position = $2 WHERE position = $1", spare, second)
+
+
 async def reseal(conn: asyncpg.Connection) -> None:
     """Recompute every stored link from the (rewritten) bodies, as a thorough forger would."""
     previous = GENESIS

@@ -90,6 +90,28 @@ async def test_two_swapped_bodies_are_named_at_the_first_as_reordered(runtime: R
     assert "position 15" in (report.reason or "")
 
 
+async def test_two_swapped_log_rows_are_named_at_the_first_as_reordered(
+    runtime: Runtime,
+) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.swap_positions(su, 12, 15)
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (12, "reordered")
+
+
+async def test_a_reordered_log_relinked_by_a_forger_is_named_where_the_order_breaks(
+    runtime: Runtime,
+) -> None:
+    """Two log rows swapped and every link recomputed: the recording order gives it away."""
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.swap_positions(su, 12, 15)
+        await tamper.reseal(su)
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (12, "reordered")
+
+
 async def test_verifying_through_a_position_before_a_rewrite_is_ok(runtime: Runtime) -> None:
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
