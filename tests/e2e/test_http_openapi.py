@@ -1,0 +1,137 @@
+"""The served OpenAPI document: complete, and kept by the service under generated requests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+import schemathesis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
+
+from ledger.auth.keys import create_key
+from ledger.demo import database_keys, run_demo
+from ledger.http.app import create_app
+from tests import pg
+from tests.e2e.conftest import FAST
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
+
+
+async def test_every_served_route_is_documented(client: TestClient[Any, Any]) -> None:
+    doc = await (await client.get("/v1/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in client.app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    }
+    documented = {(m, path) for path, ops in doc["paths"].items() for m in ops}
+    assert served == documented
+
+
+async def test_every_event_type_has_a_documented_envelope(client: TestClient[Any, Any]) -> None:
+    from events.payloads import PAYLOADS
+
+    schemas = (await (await client.get("/v1/openapi.json")).json())["components"]["schemas"]
+    for type_ in PAYLOADS:
+        envelope = schemas[f"Posted.{type_}"]
+        assert envelope["properties"]["type"] == {"const": type_}
+
+
+class LiveServer:
+    """The app served on a real port from its own thread and event loop."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.url = ""
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),))
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(create_app(self.dsn, pool_size=4, limits=FAST, projections=True))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        assert self._ready.wait(30)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        self._loop.close()
+
+
+async def _admin_key(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (await create_key(conn, role="admin")).key
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def live(pg_admin_dsn: str, pg_template: str) -> Iterator[tuple[LiveServer, str]]:
+    """A served ledger with the demo loaded, and an admin key."""
+    name = asyncio.run(pg.create_database(pg_admin_dsn, pg_template))
+    dsn = pg.with_database(pg_admin_dsn, name)
+    try:
+        key = asyncio.run(_admin_key(dsn))
+        with LiveServer(dsn) as server:
+            asyncio.run(run_demo(server.url, key, database_keys(dsn), say=lambda _: None))
+            yield server, key
+    finally:
+        asyncio.run(pg.drop_database(pg_admin_dsn, name))
+
+
+def test_generated_requests_get_no_5xx_and_answers_match_the_schema(
+    live: tuple[LiveServer, str],
+) -> None:
+    server, key = live
+    schema = schemathesis.openapi.from_url(f"{server.url}/v1/openapi.json")
+    headers = {"Authorization": f"Bearer {key}"}
+    calls: dict[str, int] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=15,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def exercise(case: schemathesis.Case) -> None:
+            if case.query and "wait" in case.query:
+                case.query["wait"] = 0  # long polls would only slow the run down
+            case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS)
+            calls[case.operation.label] = calls.get(case.operation.label, 0) + 1
+
+        exercise()
+    assert len(calls) == sum(len(ops) for ops in schema.raw_schema["paths"].values())
