@@ -20,8 +20,9 @@ from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS
 from ledger.http.db import read_connection
 from ledger.http.params import optional_int
-from ledger.http.problems import Problem
+from ledger.http.problems import Problem, invalid
 from ledger.http.schemas import json_response_body
+from ledger.store.reads import head_position
 from projections import queries
 
 Query = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any] | None]]
@@ -42,6 +43,11 @@ async def _await_position(request: web.Request, conn: asyncpg.Connection) -> Non
     wanted = optional_int(request, "min_position", 0, 2**62)
     if wanted is None:
         return
+    head = await head_position(conn)
+    if wanted > head:
+        # Positions come from receipts, so one past the head names no event yet: waiting
+        # could not help (and a 503 would invite retrying for ever).
+        raise invalid("query.min_position", f"the log ends at position {head}")
     limit = request.app[LIMITS].min_position_wait
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit

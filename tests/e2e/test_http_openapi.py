@@ -134,4 +134,7 @@ def test_generated_requests_get_no_5xx_and_answers_match_the_schema(
             calls[case.operation.label] = calls.get(case.operation.label, 0) + 1
 
         exercise()
-    assert len(calls) == sum(len(ops) for ops in schema.raw_schema["paths"].values())
+    documented = {f"{m.upper()} {p}" for p, ops in schema.raw_schema["paths"].items() for m in ops}
+    # Loaded from a URL, schemathesis leaves out the operation serving the document itself
+    # (fetched by the other tests here).
+    assert set(calls) == documented - {"GET /v1/openapi.json"}

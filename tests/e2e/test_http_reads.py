@@ -146,3 +146,9 @@ async def test_request_id_is_echoed_or_made_and_logs_never_hold_the_key(
     assert all(e["latency_ms"] >= 0 and e["route"] == "/v1/events" for e in access)
     assert secret[10:] not in repr(logs)
     assert "Bearer" not in repr(logs)
+
+
+async def test_min_position_past_the_head_of_the_log_is_422(client: Client, keys: Keys) -> None:
+    r = await client.get("/v1/programs/P-1?min_position=5", headers=await keys.role("reader"))
+    assert r.status == 422
+    assert (await r.json(content_type=None))["errors"][0]["path"] == "query.min_position"
