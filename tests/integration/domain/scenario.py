@@ -33,15 +33,17 @@ async def post(rt: Runtime, payload: p.Payload, actor: Actor, **extra: Any) -> P
 
 async def seed(rt: Runtime, *categories: str) -> None:
     """The seed institutions and programs, and the SME with these eligibilities."""
-    for institution in seeds.SEED_INSTITUTIONS:
-        await post(rt, institution, ADMIN)
-    for program in seeds.load_seed_programs():
-        await post(rt, program, ADMIN)
-    sme = p.SmeRegistered(sme_id=SME, name="Chongqing Photonics Co., Ltd.")
-    await post(rt, sme, _poster.poster(sme))
-    for category in categories:
-        event = eligibility(SME, category)
-        await post(rt, event, _poster.poster(event))
+    # Two atomic batches (one per poster) keep the set-up fast.
+    registers: list[p.Payload] = [*seeds.SEED_INSTITUTIONS, *seeds.load_seed_programs()]
+    await post_batch(rt, registers, ADMIN)
+    sme: list[p.Payload] = [p.SmeRegistered(sme_id=SME, name="Chongqing Photonics Co., Ltd.")]
+    sme += [eligibility(SME, category) for category in categories]
+    await post_batch(rt, sme, _poster.poster(sme[0]))
+
+
+async def post_batch(rt: Runtime, payloads: list[p.Payload], actor: Actor) -> PostResult:
+    """Post events as one atomic batch."""
+    return await rt.ledger.post(posted(*(as_posted(e) for e in payloads)), actor, batch=True)
 
 
 async def guarantee(rt: Runtime, guarantee_id: str) -> tuple[int, GuaranteeState]:
