@@ -1,0 +1,52 @@
+"""`ledger keys`: create prints the key last, list never shows secrets, revoke takes effect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ledger.cli import main
+
+
+def _run(
+    args: list[str], dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> tuple[int, str, str]:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", dsn)
+    monkeypatch.setenv("LEDGER_LOG_FORMAT", "json")
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_create_prints_the_key_on_its_last_line_and_list_shows_only_its_id(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    code, out, _ = _run(["keys", "create", "--role", "auditor"], db_dsn, monkeypatch, capsys)
+    key = out.strip().splitlines()[-1]
+    assert code == 0
+    assert key.startswith("lk_")
+    code, listing, _ = _run(["keys", "list"], db_dsn, monkeypatch, capsys)
+    key_id = key.split("_")[1]
+    assert key_id in listing
+    assert "auditor" in listing
+    assert key.rsplit("_", 1)[-1][-20:] not in listing
+
+
+def test_revoke_marks_the_key_revoked(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    _, out, _ = _run(["keys", "create", "--role", "reader"], db_dsn, monkeypatch, capsys)
+    key_id = out.strip().splitlines()[-1].split("_")[1]
+    code, _, _ = _run(["keys", "revoke", key_id], db_dsn, monkeypatch, capsys)
+    assert code == 0
+    _, listing, _ = _run(["keys", "list"], db_dsn, monkeypatch, capsys)
+    assert "revoked" in listing
+
+
+def test_an_unregistered_institution_gets_no_key(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    code, _, err = _run(["keys", "create", "--institution", "NOPE"], db_dsn, monkeypatch, capsys)
+    assert code == 1
+    assert "not registered" in err
