@@ -18,6 +18,7 @@ from ledger.rules.state import View
 from ledger.store import decisions
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import APPENDED_CHANNEL
+from ledger.store.watermark import APPEND_LOCK
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 """Business time zone; China keeps +08:00 all year, so a fixed offset is exact."""
@@ -98,6 +99,8 @@ class Ledger:
     ) -> tuple[list[_Pending], bool]:
         payloads = [p.payload for p in events]
         async with conn.transaction():
+            # Marks this transaction as an appender for the sealer, before any write.
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", APPEND_LOCK)
             refs = await decisions.guarantee_refs(conn, referenced_guarantees(payloads))
             fp = footprint(payloads, refs)
             fp.exclusive.update(f"event:{p.envelope.event_id}" for p in events)

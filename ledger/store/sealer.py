@@ -12,6 +12,7 @@ import structlog
 
 from ledger.aio import wait_event
 from ledger.store.chain import GENESIS, link
+from ledger.store.watermark import appenders, watermark
 
 # One sealer at a time across every service instance sharing the database.
 SEALER_LOCK = 0x6C65646765720002
@@ -51,25 +52,31 @@ async def seal_batch(
 ) -> tuple[Head, dict[int, int]]:
     """Seal up to `limit` visible events after `head`; return the new head and seq -> position.
 
-    Only events of transactions below the snapshot's xmin are taken: every
-    transaction with a smaller id has finished, so no event can later appear
-    before them in (tx_id, seq) order. Taking anything at or above xmin could
-    give a position to a later event while an earlier transaction is still
-    in flight, and a follower reading by position would skip that one.
+    Only events of transactions below the watermark are taken: every
+    appender with a smaller id has finished, so no event can later appear
+    before them in (tx_id, seq) order. Taking anything at or above it could
+    give a position to a later event while an earlier append is still in
+    flight, and a follower reading by position would skip that one. (The
+    watermark is the snapshot's oldest running *appender*, see watermark.py,
+    so unrelated writers never hold positions back.)
     One REPEATABLE READ snapshot serves the xmin and the scan alike, and the
     anti-join means an event is never sealed twice, whatever happened before.
     The caller must hold SEALER_LOCK.
     """
+    seen = await appenders(conn)
     async with conn.transaction(isolation="repeatable_read"):
+        # REPEATABLE READ: this snapshot is the one the scan below reads with.
+        below = watermark(await conn.fetchval("SELECT pg_current_snapshot()::text"), seen)
         rows = await conn.fetch(
             """SELECT e.seq, e.tx_id::text AS tx_id, e.body FROM events e
                 WHERE e.tx_id >= $1::text::xid8
-                  AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                  AND e.tx_id < $3::text::xid8
                   AND NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = e.seq)
                 ORDER BY e.tx_id, e.seq
                 LIMIT $2""",
             head.tx_id,
             limit,
+            str(below),
         )
         if not rows:
             return head, {}

@@ -163,3 +163,19 @@ async def test_even_the_schema_owner_is_refused_by_the_append_only_trigger(
             await owner.execute(statement)
     finally:
         await owner.close()
+
+
+async def test_an_unrelated_open_transaction_does_not_hold_back_positions(
+    runtime: Runtime, db_dsn: str
+) -> None:
+    """A long writer that is not an append (a report, a projection batch) delays no post."""
+    other = await asyncpg.connect(db_dsn)
+    try:
+        async with other.transaction():
+            await other.execute("SELECT pg_current_xact_id()")  # holds a transaction id
+            result = await asyncio.wait_for(
+                runtime.ledger.post(posted(institution("B-1")), ADMIN), timeout=3
+            )
+            assert result.receipts[0].position == 1
+    finally:
+        await other.close()
