@@ -7,7 +7,7 @@ import datetime as dt
 from events import payloads as p
 from events.derived import CompensationDerived, IssuedDerived, RecoveryDerived
 from events.stored import decode_stored
-from events.types import RoleAmounts
+from events.types import Role, RoleAmounts
 from ledger.rules.replay import verify
 from ledger.runtime import Runtime
 from ledger.store.reads import read_log
@@ -71,7 +71,12 @@ async def test_a_national_guarantee_lives_from_issue_to_close(runtime: Runtime) 
     )
     facts = await stored_facts(runtime, f"guarantee-{gid}")
     assert [version for _, version, _ in facts] == list(range(1, 11))
-    parties = {"bank": BANK, "guarantor": GUAR, "reguarantor": REGUAR, "national_fund": FUND}
+    parties: dict[Role, str] = {
+        "bank": BANK,
+        "guarantor": GUAR,
+        "reguarantor": REGUAR,
+        "national_fund": FUND,
+    }
     assert facts[0][2] == IssuedDerived(
         program_version=1,
         category="little_giant",
@@ -126,7 +131,7 @@ async def test_a_liangjiang_guarantee_lives_from_issue_to_close(runtime: Runtime
     _, state = await guarantee(runtime, gid)
     assert (state.status, state.balance) == ("closed", 400_000_000)
     facts = await stored_facts(runtime, f"guarantee-{gid}")
-    parties = {"bank": BANK, "guarantor": POOL, "compensation_pool": POOL}
+    parties: dict[Role, str] = {"bank": BANK, "guarantor": POOL, "compensation_pool": POOL}
     assert facts[0][2] == IssuedDerived(
         program_version=1,
         category="recommended",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from events import payloads as p
 from events.derived import IssuedDerived
+from events.stored import Actor
 from events.types import RoleAmounts
 from tests.unit.rules.world import (
     ADMIN,
@@ -144,9 +146,9 @@ def test_a_pool_and_bank_program_gives_the_guarantor_nothing_and_the_pool_half()
 
 
 @pytest.mark.parametrize("poster", [key(BANK), key(REGUAR), key(REVIEWER), ADMIN, key("G-other")])
-def test_only_the_guarantor_named_in_it_may_post_an_issuance(poster: p.Payload) -> None:
+def test_only_the_guarantor_named_in_it_may_post_an_issuance(poster: Actor) -> None:
     w = seeded()
-    refusal = w.refuse(issued(), poster)  # type: ignore[arg-type]
+    refusal = w.refuse(issued(), poster)
     assert (refusal.status, refusal.slug) == (403, "forbidden")
 
 
@@ -200,12 +202,15 @@ def test_the_national_program_requires_a_reguarantor() -> None:
     ],
 )
 def test_values_outside_the_program_terms_are_validation_errors(
-    changes: dict[str, object], path: str
+    changes: dict[str, Any], path: str
 ) -> None:
     w = seeded("recommended")
-    event = issued(
-        program_id=LIANGJIANG.program_id, guarantor_id=POOL, reguarantor_id=None, **changes
-    )
+    lj: dict[str, Any] = {
+        "program_id": LIANGJIANG.program_id,
+        "guarantor_id": POOL,
+        "reguarantor_id": None,
+    }
+    event = issued(**lj, **changes)
     refusal = w.refuse(event)
     assert (refusal.status, refusal.slug, refusal.path) == (422, "validation-error", path)
 

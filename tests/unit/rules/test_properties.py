@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from events import payloads as p
 from events.derived import CompensationDerived, Derived, IssuedDerived, RecoveryDerived
 from events.stored import Actor, StoredEvent, decode_stored, encode_stored
-from events.types import ROLES
+from events.types import ROLES, Role
 from ledger.rules.decide import decide
 from ledger.rules.refusal import Refusal
 from ledger.rules.replay import ReplayMismatch, fold, verify
@@ -27,7 +27,7 @@ SMES = (SME, sme_code(1))
 GUARANTEES = tuple(f"G-{n}" for n in range(3))
 DAY = dt.date(2026, 1, 1)
 AT = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-CAPPED = ("reguarantor", "national_fund", "compensation_pool")
+CAPPED: tuple[Role, ...] = ("reguarantor", "national_fund", "compensation_pool")
 STEPS = (
     "repay",
     "renew",
@@ -167,8 +167,8 @@ def test_compensation_shares_always_sum_to_the_loss(history: tuple[World, list[D
 def test_no_capped_role_ever_bears_more_than_its_cap(history: tuple[World, list[Derived]]) -> None:
     w, _ = history
     caps = w.view.programs[PROGRAM].terms.compensation_caps_bp
-    volume: dict[str, int] = defaultdict(int)
-    borne: dict[str, int] = defaultdict(int)
+    volume: dict[Role, int] = defaultdict(int)
+    borne: dict[Role, int] = defaultdict(int)
     for event, _, fact in w.accepted:
         if isinstance(fact, IssuedDerived) and isinstance(event, p.GuaranteeIssued):
             if event.program_id != PROGRAM:
@@ -186,8 +186,8 @@ def test_no_capped_role_ever_bears_more_than_its_cap(history: tuple[World, list[
 @given(histories())
 def test_recoveries_never_exceed_what_was_borne(history: tuple[World, list[Derived]]) -> None:
     w, _ = history
-    borne: dict[str, dict[str, int]] = {}
-    recovered: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLES, 0))
+    borne: dict[str, dict[Role, int]] = {}
+    recovered: dict[str, dict[Role, int]] = defaultdict(lambda: dict.fromkeys(ROLES, 0))
     for event, _, fact in w.accepted:
         if isinstance(fact, CompensationDerived) and isinstance(event, p.CompensationPaid):
             borne[event.claim_id] = dict(fact.shares.as_dict())
@@ -219,7 +219,7 @@ def _through_store(view: View) -> View:
 
 def _stored(accepted: list[tuple[p.Payload, Actor, Derived]]) -> list[StoredEvent]:
     versions: dict[str, int] = defaultdict(int)
-    stored = []
+    stored: list[StoredEvent] = []
     for payload, actor, derived in accepted:
         versions[payload.stream_id] += 1
         event = StoredEvent(
