@@ -1,15 +1,19 @@
-"""Audit routes for auditors and admins: recompute the hash chain."""
+"""Audit routes for auditors and admins: recompute the hash chain, read models as they stood."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from ledger.audit.replay import ReplayError
+from ledger.audit.state import state_at
 from ledger.audit.verify import verify_chain
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.params import optional_int
+from ledger.http.params import int_param, optional_int, text_param
+from ledger.http.problems import Problem, invalid
 from ledger.http.schemas import json_response_body
+from ledger.store.reads import head_position
 
 routes = web.RouteTableDef()
 
@@ -26,3 +30,35 @@ async def verify(request: web.Request) -> web.Response:
     ) as conn:
         report = await verify_chain(conn, through=through)
     return web.Response(body=json_response_body(report.to_json()), content_type="application/json")
+
+
+_STATE_IDS = ("guarantee_id", "claim_id", "sme_id")
+
+
+@routes.get("/v1/audit/state")
+async def state(request: web.Request) -> web.Response:
+    """One read model (guarantee, claim or SME exposure) as it stood at `position`."""
+    actor = await authenticate(request)
+    require(actor, STAFF_ROLES, "reading past states")
+    if "position" not in request.query:
+        raise invalid("query.position", "required: the log position to look at")
+    position = int_param(request, "position", 0, 0, 2**62)
+    given = [(name, value) for name in _STATE_IDS if (value := text_param(request, name))]
+    if len(given) != 1:
+        raise invalid("query", "give exactly one of " + ", ".join(_STATE_IDS))
+    name, ident = given[0]
+    limits = request.app[LIMITS]
+    async with pooled(
+        request.app[RUNTIME].pool, limits.acquire_timeout, limits.audit_timeout
+    ) as conn:
+        head = await head_position(conn)
+        if position > head:
+            raise invalid("query.position", f"beyond the head of the log ({head})")
+        try:
+            body = await state_at(conn, position, **{name: ident})
+        except ReplayError as exc:
+            # The history up to there does not verify: no state is answered from it.
+            raise Problem("invalid-state", f"{exc}; see GET /v1/audit/verify") from None
+    if body is None:
+        raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at position {position}")
+    return web.Response(body=json_response_body(body), content_type="application/json")

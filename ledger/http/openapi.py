@@ -126,6 +126,19 @@ OPERATIONS: tuple[Op, ...] = (
         (401, 403, 422, 503),
         query=(("through", _int(1, 2**62), "verify through this position (default: the head)"),),
     ),
+    Op(
+        "get",
+        "/v1/audit/state",
+        "A read model (guarantee, claim or SME exposure) as it stood at a position",
+        {200: "object"},
+        (401, 403, 404, 409, 422, 503),
+        query=(
+            ("position", _int(0, 2**62), "the log position (required)"),
+            ("guarantee_id", {"type": "string"}, "a guarantee (give exactly one id)"),
+            ("claim_id", {"type": "string"}, "a claim"),
+            ("sme_id", {"type": "string"}, "an SME's exposure"),
+        ),
+    ),
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
     Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
     Op(

@@ -1,0 +1,83 @@
+"""GET /v1/audit/state: a read model as it stood at a position, for auditors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from ledger.demo import scenario
+from tests.e2e.conftest import Keys
+
+Client = TestClient[Any, Any]
+
+
+async def _load_demo(client: Client, keys: Keys) -> dict[str, int]:
+    """Post the whole demo scenario; return the position of each step."""
+    positions: dict[str, int] = {}
+    for step in scenario():
+        headers = await keys.role("admin") if step.poster == "admin" else await keys.of(step.poster)
+        r = await client.post("/v1/events", json=step.envelope(), headers=headers)
+        assert r.status == 201, await r.text()
+        positions[step.name] = (await r.json())["position"]
+    return positions
+
+
+async def test_guarantee_state_before_and_after_its_default(client: Client, keys: Keys) -> None:
+    positions = await _load_demo(client, keys)
+    auditor = await keys.role("auditor")
+    at = positions["default G-NAT-001"]
+    before = await client.get(
+        "/v1/audit/state",
+        params={"position": at - 1, "guarantee_id": "G-NAT-001"},
+        headers=auditor,
+    )
+    after = await client.get(
+        "/v1/audit/state", params={"position": at, "guarantee_id": "G-NAT-001"}, headers=auditor
+    )
+    assert (before.status, after.status) == (200, 200)
+    assert ((await before.json())["status"], (await after.json())["status"]) == (
+        "active",
+        "defaulted",
+    )
+
+
+async def test_a_guarantee_not_yet_issued_at_that_position_is_404(
+    client: Client, keys: Keys
+) -> None:
+    positions = await _load_demo(client, keys)
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": positions["issue G-NAT-001"] - 1, "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+    assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
+
+
+async def test_position_beyond_the_head_is_422_naming_position(client: Client, keys: Keys) -> None:
+    await _load_demo(client, keys)
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": 10_000, "sme_id": "91500000MA5U7K3Q8Y"},
+        headers=await keys.role("auditor"),
+    )
+    body = await r.json()
+    assert (r.status, body["errors"][0]["path"]) == (422, "query.position")
+
+
+async def test_two_ids_at_once_are_422(client: Client, keys: Keys) -> None:
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": 0, "guarantee_id": "G-1", "claim_id": "C-1"},
+        headers=await keys.role("auditor"),
+    )
+    assert r.status == 422
+
+
+async def test_a_reader_may_not_read_past_states(client: Client, keys: Keys) -> None:
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": 0, "guarantee_id": "G-1"},
+        headers=await keys.role("reader"),
+    )
+    assert (r.status, (await r.json())["type"]) == (403, "/problems/forbidden")
