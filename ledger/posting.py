@@ -71,16 +71,19 @@ class Ledger:
         on_appended: Callable[[], None] | None = None,
         clock: Callable[[], dt.datetime] = shanghai_now,
         seal_timeout: float = 10.0,
+        acquire_timeout: float = 5.0,
     ) -> None:
         self._pool = pool
         self._waiter = waiter
         self._on_appended = on_appended
         self._clock = clock
         self._seal_timeout = seal_timeout
+        self._acquire_timeout = acquire_timeout
 
     async def post(self, events: list[Posted], actor: Actor, *, batch: bool = False) -> PostResult:
         """Check and store `events` atomically; return their receipts or raise Refusal."""
-        async with self._pool.acquire() as proxy:
+        # Bounded: with every connection busy, a post fails fast (503) instead of piling up.
+        async with self._pool.acquire(timeout=self._acquire_timeout) as proxy:
             conn: asyncpg.Connection = proxy  # type: ignore[assignment]
             for attempt in range(3):
                 try:

@@ -29,9 +29,13 @@ def service_settings() -> dict[str, str]:
     }
 
 
+CONNECT_TIMEOUT = 5.0
+"""Seconds to open a connection: an unreachable database is reported, not waited for."""
+
+
 async def connect(dsn: str) -> asyncpg.Connection:
     """One connection acting as the service role."""
-    return await asyncpg.connect(dsn, server_settings=service_settings())
+    return await asyncpg.connect(dsn, server_settings=service_settings(), timeout=CONNECT_TIMEOUT)
 
 
 @dataclass
@@ -51,7 +55,11 @@ async def running(
 ) -> AsyncIterator[Runtime]:
     """Start the pool, the sealer and the waiter; stop them all on exit."""
     pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=pool_size, server_settings=service_settings()
+        dsn,
+        min_size=1,
+        max_size=pool_size,
+        server_settings=service_settings(),
+        timeout=CONNECT_TIMEOUT,
     )
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
