@@ -100,9 +100,9 @@ def track(docs: Docs, entry: LogEntry) -> BalanceChange | None:
             return None
     before = _in_force_balance(doc)
     was = bool(doc["in_force"])
-    changed = {**doc, "balance": balance, "in_force": in_force}
-    docs.put(key, changed)
-    return BalanceChange(before, _in_force_balance(changed), was, in_force)
+    doc["balance"], doc["in_force"] = balance, in_force
+    docs.put(key, doc)
+    return BalanceChange(before, _in_force_balance(doc), was, in_force)
 
 
 def guarantee_id_of(entry: LogEntry) -> str | None:

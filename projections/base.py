@@ -12,21 +12,39 @@ Doc = dict[str, Any]
 """One read-model document: plain JSON values (ints for money), stored as jsonb."""
 
 
-class Docs:
-    """The documents a projection holds, recording which ones an apply changed."""
+class NotLoaded(LookupError):
+    """An apply looked up a document nobody loaded: the batch must be applied the slow way."""
 
-    def __init__(self, docs: dict[str, Doc] | None = None) -> None:
+
+class Docs:
+    """The documents a projection holds, recording which ones an apply changed.
+
+    Strict documents (the runner's) know which keys were loaded from storage: looking up
+    any other key raises NotLoaded instead of answering "absent", so a document that was
+    never read can never be mistaken for a missing one and overwritten.
+    """
+
+    def __init__(self, docs: dict[str, Doc] | None = None, *, strict: bool = False) -> None:
         """Start with `docs` (key -> document), none marked changed."""
         self._docs: dict[str, Doc] = dict(docs or {})
+        self._strict = strict
+        self.known: set[str] = set()
         self.changed: set[str] = set()
+
+    def peek(self, key: str) -> Doc | None:
+        """The document under `key` if held, else None (for `needs`, never raises)."""
+        return self._docs.get(key)
 
     def get(self, key: str) -> Doc | None:
         """The document under `key`, or None when there is none."""
-        return self._docs.get(key)
+        doc = self._docs.get(key)
+        if doc is None and self._strict and key not in self.known:
+            raise NotLoaded(key)
+        return doc
 
     def need(self, key: str) -> Doc:
         """The document under `key`; a missing one means the log broke the rules."""
-        doc = self._docs.get(key)
+        doc = self.get(key)
         if doc is None:
             raise LookupError(f"read model document {key!r} is missing")
         return doc
@@ -36,8 +54,9 @@ class Docs:
         self._docs[key] = doc
         self.changed.add(key)
 
-    def load(self, docs: dict[str, Doc]) -> None:
-        """Add documents read from storage, never over ones already held."""
+    def load(self, docs: dict[str, Doc], keys: set[str]) -> None:
+        """Add documents read from storage for `keys`, never over ones already held."""
+        self.known.update(keys)
         for key, doc in docs.items():
             self._docs.setdefault(key, doc)
 
@@ -64,6 +83,7 @@ class Projection:
     table: str
     needs: Needs
     """Keys an event reads or writes, given the documents known so far (may grow as
-    documents are loaded: a loan.repaid names the guarantee, whose document names the SME)."""
+    documents are loaded: a loan.repaid names the guarantee, whose document names the SME).
+    It may look only at documents it names itself, with `Docs.peek`."""
     apply: Apply
     """Apply one event to the documents, `put`ting each one it changes."""

@@ -43,13 +43,13 @@ def needs(docs: Docs, entry: LogEntry) -> Iterable[str]:
     if gid is None:
         return []
     keys = [balance.guarantee_key(gid)]
-    if (doc := docs.get(keys[0])) is not None:
+    if (doc := docs.peek(keys[0])) is not None:
         keys.append(program_key(doc["program_id"]))
         keys.extend(institution_key(i) for i in doc["parties"].values())
     return keys
 
 
-def _row(program_id: str) -> Doc:
+def _new_row(program_id: str) -> Doc:
     return {
         "program_id": program_id,
         "roles": [],
@@ -60,21 +60,20 @@ def _row(program_id: str) -> Doc:
     }
 
 
-def _add(docs: Docs, institution_id: str, program_id: str, **amounts: int) -> None:
-    # Adds amounts to one institution's row for a program, creating the row if new.
+def _row(docs: Docs, institution_id: str, program_id: str) -> Doc:
+    # The institution's row for a program (created when new), its document marked changed;
+    # callers add to it in place (documents are owned by the Docs that loaded them).
     key = institution_key(institution_id)
     doc = docs.need(key)
-    row = dict(doc["programs"].get(program_id) or _row(program_id))
-    for name, amount in amounts.items():
-        row[name] += amount
-    docs.put(key, {**doc, "programs": {**doc["programs"], program_id: row}})
+    row: Doc | None = doc["programs"].get(program_id)
+    if row is None:
+        row = doc["programs"][program_id] = _new_row(program_id)
+    docs.put(key, doc)
+    return row
 
 
 def _add_role(docs: Docs, institution_id: str, program_id: str, role: str) -> None:
-    _add(docs, institution_id, program_id)
-    key = institution_key(institution_id)
-    doc = docs.need(key)
-    row = doc["programs"][program_id]
+    row = _row(docs, institution_id, program_id)
     if role not in row["roles"]:
         row["roles"] = [r for r in ROLES if r in row["roles"] or r == role]
 
@@ -90,11 +89,11 @@ def _program_event(docs: Docs, data: p.ProgramRegistered | p.ProgramAmended) -> 
 
 def _by_role(docs: Docs, key: str, field: str, amounts: Mapping[Any, int]) -> None:
     doc = docs.need(key)
-    totals = dict(doc[field])
+    totals = doc[field]
     for role, amount in amounts.items():
         if amount:
             totals[role] = totals.get(role, 0) + amount
-    docs.put(key, {**doc, field: totals})
+    docs.put(key, doc)
 
 
 def apply(docs: Docs, entry: LogEntry) -> None:
@@ -121,21 +120,21 @@ def apply(docs: Docs, entry: LogEntry) -> None:
         for role, institution_id in parties.items():
             _add_role(docs, institution_id, program_id, role)
         for institution_id in set(parties.values()):
-            _add(docs, institution_id, program_id, guaranteed_volume=data.loan_amount)
+            _row(docs, institution_id, program_id)["guaranteed_volume"] += data.loan_amount
     if change is not None and change.delta:
         for institution_id in set(parties.values()):
-            _add(docs, institution_id, program_id, in_force_balance=change.delta)
+            _row(docs, institution_id, program_id)["in_force_balance"] += change.delta
     derived = entry.derived
     if isinstance(derived, CompensationDerived):
         shares = derived.shares.as_dict()
         _by_role(docs, program_key(program_id), "borne", shares)
         for role, amount in shares.items():
             if amount:
-                _add(docs, derived.parties[role], program_id, borne=amount)
+                _row(docs, derived.parties[role], program_id)["borne"] += amount
     elif isinstance(derived, RecoveryDerived):
         for role, amount in derived.split.as_dict().items():
             if amount:
-                _add(docs, parties[role], program_id, recovered=amount)
+                _row(docs, parties[role], program_id)["recovered"] += amount
 
 
 def program_keys(doc: Doc) -> list[str]:

@@ -54,7 +54,7 @@ def needs(docs: Docs, entry: LogEntry) -> Iterable[str]:
     if gid is None:
         return []
     keys = [balance.guarantee_key(gid)]
-    if (doc := docs.get(keys[0])) is not None:
+    if (doc := docs.peek(keys[0])) is not None:
         keys.append(program_key(doc["program_id"]))
     return keys
 
@@ -128,18 +128,20 @@ def apply(docs: Docs, entry: LogEntry) -> None:
     g = docs.need(balance.guarantee_key(gid))
     key = program_key(g["program_id"])
     doc = docs.need(key)
-    totals = dict(doc["totals"])
+    totals = doc["totals"]
     for name, amount in _counts(entry, change).items():
         totals[name] += amount
     if (per_role := _per_role(entry, g)) is not None:
         field, amounts = per_role
-        totals[field] = {role: totals[field][role] + amounts[role] for role in ROLES}
-    docs.put(key, {**doc, "totals": totals})
+        for role in ROLES:
+            totals[field][role] += amounts[role]
+    docs.put(key, doc)
 
 
 def render(doc: Doc, position: int) -> dict[str, Any]:
     """The program body: current terms and version, totals, and each capped role's cap."""
-    totals = doc["totals"]
+    # Copied: the document's totals are updated in place by later events.
+    totals = {k: dict(v) if isinstance(v, dict) else v for k, v in doc["totals"].items()}
     net = {role: totals["borne"][role] - totals["recovered"][role] for role in ROLES}
     caps = {}
     for role, rate in sorted(doc["terms"]["compensation_caps_bp"].items()):

@@ -82,7 +82,7 @@ class ProjectionRunner:
         names: list[str] | None = None,
         *,
         projections: Sequence[Projection] | None = None,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         idle_wait: float = 1.0,
         retry_wait: float = 1.0,
     ) -> None:

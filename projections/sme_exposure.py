@@ -38,7 +38,7 @@ def needs(docs: Docs, entry: LogEntry) -> Iterable[str]:
     if gid is None:
         return []
     keys = [balance.guarantee_key(gid)]
-    if (doc := docs.get(keys[0])) is not None:
+    if (doc := docs.peek(keys[0])) is not None:
         keys.append(sme_key(doc["sme_id"]))
     return keys
 
@@ -64,12 +64,10 @@ def apply(docs: Docs, entry: LogEntry) -> None:
     gdoc = docs.need(balance.guarantee_key(gid))
     key = sme_key(gdoc["sme_id"])
     sme = docs.need(key)
-    programs = dict(sme["programs"])
-    row = dict(programs.get(gdoc["program_id"], {"balance": 0, "active_guarantees": 0}))
+    row = sme["programs"].setdefault(gdoc["program_id"], {"balance": 0, "active_guarantees": 0})
     row["balance"] += change.delta
     row["active_guarantees"] += int(change.in_force) - int(change.was_in_force)
-    programs[gdoc["program_id"]] = row
-    docs.put(key, {**sme, "programs": programs})
+    docs.put(key, sme)
 
 
 def program_keys(sme: Doc) -> list[str]:

@@ -9,15 +9,14 @@ import asyncpg
 import msgspec
 
 from events.stored import LogEntry
-from projections.base import Doc, Docs, Projection
+from projections.base import Doc, Docs, NotLoaded, Projection
 
 _ENCODE = msgspec.json.Encoder()
 _DECODE = msgspec.json.Decoder(dict)
 
-# A batch rarely needs documents it could not name before applying (only when an
-# earlier event of the same batch created what a later one depends on), but the
-# needs of an event can grow with each round of loading: guarantee -> SME.
-_PREFETCH_ROUNDS = 3
+# The needs of an event grow at most twice as documents are found (guarantee -> SME or
+# program or parties); a fourth round is a safety margin.
+_PREFETCH_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -103,30 +102,44 @@ async def upsert_docs(
     )
 
 
+async def _prefetch(
+    conn: asyncpg.Connection, proj: Projection, generation: int, entries: list[LogEntry]
+) -> Docs:
+    # Loads what the batch names, in rounds: an entry is asked again only when a document
+    # it named was found, since only that can make it name more (guarantee -> SME).
+    docs = Docs(strict=True)
+    pending = entries
+    for _ in range(_PREFETCH_ROUNDS):
+        named = [(entry, set(proj.needs(docs, entry))) for entry in pending]
+        wanted = set().union(*(keys for _, keys in named)) - docs.known
+        if not wanted:
+            break
+        found = await load_docs(conn, proj, generation, wanted)
+        docs.load(found, wanted)
+        pending = [entry for entry, keys in named if not keys.isdisjoint(found)]
+    return docs
+
+
 async def apply_batch(
     conn: asyncpg.Connection, proj: Projection, generation: int, entries: list[LogEntry]
 ) -> None:
     """Apply entries (in position order) to one projection's stored documents.
 
-    Loads every document the batch needs with a few `= ANY` queries, applies the pure
-    `apply` in memory, and writes what changed with one upsert. The caller owns the
-    transaction, and moves the checkpoint inside it.
+    Loads every document the batch names with a few `= ANY` queries, applies the pure
+    `apply` in memory, and writes what changed with one upsert. Should an event need a
+    document only an earlier event of the batch could name, the batch is applied again
+    from scratch, loading before each event. The caller owns the transaction, and moves
+    the checkpoint inside it.
     """
-    docs = Docs()
-    fetched: set[str] = set()
-
-    async def fetch(keys: set[str]) -> None:
-        docs.load(await load_docs(conn, proj, generation, keys))
-        fetched.update(keys)
-
-    for _ in range(_PREFETCH_ROUNDS):
-        wanted = {key for entry in entries for key in proj.needs(docs, entry)} - fetched
-        if not wanted:
-            break
-        await fetch(wanted)
-    for entry in entries:
-        missing = set(proj.needs(docs, entry)) - fetched
-        if missing:
-            await fetch(missing)
-        proj.apply(docs, entry)
+    try:
+        docs = await _prefetch(conn, proj, generation, entries)
+        for entry in entries:
+            proj.apply(docs, entry)
+    except NotLoaded:
+        docs = Docs(strict=True)
+        for entry in entries:
+            missing = set(proj.needs(docs, entry)) - docs.known
+            if missing:
+                docs.load(await load_docs(conn, proj, generation, missing), missing)
+            proj.apply(docs, entry)
     await upsert_docs(conn, proj, generation, docs.take_changed())
