@@ -169,7 +169,8 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     head = _head(dsn)
     _say(f"replaying {head} events")
     took, peak = timed_command(
-        ["audit", "replay", "--to-position", str(head), "--out", os.devnull], dsn
+        ["audit", "replay", "--to-position", str(head), "--out", str(workdir / "replay.json")],
+        dsn,
     )
     out["ledger"]["replay"] = {
         "events": head,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import sys
@@ -97,6 +98,27 @@ def _renderers(fmt: Literal["json", "console"], stream: TextIO) -> list[Processo
     ]
 
 
+class _CurrentStderr(io.TextIOBase):
+    """Writes to whatever sys.stderr is at the time of writing.
+
+    Holding the stream object found at configuration time would keep
+    writing to it after it was replaced and closed (a test runner's capture,
+    a daemon's redirect), failing every later log call.
+    """
+
+    def write(self, text: str) -> int:
+        """Write to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        """Whether the current stderr is a terminal."""
+        return _is_tty(sys.stderr)
+
+
 class _LedgerHandler(logging.StreamHandler[TextIO]):
     """Root handler installed by configure_logging; marked so reconfiguring replaces it."""
 
@@ -112,7 +134,7 @@ def configure_logging(
     Context bound with `structlog.contextvars.bind_contextvars` (the request id)
     appears on every line, stdlib ones included. Safe to call more than once.
     """
-    out = sys.stderr if stream is None else stream
+    out: TextIO = _CurrentStderr() if stream is None else stream  # type: ignore[assignment]
     level_no = logging.getLevelNamesMapping()[level.upper()] if isinstance(level, str) else level
     renderers = _renderers(fmt, out)
 

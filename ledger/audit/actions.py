@@ -47,6 +47,12 @@ def _output(path: str | None) -> Iterator[BinaryIO]:
         sys.stdout.flush()
         return
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # A device or pipe (/dev/null, a FIFO): write straight to it. Renaming a
+        # finished file over it would replace the device itself.
+        with target.open("wb") as out:
+            yield out
+        return
     partial = target.with_name(target.name + ".partial")
     try:
         with partial.open("wb") as out:

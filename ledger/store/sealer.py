@@ -148,9 +148,12 @@ class Sealer:
                 await self._run_once()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                # Posts everywhere wait on the sealer: whatever went wrong, start over
+                # from the stored head rather than stop sealing for good.
                 self.active = False
-                log.error("sealer.failed", error=str(exc))
+                with contextlib.suppress(Exception):
+                    log.error("sealer.failed", error=str(exc))
                 await asyncio.sleep(0.5)
 
     async def _run_once(self) -> None:
