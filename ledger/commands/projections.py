@@ -71,9 +71,10 @@ def database(settings: Settings) -> Iterator[str]:
 class ProgressLine:
     """One self-rewriting stderr line: position, head, percent and events per second."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
+    def __init__(self, out: TextIO | None = None) -> None:
         """Write to `out` (stderr by default)."""
-        self._out = out
+        # Looked up now, not at import: stderr may have been replaced since.
+        self._out = sys.stderr if out is None else out
         self._last = 0.0
 
     def __call__(self, progress: Progress) -> None:
