@@ -82,17 +82,27 @@ class Ledger:
 
     async def post(self, events: list[Posted], actor: Actor, *, batch: bool = False) -> PostResult:
         """Check and store `events` atomically; return their receipts or raise Refusal."""
-        # Bounded: with every connection busy, a post fails fast (503) instead of piling up.
-        async with self._pool.acquire(timeout=self._acquire_timeout) as proxy:
-            conn: asyncpg.Connection = proxy  # type: ignore[assignment]
-            for attempt in range(3):
-                try:
-                    pending, replayed = await self._append(conn, events, actor, batch)
-                    break
-                except asyncpg.UniqueViolationError:
-                    # A concurrent post stored one of these ids first: look again.
-                    if attempt == 2:
-                        raise
+        appended: tuple[list[_Pending], bool] | None = None
+        try:
+            # Bounded: with every connection busy, a post fails fast (503) instead of piling up.
+            async with self._pool.acquire(timeout=self._acquire_timeout) as proxy:
+                conn: asyncpg.Connection = proxy  # type: ignore[assignment]
+                for attempt in range(3):
+                    try:
+                        appended = await self._append(conn, events, actor, batch)
+                        break
+                    except asyncpg.UniqueViolationError:
+                        # A concurrent post stored one of these ids first: look again.
+                        if attempt == 2:
+                            raise
+        except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError):
+            if appended is None:
+                raise
+            # The append committed; only handing the connection back failed (it
+            # died with the database). The pool drops it, the receipts stand.
+            log.warning("posting.connection_lost_after_commit")
+        assert appended is not None
+        pending, replayed = appended
         if not replayed and self._on_appended is not None:
             self._on_appended()
         return PostResult(await self._receipts(pending), replayed)

@@ -44,7 +44,11 @@ _HTTP_SLUGS = {
 
 def database_unavailable(exc: BaseException) -> bool:
     """Whether an exception means the database cannot serve now (answer 503, retry later)."""
-    if isinstance(exc, OSError | asyncpg.InterfaceError | SealTimeout):  # TimeoutError too
+    # TimeoutError is an OSError; InternalClientError is what asyncpg raises when a
+    # connection dies in the middle of an operation.
+    if isinstance(
+        exc, OSError | asyncpg.InterfaceError | asyncpg.InternalClientError | SealTimeout
+    ):
         return True
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
