@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from ledger import projection_process
 from ledger.auth.keys import count_keys, create_key
 from ledger.config import Settings
 from ledger.http.app import create_app
@@ -70,8 +71,9 @@ async def run_service(settings: Settings, dsn: str) -> None:
         print(f"LEDGER ADMIN KEY: {first_key}", flush=True)
     stop = asyncio.Event()
     installed = _stop_on_signals(stop)
-    # The read models' projection runner starts with the app (create_app(projections=True)).
-    app = create_app(dsn, projections=True)
+    # The read models' runner works in its own process (see ledger/projection_process.py).
+    app = create_app(dsn, projections=False)
+    projector = await projection_process.start(dsn)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -82,4 +84,5 @@ async def run_service(settings: Settings, dsn: str) -> None:
         log.info("stopping")
     finally:
         await runner.cleanup()
+        await projection_process.stop(projector)
         _restore_signals(installed)
