@@ -7,6 +7,8 @@ import itertools
 import json
 import time
 import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -40,8 +42,13 @@ def _row(event: dict[str, object]) -> tuple[uuid.UUID, str, str, bytes]:
     )
 
 
-async def single_inserts(dsn: str, concurrency: int, seconds: float) -> Run:
-    """One row per transaction (autocommit), `concurrency` connections, for `seconds`."""
+async def _timed(
+    dsn: str, concurrency: int, seconds: float, statement: str, args: Callable[[int], Sequence[Any]]
+) -> tuple[list[float], float]:
+    """Run `statement` with `args(n)` on `concurrency` connections for `seconds`.
+
+    Returns the latencies and the elapsed time of the load alone (not the pool's set-up).
+    """
     pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
     counter = itertools.count()
     latencies: list[float] = []
@@ -50,9 +57,9 @@ async def single_inserts(dsn: str, concurrency: int, seconds: float) -> Run:
     async def worker() -> None:
         async with pool.acquire() as conn:
             while time.perf_counter() < deadline:
-                row = _row(guarantee_issued(next(counter), f"raw{concurrency}"))
+                values = args(next(counter))
                 began = time.perf_counter()
-                await conn.execute(INSERT, *row)
+                await conn.execute(statement, *values)
                 latencies.append(time.perf_counter() - began)
 
     try:
@@ -62,31 +69,27 @@ async def single_inserts(dsn: str, concurrency: int, seconds: float) -> Run:
         elapsed = time.perf_counter() - began
     finally:
         await pool.close()
+    return latencies, elapsed
+
+
+async def single_inserts(dsn: str, concurrency: int, seconds: float) -> Run:
+    """One row per transaction (autocommit), `concurrency` connections, for `seconds`."""
+    latencies, elapsed = await _timed(
+        dsn,
+        concurrency,
+        seconds,
+        INSERT,
+        lambda n: _row(guarantee_issued(n, f"raw{concurrency}")),
+    )
     return Run.of(latencies, len(latencies), elapsed)
 
 
 async def batch_inserts(dsn: str, concurrency: int, seconds: float, size: int) -> Run:
     """`size` rows per INSERT statement (one transaction each), `concurrency` connections."""
-    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
-    counter = itertools.count()
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
-        async with pool.acquire() as conn:
-            while time.perf_counter() < deadline:
-                n = next(counter)
-                rows = [_row(sme_registered(n * size + i)) for i in range(size)]
-                columns = list(zip(*rows, strict=True))
-                began = time.perf_counter()
-                await conn.execute(INSERT_MANY, *(list(c) for c in columns))
-                latencies.append(time.perf_counter() - began)
+    def columns(n: int) -> list[list[Any]]:
+        rows = [_row(sme_registered(n * size + i)) for i in range(size)]
+        return [list(c) for c in zip(*rows, strict=True)]
 
-    try:
-        await pool.execute(TABLE)
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    finally:
-        await pool.close()
+    latencies, elapsed = await _timed(dsn, concurrency, seconds, INSERT_MANY, columns)
     return Run.of(latencies, len(latencies) * size, elapsed)

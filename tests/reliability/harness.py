@@ -156,10 +156,15 @@ async def unsealed(dsn: str) -> int:
         await conn.close()
 
 
+FIGURES: list[str] = []
+"""Every fault test's figures, printed again in pytest's summary (see conftest.py)."""
+
+
 def report(name: str, **figures: Any) -> None:
-    """Print the figures of a fault test so they show in the test output."""
-    text = ", ".join(f"{k}={v}" for k, v in figures.items())
-    print(f"\n[{name}] {text}", file=sys.stderr)
+    """Record and print the figures of a fault test so they show in the test output."""
+    text = f"[{name}] " + ", ".join(f"{k}={v}" for k, v in figures.items())
+    FIGURES.append(text)
+    print("\n" + text, file=sys.stderr)
 
 
 def new_id() -> str:
