@@ -22,7 +22,7 @@ import asyncpg
 from bench import baseline
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.report import evaluate, render
-from bench.service import create_key, free_port, post, run_load, running_service, timed_command
+from bench.service import create_key, post, run_load, running_service, timed_command
 from tests.pg import with_database
 
 HERE = Path(__file__).resolve().parent
@@ -83,7 +83,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     asyncio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
 
     admin = create_key(dsn, "--role", "admin")
-    with running_service(dsn, free_port(), workdir / "service.log", *args.serve_args) as url:
+    with running_service(dsn, workdir / "service.log", *args.serve_args) as url:
         post(url, admin, setup_events())
         guarantor = create_key(dsn, "--institution", GUARANTOR_ID)
         spec = {"url": url, "key": guarantor}

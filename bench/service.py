@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 LEDGER = [sys.executable, "-c", "import sys; from ledger.cli import main; sys.exit(main())"]
 
@@ -43,43 +44,78 @@ def create_key(dsn: str, *args: str) -> str:
     return ledger_command(["keys", "create", *args], dsn).strip().splitlines()[-1].strip()
 
 
-@contextlib.contextmanager
-def running_service(dsn: str, port: int, log: Path, *extra: str) -> Iterator[str]:
-    """`ledger serve` in its own process; yields its base URL once it is ready."""
-    env = {**os.environ, "LEDGER_DATABASE_URL": dsn, "LEDGER_LOG_FORMAT": "json"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*LEDGER, "serve", "--port", str(port), *extra],
+class Service:
+    """One `ledger serve` process on a database; can be killed and started again."""
+
+    def __init__(self, dsn: str, log: Path, *extra: str) -> None:
+        self.dsn = dsn
+        self.log = log
+        self.extra = extra
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._out: BinaryIO | None = None
+
+    def start(self, ready_within: float = 60.0) -> None:
+        """Start the process and wait until /readyz answers 200."""
+        env = {**os.environ, "LEDGER_DATABASE_URL": self.dsn, "LEDGER_LOG_FORMAT": "json"}
+        self._close_log()
+        self._out = self.log.open("ab")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            [*LEDGER, "serve", "--port", str(self.port), *self.extra],
             env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+            stdout=self._out,
+            stderr=self._out,
         )
-        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + ready_within
+        while not self.ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ledger serve exited: {self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("ledger serve did not become ready")
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
+        """Whether /readyz answers 200."""
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the service exited; see {log}")
-                if _ready(url):
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the service did not become ready; see {log}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
+            with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:  # noqa: S310
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown of any kind."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def stop(self) -> None:
+        """SIGTERM and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
             try:
-                proc.wait(20)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                self.proc.kill()
+                self.proc.wait(10)
+        self._close_log()
 
 
-def _ready(url: str) -> bool:
+@contextlib.contextmanager
+def running_service(dsn: str, log: Path, *extra: str) -> Iterator[str]:
+    """`ledger serve` in its own process; yields its base URL once it is ready."""
+    service = Service(dsn, log, *extra)
+    service.start()
     try:
-        with urllib.request.urlopen(url + "/readyz", timeout=2) as r:  # noqa: S310 - loopback
-            return bool(r.status == 200)
-    except OSError:
-        return False
+        yield service.url
+    finally:
+        service.stop()
 
 
 def post(url: str, key: str, body: Any) -> Any:

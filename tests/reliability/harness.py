@@ -3,84 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import aiohttp
 import asyncpg
 
 from bench.payloads import GUARANTOR_ID, setup_events, sme_registered
-from bench.service import LEDGER, create_key, free_port, post
-
-
-class Service:
-    """One `ledger serve` process on a database; can be killed and started again."""
-
-    def __init__(self, dsn: str, log: Path) -> None:
-        self.dsn = dsn
-        self.log = log
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._out: BinaryIO | None = None
-
-    def start(self, ready_within: float = 60.0) -> None:
-        """Start the process and wait until /readyz answers 200."""
-        env = {**os.environ, "LEDGER_DATABASE_URL": self.dsn, "LEDGER_LOG_FORMAT": "json"}
-        self._close_log()
-        self._out = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [*LEDGER, "serve", "--port", str(self.port)],
-            env=env,
-            stdout=self._out,
-            stderr=self._out,
-        )
-        deadline = time.monotonic() + ready_within
-        while not self.ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ledger serve exited: {self.log.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("ledger serve did not become ready")
-            time.sleep(0.1)
-
-    def ready(self) -> bool:
-        """Whether /readyz answers 200."""
-        try:
-            with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown of any kind."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-
-    def stop(self) -> None:
-        """SIGTERM and wait."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._close_log()
+from bench.service import Service, create_key, post
 
 
 def prepare(dsn: str, service: Service) -> str:
@@ -140,6 +73,14 @@ async def stored_event_ids(dsn: str) -> list[str]:
         return [str(r["event_id"]) for r in await conn.fetch("SELECT event_id FROM events")]
     finally:
         await conn.close()
+
+
+async def wait_sealed(dsn: str, within: float) -> int:
+    """Wait up to `within` seconds until every event has a position; return how many lack one."""
+    deadline = time.monotonic() + within
+    while (left := await unsealed(dsn)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return left
 
 
 async def unsealed(dsn: str) -> int:

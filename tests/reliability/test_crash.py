@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from ledger.store.chain import GENESIS, link
+from ledger.audit.verify import VerifyReport, verify_chain
 from tests.reliability.harness import (
     Service,
     Tally,
@@ -16,32 +16,16 @@ from tests.reliability.harness import (
     prepare,
     report,
     stored_event_ids,
-    unsealed,
+    wait_sealed,
 )
 
 
-async def _chain_ok(dsn: str) -> tuple[bool, int]:
+async def _verify(dsn: str) -> VerifyReport:
     conn = await asyncpg.connect(dsn)
     try:
-        rows = await conn.fetch(
-            "SELECT l.position, l.hash, e.body FROM event_log l JOIN events e USING (seq) "
-            "ORDER BY l.position"
-        )
+        return await verify_chain(conn)
     finally:
         await conn.close()
-    previous = GENESIS
-    for expected, row in enumerate(rows, start=1):
-        previous = link(previous, row["position"], bytes(row["body"]))
-        if row["position"] != expected or bytes(row["hash"]) != previous:
-            return False, expected
-    return True, len(rows)
-
-
-async def _wait_sealed(dsn: str, within: float) -> int:
-    deadline = asyncio.get_running_loop().time() + within
-    while (left := await unsealed(dsn)) and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.1)
-    return left
 
 
 async def test_sigkill_during_load_loses_no_acknowledged_event(db_dsn: str, tmp_path: Path) -> None:
@@ -60,7 +44,7 @@ async def test_sigkill_during_load_loses_no_acknowledged_event(db_dsn: str, tmp_
         stop.set()
         await load
         service.start()
-        assert await _wait_sealed(db_dsn, 15) == 0
+        assert await wait_sealed(db_dsn, 15) == 0
         stored = await stored_event_ids(db_dsn)
         posted = set(tally.sent)
         stored_posts = [e for e in stored if e in posted]
@@ -76,9 +60,9 @@ async def test_sigkill_during_load_loses_no_acknowledged_event(db_dsn: str, tmp_
         assert len(tally.acknowledged) > 50
         assert lost == set()
         assert len(stored) == len(set(stored)), "an event was stored twice"
-        ok, through = await _chain_ok(db_dsn)
-        assert ok, f"hash chain broken at position {through}"
-        assert through == len(stored)
+        chain = await _verify(db_dsn)
+        assert chain.ok, f"hash chain broken at position {chain.first_bad_position}"
+        assert chain.verified_through == len(stored)
     finally:
         service.stop()
 

@@ -14,7 +14,7 @@ from tests.reliability.harness import (
     prepare,
     report,
     stored_event_ids,
-    unsealed,
+    wait_sealed,
 )
 
 
@@ -35,8 +35,7 @@ async def test_ten_sigkills_under_load_lose_and_double_nothing(db_dsn: str, tmp_
             stop.set()
             await load
             service.start()
-        while await unsealed(db_dsn):
-            await asyncio.sleep(0.1)
+        assert await wait_sealed(db_dsn, 30) == 0
         stored = await stored_event_ids(db_dsn)
         lost = tally.acknowledged - set(stored)
         report(
