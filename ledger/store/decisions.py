@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import asyncpg
 import msgspec
 
@@ -9,6 +11,7 @@ from events.types import ROLES
 from ledger.rules.footprint import Footprint, GuaranteeRef
 from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
 
+_State = TypeVar("_State")
 _encode = msgspec.json.Encoder().encode
 _institution = msgspec.json.Decoder(InstitutionState)
 _program = msgspec.json.Decoder(ProgramState)
@@ -46,31 +49,34 @@ async def lock(conn: asyncpg.Connection, fp: Footprint) -> None:
     )
 
 
+async def _docs(
+    conn: asyncpg.Connection,
+    table: str,
+    key: str,
+    ids: set[str],
+    decoder: msgspec.json.Decoder[_State],
+) -> dict[str, _State]:
+    """The decoded documents of `table` whose `key` is one of `ids`."""
+    if not ids:
+        return {}
+    # Table and column names come from this module only, never from a post.
+    rows = await conn.fetch(
+        f"SELECT {key}, doc FROM {table} WHERE {key} = ANY($1)",  # noqa: S608
+        list(ids),
+    )
+    return {r[key]: decoder.decode(r["doc"]) for r in rows}
+
+
 async def load(conn: asyncpg.Connection, fp: Footprint) -> View:
     """Everything the footprint names, as the rules see it (call after `lock`)."""
-    view = View()
-    if fp.institutions:
-        for r in await conn.fetch(
-            "SELECT doc FROM w_institutions WHERE institution_id = ANY($1)", list(fp.institutions)
-        ):
-            i = _institution.decode(r["doc"])
-            view.institutions[i.institution_id] = i
-    if fp.programs:
-        for r in await conn.fetch(
-            "SELECT doc FROM w_programs WHERE program_id = ANY($1)", list(fp.programs)
-        ):
-            prog = _program.decode(r["doc"])
-            view.programs[prog.program_id] = prog
-    if fp.smes:
-        for r in await conn.fetch("SELECT doc FROM w_smes WHERE sme_id = ANY($1)", list(fp.smes)):
-            s = _sme.decode(r["doc"])
-            view.smes[s.sme_id] = s
-    if fp.guarantees:
-        for r in await conn.fetch(
-            "SELECT doc FROM w_guarantees WHERE guarantee_id = ANY($1)", list(fp.guarantees)
-        ):
-            g = _guarantee.decode(r["doc"])
-            view.guarantees[g.guarantee_id] = g
+    view = View(
+        institutions=await _docs(
+            conn, "w_institutions", "institution_id", fp.institutions, _institution
+        ),
+        programs=await _docs(conn, "w_programs", "program_id", fp.programs, _program),
+        smes=await _docs(conn, "w_smes", "sme_id", fp.smes, _sme),
+        guarantees=await _docs(conn, "w_guarantees", "guarantee_id", fp.guarantees, _guarantee),
+    )
     if fp.claims:
         for r in await conn.fetch(
             "SELECT claim_id, guarantee_id FROM w_claims WHERE claim_id = ANY($1)", list(fp.claims)
