@@ -11,7 +11,7 @@ import asyncpg
 
 from ledger.posting import Ledger
 from ledger.store.positions import PositionWaiter
-from ledger.store.sealer import Sealer
+from ledger.store.sealer import SEALER_SETTINGS, Sealer
 
 SERVICE_ROLE = "ledger_service"
 """The database role the service acts as: it can append events but never change them."""
@@ -26,6 +26,10 @@ def service_settings() -> dict[str, str]:
         "lock_timeout": "10s",
         "statement_timeout": "30s",
         "idle_in_transaction_session_timeout": "60s",
+        # Every service query is a short indexed read or write: starting parallel
+        # workers or compiling with JIT only adds milliseconds to each.
+        "max_parallel_workers_per_gather": "0",
+        "jit": "off",
     }
 
 
@@ -33,9 +37,20 @@ CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection: an unreachable database is reported, not waited for."""
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """One connection acting as the service role."""
-    return await asyncpg.connect(dsn, server_settings=service_settings(), timeout=CONNECT_TIMEOUT)
+async def connect(dsn: str, settings: dict[str, str] | None = None) -> asyncpg.Connection:
+    """One connection acting as the service role, with any extra session `settings`."""
+    return await asyncpg.connect(
+        dsn, server_settings={**service_settings(), **(settings or {})}, timeout=CONNECT_TIMEOUT
+    )
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Hand a pooled connection back as it is (asyncpg rolls back any open transaction).
+
+    Pooled connections never change session state: locks are transaction
+    scoped, settings are fixed at connect and nothing listens. The default
+    reset (RESET ALL, UNLISTEN *, ...) would cost a round trip per request.
+    """
 
 
 @dataclass
@@ -60,11 +75,12 @@ async def running(
         max_size=pool_size,
         server_settings=service_settings(),
         timeout=CONNECT_TIMEOUT,
+        reset=_keep_session,
     )
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
-    sealer = Sealer(lambda: connect(dsn), waiter.resolve)
+    sealer = Sealer(lambda: connect(dsn, SEALER_SETTINGS), waiter.resolve)
     ledger = Ledger(pool, waiter, on_appended=sealer.wake, seal_timeout=seal_timeout)
     tasks = [
         asyncio.create_task(sealer.run(), name="sealer"),

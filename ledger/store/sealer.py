@@ -34,6 +34,33 @@ class Head:
 
 EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 
+# Both scans walk events_tx_order from just after the head, so their cost does
+# not grow with the number of events stored. The row comparison and the LIMIT
+# keep the planner on that index even when its statistics on tx_id are stale
+# (they usually are: new transaction ids lie beyond the last ANALYZE), and the
+# sealer's session turns sequential scans off as a second guard (SEALER_SETTINGS).
+# The anti-join still makes sure an event is never sealed twice.
+NEXT_UNSEALED = """
+    SELECT c.seq, c.tx_id::text AS tx_id, e.body
+      FROM (SELECT seq, tx_id FROM events
+             WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint) AND tx_id < $3::text::xid8
+             ORDER BY tx_id, seq
+             LIMIT $4) AS c
+      JOIN events e ON e.seq = c.seq
+     WHERE NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = c.seq)
+     ORDER BY c.tx_id, c.seq"""
+
+ANY_UNSEALED = """
+    SELECT EXISTS (
+        SELECT 1 FROM (SELECT seq FROM events
+                        WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint)
+                        ORDER BY tx_id, seq
+                        LIMIT 1000) AS c
+         WHERE NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = c.seq))"""
+
+SEALER_SETTINGS = {"enable_seqscan": "off"}
+"""Session settings of the sealer's connection (see the scans above)."""
+
 
 async def read_head(conn: asyncpg.Connection) -> Head:
     """The current end of the sealed log."""
@@ -67,17 +94,7 @@ async def seal_batch(
     async with conn.transaction(isolation="repeatable_read"):
         # REPEATABLE READ: this snapshot is the one the scan below reads with.
         below = watermark(await conn.fetchval("SELECT pg_current_snapshot()::text"), seen)
-        rows = await conn.fetch(
-            """SELECT e.seq, e.tx_id::text AS tx_id, e.body FROM events e
-                WHERE e.tx_id >= $1::text::xid8
-                  AND e.tx_id < $3::text::xid8
-                  AND NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = e.seq)
-                ORDER BY e.tx_id, e.seq
-                LIMIT $2""",
-            head.tx_id,
-            limit,
-            str(below),
-        )
+        rows = await conn.fetch(NEXT_UNSEALED, head.tx_id, head.seq, str(below), limit)
         if not rows:
             return head, {}
         positions: list[int] = []
@@ -105,13 +122,7 @@ async def seal_batch(
 
 async def has_unsealed(conn: asyncpg.Connection, head: Head) -> bool:
     """Whether events exist after `head` (committed, but perhaps not yet sealable)."""
-    return bool(
-        await conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM events e WHERE e.tx_id >= $1::text::xid8
-                                 AND NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = e.seq))""",
-            head.tx_id,
-        )
-    )
+    return bool(await conn.fetchval(ANY_UNSEALED, head.tx_id, head.seq))
 
 
 SealedCallback = Callable[[dict[int, int]], Awaitable[None] | None]
