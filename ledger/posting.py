@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,32 +84,45 @@ class Ledger:
     async def post(self, events: list[Posted], actor: Actor, *, batch: bool = False) -> PostResult:
         """Check and store `events` atomically; return their receipts or raise Refusal."""
         appended: tuple[list[_Pending], bool] | None = None
+        expected: dict[int, asyncio.Future[int]] = {}
         try:
             # Bounded: with every connection busy, a post fails fast (503) instead of piling up.
             async with self._pool.acquire(timeout=self._acquire_timeout) as proxy:
                 conn: asyncpg.Connection = proxy  # type: ignore[assignment]
                 for attempt in range(3):
                     try:
-                        appended = await self._append(conn, events, actor, batch)
+                        appended = await self._append(conn, events, actor, batch, expected)
                         break
                     except asyncpg.UniqueViolationError:
                         # A concurrent post stored one of these ids first: look again.
+                        self._waiter.forget(list(expected))
+                        expected.clear()
                         if attempt == 2:
                             raise
         except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError):
             if appended is None:
+                self._waiter.forget(list(expected))
                 raise
             # The append committed; only handing the connection back failed (it
             # died with the database). The pool drops it, the receipts stand.
             log.warning("posting.connection_lost_after_commit")
+        except BaseException:
+            if appended is None:
+                self._waiter.forget(list(expected))
+            raise
         assert appended is not None
         pending, replayed = appended
         if not replayed and self._on_appended is not None:
             self._on_appended()
-        return PostResult(await self._receipts(pending), replayed)
+        return PostResult(await self._receipts(pending, expected), replayed)
 
     async def _append(
-        self, conn: asyncpg.Connection, events: list[Posted], actor: Actor, batch: bool
+        self,
+        conn: asyncpg.Connection,
+        events: list[Posted],
+        actor: Actor,
+        batch: bool,
+        expected: dict[int, asyncio.Future[int]],
     ) -> tuple[list[_Pending], bool]:
         payloads = [p.payload for p in events]
         async with conn.transaction():
@@ -146,6 +160,8 @@ class Ledger:
                 [recorded_at] * len(stored),
             )
             seq_of = {str(r["event_id"]): r["seq"] for r in rows}
+            # Waited for from before the commit, so no sealing notice can be missed.
+            expected.update(self._waiter.expect(list(seq_of.values())))
             await conn.executemany(
                 """INSERT INTO streams (stream_id, version) VALUES ($1, $2)
                    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version""",
@@ -160,9 +176,15 @@ class Ledger:
             for s in stored
         ], False
 
-    async def _receipts(self, pending: list[_Pending]) -> list[Receipt]:
-        waiting = [p.seq for p in pending if p.position is None]
-        positions = await self._waiter.wait(waiting, self._seal_timeout) if waiting else {}
+    async def _receipts(
+        self, pending: list[_Pending], expected: dict[int, asyncio.Future[int]]
+    ) -> list[Receipt]:
+        if expected:
+            positions = await self._waiter.settle(expected, self._seal_timeout)
+        else:
+            # A repost: its events were stored earlier and may be sealed already.
+            waiting = [p.seq for p in pending if p.position is None]
+            positions = await self._waiter.wait(waiting, self._seal_timeout) if waiting else {}
         return [
             Receipt(
                 p.event_id,

@@ -59,21 +59,40 @@ class PositionWaiter:
         )
         self.resolve({r["seq"]: r["position"] for r in rows})
 
-    async def wait(self, seqs: list[int], within: float) -> dict[int, int]:
-        """Positions of `seqs`, waiting up to `within` seconds for them to be sealed."""
+    def expect(self, seqs: list[int]) -> dict[int, asyncio.Future[int]]:
+        """Start waiting for `seqs`; pass the result to `settle`.
+
+        Called before their transaction commits, no sealer can have taken
+        them yet, so the first notice of their sealing, local or remote,
+        finds them waited for and no lookup is needed up front.
+        """
         loop = asyncio.get_running_loop()
         futures = {}
         for seq in seqs:
             fut = self._pending.get(seq)
             if fut is None:
-                fut = loop.create_future()
-                self._pending[seq] = fut
+                fut = self._pending[seq] = loop.create_future()
             futures[seq] = fut
-        self._poll.set()
+        return futures
+
+    def forget(self, seqs: list[int]) -> None:
+        """Stop waiting for `seqs` (their transaction did not commit)."""
+        for seq in seqs:
+            self._pending.pop(seq, None)
+
+    async def settle(
+        self, futures: dict[int, asyncio.Future[int]], within: float
+    ) -> dict[int, int]:
+        """The positions `expect`ed, waiting up to `within` seconds for them to be sealed."""
         try:
             async with asyncio.timeout(within):
                 return {seq: await fut for seq, fut in futures.items()}
         except TimeoutError:
-            for seq in seqs:
-                self._pending.pop(seq, None)
+            self.forget(list(futures))
             raise SealTimeout from None
+
+    async def wait(self, seqs: list[int], within: float) -> dict[int, int]:
+        """Positions of `seqs` stored earlier (maybe sealed already), waiting up to `within`."""
+        futures = self.expect(seqs)
+        self._poll.set()
+        return await self.settle(futures, within)
