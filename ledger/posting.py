@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 
 from events.envelope import Posted, posted_fingerprint
+from events.payloads import GuaranteeIssued, Payload
 from events.stored import Actor, StoredEvent, encode_stored
 from ledger.rules.decide import decide
 from ledger.rules.footprint import footprint, referenced_guarantees
@@ -19,7 +20,6 @@ from ledger.rules.state import View
 from ledger.store import decisions
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import APPENDED_CHANNEL
-from ledger.store.watermark import APPEND_LOCK
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 """Business time zone; China keeps +08:00 all year, so a fixed offset is exact."""
@@ -126,18 +126,18 @@ class Ledger:
     ) -> tuple[list[_Pending], bool]:
         payloads = [p.payload for p in events]
         async with conn.transaction():
-            # Marks this transaction as an appender for the sealer, before any write.
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", APPEND_LOCK)
-            refs = await decisions.guarantee_refs(conn, referenced_guarantees(payloads))
+            refs = await decisions.guarantee_refs(conn, _looked_up(payloads))
             fp = footprint(payloads, refs)
             fp.exclusive.update(f"event:{p.envelope.event_id}" for p in events)
-            # Every lock is taken before the first write: see Footprint.
-            await decisions.lock(conn, fp)
-            earlier = await _earlier(conn, events, batch)
-            if earlier is not None:
-                return earlier, True
-            versions = await _stream_versions(conn, {p.payload.stream_id for p in events})
-            view = await decisions.load(conn, fp)
+            prepared = await decisions.prepare(
+                conn,
+                fp,
+                [p.envelope.event_id for p in events],
+                sorted({p.payload.stream_id for p in events}),
+            )
+            if prepared.earlier:
+                return _earlier(prepared.earlier, events, batch), True
+            view, versions = prepared.view, prepared.versions
             recorded_at = self._clock()
             stored: list[StoredEvent] = []
             for index, posted in enumerate(events):
@@ -145,30 +145,22 @@ class Ledger:
                     stored.append(_decide_one(view, posted, actor, versions, recorded_at))
                 except Refusal as refusal:
                     raise refusal.at(f"$[{index}]") if batch else refusal from None
-            rows = await conn.fetch(
-                """INSERT INTO events
-                       (event_id, stream_id, stream_version, type, fingerprint, body, recorded_at)
-                   SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[],
-                                        $5::bytea[], $6::bytea[], $7::timestamptz[])
-                   RETURNING seq, event_id""",
-                [p.envelope.event_id for p in events],
-                [s.stream_id for s in stored],
-                [s.stream_version for s in stored],
-                [s.type for s in stored],
-                [posted_fingerprint(p) for p in events],
-                [encode_stored(s) for s in stored],
-                [recorded_at] * len(stored),
+            new_events = [
+                decisions.NewEvent(
+                    p.envelope.event_id,
+                    s.stream_id,
+                    s.stream_version,
+                    s.type,
+                    posted_fingerprint(p),
+                    encode_stored(s),
+                )
+                for p, s in zip(events, stored, strict=True)
+            ]
+            seq_of = await decisions.append(
+                conn, new_events, recorded_at, versions, view, notify=APPENDED_CHANNEL
             )
-            seq_of = {str(r["event_id"]): r["seq"] for r in rows}
             # Waited for from before the commit, so no sealing notice can be missed.
             expected.update(self._waiter.expect(list(seq_of.values())))
-            await conn.executemany(
-                """INSERT INTO streams (stream_id, version) VALUES ($1, $2)
-                   ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version""",
-                list(versions.items()),
-            )
-            await decisions.save(conn, view)
-            await conn.execute("SELECT pg_notify($1, '')", APPENDED_CHANNEL)
         return [
             _Pending(
                 s.event_id, s.stream_id, s.stream_version, recorded_at, seq_of[s.event_id], None
@@ -235,32 +227,32 @@ def _decide_one(
     )
 
 
-async def _stream_versions(conn: asyncpg.Connection, streams: set[str]) -> dict[str, int]:
-    rows = await conn.fetch(
-        "SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)", list(streams)
-    )
-    return {r["stream_id"]: r["version"] for r in rows}
+def _looked_up(payloads: list[Payload]) -> set[str]:
+    """Guarantees whose program and SME the footprint needs from storage.
+
+    An issuance carries its own, so a guarantee first named by its issuance
+    in this post is not looked up (a single issuance needs no lookup at all).
+    """
+    first_issued: set[str] = set()
+    seen: set[str] = set()
+    for event in payloads:
+        gid = getattr(event, "guarantee_id", None)
+        if gid is None or gid in seen:
+            continue
+        seen.add(gid)
+        if isinstance(event, GuaranteeIssued):
+            first_issued.add(gid)
+    return referenced_guarantees(payloads) - first_issued
 
 
-async def _earlier(
-    conn: asyncpg.Connection, events: list[Posted], batch: bool
-) -> list[_Pending] | None:
+def _earlier(
+    found: dict[str, decisions.Earlier], events: list[Posted], batch: bool
+) -> list[_Pending]:
     """The original receipts when this post repeats an earlier one; conflict when it half does."""
-    ids = [p.envelope.event_id for p in events]
-    rows = await conn.fetch(
-        """SELECT e.event_id, e.stream_id, e.stream_version, e.recorded_at, e.seq,
-                  e.fingerprint, l.position
-             FROM events e LEFT JOIN event_log l USING (seq)
-            WHERE e.event_id = ANY($1::uuid[])""",
-        ids,
-    )
-    if not rows:
-        return None
-    found = {r["event_id"]: r for r in rows}
     for index, posted in enumerate(events):
-        row = found.get(posted.envelope.event_id)
+        earlier = found.get(str(posted.envelope.event_id))
         where = f"$[{index}]: " if batch else ""
-        if row is None:
+        if earlier is None:
             raise Refusal(
                 409,
                 "idempotency-conflict",
@@ -268,7 +260,7 @@ async def _earlier(
                 "repost the earlier post unchanged or use new event ids",
                 extra={"event_id": str(posted.envelope.event_id)},
             )
-        if bytes(row["fingerprint"]) != posted_fingerprint(posted):
+        if earlier.fingerprint != posted_fingerprint(posted):
             raise Refusal(
                 409,
                 "idempotency-conflict",
@@ -278,12 +270,12 @@ async def _earlier(
             )
     return [
         _Pending(
-            str(r["event_id"]),
-            r["stream_id"],
-            r["stream_version"],
-            r["recorded_at"].astimezone(SHANGHAI),
-            r["seq"],
-            r["position"],
+            e.event_id,
+            e.stream_id,
+            e.stream_version,
+            e.recorded_at.astimezone(SHANGHAI),
+            e.seq,
+            e.position,
         )
-        for r in (found[p.envelope.event_id] for p in events)
+        for e in (found[str(p.envelope.event_id)] for p in events)
     ]

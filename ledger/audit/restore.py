@@ -4,7 +4,7 @@ Events rows get the exported bytes verbatim (and their fingerprints), the log
 rows the exported positions and links, each link recomputed before it is
 stored. Decision state (the w_* tables) is rebuilt the way posts build it:
 each chunk of events is re-decided by `ledger.rules.decide` against the state
-loaded with `ledger.store.decisions.load` and saved with `decisions.save`; an
+read with `ledger.store.decisions.prepare` and saved with `decisions.save`; an
 event the rules now refuse or judge differently stops the import. Everything
 happens in one transaction, so a failed import leaves the ledger empty.
 """
@@ -166,7 +166,7 @@ async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
     """Rebuild decision state by deciding the chunk again, as one batch post would."""
     payloads = [c.event.data for c in chunk]
     refs = await decisions.guarantee_refs(conn, referenced_guarantees(payloads))
-    view = await decisions.load(conn, footprint(payloads, refs))
+    view = (await decisions.prepare(conn, footprint(payloads, refs), lock=False)).view
     for c in chunk:
         stored = c.event
         try:

@@ -1,8 +1,17 @@
-"""Loading and saving the decision state the rules need, inside the append transaction."""
+"""Reading and writing what the rules decide on, in the append transaction, in one call each.
+
+`prepare` takes the post's locks and reads its decision state and stream
+versions (ledger_prepare); `append` stores the events and the state the rules
+changed (ledger_append). Both functions live in migration 0008.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -10,13 +19,35 @@ import msgspec
 from events.types import ROLES
 from ledger.rules.footprint import Footprint, GuaranteeRef
 from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
+from ledger.store.watermark import APPEND_LOCK
 
-_State = TypeVar("_State")
 _encode = msgspec.json.Encoder().encode
 _institution = msgspec.json.Decoder(InstitutionState)
 _program = msgspec.json.Decoder(ProgramState)
 _sme = msgspec.json.Decoder(SmeState)
 _guarantee = msgspec.json.Decoder(GuaranteeState)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An event already stored under one of the posted event ids."""
+
+    event_id: str
+    stream_id: str
+    stream_version: int
+    seq: int
+    position: int | None
+    fingerprint: bytes
+    recorded_at: dt.datetime
+
+
+@dataclass
+class Prepared:
+    """What a post decides against: state, stream versions, and events stored earlier."""
+
+    view: View
+    versions: dict[str, int] = field(default_factory=dict)
+    earlier: dict[str, Earlier] = field(default_factory=dict)
 
 
 async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, GuaranteeRef]:
@@ -30,134 +61,172 @@ async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, G
     return {r["guarantee_id"]: GuaranteeRef(r["program_id"], r["sme_id"]) for r in rows}
 
 
-async def lock(conn: asyncpg.Connection, fp: Footprint) -> None:
-    """Take the footprint's advisory locks in one global order, so posts never deadlock."""
-    keys = sorted(fp.exclusive | fp.shared)
-    if not keys:
-        return
-    modes = [k in fp.exclusive for k in keys]
-    # The subquery fixes the order locks are taken in (by hash, then exclusive
-    # first); the outer query takes them one row at a time in that order.
-    await conn.execute(
-        """SELECT count(CASE WHEN x THEN pg_advisory_xact_lock(h)
-                             ELSE pg_advisory_xact_lock_shared(h) END)
-             FROM (SELECT hashtextextended(k, 0) AS h, bool_or(x) AS x
-                     FROM unnest($1::text[], $2::bool[]) AS t(k, x)
-                    GROUP BY 1 ORDER BY 1) AS ordered""",
-        keys,
-        modes,
-    )
-
-
-async def _docs(
+async def prepare(
     conn: asyncpg.Connection,
-    table: str,
-    key: str,
-    ids: set[str],
-    decoder: msgspec.json.Decoder[_State],
-) -> dict[str, _State]:
-    """The decoded documents of `table` whose `key` is one of `ids`."""
-    if not ids:
-        return {}
-    # Table and column names come from this module only, never from a post.
+    fp: Footprint,
+    event_ids: Sequence[uuid.UUID] = (),
+    streams: Sequence[str] = (),
+    *,
+    lock: bool = True,
+) -> Prepared:
+    """Lock the footprint (unless `lock` is false), then read everything a post decides on.
+
+    The locks are taken in one global order before anything is read, so posts
+    never deadlock and each reads state no concurrent post can change.
+    """
+    keys = sorted(fp.exclusive | fp.shared) if lock else []
+    balances = sorted(fp.balances)
     rows = await conn.fetch(
-        f"SELECT {key}, doc FROM {table} WHERE {key} = ANY($1)",  # noqa: S608
-        list(ids),
+        "SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        APPEND_LOCK,
+        keys,
+        [k in fp.exclusive for k in keys],
+        list(event_ids),
+        list(streams),
+        list(fp.institutions),
+        list(fp.programs),
+        list(fp.smes),
+        list(fp.guarantees),
+        list(fp.claims),
+        [sme for sme, _ in balances],
+        [program for _, program in balances],
+        list(fp.volumes),
     )
-    return {r[key]: decoder.decode(r["doc"]) for r in rows}
+    prepared = Prepared(View())
+    view = prepared.view
+    view.sme_balance.update(dict.fromkeys(fp.balances, 0))
+    view.program_volume.update({(pid, role): 0 for pid in fp.volumes for role in ROLES})
+    for r in rows:
+        _READERS[r["r_kind"]](prepared, r)
+    return prepared
 
 
-async def load(conn: asyncpg.Connection, fp: Footprint) -> View:
-    """Everything the footprint names, as the rules see it (call after `lock`)."""
-    view = View(
-        institutions=await _docs(
-            conn, "w_institutions", "institution_id", fp.institutions, _institution
-        ),
-        programs=await _docs(conn, "w_programs", "program_id", fp.programs, _program),
-        smes=await _docs(conn, "w_smes", "sme_id", fp.smes, _sme),
-        guarantees=await _docs(conn, "w_guarantees", "guarantee_id", fp.guarantees, _guarantee),
+def _earlier(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.earlier[r["r_key"]] = Earlier(
+        r["r_key"], r["r_key2"], r["r_n1"], r["r_n2"], r["r_n3"], bytes(r["r_doc"]), r["r_at"]
     )
-    if fp.claims:
-        for r in await conn.fetch(
-            "SELECT claim_id, guarantee_id FROM w_claims WHERE claim_id = ANY($1)", list(fp.claims)
-        ):
-            view.claim_owner[r["claim_id"]] = r["guarantee_id"]
-    if fp.balances:
-        smes, programs = zip(*sorted(fp.balances), strict=True)
-        for key in fp.balances:
-            view.sme_balance[key] = 0
-        for r in await conn.fetch(
-            """SELECT g.sme_id, g.program_id, sum(g.balance)::bigint AS balance
-                 FROM w_guarantees g
-                 JOIN unnest($1::text[], $2::text[]) AS k(sme_id, program_id)
-                   ON g.sme_id = k.sme_id AND g.program_id = k.program_id
-                GROUP BY 1, 2""",
-            list(smes),
-            list(programs),
-        ):
-            view.sme_balance[(r["sme_id"], r["program_id"])] = r["balance"]
-    if fp.volumes:
-        for program_id in fp.volumes:
-            for role in ROLES:
-                view.program_volume[(program_id, role)] = 0
-        for r in await conn.fetch(
-            """SELECT program_id, role, sum(loan_amount)::bigint AS volume
-                 FROM w_guarantees, unnest(volume_roles) AS role
-                WHERE program_id = ANY($1)
-                GROUP BY 1, 2""",
-            list(fp.volumes),
-        ):
-            view.program_volume[(r["program_id"], r["role"])] = r["volume"]
-    return view
+
+
+def _version(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.versions[r["r_key"]] = r["r_n1"]
+
+
+def _institution_row(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.institutions[r["r_key"]] = _institution.decode(r["r_doc"])
+
+
+def _program_row(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.programs[r["r_key"]] = _program.decode(r["r_doc"])
+
+
+def _sme_row(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.smes[r["r_key"]] = _sme.decode(r["r_doc"])
+
+
+def _guarantee_state(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.guarantees[r["r_key"]] = _guarantee.decode(r["r_doc"])
+
+
+def _claim(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.claim_owner[r["r_key"]] = r["r_key2"]
+
+
+def _balance(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.sme_balance[(r["r_key"], r["r_key2"])] = r["r_n1"]
+
+
+def _volume(prepared: Prepared, r: asyncpg.Record) -> None:
+    prepared.view.program_volume[(r["r_key"], r["r_key2"])] = r["r_n1"]
+
+
+_READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
+    "earlier": _earlier,
+    "version": _version,
+    "institution": _institution_row,
+    "program": _program_row,
+    "sme": _sme_row,
+    "guarantee": _guarantee_state,
+    "claim": _claim,
+    "balance": _balance,
+    "volume": _volume,
+}
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """One event row to store."""
+
+    event_id: uuid.UUID
+    stream_id: str
+    stream_version: int
+    type: str
+    fingerprint: bytes
+    body: bytes
+
+
+async def append(
+    conn: asyncpg.Connection,
+    events: Sequence[NewEvent],
+    recorded_at: dt.datetime,
+    versions: dict[str, int],
+    view: View,
+    *,
+    notify: str | None,
+) -> dict[str, int]:
+    """Store `events`, the streams' new versions and the state rows `view` changed.
+
+    Returns each new event's seq by event id; `notify` names the channel told
+    that events were appended (None: tell nobody).
+    """
+    rows = await conn.fetch(
+        """SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                                       $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+                                       $25, $26)""",
+        notify,
+        [e.event_id for e in events],
+        [e.stream_id for e in events],
+        [e.stream_version for e in events],
+        [e.type for e in events],
+        [e.fingerprint for e in events],
+        [e.body for e in events],
+        recorded_at,
+        list(versions),
+        list(versions.values()),
+        *_state_columns(view),
+    )
+    return {str(r["r_event_id"]): r["r_seq"] for r in rows}
 
 
 async def save(conn: asyncpg.Connection, view: View) -> None:
-    """Write every state row the decisions changed."""
+    """Write every state row the decisions changed (no events)."""
+    await append(conn, [], dt.datetime.now(dt.UTC), {}, view, notify=None)
+
+
+def _state_columns(view: View) -> list[list[Any]]:
+    """The changed state rows as the column arrays ledger_append takes, from $11 on."""
     by_kind: dict[str, list[str]] = {}
-    for kind, key in view.dirty:
+    for kind, key in sorted(view.dirty):
         by_kind.setdefault(kind, []).append(key)
-    if ids := by_kind.get("institution"):
-        await conn.executemany(
-            """INSERT INTO w_institutions (institution_id, kind, doc) VALUES ($1, $2, $3)
-               ON CONFLICT (institution_id)
-               DO UPDATE SET kind = EXCLUDED.kind, doc = EXCLUDED.doc""",
-            [(i, view.institutions[i].kind, _encode(view.institutions[i])) for i in ids],
-        )
-    if ids := by_kind.get("program"):
-        await conn.executemany(
-            """INSERT INTO w_programs (program_id, doc) VALUES ($1, $2)
-               ON CONFLICT (program_id) DO UPDATE SET doc = EXCLUDED.doc""",
-            [(i, _encode(view.programs[i])) for i in ids],
-        )
-    if ids := by_kind.get("sme"):
-        await conn.executemany(
-            """INSERT INTO w_smes (sme_id, doc) VALUES ($1, $2)
-               ON CONFLICT (sme_id) DO UPDATE SET doc = EXCLUDED.doc""",
-            [(i, _encode(view.smes[i])) for i in ids],
-        )
-    if ids := by_kind.get("guarantee"):
-        await conn.executemany(
-            """INSERT INTO w_guarantees
-                   (guarantee_id, program_id, sme_id, loan_amount, balance, volume_roles, doc)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (guarantee_id) DO UPDATE
-                   SET balance = EXCLUDED.balance, doc = EXCLUDED.doc""",
-            [_guarantee_row(view.guarantees[i]) for i in ids],
-        )
-    if ids := by_kind.get("claim"):
-        await conn.executemany(
-            "INSERT INTO w_claims (claim_id, guarantee_id) VALUES ($1, $2)",
-            [(i, view.claim_owner[i]) for i in ids],
-        )
-
-
-def _guarantee_row(g: GuaranteeState) -> tuple[object, ...]:
-    return (
-        g.guarantee_id,
-        g.program_id,
-        g.sme_id,
-        g.loan_amount,
-        g.in_force_balance,
-        g.share_roles(),
-        _encode(g),
-    )
+    institutions = [view.institutions[i] for i in by_kind.get("institution", [])]
+    programs = by_kind.get("program", [])
+    smes = by_kind.get("sme", [])
+    guarantees = [view.guarantees[g] for g in by_kind.get("guarantee", [])]
+    claims = by_kind.get("claim", [])
+    return [
+        [i.institution_id for i in institutions],
+        [i.kind for i in institutions],
+        [_encode(i) for i in institutions],
+        programs,
+        [_encode(view.programs[p]) for p in programs],
+        smes,
+        [_encode(view.smes[s]) for s in smes],
+        [g.guarantee_id for g in guarantees],
+        [g.program_id for g in guarantees],
+        [g.sme_id for g in guarantees],
+        [g.loan_amount for g in guarantees],
+        [g.in_force_balance for g in guarantees],
+        [",".join(g.share_roles()) for g in guarantees],
+        [_encode(g) for g in guarantees],
+        claims,
+        [view.claim_owner[c] for c in claims],
+    ]
