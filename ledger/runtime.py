@@ -80,7 +80,9 @@ async def running(
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
-    sealer = Sealer(lambda: connect(dsn, SEALER_SETTINGS), waiter.resolve)
+    sealer = Sealer(
+        lambda: connect(dsn, SEALER_SETTINGS), waiter.resolve, on_active=waiter.sealing_here
+    )
     ledger = Ledger(pool, waiter, on_appended=sealer.wake, seal_timeout=seal_timeout)
     tasks = [
         asyncio.create_task(sealer.run(), name="sealer"),

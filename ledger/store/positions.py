@@ -25,6 +25,7 @@ class PositionWaiter:
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._listener: asyncpg.Connection | None = None
         self._poll = asyncio.Event()
+        self._local_sealer: int | None = None
 
     async def start(self, listener: asyncpg.Connection) -> None:
         """Listen for seal notifications from every instance's sealer."""
@@ -38,11 +39,22 @@ class PositionWaiter:
             if fut is not None and not fut.done():
                 fut.set_result(position)
 
-    def _on_notify(self, *_args: object) -> None:
-        self._poll.set()
+    def sealing_here(self, backend_pid: int | None) -> None:
+        """The backend pid of this process's sealer while it is the active one, else None.
+
+        Its batches are resolved directly (`resolve`), so its notices need no lookup.
+        """
+        self._local_sealer = backend_pid
+
+    def _on_notify(self, _conn: object, pid: int, _channel: str, _payload: object) -> None:
+        if pid != self._local_sealer:
+            self._poll.set()
 
     async def run(self) -> None:
-        """Look up pending seqs whenever a sealer anywhere reports progress."""
+        """Look up pending seqs when another instance's sealer reports progress.
+
+        Also every quarter second while some are pending, as a safety net.
+        """
         while True:
             await wait_event(self._poll, 0.25)
             self._poll.clear()

@@ -12,7 +12,7 @@ import structlog
 
 from ledger.aio import wait_event
 from ledger.store.chain import GENESIS, link
-from ledger.store.watermark import appenders, watermark
+from ledger.store.watermark import appenders
 
 # One sealer at a time across every service instance sharing the database.
 SEALER_LOCK = 0x6C65646765720002
@@ -34,29 +34,50 @@ class Head:
 
 EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 
-# Both scans walk events_tx_order from just after the head, so their cost does
-# not grow with the number of events stored. The row comparison and the LIMIT
+# One statement, so one snapshot, gives the watermark and the events below it.
+# The watermark is the oldest transaction of the snapshot that was appending
+# when the sealer looked ($3: their 32-bit ids) or got its id since ($4):
+# every appender with a smaller id has finished, so no event can later
+# appear before the ones taken, in (tx_id, seq) order. Taking anything at or
+# above it could give a position to a later event while an earlier append is
+# still in flight, and a follower reading by position would skip that one.
+# `held` says whether committed events wait above the watermark (the sealer
+# then polls until the older appender ends).
+# The scans walk events_tx_order from just after the head, so their cost does
+# not grow with the number of events stored: the row comparison and the LIMIT
 # keep the planner on that index even when its statistics on tx_id are stale
 # (they usually are: new transaction ids lie beyond the last ANALYZE), and the
-# sealer's session turns sequential scans off as a second guard (SEALER_SETTINGS).
-# The anti-join still makes sure an event is never sealed twice.
+# sealer's session turns sequential scans off as a second guard
+# (SEALER_SETTINGS). The anti-join makes sure an event is never sealed twice.
 NEXT_UNSEALED = """
-    SELECT c.seq, c.tx_id::text AS tx_id, e.body
-      FROM (SELECT seq, tx_id FROM events
-             WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint) AND tx_id < $3::text::xid8
+    WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+    bound AS MATERIALIZED (
+        SELECT coalesce(
+                   (SELECT x FROM snap, pg_snapshot_xip(snap.s) AS x
+                     WHERE x::xid = ANY($3::text[]::xid[]) OR x >= $4::text::xid8
+                     ORDER BY x LIMIT 1),
+                   (SELECT pg_snapshot_xmax(s) FROM snap)) AS below),
+    held AS MATERIALIZED (
+        SELECT EXISTS (SELECT 1 FROM events w, bound
+                        WHERE (w.tx_id, w.seq) > ($1::text::xid8, $2::bigint)
+                          AND w.tx_id >= bound.below) AS held)
+    SELECT held.held, c.seq, c.tx_id::text AS tx_id, e.body
+      FROM held
+      LEFT JOIN LATERAL (
+            SELECT seq, tx_id FROM events, bound
+             WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint) AND tx_id < bound.below
              ORDER BY tx_id, seq
-             LIMIT $4) AS c
-      JOIN events e ON e.seq = c.seq
-     WHERE NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = c.seq)
+             LIMIT $5) AS c ON true
+      LEFT JOIN events e ON e.seq = c.seq
+     WHERE c.seq IS NULL OR NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = c.seq)
      ORDER BY c.tx_id, c.seq"""
 
-ANY_UNSEALED = """
-    SELECT EXISTS (
-        SELECT 1 FROM (SELECT seq FROM events
-                        WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint)
-                        ORDER BY tx_id, seq
-                        LIMIT 1000) AS c
-         WHERE NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = c.seq))"""
+# The log rows and the notice to waiting posters, committed together.
+_SEAL = """
+    WITH sealed AS (
+        INSERT INTO event_log (position, seq, hash)
+        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]))
+    SELECT pg_notify($4, $5)"""
 
 SEALER_SETTINGS = {"enable_seqscan": "off"}
 """Session settings of the sealer's connection (see the scans above)."""
@@ -74,55 +95,42 @@ async def read_head(conn: asyncpg.Connection) -> Head:
     return Head(row["position"], bytes(row["hash"]), row["tx_id"], row["seq"])
 
 
-async def seal_batch(
-    conn: asyncpg.Connection, head: Head, limit: int = 5000
-) -> tuple[Head, dict[int, int]]:
-    """Seal up to `limit` visible events after `head`; return the new head and seq -> position.
+@dataclass(frozen=True)
+class Sealing:
+    """One round of sealing: the new head, seq -> position of what it sealed, and `held`."""
 
-    Only events of transactions below the watermark are taken: every
-    appender with a smaller id has finished, so no event can later appear
-    before them in (tx_id, seq) order. Taking anything at or above it could
-    give a position to a later event while an earlier append is still in
-    flight, and a follower reading by position would skip that one. (The
-    watermark is the snapshot's oldest running *appender*, see watermark.py,
-    so unrelated writers never hold positions back.)
-    One REPEATABLE READ snapshot serves the xmin and the scan alike, and the
-    anti-join means an event is never sealed twice, whatever happened before.
-    The caller must hold SEALER_LOCK.
+    head: Head
+    sealed: dict[int, int]
+    held: bool
+    """Committed events wait behind an append still in flight: look again soon."""
+
+
+async def seal_batch(conn: asyncpg.Connection, head: Head, limit: int = 5000) -> Sealing:
+    """Seal up to `limit` events after `head` that no running append can precede.
+
+    Three round trips: who is appending, the scan, the insert (with its
+    notice). The caller must hold SEALER_LOCK.
     """
     seen = await appenders(conn)
-    async with conn.transaction(isolation="repeatable_read"):
-        # REPEATABLE READ: this snapshot is the one the scan below reads with.
-        below = watermark(await conn.fetchval("SELECT pg_current_snapshot()::text"), seen)
-        rows = await conn.fetch(NEXT_UNSEALED, head.tx_id, head.seq, str(below), limit)
-        if not rows:
-            return head, {}
-        positions: list[int] = []
-        seqs: list[int] = []
-        hashes: list[bytes] = []
-        previous, position = head.hash, head.position
-        for row in rows:
-            position += 1
-            previous = link(previous, position, bytes(row["body"]))
-            positions.append(position)
-            seqs.append(row["seq"])
-            hashes.append(previous)
-        await conn.execute(
-            """INSERT INTO event_log (position, seq, hash)
-               SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])""",
-            positions,
-            seqs,
-            hashes,
-        )
-        await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(position))
+    rows = await conn.fetch(NEXT_UNSEALED, head.tx_id, head.seq, seen.xids, seen.next_xid, limit)
+    held = bool(rows[0]["held"]) if rows else True
+    rows = [r for r in rows if r["seq"] is not None]
+    if not rows:
+        return Sealing(head, {}, held)
+    positions: list[int] = []
+    seqs: list[int] = []
+    hashes: list[bytes] = []
+    previous, position = head.hash, head.position
+    for row in rows:
+        position += 1
+        previous = link(previous, position, bytes(row["body"]))
+        positions.append(position)
+        seqs.append(row["seq"])
+        hashes.append(previous)
+    await conn.execute(_SEAL, positions, seqs, hashes, SEALED_CHANNEL, str(position))
     last = rows[-1]
     sealed = dict(zip(seqs, positions, strict=True))
-    return Head(position, previous, last["tx_id"], last["seq"]), sealed
-
-
-async def has_unsealed(conn: asyncpg.Connection, head: Head) -> bool:
-    """Whether events exist after `head` (committed, but perhaps not yet sealable)."""
-    return bool(await conn.fetchval(ANY_UNSEALED, head.tx_id, head.seq))
+    return Sealing(Head(position, previous, last["tx_id"], last["seq"]), sealed, held)
 
 
 SealedCallback = Callable[[dict[int, int]], Awaitable[None] | None]
@@ -136,12 +144,14 @@ class Sealer:
         connect: Callable[[], Awaitable[asyncpg.Connection]],
         on_sealed: SealedCallback | None = None,
         *,
+        on_active: Callable[[int | None], None] | None = None,
         batch: int = 5000,
         idle_wait: float = 1.0,
         busy_wait: float = 0.002,
     ) -> None:
         self._connect = connect
         self._on_sealed = on_sealed
+        self._on_active = on_active
         self._batch = batch
         self._idle_wait = idle_wait
         self._busy_wait = busy_wait
@@ -176,22 +186,27 @@ class Sealer:
             ):
                 await asyncio.sleep(self._idle_wait)
             self.active = True
+            if self._on_active is not None:
+                self._on_active(conn.get_server_pid())
             await conn.add_listener(APPENDED_CHANNEL, self._notified)
             head = await read_head(conn)
             log.info("sealer.active", head=head.position)
             while True:
                 # Cleared before sealing, so a wake-up that arrives meanwhile is kept.
                 self._wake.clear()
-                head, sealed = await seal_batch(conn, head, self._batch)
-                if sealed:
-                    await self._report(sealed)
-                    if len(sealed) == self._batch:
+                sealing = await seal_batch(conn, head, self._batch)
+                head = sealing.head
+                if sealing.sealed:
+                    await self._report(sealing.sealed)
+                    if len(sealing.sealed) == self._batch:
                         continue
                 # Events may be committed yet unsealable while an older
                 # transaction is still open: poll briefly until they are taken.
-                wait = self._busy_wait if await has_unsealed(conn, head) else self._idle_wait
-                await wait_event(self._wake, wait)
+                # Otherwise the next append's notice (or local wake) ends the wait.
+                await wait_event(self._wake, self._busy_wait if sealing.held else self._idle_wait)
         finally:
+            if self.active and self._on_active is not None:
+                self._on_active(None)
             self.active = False
             with contextlib.suppress(Exception):
                 await conn.close()
