@@ -85,13 +85,20 @@ class ProjectionRunner:
         batch_size: int = 1000,
         idle_wait: float = 1.0,
         retry_wait: float = 1.0,
+        settle: float = 0.02,
     ) -> None:
-        """Run `names` (or the `projections` given, for tests) in batches of `batch_size`."""
+        """Run `names` (or the `projections` given, for tests) in batches of `batch_size`.
+
+        Once caught up, each seal notice is followed by `settle` seconds before the
+        next batch: read models then lag by that much more, and a busy log costs
+        a few batches a second instead of one per seal.
+        """
         self._dsn = dsn
         self._projections = list(projections) if projections is not None else select(names)
         self._batch = batch_size
         self._idle_wait = idle_wait
         self._retry_wait = retry_wait
+        self._settle = settle
         self._conn: asyncpg.Connection | None = None
         self._held: list[Projection] = []
         self._positions: dict[str, int] = {}
@@ -157,8 +164,14 @@ class ProjectionRunner:
         try:
             while True:
                 try:
-                    if await self.step() == 0:
-                        await wait_event(self._sealed, self._idle_wait)
+                    # Caught up: wait for the next seal, then let a few more land,
+                    # so a busy log is applied in batches rather than seal by seal.
+                    if (
+                        await self.step() < self._batch
+                        and await wait_event(self._sealed, self._idle_wait)
+                        and self._settle
+                    ):
+                        await asyncio.sleep(self._settle)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # keep following after any failure
