@@ -127,8 +127,10 @@ class Ledger:
         payloads = [p.payload for p in events]
         async with conn.transaction():
             refs = await decisions.guarantee_refs(conn, _looked_up(payloads))
+            # No lock per event id: a repost of an event names the same stream, whose
+            # lock it waits for; a different event under a used id fails on the unique
+            # event_id and is looked at again (`post`).
             fp = footprint(payloads, refs)
-            fp.exclusive.update(f"event:{p.envelope.event_id}" for p in events)
             prepared = await decisions.prepare(
                 conn,
                 fp,
