@@ -86,20 +86,40 @@ def encode_stored(event: StoredEvent) -> bytes:
     return CANONICAL.encode(event)
 
 
-def decode_stored(raw: bytes) -> StoredEvent:
-    """Decode stored bytes back into a StoredEvent, data decoded by its `type`."""
+def _decode_wire(raw: bytes) -> tuple[_StoredWire, Payload]:
     wire = _WIRE.decode(raw)
     decoder = _STORED_PAYLOADS.get(wire.type)
     if decoder is None:
         raise msgspec.ValidationError(f"unknown event type {wire.type!r} - at `$.type`")
+    return wire, decoder.decode(wire.data)
+
+
+def decode_stored(raw: bytes) -> StoredEvent:
+    """Decode stored bytes back into a StoredEvent, data decoded by its `type`."""
+    wire, data = _decode_wire(raw)
     fields = {name: getattr(wire, name) for name in wire.__struct_fields__}
-    fields["data"] = decoder.decode(wire.data)
+    fields["data"] = data
     return StoredEvent(**fields)
 
 
 def read_log_entry(raw: bytes, position: int, hash_hex: str) -> LogEntry:
     """Decode a stored event and attach its position and hash, for reads."""
-    return LogEntry.of(decode_stored(raw), position, hash_hex)
+    # Built field by field: replay reads every event of the log through here.
+    wire, data = _decode_wire(raw)
+    return LogEntry(
+        event_id=wire.event_id,
+        type=wire.type,
+        occurred_at=wire.occurred_at,
+        expected_version=wire.expected_version,
+        data=data,
+        derived=wire.derived,
+        stream_id=wire.stream_id,
+        stream_version=wire.stream_version,
+        recorded_at=wire.recorded_at,
+        actor=wire.actor,
+        position=position,
+        hash=hash_hex,
+    )
 
 
 def to_json_dict(entry: LogEntry | StoredEvent) -> dict[str, Any]:
