@@ -7,28 +7,45 @@ from typing import Any
 
 from events.stored import LogEntry
 from projections import claims, guarantees, institutions, programs, sme_exposure
-from projections.base import Doc, Docs, Projection
+from projections.base import Doc, Projection
+from projections.packed import PackedDocs
 from projections.registry import PROJECTIONS
+
+SETTLE_EVERY = 1000
+"""Events between packings of the documents they changed: bounds what is held as dicts."""
 
 
 class Fold:
-    """Every projection's documents held in memory, fed the same `apply` as the SQL runner."""
+    """Every projection's documents held in memory, fed the same `apply` as the SQL runner.
+
+    Documents are kept packed (see PackedDocs), so a fold of millions of them fits in memory.
+    """
 
     def __init__(self, projections: Iterable[Projection] | None = None) -> None:
         """Start empty, at position 0, with every projection (or the ones given)."""
         chosen = list(PROJECTIONS.values()) if projections is None else list(projections)
         self.projections: dict[str, Projection] = {proj.name: proj for proj in chosen}
-        self.docs: dict[str, Docs] = {name: Docs() for name in self.projections}
+        self.docs: dict[str, PackedDocs] = {name: PackedDocs() for name in self.projections}
         self.position = 0
+        self._steps = [(proj.apply, self.docs[name]) for name, proj in self.projections.items()]
+        self._unsettled = 0
 
     def apply(self, entry: LogEntry) -> None:
         """Apply the next log entry; entries must come in position order, each once."""
         if entry.position <= self.position:
             raise ValueError(f"position {entry.position} is not after {self.position}")
-        for name, proj in self.projections.items():
-            proj.apply(self.docs[name], entry)
-            self.docs[name].changed.clear()
+        for apply, docs in self._steps:
+            apply(docs, entry)
         self.position = entry.position
+        self._unsettled += 1
+        if self._unsettled >= SETTLE_EVERY:
+            self.settle()
+
+    def settle(self) -> None:
+        """Pack the documents changed since the last time (only ever between events)."""
+        for docs in self.docs.values():
+            docs.settle()
+        self._unsettled = 0
 
     def apply_all(self, entries: Iterable[LogEntry]) -> Fold:
         """Apply entries in order; returns the fold itself."""

@@ -1,0 +1,64 @@
+"""A fold keeps its documents packed as JSON: that must change no read model."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from events.stored import LogEntry
+from projections import fold as fold_module
+from projections.base import Docs
+from projections.fold import Fold
+from projections.packed import PackedDocs
+from projections.registry import PROJECTIONS
+from tests.unit.projections.scenario import OP_KINDS, random_steps
+
+OPS = st.lists(
+    st.tuples(st.integers(0, OP_KINDS - 1), st.integers(0, 50), st.integers(1, 100)),
+    max_size=60,
+)
+
+
+def _plain(entries: list[LogEntry]) -> dict[str, dict[str, object]]:
+    # Every projection applied to plain dict documents, never packed.
+    held = {name: Docs() for name in PROJECTIONS}
+    for entry in entries:
+        for name, proj in PROJECTIONS.items():
+            proj.apply(held[name], entry)
+    return {name: dict(docs.items()) for name, docs in held.items()}
+
+
+@settings(max_examples=40, deadline=None)
+@given(OPS, st.sampled_from([1, 3, 10_000]))
+def test_a_packed_fold_holds_the_documents_plain_dicts_would(
+    ops: list[tuple[int, int, int]], every: int
+) -> None:
+    """Whether packed after every event, now and then or never, documents are the same."""
+    entries = random_steps(ops).entries
+    saved = fold_module.SETTLE_EVERY
+    fold_module.SETTLE_EVERY = every
+    try:
+        fold = Fold().apply_all(entries)
+    finally:
+        fold_module.SETTLE_EVERY = saved
+    assert {name: fold.documents(name) for name in PROJECTIONS} == _plain(entries)
+
+
+def test_a_document_changed_after_put_is_packed_as_changed() -> None:
+    docs = PackedDocs()
+    doc = {"programs": {}, "sme_id": "S"}
+    docs.put("sme:S", doc)
+    doc["programs"]["P"] = {"balance": 5}
+    docs.settle()
+    assert list(docs.packed()) == [("sme:S", b'{"programs":{"P":{"balance":5}},"sme_id":"S"}')]
+    assert docs.need("sme:S") == {"programs": {"P": {"balance": 5}}, "sme_id": "S"}
+
+
+def test_a_document_only_looked_at_is_let_go_unchanged() -> None:
+    docs = PackedDocs()
+    docs.put("program:P", {"b": 1, "a": [1, 2]})
+    docs.settle()
+    assert docs.peek("program:P") == {"a": [1, 2], "b": 1}
+    docs.settle()
+    assert dict(docs.items()) == {"program:P": {"a": [1, 2], "b": 1}}
+    assert docs.get("program:Q") is None
