@@ -16,9 +16,10 @@ import asyncpg
 from ledger.audit.compare import compare_live
 from ledger.audit.export import ExportError, export_log
 from ledger.audit.progress import Progress
-from ledger.audit.replay import ReplayError, encode_state, replay
+from ledger.audit.replay import ReplayError, replay
 from ledger.audit.restore import ImportRefused, import_log
 from ledger.audit.scan import head
+from ledger.audit.state_file import write_state
 from ledger.audit.verify import format_digest, verify_chain
 from ledger.commands import CommandError
 
@@ -105,7 +106,7 @@ async def replay_state(
         except ReplayError as exc:
             raise CommandError(str(exc)) from None
     with _output(out) as stream:
-        stream.write(encode_state(fold))
+        write_state(fold, stream)
     progress.finish(f"replayed {fold.position} events to position {fold.position}")
     return 0
 

@@ -8,15 +8,14 @@ without a UTC offset is read in the business time zone, Asia/Shanghai.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import asyncpg
-import msgspec
 
 from events.stored import read_log_entry
-from ledger.audit.scan import head, scan_log, snapshot
+from ledger.audit.scan import head, scan_bodies, snapshot
 from ledger.store.chain import GENESIS, link
 from projections.base import Projection
 from projections.fold import Fold
@@ -66,40 +65,25 @@ async def replay(
                 f"position {to_position} is beyond the head of the log ({head_position})"
             )
         end = head_position if to_position is None else to_position
-        async for batch in scan_log(conn, through=end):
-            for event in batch:
-                if event.position != fold.position + 1 or event.body is None:
-                    raise ReplayError(_broken(fold.position + 1))
-                computed = link(previous, event.position, event.body)
-                if computed != event.hash:
-                    raise ReplayError(_broken(event.position))
-                entry = read_log_entry(event.body, event.position, event.hash.hex())
-                if as_of is not None and entry.recorded_at > as_of:
-                    return fold
-                fold.apply(entry)
-                previous = computed
-                if on_position is not None:
-                    on_position(fold)
-            if progress is not None:
-                progress(fold.position, end)
+        async with contextlib.aclosing(scan_bodies(conn, through=end)) as batches:
+            async for batch in batches:
+                for position, stored_hash, body in batch:
+                    if position != fold.position + 1 or body is None:
+                        raise ReplayError(_broken(fold.position + 1))
+                    computed = link(previous, position, body)
+                    if computed != stored_hash:
+                        raise ReplayError(_broken(position))
+                    entry = read_log_entry(body, position, stored_hash.hex())
+                    if as_of is not None and entry.recorded_at > as_of:
+                        return fold
+                    fold.apply(entry)
+                    previous = computed
+                    if on_position is not None:
+                        on_position(fold)
+                if progress is not None:
+                    progress(fold.position, end)
     return fold
 
 
 def _broken(position: int) -> str:
     return f"the chain is broken at position {position}; run `ledger audit verify`"
-
-
-def state_of(fold: Fold) -> dict[str, Any]:
-    """Every read model's documents, by projection and key: what `ledger audit replay` writes."""
-    return {
-        "position": fold.position,
-        "read_models": {
-            name: dict(sorted(fold.documents(name).items())) for name in sorted(fold.docs)
-        },
-    }
-
-
-def encode_state(fold: Fold) -> bytes:
-    """The replayed state as indented JSON with sorted keys, ending in a newline."""
-    raw = msgspec.json.encode(state_of(fold), order="deterministic")
-    return msgspec.json.format(raw, indent=2) + b"\n"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -18,6 +19,13 @@ _SCAN = """SELECT l.position, l.hash, l.seq, e.tx_id::text AS tx_id, e.body,
             WHERE l.position > $1 AND l.position <= $2
             ORDER BY l.position
             LIMIT $3"""
+
+# Only what the chain and the read models need, for replay.
+_BODIES = """SELECT l.position, l.hash, e.body
+               FROM event_log l LEFT JOIN events e USING (seq)
+              WHERE l.position > $1 AND l.position <= $2
+              ORDER BY l.position
+              LIMIT $3"""
 
 _NO_END = 2**62
 
@@ -79,6 +87,33 @@ async def scan_log(
         scanned = [_scanned(r) for r in rows]
         yield scanned
         after = scanned[-1].position
+
+
+async def scan_bodies(
+    conn: asyncpg.Connection, *, through: int, batch: int = BATCH
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    """Yield (position, hash, body) rows through `through` in position order, in batches.
+
+    The next batch is asked for before one is handed out, so the database reads it
+    while the caller works. Use it under `contextlib.aclosing`: the connection is
+    busy until the generator is done.
+    """
+    pending: asyncio.Future[list[asyncpg.Record]] | None = None
+    try:
+        pending = asyncio.ensure_future(conn.fetch(_BODIES, 0, through, batch))
+        while pending is not None:
+            rows = await pending
+            pending = None
+            if not rows:
+                return
+            after = rows[-1]["position"]
+            if after < through:
+                pending = asyncio.ensure_future(conn.fetch(_BODIES, after, through, batch))
+                await asyncio.sleep(0)  # let it send the query
+            yield rows
+    finally:
+        if pending is not None:
+            await pending
 
 
 async def head(conn: asyncpg.Connection) -> tuple[int, bytes | None]:
