@@ -99,6 +99,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 "max_operations": 100,
             }
         )
+        _settle(dsn)
         _say("append latency with a near-empty store")
         out["ledger"]["growth_empty"] = run_load(
             {
@@ -125,6 +126,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         )
         next_batch = 100 + out["ledger"]["batch100_c8"]["operations"] + 16
         for c in (1, 8, 32):
+            _settle(dsn)
             _say(f"single guarantee.issued posts, concurrency {c}")
             out["ledger"][f"single_c{c}"] = run_load(
                 {
@@ -153,6 +155,8 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 }
             )
             next_batch += missing + 16
+        _say("letting the read models catch up")
+        _settle(dsn)
         _say("append latency with the store full")
         out["ledger"]["growth_full"] = run_load(
             {
@@ -187,6 +191,20 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         "peak_rss_mb": round(peak / 2**20, 1),
     }
     return out
+
+
+def _settle(dsn: str, within: float = 600.0) -> None:
+    """Wait until every read model has caught up with the log, so a timed load has the
+    machine to itself rather than sharing it with the runner's catch-up."""
+    deadline = time.monotonic() + within
+    query = """SELECT coalesce(min(c.position), 0) >= (SELECT coalesce(max(position), 0)
+                                                          FROM event_log)
+                 FROM projection_checkpoints c"""
+    while not asyncio.run(_sql(dsn, query)):
+        if time.monotonic() > deadline:
+            _say("read models still catching up; measuring anyway")
+            return
+        time.sleep(1.0)
 
 
 def _head(dsn: str) -> int:
