@@ -35,48 +35,66 @@ BEGIN
               GROUP BY 1 ORDER BY 1) AS ordered;
     -- In a volatile function under READ COMMITTED each query below takes a new
     -- snapshot, so it sees everything committed before the locks were granted.
-    RETURN QUERY
-        SELECT 'earlier', e.event_id::text, e.stream_id, e.stream_version, e.seq,
-               l.position, e.fingerprint, e.recorded_at
-          FROM events e LEFT JOIN event_log l ON l.seq = e.seq
-         WHERE e.event_id = ANY(event_ids);
-    RETURN QUERY
-        SELECT 'version', s.stream_id, NULL::text, s.version, NULL::bigint, NULL::bigint,
-               NULL::bytea, NULL::timestamptz
-          FROM streams s WHERE s.stream_id = ANY(stream_ids);
-    RETURN QUERY
-        SELECT 'institution', i.institution_id, NULL::text, NULL::bigint, NULL::bigint,
-               NULL::bigint, i.doc, NULL::timestamptz
-          FROM w_institutions i WHERE i.institution_id = ANY(institution_ids);
-    RETURN QUERY
-        SELECT 'program', p.program_id, NULL::text, NULL::bigint, NULL::bigint,
-               NULL::bigint, p.doc, NULL::timestamptz
-          FROM w_programs p WHERE p.program_id = ANY(program_ids);
-    RETURN QUERY
-        SELECT 'sme', s.sme_id, NULL::text, NULL::bigint, NULL::bigint,
-               NULL::bigint, s.doc, NULL::timestamptz
-          FROM w_smes s WHERE s.sme_id = ANY(sme_ids);
-    RETURN QUERY
-        SELECT 'guarantee', g.guarantee_id, NULL::text, NULL::bigint, NULL::bigint,
-               NULL::bigint, g.doc, NULL::timestamptz
-          FROM w_guarantees g WHERE g.guarantee_id = ANY(guarantee_ids);
-    RETURN QUERY
-        SELECT 'claim', c.claim_id, c.guarantee_id, NULL::bigint, NULL::bigint,
-               NULL::bigint, NULL::bytea, NULL::timestamptz
-          FROM w_claims c WHERE c.claim_id = ANY(claim_ids);
-    RETURN QUERY
-        SELECT 'balance', g.sme_id, g.program_id, sum(g.balance)::bigint, NULL::bigint,
-               NULL::bigint, NULL::bytea, NULL::timestamptz
-          FROM w_guarantees g
-          JOIN unnest(balance_smes, balance_programs) AS k(sme_id, program_id)
-            ON g.sme_id = k.sme_id AND g.program_id = k.program_id
-         GROUP BY g.sme_id, g.program_id;
-    RETURN QUERY
-        SELECT 'volume', g.program_id, v.role, sum(g.loan_amount)::bigint, NULL::bigint,
-               NULL::bigint, NULL::bytea, NULL::timestamptz
-          FROM w_guarantees g, unnest(g.volume_roles) AS v(role)
-         WHERE g.program_id = ANY(volume_programs)
-         GROUP BY g.program_id, v.role;
+    IF cardinality(event_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'earlier', e.event_id::text, e.stream_id, e.stream_version, e.seq,
+                   l.position, e.fingerprint, e.recorded_at
+              FROM events e LEFT JOIN event_log l ON l.seq = e.seq
+             WHERE e.event_id = ANY(event_ids);
+    END IF;
+    IF cardinality(stream_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'version', s.stream_id, NULL::text, s.version, NULL::bigint, NULL::bigint,
+                   NULL::bytea, NULL::timestamptz
+              FROM streams s WHERE s.stream_id = ANY(stream_ids);
+    END IF;
+    IF cardinality(institution_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'institution', i.institution_id, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, i.doc, NULL::timestamptz
+              FROM w_institutions i WHERE i.institution_id = ANY(institution_ids);
+    END IF;
+    IF cardinality(program_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'program', p.program_id, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, p.doc, NULL::timestamptz
+              FROM w_programs p WHERE p.program_id = ANY(program_ids);
+    END IF;
+    IF cardinality(sme_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'sme', s.sme_id, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, s.doc, NULL::timestamptz
+              FROM w_smes s WHERE s.sme_id = ANY(sme_ids);
+    END IF;
+    IF cardinality(guarantee_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'guarantee', g.guarantee_id, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, g.doc, NULL::timestamptz
+              FROM w_guarantees g WHERE g.guarantee_id = ANY(guarantee_ids);
+    END IF;
+    IF cardinality(claim_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'claim', c.claim_id, c.guarantee_id, NULL::bigint, NULL::bigint,
+                   NULL::bigint, NULL::bytea, NULL::timestamptz
+              FROM w_claims c WHERE c.claim_id = ANY(claim_ids);
+    END IF;
+    IF cardinality(balance_smes) > 0 THEN
+        RETURN QUERY
+            SELECT 'balance', g.sme_id, g.program_id, sum(g.balance)::bigint, NULL::bigint,
+                   NULL::bigint, NULL::bytea, NULL::timestamptz
+              FROM w_guarantees g
+              JOIN unnest(balance_smes, balance_programs) AS k(sme_id, program_id)
+                ON g.sme_id = k.sme_id AND g.program_id = k.program_id
+             GROUP BY g.sme_id, g.program_id;
+    END IF;
+    IF cardinality(volume_programs) > 0 THEN
+        RETURN QUERY
+            SELECT 'volume', g.program_id, v.role, sum(g.loan_amount)::bigint, NULL::bigint,
+                   NULL::bigint, NULL::bytea, NULL::timestamptz
+              FROM w_guarantees g, unnest(g.volume_roles) AS v(role)
+             WHERE g.program_id = ANY(volume_programs)
+             GROUP BY g.program_id, v.role;
+    END IF;
 END;
 $$;
 
@@ -117,30 +135,42 @@ BEGIN
         SELECT u.*, recorded
           FROM unnest(event_ids, stream_ids, stream_versions, types, fingerprints, bodies) AS u
         RETURNING events.seq, events.event_id;
-    INSERT INTO streams (stream_id, version)
-    SELECT * FROM unnest(head_streams, head_versions)
-    ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version;
-    INSERT INTO w_institutions (institution_id, kind, doc)
-    SELECT * FROM unnest(institution_ids, institution_kinds, institution_docs)
-    ON CONFLICT (institution_id) DO UPDATE SET kind = EXCLUDED.kind, doc = EXCLUDED.doc;
-    INSERT INTO w_programs (program_id, doc)
-    SELECT * FROM unnest(program_ids, program_docs)
-    ON CONFLICT (program_id) DO UPDATE SET doc = EXCLUDED.doc;
-    INSERT INTO w_smes (sme_id, doc)
-    SELECT * FROM unnest(sme_ids, sme_docs)
-    ON CONFLICT (sme_id) DO UPDATE SET doc = EXCLUDED.doc;
+    IF cardinality(head_streams) > 0 THEN
+        INSERT INTO streams (stream_id, version)
+        SELECT * FROM unnest(head_streams, head_versions)
+        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version;
+    END IF;
+    IF cardinality(institution_ids) > 0 THEN
+        INSERT INTO w_institutions (institution_id, kind, doc)
+        SELECT * FROM unnest(institution_ids, institution_kinds, institution_docs)
+        ON CONFLICT (institution_id) DO UPDATE SET kind = EXCLUDED.kind, doc = EXCLUDED.doc;
+    END IF;
+    IF cardinality(program_ids) > 0 THEN
+        INSERT INTO w_programs (program_id, doc)
+        SELECT * FROM unnest(program_ids, program_docs)
+        ON CONFLICT (program_id) DO UPDATE SET doc = EXCLUDED.doc;
+    END IF;
+    IF cardinality(sme_ids) > 0 THEN
+        INSERT INTO w_smes (sme_id, doc)
+        SELECT * FROM unnest(sme_ids, sme_docs)
+        ON CONFLICT (sme_id) DO UPDATE SET doc = EXCLUDED.doc;
+    END IF;
     -- A guarantee's capped roles come as one comma-separated text each
     -- (arrays of arrays must be rectangular in PostgreSQL).
-    INSERT INTO w_guarantees
-           (guarantee_id, program_id, sme_id, loan_amount, balance, volume_roles, doc)
-    SELECT g.id, g.program_id, g.sme_id, g.loan, g.balance,
-           string_to_array(g.roles, ','), g.doc
-      FROM unnest(guarantee_ids, guarantee_programs, guarantee_smes, guarantee_loans,
-                  guarantee_balances, guarantee_roles, guarantee_docs)
-           AS g(id, program_id, sme_id, loan, balance, roles, doc)
-    ON CONFLICT (guarantee_id) DO UPDATE SET balance = EXCLUDED.balance, doc = EXCLUDED.doc;
-    INSERT INTO w_claims (claim_id, guarantee_id)
-    SELECT * FROM unnest(claim_ids, claim_guarantees);
+    IF cardinality(guarantee_ids) > 0 THEN
+        INSERT INTO w_guarantees
+               (guarantee_id, program_id, sme_id, loan_amount, balance, volume_roles, doc)
+        SELECT g.id, g.program_id, g.sme_id, g.loan, g.balance,
+               string_to_array(g.roles, ','), g.doc
+          FROM unnest(guarantee_ids, guarantee_programs, guarantee_smes, guarantee_loans,
+                      guarantee_balances, guarantee_roles, guarantee_docs)
+               AS g(id, program_id, sme_id, loan, balance, roles, doc)
+        ON CONFLICT (guarantee_id) DO UPDATE SET balance = EXCLUDED.balance, doc = EXCLUDED.doc;
+    END IF;
+    IF cardinality(claim_ids) > 0 THEN
+        INSERT INTO w_claims (claim_id, guarantee_id)
+        SELECT * FROM unnest(claim_ids, claim_guarantees);
+    END IF;
     IF notify_channel IS NOT NULL THEN
         PERFORM pg_notify(notify_channel, '');
     END IF;
