@@ -20,18 +20,24 @@ APPEND_LOCK = 0x6C65646765720003
 """Held shared by every append transaction from before its first write until it ends."""
 
 # A transaction holds an exclusive lock on its own transaction id for as long as
-# it runs, so pg_locks alone pairs each APPEND_LOCK holder with its id.
+# it runs, so pg_locks alone pairs each APPEND_LOCK holder with its id. One scan
+# of pg_locks, grouped by backend: every read of the view copies the whole lock
+# table, which holds hundreds of advisory locks per batch post in flight.
 _APPENDERS = """
+    WITH holders AS (
+        SELECT array_agg(transactionid::text) FILTER (WHERE locktype = 'transactionid') AS xids
+          FROM pg_locks
+         WHERE granted
+           AND ((locktype = 'transactionid' AND mode = 'ExclusiveLock')
+                OR (locktype = 'advisory' AND classid::bigint = $1 AND objid::bigint = $2
+                    AND objsubid = 1
+                    AND database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database())))
+         GROUP BY pid
+        HAVING bool_or(locktype = 'advisory'))
     SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS next_xid,
-           coalesce(array_agg(x.transactionid::text)
-                    FILTER (WHERE x.transactionid IS NOT NULL), '{}') AS xids
-      FROM pg_locks l
-      LEFT JOIN pg_locks x
-        ON x.pid = l.pid AND x.locktype = 'transactionid'
-       AND x.mode = 'ExclusiveLock' AND x.granted
-     WHERE l.locktype = 'advisory' AND l.granted
-       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-       AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1"""
+           coalesce((SELECT array_agg(x) FROM holders, unnest(holders.xids) AS x
+                      WHERE x IS NOT NULL), '{}') AS xids"""
 
 
 @dataclass(frozen=True)
