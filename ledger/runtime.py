@@ -11,7 +11,7 @@ import asyncpg
 
 from ledger.posting import Ledger
 from ledger.store.positions import PositionWaiter
-from ledger.store.sealer import SEALER_SETTINGS, Sealer
+from ledger.store.sealer import Sealer
 
 SERVICE_ROLE = "ledger_service"
 """The database role the service acts as: it can append events but never change them."""
@@ -30,6 +30,12 @@ def service_settings() -> dict[str, str]:
         # workers or compiling with JIT only adds milliseconds to each.
         "max_parallel_workers_per_gather": "0",
         "jit": "off",
+        # Prepared statements (and ledger_prepare's) keep a generic plan once
+        # chosen, often while the tables are still small, when a sequential scan
+        # is cheapest; with a million rows that plan made one lookup take a
+        # second. Every key lookup here has an index, so plans never scan whole
+        # tables; the sealer's scans rely on this too (stale tx_id statistics).
+        "enable_seqscan": "off",
     }
 
 
@@ -80,9 +86,7 @@ async def running(
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
-    sealer = Sealer(
-        lambda: connect(dsn, SEALER_SETTINGS), waiter.resolve, on_active=waiter.sealing_here
-    )
+    sealer = Sealer(lambda: connect(dsn), waiter.resolve, on_active=waiter.sealing_here)
     ledger = Ledger(pool, waiter, on_appended=sealer.wake, seal_timeout=seal_timeout)
     tasks = [
         asyncio.create_task(sealer.run(), name="sealer"),

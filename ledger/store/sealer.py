@@ -46,9 +46,9 @@ EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 # The scans walk events_tx_order from just after the head, so their cost does
 # not grow with the number of events stored: the row comparison and the LIMIT
 # keep the planner on that index even when its statistics on tx_id are stale
-# (they usually are: new transaction ids lie beyond the last ANALYZE), and the
-# sealer's session turns sequential scans off as a second guard
-# (SEALER_SETTINGS). The anti-join makes sure an event is never sealed twice.
+# (they usually are: new transaction ids lie beyond the last ANALYZE), and
+# service sessions turn sequential scans off as a second guard (see
+# runtime.service_settings). The anti-join makes sure an event is never sealed twice.
 NEXT_UNSEALED = """
     WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
     bound AS MATERIALIZED (
@@ -78,9 +78,6 @@ _SEAL = """
         INSERT INTO event_log (position, seq, hash)
         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]))
     SELECT pg_notify($4, $5)"""
-
-SEALER_SETTINGS = {"enable_seqscan": "off"}
-"""Session settings of the sealer's connection (see the scans above)."""
 
 
 async def read_head(conn: asyncpg.Connection) -> Head:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from ledger.rules.footprint import Footprint
 from ledger.runtime import connect
-from ledger.store.sealer import EMPTY_HEAD, NEXT_UNSEALED, SEALER_SETTINGS, read_head, seal_batch
+from ledger.store import decisions
+from ledger.store.sealer import EMPTY_HEAD, NEXT_UNSEALED, read_head, seal_batch
 from ledger.store.watermark import APPEND_LOCK
 
 STORED = 20_000
@@ -40,7 +42,7 @@ async def test_the_sealing_scan_uses_the_tx_order_index_and_never_a_sequential_s
     db_dsn: str, analyze_first: bool
 ) -> None:
     await _store_events(db_dsn, STORED, analyze_first=analyze_first)
-    conn = await connect(db_dsn, SEALER_SETTINGS)
+    conn = await connect(db_dsn)
     try:
         head = EMPTY_HEAD
         plan = await _plan(conn, NEXT_UNSEALED, head.tx_id, head.seq, [], "999999999", 5000)
@@ -54,7 +56,7 @@ async def test_sealing_in_small_batches_gives_each_event_one_position_in_seq_ord
     db_dsn: str,
 ) -> None:
     await _store_events(db_dsn, 10, analyze_first=False)
-    conn = await connect(db_dsn, SEALER_SETTINGS)
+    conn = await connect(db_dsn)
     try:
         head, sealed = await read_head(conn), {}
         for _ in range(5):
@@ -81,7 +83,7 @@ async def _append_one(conn: asyncpg.Connection, n: int) -> None:
 
 
 async def test_an_append_in_flight_holds_back_later_commits_until_it_ends(db_dsn: str) -> None:
-    early, late, sealer = [await connect(db_dsn, SEALER_SETTINGS) for _ in range(3)]
+    early, late, sealer = [await connect(db_dsn) for _ in range(3)]
     try:
         tx = early.transaction()
         await tx.start()
@@ -98,3 +100,46 @@ async def test_an_append_in_flight_holds_back_later_commits_until_it_ends(db_dsn
     assert (held_back.sealed, held_back.held) == ({}, True)
     assert (len(released.sealed), released.held) == (2, False)
     assert [r["stream_id"] for r in order] == ["sme-1", "sme-2"]
+
+
+async def _grow_streams(db_dsn: str, first: int, last: int) -> None:
+    owner = await asyncpg.connect(db_dsn)
+    try:
+        await owner.execute(
+            """INSERT INTO streams (stream_id, version)
+               SELECT 'sme-' || n, 1 FROM generate_series($1::int, $2::int) AS n""",
+            first,
+            last,
+        )
+    finally:
+        await owner.close()
+
+
+async def _stream_scans_after_growth(db_dsn: str, settings: dict[str, str] | None) -> int:
+    """Sequential scans of `streams` by one ledger_prepare call, in a session whose plans
+    were cached while the table was small and which has grown since (with no ANALYZE,
+    as on a server without autovacuum)."""
+    await _grow_streams(db_dsn, 1, 50)
+    conn = await connect(db_dsn, settings)
+    streams = [f"sme-{n}" for n in range(1, 101)]  # a batch post names a hundred
+
+    async def prepare() -> int:
+        async with conn.transaction():
+            await decisions.prepare(conn, Footprint(), streams=streams, lock=False)
+            return int(
+                await conn.fetchval(
+                    "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'streams'"
+                )
+            )
+
+    try:
+        for _ in range(6):  # past the custom plans: generic plans are cached now
+            await prepare()
+        await _grow_streams(db_dsn, 51, 100_000)
+        return await prepare()
+    finally:
+        await conn.close()
+
+
+async def test_a_service_session_never_keeps_a_table_scan_for_a_key_lookup(db_dsn: str) -> None:
+    assert await _stream_scans_after_growth(db_dsn, None) == 0
