@@ -48,7 +48,10 @@ EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 # keep the planner on that index even when its statistics on tx_id are stale
 # (they usually are: new transaction ids lie beyond the last ANALYZE), and
 # service sessions turn sequential scans off as a second guard (see
-# runtime.service_settings). The anti-join makes sure an event is never sealed twice.
+# runtime.service_settings). Each candidate's body and whether it is sealed
+# already (it then is skipped: no event is ever sealed twice) are looked up row
+# by row through scalar subqueries, which the planner cannot turn into a hash of
+# the whole events or event_log table (it did, with a few ten thousand events).
 NEXT_UNSEALED = """
     WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
     bound AS MATERIALIZED (
@@ -61,15 +64,15 @@ NEXT_UNSEALED = """
         SELECT EXISTS (SELECT 1 FROM events w, bound
                         WHERE (w.tx_id, w.seq) > ($1::text::xid8, $2::bigint)
                           AND w.tx_id >= bound.below) AS held)
-    SELECT held.held, c.seq, c.tx_id::text AS tx_id, e.body
+    SELECT held.held, c.seq, c.tx_id::text AS tx_id,
+           (SELECT e.body FROM events e WHERE e.seq = c.seq) AS body,
+           (SELECT true FROM event_log l WHERE l.seq = c.seq) AS sealed
       FROM held
       LEFT JOIN LATERAL (
             SELECT seq, tx_id FROM events, bound
              WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint) AND tx_id < bound.below
              ORDER BY tx_id, seq
              LIMIT $5) AS c ON true
-      LEFT JOIN events e ON e.seq = c.seq
-     WHERE c.seq IS NULL OR NOT EXISTS (SELECT 1 FROM event_log l WHERE l.seq = c.seq)
      ORDER BY c.tx_id, c.seq"""
 
 # The log rows and the notice to waiting posters, committed together.
@@ -111,7 +114,7 @@ async def seal_batch(conn: asyncpg.Connection, head: Head, limit: int = 5000) ->
     seen = await appenders(conn)
     rows = await conn.fetch(NEXT_UNSEALED, head.tx_id, head.seq, seen.xids, seen.next_xid, limit)
     held = bool(rows[0]["held"]) if rows else True
-    rows = [r for r in rows if r["seq"] is not None]
+    rows = [r for r in rows if r["seq"] is not None and not r["sealed"]]
     if not rows:
         return Sealing(head, {}, held)
     positions: list[int] = []
