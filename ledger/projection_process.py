@@ -1,9 +1,8 @@
 """The read-model runner beside `ledger serve`, in a process of its own.
 
 Applying events to the read models is CPU work in Python. Inside the
-service's event loop it would delay every request behind its batches (and
-did: appends took ~400 ms while the runner caught up on a million events).
-As a child process it shares nothing with the HTTP loop but the database.
+service's event loop it would delay every request behind its batches. As
+a child process it shares nothing with the HTTP loop but the database.
 """
 
 from __future__ import annotations
