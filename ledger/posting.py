@@ -95,21 +95,18 @@ class Ledger:
                         break
                     except asyncpg.UniqueViolationError:
                         # A concurrent post stored one of these ids first: look again.
-                        self._waiter.forget(list(expected))
-                        expected.clear()
                         if attempt == 2:
                             raise
         except (OSError, asyncpg.InterfaceError, asyncpg.InternalClientError):
             if appended is None:
-                self._waiter.forget(list(expected))
                 raise
             # The append committed; only handing the connection back failed (it
             # died with the database). The pool drops it, the receipts stand.
             log.warning("posting.connection_lost_after_commit")
-        except BaseException:
+        finally:
             if appended is None:
+                # Nothing committed: stop waiting for seqs the rollback took back.
                 self._waiter.forget(list(expected))
-            raise
         assert appended is not None
         pending, replayed = appended
         if not replayed and self._on_appended is not None:

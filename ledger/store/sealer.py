@@ -113,7 +113,8 @@ async def seal_batch(conn: asyncpg.Connection, head: Head, limit: int = 5000) ->
     """
     seen = await appenders(conn)
     rows = await conn.fetch(NEXT_UNSEALED, head.tx_id, head.seq, seen.xids, seen.next_xid, limit)
-    held = bool(rows[0]["held"]) if rows else True
+    # The scan always answers at least one row (`held`, with no candidate when none).
+    held = bool(rows[0]["held"])
     rows = [r for r in rows if r["seq"] is not None and not r["sealed"]]
     if not rows:
         return Sealing(head, {}, held)

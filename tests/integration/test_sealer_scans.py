@@ -130,12 +130,12 @@ async def _grow_streams(db_dsn: str, first: int, last: int) -> None:
         await owner.close()
 
 
-async def _stream_scans_after_growth(db_dsn: str, settings: dict[str, str] | None) -> int:
+async def _stream_scans_after_growth(db_dsn: str) -> int:
     """Sequential scans of `streams` by one ledger_prepare call, in a session whose plans
     were cached while the table was small and which has grown since (with no ANALYZE,
     as on a server without autovacuum)."""
     await _grow_streams(db_dsn, 1, 50)
-    conn = await connect(db_dsn, settings)
+    conn = await connect(db_dsn)
     streams = [f"sme-{n}" for n in range(1, 101)]  # a batch post names a hundred
 
     async def prepare() -> int:
@@ -157,4 +157,4 @@ async def _stream_scans_after_growth(db_dsn: str, settings: dict[str, str] | Non
 
 
 async def test_a_service_session_never_keeps_a_table_scan_for_a_key_lookup(db_dsn: str) -> None:
-    assert await _stream_scans_after_growth(db_dsn, None) == 0
+    assert await _stream_scans_after_growth(db_dsn) == 0
