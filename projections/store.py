@@ -73,13 +73,18 @@ async def set_checkpoint(
     )
 
 
+LOAD_DOCS = (
+    "SELECT key, doc::text AS doc FROM {table} WHERE generation = $1 AND key = ANY($2::text[])"
+)
+"""Documents by key, from one generation of a projection table."""
+
+
 async def load_docs(
     conn: asyncpg.Connection, proj: Projection, generation: int, keys: set[str]
 ) -> dict[str, Doc]:
     """The documents stored under `keys` (missing ones are simply absent)."""
     rows = await conn.fetch(
-        f"SELECT key, doc::text AS doc FROM {proj.table} "  # noqa: S608 - table names are fixed in the registry
-        "WHERE generation = $1 AND key = ANY($2::text[])",
+        LOAD_DOCS.format(table=proj.table),
         generation,
         list(keys),
     )
