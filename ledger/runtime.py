@@ -43,11 +43,9 @@ CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection: an unreachable database is reported, not waited for."""
 
 
-async def connect(dsn: str, **settings: str) -> asyncpg.Connection:
-    """One connection acting as the service role (`settings` add to or replace the usual)."""
-    return await asyncpg.connect(
-        dsn, server_settings={**service_settings(), **settings}, timeout=CONNECT_TIMEOUT
-    )
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection acting as the service role."""
+    return await asyncpg.connect(dsn, server_settings=service_settings(), timeout=CONNECT_TIMEOUT)
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:

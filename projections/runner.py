@@ -26,16 +26,6 @@ log = structlog.get_logger(__name__)
 RUNNER_LOCK_SPACE = 0x6C656450
 REBUILD_LOCK_SPACE = 0x6C656452
 
-RUNNER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
-"""The runner plans each load for the keys it asks for. A cached generic plan is made
-while the tables are small and then finds documents by generation alone, testing every
-row of it against the keys: a batch's load grew with the read model to a second."""
-
-
-async def runner_connection(dsn: str) -> asyncpg.Connection:
-    """A connection for keeping read models: the service role, planning each load afresh."""
-    return await connect(dsn, **RUNNER_SETTINGS)
-
 
 def lock_key(name: str) -> int:
     """The second advisory lock key of a projection (a stable 31-bit hash of its name)."""
@@ -123,7 +113,7 @@ class ProjectionRunner:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             self._held = []
-            self._conn = await runner_connection(self._dsn)
+            self._conn = await connect(self._dsn)
             await store.ensure_checkpoints(self._conn, [p.name for p in self._projections])
             await self._conn.add_listener(SEALED_CHANNEL, self._notified)
         return self._conn

@@ -94,17 +94,17 @@ class ProgressLine:
 async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
     import asyncpg
 
+    from ledger.runtime import connect
     from ledger.store.migrate import migrate
     from projections.rebuild import RebuildBusy, rebuild
     from projections.registry import select
-    from projections.runner import runner_connection
 
     owner = await asyncpg.connect(dsn)
     try:
         await migrate(owner)
     finally:
         await owner.close()
-    conn = await runner_connection(dsn)
+    conn = await connect(dsn)
     try:
         return await rebuild(conn, select(names), batch_size=batch_size, progress=ProgressLine())
     except RebuildBusy as exc:
