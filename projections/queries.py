@@ -17,21 +17,22 @@ from projections.store import decode_doc
 Conn = asyncpg.Connection | asyncpg.Pool
 
 
+# One statement: the checkpoint and the documents of the generation it names come from
+# the same snapshot, so a rebuild's swap is seen whole or not at all. Each key is its
+# own unique-index probe (see store.LOAD_DOCS: `key = ANY` let stale statistics turn a
+# read into a scan of the whole generation).
+READ_DOCS = """SELECT c.position, k.key,
+                      (SELECT d.doc::text FROM {table} d
+                        WHERE d.generation = c.generation AND d.key = k.key) AS doc
+                 FROM projection_checkpoints c
+                 LEFT JOIN LATERAL unnest($2::text[]) AS k(key) ON true
+                WHERE c.name = $1"""
+
+
 async def _docs(conn: Conn, name: str, keys: list[str]) -> tuple[dict[str, Doc], int]:
-    # One statement: the checkpoint and the documents of the generation it names come from
-    # the same snapshot, so a rebuild's swap is seen whole or not at all.
-    table = PROJECTIONS[name].table
-    rows = await conn.fetch(
-        f"""SELECT c.position, d.key, d.doc::text AS doc
-              FROM projection_checkpoints c
-              LEFT JOIN {table} d
-                ON d.generation = c.generation AND d.key = ANY($2::text[])
-             WHERE c.name = $1""",  # noqa: S608 - table names are fixed in the registry
-        name,
-        keys,
-    )
+    rows = await conn.fetch(READ_DOCS.format(table=PROJECTIONS[name].table), name, keys)
     position = int(rows[0]["position"]) if rows else 0
-    return {r["key"]: decode_doc(r["doc"]) for r in rows if r["key"] is not None}, position
+    return {r["key"]: decode_doc(r["doc"]) for r in rows if r["doc"] is not None}, position
 
 
 async def _one(conn: Conn, name: str, key: str) -> tuple[Doc | None, int]:

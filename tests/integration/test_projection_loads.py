@@ -7,6 +7,7 @@ import pytest
 
 from ledger.runtime import connect
 from projections import sme_exposure
+from projections.queries import READ_DOCS
 from projections.store import LOAD_DOCS, load_docs
 
 TABLE = "proj_sme_exposure"
@@ -57,3 +58,23 @@ async def test_a_load_answers_the_documents_stored_and_leaves_out_missing_keys(
     finally:
         await conn.close()
     assert docs == {"sme:2": {}, "sme:3": {}}
+
+
+@pytest.mark.parametrize("plan_mode", ["force_generic_plan", "force_custom_plan"])
+async def test_a_read_model_read_looks_each_key_up_on_the_whole_primary_key(
+    db_dsn: str, plan_mode: str
+) -> None:
+    await _store_docs(db_dsn, 1, 100)
+    conn = await connect(db_dsn)
+    try:
+        await conn.execute(f"SET plan_cache_mode = {plan_mode}")
+        await conn.execute(f"PREPARE read(text, text[]) AS {READ_DOCS.format(table=TABLE)}")
+        for _ in range(10):
+            await conn.fetch("EXECUTE read('sme_exposure', '{sme:1}')")
+        await _store_docs(db_dsn, 101, 20_000)
+        rows = await conn.fetch("EXPLAIN EXECUTE read('sme_exposure', '{sme:1}')")
+    finally:
+        await conn.close()
+    plan = "\n".join(r[0] for r in rows)
+    assert "(key = k.key)" in plan
+    assert "Filter" not in plan
