@@ -26,6 +26,9 @@ GUARANTEE_EVENTS = frozenset(
 )
 """Event types of a guarantee's stream (claims live there too)."""
 
+PROGRAM_EVENTS = frozenset({"program.registered", "program.amended"})
+"""Event types of a program's stream."""
+
 
 def guarantee_key(guarantee_id: str) -> str:
     """Key of a guarantee's document in any projection."""

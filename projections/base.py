@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from events.payloads import EVENT_TYPES
 from events.stored import LogEntry
 
 Doc = dict[str, Any]
@@ -87,3 +88,7 @@ class Projection:
     It may look only at documents it names itself, with `Docs.peek`."""
     apply: Apply
     """Apply one event to the documents, `put`ting each one it changes."""
+    handles: frozenset[str] = frozenset(EVENT_TYPES)
+    """Event types `apply` may change a document for; events of other types are never
+    given to it (nor to `needs`). Most of a large log is of types a projection ignores,
+    and skipping them is what keeps a replay fast."""

@@ -133,5 +133,11 @@ def render(doc: Doc, position: int) -> dict[str, Any]:
     }
 
 
-PROJECTION = Projection(name=NAME, table="proj_claims", needs=needs, apply=apply)
+PROJECTION = Projection(
+    name=NAME,
+    table="proj_claims",
+    needs=needs,
+    apply=apply,
+    handles=balance.GUARANTEE_EVENTS,
+)
 """The claim shares read model."""

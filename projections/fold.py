@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from events.payloads import EVENT_TYPES
 from events.stored import LogEntry
 from projections import claims, guarantees, institutions, programs, sme_exposure
-from projections.base import Doc, Projection
+from projections.base import Apply, Doc, Projection
 from projections.packed import PackedDocs
 from projections.registry import PROJECTIONS
 
@@ -27,14 +28,22 @@ class Fold:
         self.projections: dict[str, Projection] = {proj.name: proj for proj in chosen}
         self.docs: dict[str, PackedDocs] = {name: PackedDocs() for name in self.projections}
         self.position = 0
-        self._steps = [(proj.apply, self.docs[name]) for name, proj in self.projections.items()]
+        # By event type, the projections that handle it: most events concern one or two.
+        self._steps: dict[str, list[tuple[Apply, PackedDocs]]] = {
+            type_: [
+                (proj.apply, self.docs[name])
+                for name, proj in self.projections.items()
+                if type_ in proj.handles
+            ]
+            for type_ in EVENT_TYPES
+        }
         self._unsettled = 0
 
     def apply(self, entry: LogEntry) -> None:
         """Apply the next log entry; entries must come in position order, each once."""
         if entry.position <= self.position:
             raise ValueError(f"position {entry.position} is not after {self.position}")
-        for apply, docs in self._steps:
+        for apply, docs in self._steps[entry.type]:
             apply(docs, entry)
         self.position = entry.position
         self._unsettled += 1

@@ -113,5 +113,11 @@ def render(doc: Doc, position: int) -> dict[str, Any]:
     return body
 
 
-PROJECTION = Projection(name=NAME, table="proj_guarantees", needs=needs, apply=apply)
+PROJECTION = Projection(
+    name=NAME,
+    table="proj_guarantees",
+    needs=needs,
+    apply=apply,
+    handles=balance.GUARANTEE_EVENTS,
+)
 """The guarantee summary read model."""

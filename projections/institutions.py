@@ -184,5 +184,11 @@ def render(doc: Doc, programs: Mapping[str, Doc], position: int) -> dict[str, An
     }
 
 
-PROJECTION = Projection(name=NAME, table="proj_institutions", needs=needs, apply=apply)
+PROJECTION = Projection(
+    name=NAME,
+    table="proj_institutions",
+    needs=needs,
+    apply=apply,
+    handles=balance.PROGRAM_EVENTS | {"institution.registered"} | balance.GUARANTEE_EVENTS,
+)
 """The institution positions read model."""

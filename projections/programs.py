@@ -158,5 +158,11 @@ def render(doc: Doc, position: int) -> dict[str, Any]:
     }
 
 
-PROJECTION = Projection(name=NAME, table="proj_programs", needs=needs, apply=apply)
+PROJECTION = Projection(
+    name=NAME,
+    table="proj_programs",
+    needs=needs,
+    apply=apply,
+    handles=balance.PROGRAM_EVENTS | balance.GUARANTEE_EVENTS,
+)
 """The program totals read model."""

@@ -93,5 +93,11 @@ def render(sme: Doc, programs: Mapping[str, Doc], position: int) -> dict[str, An
     return {"sme_id": sme["sme_id"], "position": position, "programs": rows}
 
 
-PROJECTION = Projection(name=NAME, table="proj_sme_exposure", needs=needs, apply=apply)
+PROJECTION = Projection(
+    name=NAME,
+    table="proj_sme_exposure",
+    needs=needs,
+    apply=apply,
+    handles=balance.PROGRAM_EVENTS | {"sme.registered"} | balance.GUARANTEE_EVENTS,
+)
 """The SME exposure read model."""
