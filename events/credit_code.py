@@ -23,6 +23,11 @@ def check_character(first17: str) -> str:
     if not _ALPHABET.issuperset(first17):
         bad = next(c for c in first17 if c not in _ALPHABET)
         raise ValueError(f"character {bad!r} is not in the code alphabet")
+    return _check(first17)
+
+
+def _check(first17: str) -> str:
+    # The first 17 characters are known to be of the alphabet.
     total = int(first17.encode().translate(_DIGITS)[::-1], 34)
     return CHARS[(31 - total % 31) % 31]
 
@@ -36,7 +41,7 @@ def credit_code_problem(code: str) -> str | None:
         return f"character {bad!r} is not in the code alphabet {CHARS}"
     if not code[2:8].isdigit():
         return "characters 3-8 (the administrative division code) must be digits"
-    expected = check_character(code[:17])
+    expected = _check(code[:17])
     if code[17] != expected:
         return f"invalid check character {code[17]!r}, expected {expected!r}"
     return None
