@@ -30,9 +30,19 @@ SME_ID_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 """Shape of a unified social credit code; the check character is verified separately."""
 
 SmeId = Annotated[
-    str, Meta(pattern=SME_ID_PATTERN, description="Unified social credit code (GB 32100-2015)")
+    str,
+    Meta(
+        description="Unified social credit code (GB 32100-2015)",
+        extra_json_schema={"pattern": SME_ID_PATTERN},
+    ),
 ]
-"""An SME's 18-character unified social credit code (check character verified by holders)."""
+"""An SME's 18-character unified social credit code, checked whole by every holder.
+
+The pattern is published in the schema but not matched on decode: each struct
+holding an SmeId checks it with credit_code_problem, which checks all the
+pattern does and the check character, and says which part is wrong. Matching
+it as well cost a fifth of decoding an SME's event (replay decodes millions).
+"""
 
 # One line, no control characters, not blank: names end up in reports and logs.
 _LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]+$"

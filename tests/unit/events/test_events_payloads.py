@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import msgspec
 import pytest
 from events_examples import SME, TYPES, body, envelope, example
 
 from events.envelope import InvalidEvents, decode_posted
 from events.errors import FieldError
-from events.payloads import EVENT_TYPES, PAYLOADS, GuaranteeIssued, Payload
+from events.payloads import EVENT_TYPES, PAYLOADS, GuaranteeIssued, Payload, SmeRegistered
+from events.types import SME_ID_PATTERN
 
 STREAMS = {
     "institution.registered": "institution-CN-NFGF",
@@ -140,9 +142,21 @@ def test_wrong_check_character_is_refused_at_sme_id(type_: str) -> None:
     assert "check character" in errors[0].message
 
 
-@pytest.mark.parametrize("code", ["91500000ma5u7k3q8y", "91500000MA5U7K3Q8", "9150000AMA5U7K3Q8Y"])
-def test_malformed_credit_codes_are_refused_at_sme_id(code: str) -> None:
-    assert refused_at("sme.registered", example("sme.registered", sme_id=code)) == "$.data.sme_id"
+@pytest.mark.parametrize(
+    "code",
+    ["91500000ma5u7k3q8y", "91500000MA5U7K3Q8", "9150000AMA5U7K3Q8Y", "91500000MA5U7K3O8Y", ""],
+)
+@pytest.mark.parametrize(
+    "type_", ["sme.registered", "sme.eligibility_recorded", "guarantee.issued"]
+)
+def test_malformed_credit_codes_are_refused_at_sme_id(type_: str, code: str) -> None:
+    assert refused_at(type_, example(type_, sme_id=code)) == "$.data.sme_id"
+
+
+def test_the_schema_publishes_the_credit_code_pattern() -> None:
+    schema = msgspec.json.schema(SmeRegistered)
+    props = schema["$defs"]["SmeRegistered"]["properties"]
+    assert props["sme_id"]["pattern"] == SME_ID_PATTERN
 
 
 @pytest.mark.parametrize("maturity", ["2025-03-01", "2025-02-28"])
