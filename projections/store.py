@@ -133,11 +133,10 @@ async def apply_batch(
     """Apply entries (in position order) to one projection's stored documents.
 
     Skips events of types the projection does not handle. Loads every document the
-    batch names with a few key lookups, applies the pure
-    `apply` in memory, and writes what changed with one upsert. Should an event need a
-    document only an earlier event of the batch could name, the batch is applied again
-    from scratch, loading before each event. The caller owns the transaction, and moves
-    the checkpoint inside it.
+    batch names in a few statements, applies the pure `apply` in memory, and writes what
+    changed with one upsert. Should an event need a document only an earlier event of
+    the batch could name, the batch is applied again from scratch, loading before each
+    event. The caller owns the transaction, and moves the checkpoint inside it.
     """
     entries = [entry for entry in entries if entry.type in proj.handles]
     if not entries:
