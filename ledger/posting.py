@@ -155,8 +155,15 @@ class Ledger:
                 )
                 for p, s in zip(events, stored, strict=True)
             ]
+            issued = [p.guarantee_id for p in payloads if isinstance(p, GuaranteeIssued)]
             seq_of = await decisions.append(
-                conn, new_events, recorded_at, versions, view, notify=APPENDED_CHANNEL
+                conn,
+                new_events,
+                recorded_at,
+                versions,
+                view,
+                issued=issued,
+                notify=APPENDED_CHANNEL,
             )
             # Waited for from before the commit, so no sealing notice can be missed.
             expected.update(self._waiter.expect(list(seq_of.values())))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 import msgspec
 
+from events.payloads import GuaranteeIssued
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.export import decode_line
 from ledger.rules.decide import decide
@@ -179,4 +180,5 @@ async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
             raise ImportRefused(
                 f"position {c.position}: the rules now derive other facts than were stored"
             )
-    await decisions.save(conn, view)
+    issued = [p.guarantee_id for p in payloads if isinstance(p, GuaranteeIssued)]
+    await decisions.save(conn, view, issued)

@@ -2,7 +2,7 @@
 
 `prepare` takes the post's locks and reads its decision state and stream
 versions (ledger_prepare); `append` stores the events and the state the rules
-changed (ledger_append). Both functions live in migration 0008.
+changed (ledger_append). Both functions live in migration 0009.
 """
 
 from __future__ import annotations
@@ -171,17 +171,19 @@ async def append(
     versions: dict[str, int],
     view: View,
     *,
+    issued: Sequence[str],
     notify: str | None,
 ) -> dict[str, int]:
     """Store `events`, the streams' new versions and the state rows `view` changed.
 
-    Returns each new event's seq by event id; `notify` names the channel told
-    that events were appended (None: tell nobody).
+    `issued` names the guarantees these events issue, whose loans add to their
+    program's volume totals. Returns each new event's seq by event id; `notify`
+    names the channel told that events were appended (None: tell nobody).
     """
     rows = await conn.fetch(
         """SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
                                        $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-                                       $25, $26)""",
+                                       $25, $26, $27, $28, $29, $30)""",
         notify,
         [e.event_id for e in events],
         [e.stream_id for e in events],
@@ -193,13 +195,25 @@ async def append(
         list(versions),
         list(versions.values()),
         *_state_columns(view),
+        *_volume_columns(view, issued),
     )
     return {str(r["r_event_id"]): r["r_seq"] for r in rows}
 
 
-async def save(conn: asyncpg.Connection, view: View) -> None:
-    """Write every state row the decisions changed (no events)."""
-    await append(conn, [], dt.datetime.now(dt.UTC), {}, view, notify=None)
+async def save(conn: asyncpg.Connection, view: View, issued: Sequence[str]) -> None:
+    """Write every state row the decisions changed (no events), and the volume of `issued`."""
+    await append(conn, [], dt.datetime.now(dt.UTC), {}, view, issued=issued, notify=None)
+
+
+def _volume_columns(view: View, issued: Sequence[str]) -> list[list[Any]]:
+    """What the issued guarantees add to their programs' volumes, from $27 on: one row
+    per guarantee and role with a share (the roles a compensation cap counts it for)."""
+    rows = [
+        (g.program_id, role, g.sme_id, g.loan_amount)
+        for g in (view.guarantees[gid] for gid in issued)
+        for role in g.share_roles()
+    ]
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], []]
 
 
 def _state_columns(view: View) -> list[list[Any]]:

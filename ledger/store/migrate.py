@@ -48,8 +48,9 @@ def shipped_migrations() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection) -> list[int]:
-    """Apply every shipped migration not yet applied; return the versions applied now."""
+async def migrate(conn: asyncpg.Connection, *, through: int | None = None) -> list[int]:
+    """Apply every shipped migration not yet applied (up to version `through`, if given,
+    as when checking an upgrade from an earlier release); return the versions applied now."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
     try:
         await conn.execute(
@@ -65,6 +66,8 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
         }
         done: list[int] = []
         for migration in shipped_migrations():
+            if through is not None and migration.version > through:
+                break
             known = applied.get(migration.version)
             if known is not None:
                 if known != migration.checksum:

@@ -95,3 +95,43 @@ async def test_concurrent_compensations_in_one_program_share_the_fund_cap(
         assert isinstance(derived, CompensationDerived)
         funds.append(derived.shares.national_fund)
     assert sorted(funds) == [0, 100_000_000]
+
+
+async def _program_volumes(rt: Runtime) -> tuple[dict[tuple[str, str], int], ...]:
+    """The running volume totals, and the same volumes summed over every guarantee."""
+    totals = await rt.pool.fetch(
+        "SELECT program_id, role, sum(volume) AS v FROM w_program_volume GROUP BY 1, 2"
+    )
+    summed = await rt.pool.fetch(
+        """SELECT g.program_id, r.role, sum(g.loan_amount) AS v
+             FROM w_guarantees g, unnest(g.volume_roles) AS r(role) GROUP BY 1, 2"""
+    )
+    return tuple(
+        {(row["program_id"], row["role"]): int(row["v"]) for row in rows}
+        for rows in (totals, summed)
+    )
+
+
+async def test_concurrent_issuances_for_many_smes_keep_the_program_volume_exact(
+    db_dsn: str,
+) -> None:
+    async with running(db_dsn) as first, running(db_dsn) as second:
+        await seed(first, "little_giant")
+        smes = [sme_code(n) for n in range(1, 33)]
+        registers: list[p.Payload] = []
+        for sme in smes:
+            registers += [p.SmeRegistered(sme_id=sme, name="SME"), eligibility(sme, "little_giant")]
+        await post_batch(first, registers, key(REVIEWER))
+        posts = [
+            post(
+                [first, second][n % 2],
+                issued(f"G-{n}", sme_id=sme, loan_amount=LOAN + n),
+                key(GUAR),
+            )
+            for n, sme in enumerate(smes)
+        ]
+        stored, refused = _outcomes(await asyncio.gather(*posts, return_exceptions=True))
+        totals, summed = await _program_volumes(second)
+    assert (stored, refused) == (32, [])
+    assert totals == summed
+    assert set(totals.values()) == {sum(LOAN + n for n in range(32))}
