@@ -135,3 +135,29 @@ async def test_concurrent_issuances_for_many_smes_keep_the_program_volume_exact(
     assert (stored, refused) == (32, [])
     assert totals == summed
     assert set(totals.values()) == {sum(LOAN + n for n in range(32))}
+
+
+async def test_concurrent_batches_of_issuances_sharing_volume_shards_never_deadlock(
+    runtime: Runtime,
+) -> None:
+    await seed(runtime, "little_giant")
+    smes = [sme_code(n) for n in range(1, 129)]
+    registers: list[p.Payload] = []
+    for sme in smes:
+        registers += [p.SmeRegistered(sme_id=sme, name="SME"), eligibility(sme, "little_giant")]
+    await post_batch(runtime, registers, key(REVIEWER))
+    # Eight batches of sixteen SMEs each: between them they share volume shards, and
+    # each batch takes its shard rows in one order, so none waits on another in a cycle.
+    batches = [
+        post_batch(
+            runtime,
+            [issued(f"G-{n}", sme_id=smes[n], loan_amount=LOAN) for n in range(b, 128, 8)],
+            key(GUAR),
+        )
+        for b in range(8)
+    ]
+    stored, refused = _outcomes(await asyncio.gather(*batches, return_exceptions=True))
+    totals, summed = await _program_volumes(runtime)
+    assert (stored, refused) == (8, [])
+    assert totals == summed
+    assert set(totals.values()) == {128 * LOAN}
