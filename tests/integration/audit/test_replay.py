@@ -127,3 +127,25 @@ async def test_compare_lists_a_live_read_model_value_that_differs(runtime: Runti
     assert [(d.projection, d.key, d.path, d.live) for d in comparison.differences] == [
         ("guarantees", "guarantee:G-2", "$.balance", 1)
     ]
+
+
+async def test_replay_refuses_a_log_with_an_event_taken_out(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.remove(su, 14)
+    async with runtime.pool.acquire() as conn:
+        assert (await replay(conn, to_position=13)).position == 13  # whole before it
+        with pytest.raises(ReplayError, match="position 14"):
+            await replay(conn)
+
+
+async def test_replay_refuses_a_log_row_whose_event_row_is_gone(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        seq = await tamper.seq_at(su, 14)
+        await su.execute("SET session_replication_role = replica")  # past the foreign key
+        await su.execute("DELETE FROM events WHERE seq = $1", seq)
+        await su.execute("RESET session_replication_role")
+    async with runtime.pool.acquire() as conn:
+        with pytest.raises(ReplayError, match="position 14"):
+            await replay(conn)
