@@ -14,7 +14,7 @@ from events.envelope import Posted, posted_fingerprint
 from events.payloads import GuaranteeIssued, Payload
 from events.stored import Actor, StoredEvent, encode_stored
 from ledger.rules.decide import decide
-from ledger.rules.footprint import footprint, referenced_guarantees
+from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
 from ledger.rules.refusal import Refusal
 from ledger.rules.state import View
 from ledger.store import decisions
@@ -155,14 +155,13 @@ class Ledger:
                 )
                 for p, s in zip(events, stored, strict=True)
             ]
-            issued = [p.guarantee_id for p in payloads if isinstance(p, GuaranteeIssued)]
             seq_of = await decisions.append(
                 conn,
                 new_events,
                 recorded_at,
                 versions,
                 view,
-                issued=issued,
+                issued=issued_guarantees(payloads),
                 notify=APPENDED_CHANNEL,
             )
             # Waited for from before the commit, so no sealing notice can be missed.

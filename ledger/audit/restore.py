@@ -17,11 +17,10 @@ from dataclasses import dataclass
 import asyncpg
 import msgspec
 
-from events.payloads import GuaranteeIssued
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.export import decode_line
 from ledger.rules.decide import decide
-from ledger.rules.footprint import footprint, referenced_guarantees
+from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
 from ledger.rules.refusal import Refusal
 from ledger.store import decisions
 from ledger.store.chain import GENESIS, link
@@ -180,5 +179,4 @@ async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
             raise ImportRefused(
                 f"position {c.position}: the rules now derive other facts than were stored"
             )
-    issued = [p.guarantee_id for p in payloads if isinstance(p, GuaranteeIssued)]
-    await decisions.save(conn, view, issued)
+    await decisions.save(conn, view, issued_guarantees(payloads))

@@ -58,6 +58,11 @@ def referenced_guarantees(events: list[p.Payload]) -> set[str]:
     return {e.guarantee_id for e in events if hasattr(e, "guarantee_id")}
 
 
+def issued_guarantees(events: list[p.Payload]) -> list[str]:
+    """The guarantees the post issues, in order (their loans add to program volumes)."""
+    return [e.guarantee_id for e in events if isinstance(e, p.GuaranteeIssued)]
+
+
 def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Footprint:
     """The footprint of a post, given the facts of the guarantees it refers to.
 
