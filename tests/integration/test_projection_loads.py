@@ -26,22 +26,33 @@ async def _store_docs(dsn: str, first: int, count: int) -> None:
         await conn.close()
 
 
+async def _plan_once_grown(dsn: str, plan_mode: str, prepare: str, execute: str) -> str:
+    """The plan of a statement prepared and run while the table is young (100 documents,
+    never analyzed), asked for again once it holds 20 100."""
+    await _store_docs(dsn, 1, 100)
+    conn = await connect(dsn)
+    try:
+        await conn.execute(f"SET plan_cache_mode = {plan_mode}")
+        await conn.execute(prepare)
+        for _ in range(10):  # enough executions for a cached plan to take over
+            await conn.fetch(execute)
+        await _store_docs(dsn, 101, 20_000)
+        rows = await conn.fetch("EXPLAIN " + execute)
+    finally:
+        await conn.close()
+    return "\n".join(r[0] for r in rows)
+
+
 @pytest.mark.parametrize("plan_mode", ["force_generic_plan", "force_custom_plan"])
 async def test_a_load_looks_each_key_up_on_the_whole_primary_key(
     db_dsn: str, plan_mode: str
 ) -> None:
-    await _store_docs(db_dsn, 1, 100)  # a young ledger, never analyzed
-    conn = await connect(db_dsn)
-    try:
-        await conn.execute(f"SET plan_cache_mode = {plan_mode}")
-        await conn.execute(f"PREPARE load(int, text[]) AS {LOAD_DOCS.format(table=TABLE)}")
-        for _ in range(10):  # enough executions for a cached plan to take over
-            await conn.fetch("EXECUTE load(1, '{sme:1,sme:2}')")
-        await _store_docs(db_dsn, 101, 20_000)
-        rows = await conn.fetch("EXPLAIN EXECUTE load(1, '{sme:1,sme:2}')")
-    finally:
-        await conn.close()
-    plan = "\n".join(r[0] for r in rows)
+    plan = await _plan_once_grown(
+        db_dsn,
+        plan_mode,
+        f"PREPARE load(int, text[]) AS {LOAD_DOCS.format(table=TABLE)}",
+        "EXECUTE load(1, '{sme:1,sme:2}')",
+    )
     # Both key columns are index conditions; nothing reads the generation row by row.
     assert "Index Cond: ((generation = " in plan
     assert "(key = k.key)" in plan
@@ -64,17 +75,11 @@ async def test_a_load_answers_the_documents_stored_and_leaves_out_missing_keys(
 async def test_a_read_model_read_looks_each_key_up_on_the_whole_primary_key(
     db_dsn: str, plan_mode: str
 ) -> None:
-    await _store_docs(db_dsn, 1, 100)
-    conn = await connect(db_dsn)
-    try:
-        await conn.execute(f"SET plan_cache_mode = {plan_mode}")
-        await conn.execute(f"PREPARE read(text, text[]) AS {READ_DOCS.format(table=TABLE)}")
-        for _ in range(10):
-            await conn.fetch("EXECUTE read('sme_exposure', '{sme:1}')")
-        await _store_docs(db_dsn, 101, 20_000)
-        rows = await conn.fetch("EXPLAIN EXECUTE read('sme_exposure', '{sme:1}')")
-    finally:
-        await conn.close()
-    plan = "\n".join(r[0] for r in rows)
+    plan = await _plan_once_grown(
+        db_dsn,
+        plan_mode,
+        f"PREPARE read(text, text[]) AS {READ_DOCS.format(table=TABLE)}",
+        "EXECUTE read('sme_exposure', '{sme:1}')",
+    )
     assert "(key = k.key)" in plan
     assert "Filter" not in plan

@@ -112,16 +112,22 @@ async def _program_volumes(rt: Runtime) -> tuple[dict[tuple[str, str], int], ...
     )
 
 
+async def _seed_smes(rt: Runtime, count: int) -> list[str]:
+    """The seed set-up, and `count` more eligible SMEs registered in one batch."""
+    await seed(rt, "little_giant")
+    smes = [sme_code(n) for n in range(1, count + 1)]
+    registers: list[p.Payload] = []
+    for sme in smes:
+        registers += [p.SmeRegistered(sme_id=sme, name="SME"), eligibility(sme, "little_giant")]
+    await post_batch(rt, registers, key(REVIEWER))
+    return smes
+
+
 async def test_concurrent_issuances_for_many_smes_keep_the_program_volume_exact(
     db_dsn: str,
 ) -> None:
     async with running(db_dsn) as first, running(db_dsn) as second:
-        await seed(first, "little_giant")
-        smes = [sme_code(n) for n in range(1, 33)]
-        registers: list[p.Payload] = []
-        for sme in smes:
-            registers += [p.SmeRegistered(sme_id=sme, name="SME"), eligibility(sme, "little_giant")]
-        await post_batch(first, registers, key(REVIEWER))
+        smes = await _seed_smes(first, 32)
         posts = [
             post(
                 [first, second][n % 2],
@@ -140,12 +146,7 @@ async def test_concurrent_issuances_for_many_smes_keep_the_program_volume_exact(
 async def test_concurrent_batches_of_issuances_sharing_volume_shards_never_deadlock(
     runtime: Runtime,
 ) -> None:
-    await seed(runtime, "little_giant")
-    smes = [sme_code(n) for n in range(1, 129)]
-    registers: list[p.Payload] = []
-    for sme in smes:
-        registers += [p.SmeRegistered(sme_id=sme, name="SME"), eligibility(sme, "little_giant")]
-    await post_batch(runtime, registers, key(REVIEWER))
+    smes = await _seed_smes(runtime, 128)
     # Eight batches of sixteen SMEs each: between them they share volume shards, and
     # each batch takes its shard rows in one order, so none waits on another in a cycle.
     batches = [
