@@ -8,6 +8,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from hypothesis import strategies as st
+
 from events.credit_code import check_character
 from events.stored import Actor, LogEntry, StoredEvent, encode_stored
 from ledger.rules.decide import decide
@@ -211,6 +213,12 @@ def lifecycle(ledger: PureLedger, gid: str, *, loss: int, recover: int) -> list[
 
 OP_KINDS = 16
 """How many kinds of random operation `random_steps` knows."""
+
+OPS = st.lists(
+    st.tuples(st.integers(0, OP_KINDS - 1), st.integers(0, 50), st.integers(1, 100)),
+    max_size=60,
+)
+"""Random (kind, target, percent) operations for `random_steps`, for property tests."""
 
 
 def _amount(base: int, frac: int) -> int:

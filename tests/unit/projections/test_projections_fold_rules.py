@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from events.types import ROLES
 from projections.fold import Fold
-from tests.unit.projections.scenario import OP_KINDS, random_steps
-
-OPS = st.lists(
-    st.tuples(st.integers(0, OP_KINDS - 1), st.integers(0, 50), st.integers(1, 100)),
-    max_size=60,
-)
+from tests.unit.projections.scenario import OPS, random_steps
 
 
 @settings(max_examples=60, deadline=None)

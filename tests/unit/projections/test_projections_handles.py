@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from projections.base import Docs
 from projections.fold import Fold
 from projections.registry import PROJECTIONS
-from tests.unit.projections.scenario import OP_KINDS, random_steps
-
-OPS = st.lists(
-    st.tuples(st.integers(0, OP_KINDS - 1), st.integers(0, 50), st.integers(1, 100)),
-    max_size=60,
-)
+from tests.unit.projections.scenario import OP_KINDS, OPS, random_steps
 
 
 @settings(max_examples=40, deadline=None)

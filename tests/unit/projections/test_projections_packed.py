@@ -11,12 +11,7 @@ from projections.base import Docs
 from projections.fold import Fold
 from projections.packed import PackedDocs
 from projections.registry import PROJECTIONS
-from tests.unit.projections.scenario import OP_KINDS, random_steps
-
-OPS = st.lists(
-    st.tuples(st.integers(0, OP_KINDS - 1), st.integers(0, 50), st.integers(1, 100)),
-    max_size=60,
-)
+from tests.unit.projections.scenario import OPS, random_steps
 
 
 def _plain(entries: list[LogEntry]) -> dict[str, dict[str, object]]:
