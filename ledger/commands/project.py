@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 
+from ledger import aio
 from ledger.commands import CommandError, Subparsers
 from ledger.commands.projections import database
 from ledger.config import Settings
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Follow the log until interrupted (Ctrl-C or SIGTERM)."""
     with database(settings) as dsn:
         try:
-            asyncio.run(_follow(dsn))
+            aio.run(_follow(dsn))
         except KeyboardInterrupt:
             return 0
         except OSError as exc:

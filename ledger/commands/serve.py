@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import importlib
 import inspect
@@ -15,6 +14,7 @@ from typing import Any, TypeAlias, cast
 
 import structlog
 
+from ledger import aio
 from ledger.commands import CommandError, Subparsers
 from ledger.config import DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, HOST, PORT, Settings, parse_port
 
@@ -93,7 +93,7 @@ def _load_run_service() -> RunService:
 def _call(run_service: RunService, settings: Settings, dsn: str) -> None:
     result = run_service(settings, dsn)
     if inspect.iscoroutine(result):
-        asyncio.run(result)
+        aio.run(result)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
