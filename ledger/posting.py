@@ -1,8 +1,9 @@
-"""Posting events: the append transaction that checks every rule and stores all or nothing."""
+"""Posting events: transactions that check every rule and store each post all or nothing."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,14 +11,13 @@ from dataclasses import dataclass
 import asyncpg
 import structlog
 
-from events.envelope import Posted, posted_fingerprint
-from events.payloads import GuaranteeIssued, Payload
-from events.stored import Actor, StoredEvent, encode_stored
-from ledger.rules.decide import decide
-from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
+from events.envelope import Posted
+from events.stored import Actor, encode_stored
+from ledger.grouping import Accepted, Outcome, Post, Repeat, decide_group, footprints, partition
+from ledger.rules.footprint import issued_guarantees, merged
 from ledger.rules.refusal import Refusal
-from ledger.rules.state import View
 from ledger.store import decisions
+from ledger.store.failures import database_unavailable
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import APPENDED_CHANNEL
 
@@ -61,8 +61,45 @@ class _Pending:
     position: int | None
 
 
+MAX_GROUP_EVENTS = 1000
+"""Most events stored in one transaction (a single post of up to 1000 always goes alone)."""
+
+GROUPS = 2
+"""Transactions one instance stores at once; posts arriving meanwhile wait for the next."""
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What a poster waits for: its events' receipts once they have positions."""
+
+    pending: list[_Pending]
+    replayed: bool
+    expected: dict[int, asyncio.Future[int]]
+
+
+@dataclass(eq=False)
+class _Waiting:
+    post: Post
+    future: asyncio.Future[_Stored]
+
+
+@dataclass
+class _Appended:
+    """One group transaction's outcome: each decided post's result, and the posts deferred."""
+
+    results: list[tuple[_Waiting, _Stored | Refusal]]
+    later: list[_Waiting]
+    stored_any: bool
+
+
 class Ledger:
-    """The application service: posts events through the rules into the store."""
+    """The application service: posts events through the rules into the store.
+
+    Posts that arrive while earlier ones are being stored are stored together,
+    up to GROUPS transactions at a time: under load a transaction carries many
+    posts, so each costs a share of its round trips and its commit instead of
+    all of them, while a post that arrives alone is stored at once.
+    """
 
     def __init__(
         self,
@@ -73,6 +110,8 @@ class Ledger:
         clock: Callable[[], dt.datetime] = shanghai_now,
         seal_timeout: float = 10.0,
         acquire_timeout: float = 5.0,
+        groups: int = GROUPS,
+        group_events: int = MAX_GROUP_EVENTS,
     ) -> None:
         self._pool = pool
         self._waiter = waiter
@@ -80,18 +119,88 @@ class Ledger:
         self._clock = clock
         self._seal_timeout = seal_timeout
         self._acquire_timeout = acquire_timeout
+        self._max_groups = groups
+        self._group_events = group_events
+        self._queue: collections.deque[_Waiting] = collections.deque()
+        self._draining = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def post(self, events: list[Posted], actor: Actor, *, batch: bool = False) -> PostResult:
         """Check and store `events` atomically; return their receipts or raise Refusal."""
-        appended: tuple[list[_Pending], bool] | None = None
+        waiting = _Waiting(Post(events, actor, batch), asyncio.get_running_loop().create_future())
+        self._queue.append(waiting)
+        if self._draining < self._max_groups:
+            self._draining += 1
+            task = asyncio.create_task(self._drain(), name="posting")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        # A poster that stops waiting (its request timed out) cancels only its wait: a
+        # group already being stored goes on, one not yet started leaves its post out.
+        stored = await waiting.future
+        return PostResult(await self._receipts(stored.pending, stored.expected), stored.replayed)
+
+    async def _drain(self) -> None:
+        try:
+            while group := self._take():
+                await self._store_group(group)
+        finally:
+            # With no await between finding the queue empty and this, a post queued
+            # after it always finds fewer than GROUPS draining and starts another.
+            self._draining -= 1
+
+    def _take(self) -> list[_Waiting]:
+        group: list[_Waiting] = []
+        events = 0
+        while self._queue:
+            first = self._queue[0]
+            if first.future.done():
+                self._queue.popleft()  # its poster gave up waiting
+                continue
+            size = len(first.post.events)
+            if group and events + size > self._group_events:
+                break
+            group.append(self._queue.popleft())
+            events += size
+        return group
+
+    async def _store_group(self, group: list[_Waiting]) -> None:
+        try:
+            appended = await self._store(group)
+        except asyncio.CancelledError:
+            for waiting in group:
+                waiting.future.cancel()
+            raise
+        except Exception as exc:
+            if len(group) > 1 and not database_unavailable(exc):
+                # Maybe one post's doing: try each alone, so it fails only itself.
+                log.warning("posting.group_failed", posts=len(group), error=repr(exc)[:300])
+                for waiting in group:
+                    await self._store_group([waiting])
+                return
+            for waiting in group:
+                if not waiting.future.done():
+                    waiting.future.set_exception(exc)
+            return
+        # Deferred posts go first in the next group, in their order.
+        self._queue.extendleft(reversed(appended.later))
+        for waiting, result in appended.results:
+            if waiting.future.done():
+                continue
+            if isinstance(result, Refusal):
+                waiting.future.set_exception(result)
+            else:
+                waiting.future.set_result(result)
+
+    async def _store(self, group: list[_Waiting]) -> _Appended:
+        appended: _Appended | None = None
         expected: dict[int, asyncio.Future[int]] = {}
         try:
-            # Bounded: with every connection busy, a post fails fast (503) instead of piling up.
+            # Bounded: with every connection busy, posts fail fast (503) instead of piling up.
             async with self._pool.acquire(timeout=self._acquire_timeout) as proxy:
                 conn: asyncpg.Connection = proxy  # type: ignore[assignment]
                 for attempt in range(3):
                     try:
-                        appended = await self._append(conn, events, actor, batch, expected)
+                        appended = await self._append(conn, group, expected)
                         break
                     except asyncpg.UniqueViolationError:
                         # A concurrent post stored one of these ids first: look again.
@@ -108,80 +217,76 @@ class Ledger:
                 # Nothing committed: stop waiting for seqs the rollback took back.
                 self._waiter.forget(list(expected))
         assert appended is not None
-        pending, replayed = appended
-        if not replayed and self._on_appended is not None:
+        if appended.stored_any and self._on_appended is not None:
             self._on_appended()
-        return PostResult(await self._receipts(pending, expected), replayed)
+        return appended
 
     async def _append(
         self,
         conn: asyncpg.Connection,
-        events: list[Posted],
-        actor: Actor,
-        batch: bool,
+        group: list[_Waiting],
         expected: dict[int, asyncio.Future[int]],
-    ) -> tuple[list[_Pending], bool]:
-        payloads = [p.payload for p in events]
+    ) -> _Appended:
         async with conn.transaction():
-            refs = await decisions.guarantee_refs(conn, _looked_up(payloads))
+            looked_up: set[str] = set()
+            for waiting in group:
+                looked_up |= waiting.post.looked_up()
+            refs = await decisions.guarantee_refs(conn, looked_up)
+            now, later = partition([w.post for w in group], refs)
+            fps = footprints(now, refs)
             # No lock per event id: a repost of an event names the same stream, whose
             # lock it waits for; a different event under a used id fails on the unique
-            # event_id and is looked at again (`post`).
-            fp = footprint(payloads, refs)
+            # event_id and is looked at again (`_store`).
             prepared = await decisions.prepare(
                 conn,
-                fp,
-                [p.envelope.event_id for p in events],
-                sorted({p.payload.stream_id for p in events}),
+                merged(fps),
+                [p.envelope.event_id for post in now for p in post.events],
+                sorted({stream for post in now for stream in post.streams}),
             )
-            if prepared.earlier:
-                return _earlier(prepared.earlier, events, batch), True
-            view, versions = prepared.view, prepared.versions
             recorded_at = self._clock()
-            stored: list[StoredEvent] = []
-            for index, posted in enumerate(events):
-                try:
-                    stored.append(_decide_one(view, posted, actor, versions, recorded_at))
-                except Refusal as refusal:
-                    raise refusal.at(f"$[{index}]") if batch else refusal from None
-            new_events = [
-                decisions.NewEvent(
-                    p.envelope.event_id,
-                    s.stream_id,
-                    s.stream_version,
-                    s.type,
-                    posted_fingerprint(p),
-                    encode_stored(s),
+            decided = decide_group(prepared, now, fps, recorded_at)
+            new_events: list[decisions.NewEvent] = []
+            for post, outcome in zip(now, decided.outcomes, strict=True):
+                if isinstance(outcome, Accepted):
+                    new_events.extend(_new_events(post, outcome))
+            seq_of: dict[str, int] = {}
+            if new_events:
+                seq_of = await decisions.append(
+                    conn,
+                    new_events,
+                    recorded_at,
+                    decided.versions,
+                    prepared.view,
+                    issued=issued_guarantees(
+                        [
+                            p
+                            for post, o in zip(now, decided.outcomes, strict=True)
+                            if isinstance(o, Accepted)
+                            for p in post.payloads
+                        ]
+                    ),
+                    notify=APPENDED_CHANNEL,
                 )
-                for p, s in zip(events, stored, strict=True)
-            ]
-            seq_of = await decisions.append(
-                conn,
-                new_events,
-                recorded_at,
-                versions,
-                view,
-                issued=issued_guarantees(payloads),
-                notify=APPENDED_CHANNEL,
-            )
-            # Waited for from before the commit, so no sealing notice can be missed.
-            expected.update(self._waiter.expect(list(seq_of.values())))
-        return [
-            _Pending(
-                s.event_id, s.stream_id, s.stream_version, recorded_at, seq_of[s.event_id], None
-            )
-            for s in stored
-        ], False
+                # Waited for from before the commit, so no sealing notice can be missed.
+                expected.update(self._waiter.expect(list(seq_of.values())))
+        by_post = {id(w.post): w for w in group}
+        results = _results(prepared, now, decided.outcomes, recorded_at, seq_of, expected)
+        return _Appended(
+            [(by_post[id(post)], result) for post, result in zip(now, results, strict=True)],
+            [by_post[id(post)] for post in later],
+            bool(new_events),
+        )
 
     async def _receipts(
         self, pending: list[_Pending], expected: dict[int, asyncio.Future[int]]
     ) -> list[Receipt]:
+        positions: dict[int, int] = {}
         if expected:
-            positions = await self._waiter.settle(expected, self._seal_timeout)
-        else:
-            # A repost: its events were stored earlier and may be sealed already.
-            waiting = [p.seq for p in pending if p.position is None]
-            positions = await self._waiter.wait(waiting, self._seal_timeout) if waiting else {}
+            positions.update(await self._waiter.settle(expected, self._seal_timeout))
+        # Repeated events stored earlier may be sealed already, or not yet.
+        waiting = [p.seq for p in pending if p.position is None and p.seq not in expected]
+        if waiting:
+            positions.update(await self._waiter.wait(waiting, self._seal_timeout))
         return [
             Receipt(
                 p.event_id,
@@ -194,87 +299,33 @@ class Ledger:
         ]
 
 
-def _decide_one(
-    view: View,
-    posted: Posted,
-    actor: Actor,
-    versions: dict[str, int],
-    recorded_at: dt.datetime,
-) -> StoredEvent:
-    envelope, payload = posted.envelope, posted.payload
-    stream_id = payload.stream_id
-    current = versions.get(stream_id, 0)
-    expected = envelope.expected_version
-    if expected is not None and expected != current:
-        raise Refusal(
-            409,
-            "version-conflict",
-            f"stream {stream_id} is at version {current}, not {expected}",
-            extra={
-                "stream_id": stream_id,
-                "current_version": current,
-                "expected_version": expected,
-            },
-        )
-    derived = decide(view, payload.TYPE, payload, actor)
-    versions[stream_id] = current + 1
-    return StoredEvent(
-        event_id=str(envelope.event_id),
-        type=payload.TYPE,
-        occurred_at=envelope.occurred_at or recorded_at,
-        expected_version=expected,
-        data=payload,
-        derived=derived,
-        stream_id=stream_id,
-        stream_version=current + 1,
-        recorded_at=recorded_at,
-        actor=actor,
-    )
-
-
-def _looked_up(payloads: list[Payload]) -> set[str]:
-    """Guarantees whose program and SME the footprint needs from storage.
-
-    An issuance carries its own, so a guarantee first named by its issuance
-    in this post is not looked up (a single issuance needs no lookup at all).
-    """
-    first_issued: set[str] = set()
-    seen: set[str] = set()
-    for event in payloads:
-        gid = getattr(event, "guarantee_id", None)
-        if gid is None or gid in seen:
-            continue
-        seen.add(gid)
-        if isinstance(event, GuaranteeIssued):
-            first_issued.add(gid)
-    return referenced_guarantees(payloads) - first_issued
-
-
-def _earlier(
-    found: dict[str, decisions.Earlier], events: list[Posted], batch: bool
-) -> list[_Pending]:
-    """The original receipts when this post repeats an earlier one; conflict when it half does."""
-    for index, posted in enumerate(events):
-        earlier = found.get(str(posted.envelope.event_id))
-        where = f"$[{index}]: " if batch else ""
-        if earlier is None:
-            raise Refusal(
-                409,
-                "idempotency-conflict",
-                f"{where}this post repeats some event ids of an earlier post but not all; "
-                "repost the earlier post unchanged or use new event ids",
-                extra={"event_id": str(posted.envelope.event_id)},
-            )
-        if earlier.fingerprint != posted_fingerprint(posted):
-            raise Refusal(
-                409,
-                "idempotency-conflict",
-                f"{where}event_id {posted.envelope.event_id} was already used "
-                "for a different event",
-                extra={"event_id": str(posted.envelope.event_id)},
-            )
+def _new_events(post: Post, accepted: Accepted) -> list[decisions.NewEvent]:
     return [
-        _Pending(
+        decisions.NewEvent(
+            p.envelope.event_id,
+            s.stream_id,
+            s.stream_version,
+            s.type,
+            fingerprint,
+            encode_stored(s),
+        )
+        for p, s, fingerprint in zip(
+            post.events, accepted.stored, accepted.fingerprints, strict=True
+        )
+    ]
+
+
+def _results(
+    prepared: decisions.Prepared,
+    posts: list[Post],
+    outcomes: list[Outcome],
+    recorded_at: dt.datetime,
+    seq_of: dict[str, int],
+    expected: dict[int, asyncio.Future[int]],
+) -> list[_Stored | Refusal]:
+    """Each post's receipts-to-be (or its refusal), once the group's events have seqs."""
+    pending_of = {
+        event_id: _Pending(
             e.event_id,
             e.stream_id,
             e.stream_version,
@@ -282,5 +333,20 @@ def _earlier(
             e.seq,
             e.position,
         )
-        for e in (found[str(p.envelope.event_id)] for p in events)
-    ]
+        for event_id, e in prepared.earlier.items()
+    }
+    for outcome in outcomes:
+        if isinstance(outcome, Accepted):
+            for s in outcome.stored:
+                pending_of[s.event_id] = _Pending(
+                    s.event_id, s.stream_id, s.stream_version, recorded_at, seq_of[s.event_id], None
+                )
+    results: list[_Stored | Refusal] = []
+    for post, outcome in zip(posts, outcomes, strict=True):
+        if isinstance(outcome, Refusal):
+            results.append(outcome)
+            continue
+        pending = [pending_of[event_id] for event_id in post.event_ids]
+        mine = {p.seq: expected[p.seq] for p in pending if p.seq in expected}
+        results.append(_Stored(pending, isinstance(outcome, Repeat), mine))
+    return results

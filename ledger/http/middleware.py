@@ -6,7 +6,6 @@ import re
 import time
 import uuid
 
-import asyncpg
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -15,7 +14,7 @@ from events.errors import shorten
 from ledger.http.context import METRICS
 from ledger.http.problems import Problem, problem_response, unavailable
 from ledger.rules.refusal import Refusal
-from ledger.store.positions import SealTimeout
+from ledger.store.failures import database_unavailable
 
 log = structlog.get_logger("ledger.http")
 
@@ -23,13 +22,6 @@ REQUEST_ID = "X-Request-ID"
 """Header carrying the request id in both directions."""
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
-
-# SQLSTATE classes that say the database is away or overloaded, not that the
-# request or the code is wrong: connection (08), resources (53), operator
-# intervention such as shutdown or a statement/lock timeout (57), and a lock
-# that could not be had in time (55P03), a serialization failure or deadlock (40).
-_UNAVAILABLE_CLASSES = ("08", "53", "57", "40")
-_UNAVAILABLE_STATES = frozenset({"55P03"})
 
 _HTTP_SLUGS = {
     400: "malformed-json",
@@ -40,20 +32,6 @@ _HTTP_SLUGS = {
     413: "payload-too-large",
     415: "unsupported-media-type",
 }
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether an exception means the database cannot serve now (answer 503, retry later)."""
-    # TimeoutError is an OSError; InternalClientError is what asyncpg raises when a
-    # connection dies in the middle of an operation.
-    if isinstance(
-        exc, OSError | asyncpg.InterfaceError | asyncpg.InternalClientError | SealTimeout
-    ):
-        return True
-    if isinstance(exc, asyncpg.PostgresError):
-        state = str(getattr(exc, "sqlstate", "") or "")
-        return state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_STATES
-    return False
 
 
 def _route_name(request: web.Request) -> str:

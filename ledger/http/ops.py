@@ -8,10 +8,10 @@ from aiohttp import web
 
 from ledger.http.context import LIMITS, METRICS, RUNTIME
 from ledger.http.db import pooled, read_connection
-from ledger.http.middleware import database_unavailable
 from ledger.http.problems import Problem
 from ledger.http.readmodels import reflected_position
 from ledger.http.schemas import Health, json_response_body
+from ledger.store.failures import database_unavailable
 from ledger.store.migrate import pending
 from ledger.store.reads import head_position
 

@@ -123,3 +123,23 @@ def _guarantee_event(fp: Footprint, event: p.Payload, known: Mapping[str, Guaran
         # The cap headroom depends on every issuance and compensation in the program.
         fp.exclusive.add(f"program:{ref.program_id}")
         fp.volumes.add(ref.program_id)
+
+
+def merged(footprints: list[Footprint]) -> Footprint:
+    """One footprint covering every one of `footprints`: posts stored in one transaction
+    hold the locks and load the state of them all (exclusive wins over shared)."""
+    if len(footprints) == 1:
+        return footprints[0]
+    whole = Footprint()
+    for fp in footprints:
+        whole.exclusive |= fp.exclusive
+        whole.shared |= fp.shared
+        whole.institutions |= fp.institutions
+        whole.programs |= fp.programs
+        whole.smes |= fp.smes
+        whole.guarantees |= fp.guarantees
+        whole.claims |= fp.claims
+        whole.balances |= fp.balances
+        whole.volumes |= fp.volumes
+    whole.shared -= whole.exclusive
+    return whole

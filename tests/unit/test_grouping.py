@@ -1,0 +1,157 @@
+"""Posts decided together for one transaction: in order, each one all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+import pytest
+
+from events import payloads as p
+from events.envelope import posted_fingerprint
+from ledger.grouping import Accepted, Post, Repeat, decide_group, footprints, partition
+from ledger.rules.footprint import GuaranteeRef
+from ledger.rules.refusal import Refusal
+from ledger.rules.state import View
+from ledger.store.decisions import Earlier, Prepared
+from tests.factory import envelope, posted
+from tests.unit.rules.world import BANK, GUAR, World, claim_events, issued, key, seeded, snapshot
+
+AT = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+LOAN = 1_000_000_000  # 10 000 000 yuan: three fill the national per-SME cap
+
+
+def _post(*payloads: p.Payload, event_id: str | None = None) -> Post:
+    extra = {} if event_id is None else {"event_id": event_id}
+    envelopes = [envelope(e.TYPE, msgspec.to_builtins(e), **extra) for e in payloads]
+    return Post(posted(*envelopes), World().poster(payloads[0]), batch=len(payloads) > 1)
+
+
+def _refs(view: View) -> dict[str, GuaranteeRef]:
+    return {gid: GuaranteeRef(g.program_id, g.sme_id) for gid, g in view.guarantees.items()}
+
+
+def _decide(world: World, *posts: Post) -> list[Accepted | Repeat | Refusal]:
+    """Decide `posts` as one group against `world`'s state (all of it loaded)."""
+    now, later = partition(list(posts), _refs(world.view))
+    assert later == []
+    prepared = Prepared(world.view)
+    return decide_group(prepared, now, footprints(now, _refs(world.view)), AT).outcomes
+
+
+def _fresh() -> World:
+    w = seeded()
+    w.view.dirty.clear()
+    return w
+
+
+def test_each_post_is_decided_against_what_the_posts_before_it_did() -> None:
+    w = _fresh()
+    outcomes = _decide(
+        w,
+        _post(issued("G-1", loan_amount=2 * LOAN)),
+        _post(issued("G-2", loan_amount=2 * LOAN)),
+        _post(issued("G-3", loan_amount=LOAN)),
+    )
+    assert [type(o).__name__ for o in outcomes] == ["Accepted", "Refusal", "Accepted"]
+    refused = outcomes[1]
+    assert isinstance(refused, Refusal)
+    assert refused.slug == "cap-exceeded"
+    assert sorted(w.view.guarantees) == ["G-1", "G-3"]
+
+
+DEFAULTED = [
+    p.LoanDefaulted(guarantee_id="G-1", overdue_principal=1, default_date=dt.date(2026, 1, 10)),
+    p.ClaimFiled(guarantee_id="G-1", claim_id="C-1", amount=300_000_000),
+]
+
+# (events stored before, the batch, its poster): each batch changes state in place
+# before its last event is refused.
+BATCHES = {
+    "issuances": (
+        [],
+        [issued("G-7", loan_amount=LOAN), issued("G-8", bank_id="NO-SUCH-BANK")],
+        GUAR,
+    ),
+    "a default and a claim": ([], [*claim_events("G-1", "C-1", 300_000_000, 300_000_000)], BANK),
+    "an approval and a compensation": (
+        DEFAULTED,
+        [
+            p.ClaimApproved(guarantee_id="G-1", claim_id="C-1", approved_amount=300_000_000),
+            p.CompensationPaid(guarantee_id="G-1", claim_id="C-1"),
+            p.ClaimClosed(guarantee_id="G-1", claim_id="C-404"),
+        ],
+        GUAR,
+    ),
+    "a repayment": (
+        [],
+        [
+            p.LoanRepaid(guarantee_id="G-1", amount=1),
+            p.GuaranteeRenewed(guarantee_id="G-1", maturity_date=dt.date(2027, 6, 1)),
+        ],
+        BANK,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_a_refused_batch_leaves_the_state_as_the_other_posts_alone_would(name: str) -> None:
+    before, batch, poster = BATCHES[name]
+    w, alone = _fresh(), _fresh()
+    for world in (w, alone):
+        for event in [issued("G-1", loan_amount=LOAN), *before]:
+            world.post(event)
+        world.view.dirty.clear()
+    refused = _post(*batch)
+    refused.actor = key(poster)
+    outcomes = _decide(w, refused, _post(issued("G-2", loan_amount=LOAN)))
+    alone.post(issued("G-2", loan_amount=LOAN))
+    assert isinstance(outcomes[0], Refusal)
+    assert outcomes[0].detail.startswith(f"$[{len(batch) - 1}]")
+    assert isinstance(outcomes[1], Accepted)
+    assert snapshot(w.view) == snapshot(alone.view)
+
+
+def test_a_post_repeating_an_event_accepted_earlier_in_the_group_repeats_it() -> None:
+    w = _fresh()
+    event_id = "5d0c4d54-8a1f-4b53-9b4e-6a0f2c9d7e11"
+    first = _post(issued("G-1", loan_amount=LOAN), event_id=event_id)
+    again = _post(issued("G-1", loan_amount=LOAN), event_id=event_id)
+    outcomes = _decide(w, first, again)
+    assert isinstance(outcomes[0], Accepted)
+    assert outcomes[1] == Repeat([event_id])
+
+
+def test_an_event_id_reused_in_the_group_for_another_event_is_a_conflict() -> None:
+    w = _fresh()
+    event_id = "5d0c4d54-8a1f-4b53-9b4e-6a0f2c9d7e12"
+    first = _post(issued("G-1", loan_amount=LOAN), event_id=event_id)
+    other = _post(issued("G-1", loan_amount=2 * LOAN), event_id=event_id)
+    outcomes = _decide(w, first, other)
+    assert isinstance(outcomes[1], Refusal)
+    assert outcomes[1].slug == "idempotency-conflict"
+    assert w.view.guarantees["G-1"].loan_amount == LOAN
+
+
+def test_a_post_repeating_a_stored_event_is_a_repeat_and_decides_nothing() -> None:
+    w = _fresh()
+    again = _post(issued("G-1", loan_amount=LOAN))
+    event_id = again.event_ids[0]
+    earlier = Earlier(event_id, "guarantee-G-1", 1, 7, 7, posted_fingerprint(again.events[0]), AT)
+    prepared = Prepared(w.view, earlier={event_id: earlier})
+    decided = decide_group(prepared, [again], footprints([again], {}), AT)
+    assert decided.outcomes == [Repeat([event_id])]
+    assert "G-1" not in w.view.guarantees
+
+
+def test_a_post_on_a_guarantee_issued_earlier_in_the_group_waits_for_the_next_group() -> None:
+    issue = _post(issued("G-9", loan_amount=LOAN))
+    repay = _post(p.LoanRepaid(guarantee_id="G-9", amount=1))
+    assert partition([issue, repay], {}) == ([issue], [repay])
+
+
+def test_a_post_on_a_stored_guarantee_is_decided_with_its_group() -> None:
+    issue = _post(issued("G-9", loan_amount=LOAN))
+    repay = _post(p.LoanRepaid(guarantee_id="G-1", amount=1))
+    refs = {"G-1": GuaranteeRef("national-sme-tech-2024", "91500000MA5U7K3Q8Y")}
+    assert partition([issue, repay], refs) == ([issue, repay], [])
