@@ -33,10 +33,13 @@ from ledger.store.decisions import Prepared
 
 @dataclass(eq=False)
 class Post:
-    """One post: an event, or an atomic batch (`batch`: refusals name the event's index)."""
+    """One post: an event, or an atomic batch (`batch`: refusals name the event's index).
+
+    `actor` is None until the poster's key has been looked up.
+    """
 
     events: list[Posted]
-    actor: Actor
+    actor: Actor | None
     batch: bool = False
 
     @cached_property
@@ -171,6 +174,7 @@ def decide_group(
 def _decide_post(
     view: View, post: Post, versions: dict[str, int], recorded_at: dt.datetime
 ) -> list[StoredEvent]:
+    assert post.actor is not None, "a post is decided only once its poster is known"
     stored: list[StoredEvent] = []
     for index, posted in enumerate(post.events):
         try:

@@ -13,6 +13,7 @@ import structlog
 
 from events.envelope import Posted
 from events.stored import Actor, encode_stored
+from ledger.auth.keys import Presented, UnknownKey, actors_for
 from ledger.grouping import Accepted, Outcome, Post, Repeat, decide_group, footprints, partition
 from ledger.rules.footprint import issued_guarantees, merged
 from ledger.rules.refusal import Refusal
@@ -81,13 +82,15 @@ class _Stored:
 class _Waiting:
     post: Post
     future: asyncio.Future[_Stored]
+    key: Presented | None
+    """The poster's key, looked up in the transaction (None: the post's actor is known)."""
 
 
 @dataclass
 class _Appended:
     """One group transaction's outcome: each decided post's result, and the posts deferred."""
 
-    results: list[tuple[_Waiting, _Stored | Refusal]]
+    results: list[tuple[_Waiting, _Stored | Exception]]
     later: list[_Waiting]
     stored_any: bool
 
@@ -125,9 +128,19 @@ class Ledger:
         self._draining = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def post(self, events: list[Posted], actor: Actor, *, batch: bool = False) -> PostResult:
-        """Check and store `events` atomically; return their receipts or raise Refusal."""
-        waiting = _Waiting(Post(events, actor, batch), asyncio.get_running_loop().create_future())
+    async def post(
+        self, events: list[Posted], poster: Actor | Presented, *, batch: bool = False
+    ) -> PostResult:
+        """Check and store `events` atomically; return their receipts or raise Refusal.
+
+        `poster` is who posts, or the key they presented: it is then looked up in
+        the transaction that stores the post (UnknownKey when it is unknown or revoked).
+        """
+        key = poster if isinstance(poster, Presented) else None
+        actor = poster if isinstance(poster, Actor) else None
+        waiting = _Waiting(
+            Post(events, actor, batch), asyncio.get_running_loop().create_future(), key
+        )
         self._queue.append(waiting)
         if self._draining < self._max_groups:
             self._draining += 1
@@ -186,7 +199,7 @@ class Ledger:
         for waiting, result in appended.results:
             if waiting.future.done():
                 continue
-            if isinstance(result, Refusal):
+            if isinstance(result, Exception):
                 waiting.future.set_exception(result)
             else:
                 waiting.future.set_result(result)
@@ -228,6 +241,9 @@ class Ledger:
         expected: dict[int, asyncio.Future[int]],
     ) -> _Appended:
         async with conn.transaction():
+            # Keys first, in the transaction: one revoked before it began posts nothing.
+            refused = await _posters(conn, group)
+            group = [w for w in group if w not in refused]
             looked_up: set[str] = set()
             for waiting in group:
                 looked_up |= waiting.post.looked_up()
@@ -272,7 +288,8 @@ class Ledger:
         by_post = {id(w.post): w for w in group}
         results = _results(prepared, now, decided.outcomes, recorded_at, seq_of, expected)
         return _Appended(
-            [(by_post[id(post)], result) for post, result in zip(now, results, strict=True)],
+            [(by_post[id(post)], result) for post, result in zip(now, results, strict=True)]
+            + [(w, UnknownKey()) for w in refused],
             [by_post[id(post)] for post in later],
             bool(new_events),
         )
@@ -297,6 +314,24 @@ class Ledger:
             )
             for p in pending
         ]
+
+
+async def _posters(conn: asyncpg.Connection, group: list[_Waiting]) -> list[_Waiting]:
+    """Give each post whose key was presented its actor; return those whose key is refused."""
+    keys = {w.key for w in group if w.key is not None}
+    if not keys:
+        return []
+    actors = await actors_for(conn, keys)
+    refused = []
+    for waiting in group:
+        if waiting.key is None:
+            continue
+        actor = actors.get(waiting.key)
+        if actor is None:
+            refused.append(waiting)
+        else:
+            waiting.post.actor = actor
+    return refused
 
 
 def _new_events(post: Post, accepted: Accepted) -> list[decisions.NewEvent]:

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import asyncpg
@@ -124,18 +125,46 @@ async def count_keys(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM api_keys"))
 
 
+@dataclass(frozen=True)
+class Presented:
+    """A well-formed key as presented: its id and the digest of its secret, never the secret."""
+
+    key_id: str
+    digest: bytes
+
+
+def presented_key(presented: str) -> Presented | None:
+    """The id and secret digest of a well-formed key, or None."""
+    parts = split_key(presented)
+    return None if parts is None else Presented(parts[0], _digest(parts[1]))
+
+
+class UnknownKey(Exception):
+    """The presented key is unknown, revoked, or does not match."""
+
+
+async def actors_for(
+    conn: asyncpg.Connection | asyncpg.Pool, keys: Collection[Presented]
+) -> dict[Presented, Actor]:
+    """The actor of each presented key that is known and not revoked, in one query."""
+    rows = await conn.fetch(
+        """SELECT key_id, secret_sha256, role, institution_id FROM api_keys
+            WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL""",
+        sorted({k.key_id for k in keys}),
+    )
+    by_id = {r["key_id"]: r for r in rows}
+    actors = {}
+    for key in keys:
+        row = by_id.get(key.key_id)
+        # Compared in constant time, so response timing says nothing about the stored hash.
+        if row is not None and hmac.compare_digest(bytes(row["secret_sha256"]), key.digest):
+            actors[key] = Actor(role=row["role"], institution_id=row["institution_id"])
+    return actors
+
+
 async def actor_for(conn: asyncpg.Connection | asyncpg.Pool, presented: str) -> Actor | None:
     """The actor a presented key stands for, or None when it is unknown, malformed or revoked."""
-    parts = split_key(presented)
-    if parts is None:
+    key = presented_key(presented)
+    if key is None:
         return None
-    key_id, secret = parts
-    row = await conn.fetchrow(
-        """SELECT secret_sha256, role, institution_id FROM api_keys
-            WHERE key_id = $1 AND revoked_at IS NULL""",
-        key_id,
-    )
-    # Compared in constant time, so response timing says nothing about the stored hash.
-    if row is None or not hmac.compare_digest(bytes(row["secret_sha256"]), _digest(secret)):
-        return None
-    return Actor(role=row["role"], institution_id=row["institution_id"])
+    return (await actors_for(conn, [key])).get(key)

@@ -6,9 +6,10 @@ import asyncio
 
 from aiohttp import web
 
-from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, decode_posted
+from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, PostedBatch, decode_posted
 from events.stored import read_log_entry
-from ledger.http.auth import STAFF_ROLES, authenticate, require
+from ledger.auth.keys import UnknownKey
+from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
 from ledger.http.context import LIMITS, METRICS, RUNTIME, SEALED_LOG
 from ledger.http.params import int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
@@ -47,13 +48,10 @@ async def _read_body(request: web.Request) -> bytes:
         raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes") from None
 
 
-@routes.post("/v1/events")
-async def post_events(request: web.Request) -> web.Response:
-    """Post one envelope or an array of them: 201 with receipts, 200 for an identical repost."""
-    actor = await authenticate(request)
+async def _decoded(request: web.Request) -> PostedBatch:
     body = await _read_body(request)
     try:
-        batch = decode_posted(body)
+        return decode_posted(body)
     except MalformedJson as exc:
         raise Problem("malformed-json", exc.detail) from None
     except InvalidEvents as exc:
@@ -61,10 +59,26 @@ async def post_events(request: web.Request) -> web.Response:
             f"{e.path}: {e.message}" for e in exc.errors[:3]
         )
         raise Problem("validation-error", detail[:1000], errors=exc.errors) from None
+
+
+@routes.post("/v1/events")
+async def post_events(request: web.Request) -> web.Response:
+    """Post one envelope or an array of them: 201 with receipts, 200 for an identical repost."""
+    # The key is looked up in the transaction that stores the post, beside the keys of
+    # the posts stored with it, rather than in a round trip of its own.
+    key = bearer_key(request)
+    try:
+        batch = await _decoded(request)
+    except Problem:
+        # Who asks is answered before what is wrong with the body, as on every route.
+        await authenticate(request)
+        raise
     runtime, limits = request.app[RUNTIME], request.app[LIMITS]
     try:
         async with asyncio.timeout(limits.post_timeout):
-            result = await runtime.ledger.post(batch.events, actor, batch=batch.is_array)
+            result = await runtime.ledger.post(batch.events, key, batch=batch.is_array)
+    except UnknownKey:
+        raise unknown_key() from None
     except SealTimeout:
         raise unavailable(
             "the event is stored but has no position yet; repost the same event "

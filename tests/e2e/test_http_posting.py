@@ -261,6 +261,42 @@ async def test_revoked_key_is_refused_at_once(client: Client, keys: Keys, db_dsn
     _problem(body, "unauthorized", 401)
 
 
+async def test_an_unknown_key_is_told_so_before_what_is_wrong_with_the_body(
+    client: Client,
+) -> None:
+    headers = {"Authorization": "Bearer lk_0123456789abcdef_" + "A" * 43}
+    r = await client.post("/v1/events", data=b"{not json", headers=headers)
+    assert r.status == 401
+    r = await client.post("/v1/events", data=b"{}", headers=headers)
+    assert r.status == 401
+
+
+async def test_concurrent_posts_with_a_revoked_key_store_nothing_and_the_rest_stand(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    from ledger.auth.keys import revoke_key, split_key
+
+    good = {"Authorization": f"Bearer {await keys.new(role='admin')}"}
+    revoked_key = await keys.new(role="admin")
+    revoked = {"Authorization": f"Bearer {revoked_key}"}
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await revoke_key(conn, split_key(revoked_key)[0])  # type: ignore[index]
+        posts = [
+            _post(client, institution(f"B-{n}"), revoked if n % 3 == 0 else good) for n in range(12)
+        ]
+        statuses = [status for status, _ in await asyncio.gather(*posts)]
+        assert statuses == [401 if n % 3 == 0 else 201 for n in range(12)]
+        stored = await conn.fetchval("SELECT count(*) FROM events")
+        assert stored == 8
+    finally:
+        await conn.close()
+
+
 async def test_every_stored_event_records_the_actor_of_its_key(client: Client, keys: Keys) -> None:
     await _load_until(client, keys, "issue G-NAT-001")
     r = await client.get("/v1/streams/guarantee-G-NAT-001", headers=await keys.role("auditor"))
