@@ -94,7 +94,9 @@ async def rebuild(
             for name in names:
                 if current[name].position > position:
                     raise RuntimeError(f"projection {name} is past the log head {position}")
-                await store.set_checkpoint(conn, name, generations[name], position)
+            await store.set_checkpoints(
+                conn, [store.Checkpoint(name, generations[name], position) for name in names]
+            )
         for proj in projections:
             await conn.execute(
                 f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry

@@ -51,6 +51,7 @@ async def apply_entries(
     async with conn.transaction():
         current = await store.checkpoints(conn, names, lock=True)
         done: dict[str, int] = {}
+        moved: list[store.Checkpoint] = []
         for proj in projections:
             cp = current[proj.name]
             todo = [e for e in entries if e.position > cp.position]
@@ -63,8 +64,10 @@ async def apply_entries(
                     f"{todo[0].position}"
                 )
             await store.apply_batch(conn, proj, cp.generation, todo)
-            await store.set_checkpoint(conn, proj.name, cp.generation, todo[-1].position)
+            moved.append(store.Checkpoint(proj.name, cp.generation, todo[-1].position))
             done[proj.name] = todo[-1].position
+        # One statement for every checkpoint the batch moved, in the same transaction.
+        await store.set_checkpoints(conn, moved)
     return done
 
 

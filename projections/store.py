@@ -59,17 +59,19 @@ async def ensure_checkpoints(conn: asyncpg.Connection, names: Sequence[str]) -> 
     )
 
 
-async def set_checkpoint(
-    conn: asyncpg.Connection, name: str, generation: int, position: int
-) -> None:
-    """Point a projection at `generation` as of `position` (inside the caller's transaction)."""
+async def set_checkpoints(conn: asyncpg.Connection, moved: Sequence[Checkpoint]) -> None:
+    """Point each projection at its generation as of its position, in one statement
+    (inside the caller's transaction)."""
+    if not moved:
+        return
     await conn.execute(
-        """UPDATE projection_checkpoints
-              SET generation = $2, position = $3, updated_at = now()
-            WHERE name = $1""",
-        name,
-        generation,
-        position,
+        """UPDATE projection_checkpoints AS c
+              SET generation = u.generation, position = u.position, updated_at = now()
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(name, generation, position)
+            WHERE c.name = u.name""",
+        [cp.name for cp in moved],
+        [cp.generation for cp in moved],
+        [cp.position for cp in moved],
     )
 
 
