@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -23,6 +22,7 @@ from bench import baseline
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.report import evaluate, render
 from bench.service import create_key, post, run_load, running_service, timed_command
+from ledger import aio
 from tests.pg import with_database
 
 HERE = Path(__file__).resolve().parent
@@ -71,16 +71,16 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     """Every phase of the benchmark against the fresh database `dsn`."""
     seconds = args.seconds
     out: dict[str, Any] = {"baseline": {}, "ledger": {}}
+    # aio.run: the same event loop as `ledger serve` (uvloop where installed), so the raw
+    # INSERTs and the service are measured alike.
     for c in (1, 8, 32):
         _say(f"raw INSERT, concurrency {c}")
-        out["baseline"][f"single_c{c}"] = asyncio.run(
+        out["baseline"][f"single_c{c}"] = aio.run(
             baseline.single_inserts(dsn, c, seconds)
         ).as_dict()
     _say("raw batched INSERT of 100 rows, concurrency 8")
-    out["baseline"]["batch100_c8"] = asyncio.run(
-        baseline.batch_inserts(dsn, 8, seconds, 100)
-    ).as_dict()
-    asyncio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
+    out["baseline"]["batch100_c8"] = aio.run(baseline.batch_inserts(dsn, 8, seconds, 100)).as_dict()
+    aio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
 
     admin = create_key(dsn, "--role", "admin")
     with running_service(dsn, workdir / "service.log", *args.serve_args) as url:
@@ -201,7 +201,7 @@ def _settle(dsn: str, within: float = 600.0) -> None:
     query = """SELECT coalesce(min(c.position), 0) >= (SELECT coalesce(max(position), 0)
                                                           FROM event_log)
                  FROM projection_checkpoints c"""
-    while not asyncio.run(_sql(dsn, query)):
+    while not aio.run(_sql(dsn, query)):
         if time.monotonic() > deadline:
             _say("read models still catching up; measuring anyway")
             return
@@ -213,13 +213,13 @@ def _checkpoint(dsn: str) -> None:
     rest (as an auditor finds it) rather than beside the flush of a million writes."""
     _say("checkpoint after the fill")
     try:
-        asyncio.run(_sql(dsn, "CHECKPOINT"))
+        aio.run(_sql(dsn, "CHECKPOINT"))
     except asyncpg.InsufficientPrivilegeError:
         _say("this role may not CHECKPOINT; measuring anyway")
 
 
 def _head(dsn: str) -> int:
-    return int(asyncio.run(_sql(dsn, "SELECT coalesce(max(position), 0) FROM event_log")))
+    return int(aio.run(_sql(dsn, "SELECT coalesce(max(position), 0) FROM event_log")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,14 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     args.serve_args = []
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp, server(Path(tmp)) as admin_dsn:
         name = f"ledger_bench_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_sql(admin_dsn, f'CREATE DATABASE "{name}"'))
+        aio.run(_sql(admin_dsn, f'CREATE DATABASE "{name}"'))
         dsn = with_database(admin_dsn, name)
         try:
             figures = measure(dsn, args, Path(tmp))
-            version = asyncio.run(_sql(dsn, "SHOW server_version"))
+            version = aio.run(_sql(dsn, "SHOW server_version"))
         finally:
             if not args.keep:
-                asyncio.run(_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                aio.run(_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     results = {
         "machine": {
             "cpus": os.cpu_count(),
