@@ -11,8 +11,8 @@ import asyncpg
 import structlog
 
 from ledger.aio import wait_event
-from ledger.store.chain import GENESIS, link
-from ledger.store.watermark import appenders
+from ledger.store.chain import GENESIS
+from ledger.store.watermark import APPEND_LOCK
 
 # One sealer at a time across every service instance sharing the database.
 SEALER_LOCK = 0x6C65646765720002
@@ -34,53 +34,27 @@ class Head:
 
 EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 
-# One statement, so one snapshot, gives the watermark and the events below it.
-# The watermark is the oldest transaction of the snapshot that was appending
-# when the sealer looked ($3: their 32-bit ids) or got its id since ($4):
-# every appender with a smaller id has finished, so no event can later
-# appear before the ones taken, in (tx_id, seq) order. Taking anything at or
-# above it could give a position to a later event while an earlier append is
-# still in flight, and a follower reading by position would skip that one.
-# `held` says whether committed events wait above the watermark (the sealer
-# then polls until the older appender ends).
-# The scans walk events_tx_order from just after the head, so their cost does
-# not grow with the number of events stored: the row comparison and the LIMIT
-# keep the planner on that index even when its statistics on tx_id are stale
-# (they usually are: new transaction ids lie beyond the last ANALYZE), and
-# service sessions turn sequential scans off as a second guard (see
+# One call a round (migration 0010): who is appending, then in a statement of
+# its own (so a snapshot taken after that) the watermark and the unsealed
+# events below it, linked into the chain and inserted with a notice to waiting
+# posters. The watermark is the oldest transaction of the scan's snapshot that
+# was appending when the sealer looked, or got its id since: every appender
+# with a smaller id has finished, so no event can later appear before the ones
+# taken, in (tx_id, seq) order. Taking anything at or above it could give a
+# position to a later event while an earlier append is still in flight, and a
+# follower reading by position would skip that one. `r_held` says whether
+# committed events wait above the watermark (the sealer then polls until the
+# older appender ends).
+# The scan walks events_tx_order from just after the head, so its cost does not
+# grow with the number of events stored: the row comparison and the LIMIT keep
+# the planner on that index even when its statistics on tx_id are stale (they
+# usually are: new transaction ids lie beyond the last ANALYZE), and service
+# sessions turn sequential scans off as a second guard (see
 # runtime.service_settings). Each candidate's body and whether it is sealed
 # already (it then is skipped: no event is ever sealed twice) are looked up row
 # by row through scalar subqueries, which the planner cannot turn into a hash of
 # the whole events or event_log table (it did, with a few ten thousand events).
-NEXT_UNSEALED = """
-    WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
-    bound AS MATERIALIZED (
-        SELECT coalesce(
-                   (SELECT x FROM snap, pg_snapshot_xip(snap.s) AS x
-                     WHERE x::xid = ANY($3::text[]::xid[]) OR x >= $4::text::xid8
-                     ORDER BY x LIMIT 1),
-                   (SELECT pg_snapshot_xmax(s) FROM snap)) AS below),
-    held AS MATERIALIZED (
-        SELECT EXISTS (SELECT 1 FROM events w, bound
-                        WHERE (w.tx_id, w.seq) > ($1::text::xid8, $2::bigint)
-                          AND w.tx_id >= bound.below) AS held)
-    SELECT held.held, c.seq, c.tx_id::text AS tx_id,
-           (SELECT e.body FROM events e WHERE e.seq = c.seq) AS body,
-           (SELECT true FROM event_log l WHERE l.seq = c.seq) AS sealed
-      FROM held
-      LEFT JOIN LATERAL (
-            SELECT seq, tx_id FROM events, bound
-             WHERE (tx_id, seq) > ($1::text::xid8, $2::bigint) AND tx_id < bound.below
-             ORDER BY tx_id, seq
-             LIMIT $5) AS c ON true
-     ORDER BY c.tx_id, c.seq"""
-
-# The log rows and the notice to waiting posters, committed together.
-_SEAL = """
-    WITH sealed AS (
-        INSERT INTO event_log (position, seq, hash)
-        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]))
-    SELECT pg_notify($4, $5)"""
+_SEAL = "SELECT * FROM ledger_seal($1, $2, $3, $4, $5, $6, $7, $8)"
 
 
 async def read_head(conn: asyncpg.Connection) -> Head:
@@ -108,30 +82,28 @@ class Sealing:
 async def seal_batch(conn: asyncpg.Connection, head: Head, limit: int = 5000) -> Sealing:
     """Seal up to `limit` events after `head` that no running append can precede.
 
-    Three round trips: who is appending, the scan, the insert (with its
-    notice). The caller must hold SEALER_LOCK.
+    One round trip (ledger_seal). The caller must hold SEALER_LOCK.
     """
-    seen = await appenders(conn)
-    rows = await conn.fetch(NEXT_UNSEALED, head.tx_id, head.seq, seen.xids, seen.next_xid, limit)
-    # The scan always answers at least one row (`held`, with no candidate when none).
-    held = bool(rows[0]["held"])
-    rows = [r for r in rows if r["seq"] is not None and not r["sealed"]]
+    rows = await conn.fetch(
+        _SEAL,
+        head.position,
+        head.hash,
+        head.tx_id,
+        head.seq,
+        limit,
+        APPEND_LOCK >> 32,
+        APPEND_LOCK & 0xFFFFFFFF,
+        SEALED_CHANNEL,
+    )
+    # Always at least one row: `held`, with no event when none was sealed.
+    held = bool(rows[0]["r_held"])
+    rows = [r for r in rows if r["r_seq"] is not None]
     if not rows:
         return Sealing(head, {}, held)
-    positions: list[int] = []
-    seqs: list[int] = []
-    hashes: list[bytes] = []
-    previous, position = head.hash, head.position
-    for row in rows:
-        position += 1
-        previous = link(previous, position, bytes(row["body"]))
-        positions.append(position)
-        seqs.append(row["seq"])
-        hashes.append(previous)
-    await conn.execute(_SEAL, positions, seqs, hashes, SEALED_CHANNEL, str(position))
     last = rows[-1]
-    sealed = dict(zip(seqs, positions, strict=True))
-    return Sealing(Head(position, previous, last["tx_id"], last["seq"]), sealed, held)
+    sealed = {r["r_seq"]: r["r_position"] for r in rows}
+    tail = Head(last["r_position"], bytes(last["r_hash"]), last["r_tx_id"], last["r_seq"])
+    return Sealing(tail, sealed, held)
 
 
 SealedCallback = Callable[[dict[int, int]], Awaitable[None] | None]
