@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 
-from ledger import aio
 from ledger.commands import CommandError, Subparsers
 from ledger.config import Settings
 
@@ -110,18 +110,18 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
 
     match args.action:
         case "digest":
-            return aio.run(actions.digest(dsn))
+            return asyncio.run(actions.digest(dsn))
         case "verify":
-            return aio.run(actions.verify(dsn, args.digest, args.through, args.json))
+            return asyncio.run(actions.verify(dsn, args.digest, args.through, args.json))
         case "replay" if args.compare:
-            return aio.run(actions.compare(dsn))
+            return asyncio.run(actions.compare(dsn))
         case "replay":
-            return aio.run(actions.replay_state(dsn, args.to_position, args.as_of, args.out))
+            return asyncio.run(actions.replay_state(dsn, args.to_position, args.as_of, args.out))
         case "export":
-            return aio.run(actions.export(dsn, args.out))
+            return asyncio.run(actions.export(dsn, args.out))
         case _:
             with actions.opened(args.file) as source:
-                return aio.run(actions.import_file(dsn, source))
+                return asyncio.run(actions.import_file(dsn, source))
 
 
 def _digest(value: str) -> tuple[int, bytes]:

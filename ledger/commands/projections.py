@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
-from ledger import aio
 from ledger.commands import CommandError, Subparsers
 from ledger.config import Settings
 from projections.registry import PROJECTIONS
@@ -121,7 +121,7 @@ def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     with database(settings) as dsn:
         try:
-            position = aio.run(_rebuild(dsn, names, args.batch_size))
+            position = asyncio.run(_rebuild(dsn, names, args.batch_size))
         except OSError as exc:
             raise CommandError(f"cannot reach the database: {exc}") from None
     elapsed = time.monotonic() - started
