@@ -52,8 +52,10 @@ class Fold:
 
     def settle(self) -> None:
         """Pack the documents changed since the last time (only ever between events)."""
+        # Shared only within one settling: what changed together is what may be equal.
+        shared: dict[str, tuple[str, bytes]] = {}
         for docs in self.docs.values():
-            docs.settle()
+            docs.settle(shared)
         self._unsettled = 0
 
     def apply_all(self, entries: Iterable[LogEntry]) -> Fold:

@@ -37,14 +37,26 @@ class PackedDocs(Docs):
 
     get = peek
 
-    def settle(self) -> None:
+    def settle(self, shared: dict[str, tuple[str, bytes]] | None = None) -> None:
         """Pack every changed document, and let go of the unpacked ones.
 
         Call only between events: an apply may change a document after `put` (and
         always `put`s what it changes, so nothing changed is ever let go unpacked).
+        `shared` holds what other documents settled with these were packed as, by
+        key: a document equal to one of them under the same key is kept as that one
+        key and those very bytes (several read models hold the same per-guarantee
+        document), and every one settled here is added to it.
         """
+        packed = self._packed
         for key in self.changed:
-            self._packed[key] = _ENCODE.encode(self._docs[key])
+            raw = _ENCODE.encode(self._docs[key])
+            if shared is not None:
+                same = shared.get(key)
+                if same is not None and same[1] == raw:
+                    key, raw = same  # the equal objects, held once
+                else:
+                    shared[key] = (key, raw)
+            packed[key] = raw
         self.changed.clear()
         self._docs.clear()
 

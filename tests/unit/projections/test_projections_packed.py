@@ -57,3 +57,19 @@ def test_a_document_only_looked_at_is_let_go_unchanged() -> None:
     docs.settle()
     assert dict(docs.items()) == {"program:P": {"a": [1, 2], "b": 1}}
     assert docs.get("program:Q") is None
+
+
+def test_equal_documents_settled_together_under_one_key_are_held_once() -> None:
+    same, also_same, other = PackedDocs(), PackedDocs(), PackedDocs()
+    same.put("guarantee:G", {"balance": 5, "sme_id": "S"})
+    also_same.put("guarantee:G", {"sme_id": "S", "balance": 5})
+    other.put("guarantee:G", {"balance": 6, "sme_id": "S"})
+    shared: dict[str, tuple[str, bytes]] = {}
+    for docs in (same, also_same, other):
+        docs.settle(shared)
+    ((_, first),), ((_, second),), ((_, third),) = (
+        list(d.packed()) for d in (same, also_same, other)
+    )
+    assert first is second
+    assert third == b'{"balance":6,"sme_id":"S"}'
+    assert also_same.need("guarantee:G") == {"balance": 5, "sme_id": "S"}
