@@ -12,6 +12,7 @@ import asyncpg
 import structlog
 
 from events.envelope import Posted
+from events.payloads import Payload
 from events.stored import Actor, encode_stored
 from ledger.auth.keys import Presented, UnknownKey, actors_for
 from ledger.grouping import Accepted, Outcome, Post, Repeat, decide_group, footprints, partition
@@ -262,9 +263,11 @@ class Ledger:
             recorded_at = self._clock()
             decided = decide_group(prepared, now, fps, recorded_at)
             new_events: list[decisions.NewEvent] = []
+            accepted: list[Payload] = []
             for post, outcome in zip(now, decided.outcomes, strict=True):
                 if isinstance(outcome, Accepted):
                     new_events.extend(_new_events(post, outcome))
+                    accepted.extend(post.payloads)
             seq_of: dict[str, int] = {}
             if new_events:
                 seq_of = await decisions.append(
@@ -273,14 +276,7 @@ class Ledger:
                     recorded_at,
                     decided.versions,
                     prepared.view,
-                    issued=issued_guarantees(
-                        [
-                            p
-                            for post, o in zip(now, decided.outcomes, strict=True)
-                            if isinstance(o, Accepted)
-                            for p in post.payloads
-                        ]
-                    ),
+                    issued=issued_guarantees(accepted),
                     notify=APPENDED_CHANNEL,
                 )
                 # Waited for from before the commit, so no sealing notice can be missed.
