@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from events.derived import Derived
 from events.payloads import PAYLOADS, Payload
+from events.readback import READ_BACK
 
 AwareDatetime = Annotated[datetime.datetime, Meta(tz=True)]
 """A timestamp that carries its UTC offset."""
@@ -86,9 +87,11 @@ def encode_stored(event: StoredEvent) -> bytes:
     return CANONICAL.encode(event)
 
 
-def _decode_wire(raw: bytes) -> tuple[_StoredWire, Payload]:
+def _decode_wire(
+    raw: bytes, decoders: dict[str, msgspec.json.Decoder[Any]] = _STORED_PAYLOADS
+) -> tuple[_StoredWire, Payload]:
     wire = _WIRE.decode(raw)
-    decoder = _STORED_PAYLOADS.get(wire.type)
+    decoder = decoders.get(wire.type)
     if decoder is None:
         raise msgspec.ValidationError(f"unknown event type {wire.type!r} - at `$.type`")
     return wire, decoder.decode(wire.data)
@@ -103,9 +106,13 @@ def decode_stored(raw: bytes) -> StoredEvent:
 
 
 def read_log_entry(raw: bytes, position: int, hash_hex: str) -> LogEntry:
-    """Decode a stored event and attach its position and hash, for reads."""
+    """Decode a stored event and attach its position and hash, for reads.
+
+    Its data is read back without the input checks it passed when posted (see
+    events.readback); `decode_stored`, for events from outside, checks everything.
+    """
     # Built field by field: replay reads every event of the log through here.
-    wire, data = _decode_wire(raw)
+    wire, data = _decode_wire(raw, READ_BACK)
     return LogEntry(
         event_id=wire.event_id,
         type=wire.type,
