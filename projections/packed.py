@@ -60,11 +60,20 @@ class PackedDocs(Docs):
         self.changed.clear()
         self._docs.clear()
 
-    def packed(self) -> Iterator[tuple[str, bytes]]:
-        """Every (key, canonical JSON) in key order; call `settle` first."""
+    def packed(self, size: int = 4096) -> Iterator[dict[str, msgspec.Raw]]:
+        """Every document as its canonical JSON, by key in key order, `size` at a time.
+
+        Call `settle` first. Each slice is a dict that encodes to a JSON object of
+        those documents in one call (keys sorted alone: pairs would cost a tuple each).
+        """
         packed = self._packed
-        # Keys sorted alone: a list of (key, bytes) pairs would cost a tuple per document.
-        return ((key, packed[key]) for key in sorted(packed))
+        keys = sorted(packed)
+        for start in range(0, len(keys), size):
+            yield {key: msgspec.Raw(packed[key]) for key in keys[start : start + size]}
+
+    def raw(self, key: str) -> bytes | None:
+        """The canonical JSON `key` was last settled as, or None."""
+        return self._packed.get(key)
 
     def items(self) -> Iterator[tuple[str, Doc]]:
         """Every (key, document), unpacked afresh where not held as a dict."""

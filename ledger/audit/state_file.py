@@ -8,7 +8,6 @@ as one object, so writing a ledger of millions of documents stays small.
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import BinaryIO
 
 import msgspec
@@ -39,11 +38,9 @@ def write_state(fold: Fold, out: BinaryIO) -> None:
 def _write_docs(docs: PackedDocs, out: BinaryIO) -> None:
     # Between the braces of one read model: nothing when it is empty (`{}`), else one
     # member per line, each document formatted as it would be inside the whole state.
-    packed = docs.packed()
     first = True
-    while chunk := list(islice(packed, SLICE)):
-        members = b",".join(msgspec.json.encode(key) + b":" + raw for key, raw in chunk)
-        formatted = msgspec.json.format(b"{" + members + b"}", indent=2)
+    for chunk in docs.packed(SLICE):
+        formatted = msgspec.json.format(msgspec.json.encode(chunk), indent=2)
         # "{\n  member,\n  member\n}" -> "      member,\n      member"
         body = formatted[1:-2].replace(b"\n", _DOC_INDENT)
         out.write(body if first else b"," + body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +46,7 @@ def test_a_document_changed_after_put_is_packed_as_changed() -> None:
     docs.put("sme:S", doc)
     doc["programs"]["P"] = {"balance": 5}
     docs.settle()
-    assert list(docs.packed()) == [("sme:S", b'{"programs":{"P":{"balance":5}},"sme_id":"S"}')]
+    assert docs.raw("sme:S") == b'{"programs":{"P":{"balance":5}},"sme_id":"S"}'
     assert docs.need("sme:S") == {"programs": {"P": {"balance": 5}}, "sme_id": "S"}
 
 
@@ -67,9 +68,17 @@ def test_equal_documents_settled_together_under_one_key_are_held_once() -> None:
     shared: dict[str, tuple[str, bytes]] = {}
     for docs in (same, also_same, other):
         docs.settle(shared)
-    ((_, first),), ((_, second),), ((_, third),) = (
-        list(d.packed()) for d in (same, also_same, other)
-    )
+    first, second, third = (d.raw("guarantee:G") for d in (same, also_same, other))
     assert first is second
     assert third == b'{"balance":6,"sme_id":"S"}'
     assert also_same.need("guarantee:G") == {"balance": 5, "sme_id": "S"}
+
+
+def test_packed_slices_hold_every_document_in_key_order() -> None:
+    docs = PackedDocs()
+    for key in ("b", "c", "a", "d", "e"):
+        docs.put(key, {"k": key})
+    docs.settle()
+    slices = list(docs.packed(2))
+    assert [list(s) for s in slices] == [["a", "b"], ["c", "d"], ["e"]]
+    assert msgspec.json.decode(msgspec.json.encode(slices[1])) == {"c": {"k": "c"}, "d": {"k": "d"}}
