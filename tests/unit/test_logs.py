@@ -128,3 +128,13 @@ def test_reconfiguring_does_not_duplicate_lines(log_stream: io.StringIO) -> None
     configure_logging("json", stream=log_stream)
     logging.getLogger("asyncpg").warning("once")
     assert len(lines(log_stream)) == 1
+
+
+def test_a_json_line_is_written_whatever_its_values_hold() -> None:
+    out = io.StringIO()
+    configure_logging("json", stream=out)
+    structlog.get_logger("t").info("odd", weird=object(), lone="\ud800", n=3)
+    line = json.loads(out.getvalue().splitlines()[-1])
+    assert line["weird"].startswith("<object object at ")
+    assert (line["n"], line["lone"]) == (3, "\ud800")
+    assert line["event"] == "odd"
