@@ -130,7 +130,14 @@ class RoleAmounts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     def as_dict(self) -> dict[Role, int]:
         """Return a role -> value dict with every role, in role order."""
-        return {role: self.get(role) for role in ROLES}
+        # Spelled out: issuance, claims and several read models call this on every event.
+        return {
+            "bank": self.bank,
+            "guarantor": self.guarantor,
+            "reguarantor": self.reguarantor,
+            "national_fund": self.national_fund,
+            "compensation_pool": self.compensation_pool,
+        }
 
     def replace(self, role: Role, value: int) -> RoleAmounts:
         """Return a copy with one role's value changed."""
