@@ -72,11 +72,9 @@ class Posted(msgspec.Struct, frozen=True):
 
     envelope: Envelope
     payload: Payload
-
-    @property
-    def event_id(self) -> str:
-        """Return the event id in canonical (lower-case, hyphenated) form."""
-        return str(self.envelope.event_id)
+    event_id: str
+    """The event id in canonical (lower-case, hyphenated) form, spelled once: a post
+    looks it up many times and str(UUID) is slow."""
 
     @property
     def type(self) -> str:
@@ -161,7 +159,7 @@ def _posted(envelope: Envelope, prefix: str, errors: list[FieldError]) -> Posted
     if isinstance(result, list):
         errors.extend(result)
         return None
-    return Posted(envelope=envelope, payload=result)
+    return Posted(envelope=envelope, payload=result, event_id=str(envelope.event_id))
 
 
 def decode_posted(body: bytes) -> PostedBatch:
@@ -224,7 +222,7 @@ def posted_fingerprint(posted: Posted) -> bytes:
     # The canonical re-encoding of the decoded data ignores key order and whitespace
     # but keeps every value; occurred_at keeps the offset the poster sent.
     canonical = CANONICAL.encode(
-        [str(env.event_id), env.type, env.occurred_at, env.expected_version, posted.payload]
+        [posted.event_id, env.type, env.occurred_at, env.expected_version, posted.payload]
     )
     return hashlib.sha256(canonical).digest()
 
