@@ -137,6 +137,11 @@ class EmbeddedPostgres:
         return self._dsn
 
     @property
+    def initialised(self) -> bool:
+        """Whether `data_dir` already holds a cluster (`start()` makes one otherwise)."""
+        return (self.pgdata / "PG_VERSION").is_file()
+
+    @property
     def running(self) -> bool:
         """Whether this handle has started the server and not stopped it."""
         return self._server is not None

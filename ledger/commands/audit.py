@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
         raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
-    with resolve_dsn(settings) as dsn:
+    with resolve_dsn(settings, create=False) as dsn:
         return _dispatch(args, dsn)
 
 

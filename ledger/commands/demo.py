@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     url = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
     admin_key = args.key or os.environ.get(ADMIN_KEY_VAR) or None
-    with resolve_dsn(settings) as dsn:
+    with resolve_dsn(settings, create=False) as dsn:
         return asyncio.run(_run(url, admin_key, dsn))
 
 
@@ -61,6 +61,11 @@ async def _run(url: str, admin_key: str | None, dsn: str) -> int:
         raise CommandError(f"the ledger refused the demo: {exc}") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise CommandError(f"cannot reach the ledger at {url}: {exc}") from None
+    except asyncpg.UndefinedTableError:
+        raise CommandError(
+            "this database holds no ledger yet (the demo posts to a running `ledger serve`; "
+            "give it the service's LEDGER_DATA_DIR or LEDGER_DATABASE_URL)"
+        ) from None
     except asyncpg.PostgresError as exc:
         raise CommandError(f"cannot create the demo's keys: {exc}") from None
     print(f"demo loaded into {url}: {stored} new events")

@@ -1,0 +1,55 @@
+"""Commands that read an existing ledger say so when there is none, and create nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.cli import main
+from tests import pg
+
+
+def _run(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> tuple[int, str]:
+    monkeypatch.setenv("LEDGER_LOG_FORMAT", "json")
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+async def empty_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
+    """A database that holds no ledger (template0: nothing migrated)."""
+    name = await pg.create_database(pg_admin_dsn, "template0")
+    yield pg.with_database(pg_admin_dsn, name)
+    await pg.drop_database(pg_admin_dsn, name)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--url", "http://127.0.0.1:9", "--key", "lk_x_y"],
+        ["audit", "verify"],
+        ["audit", "replay", "--to-position", "1"],
+    ],
+)
+def test_a_directory_without_a_store_is_named_and_left_empty(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.delenv("LEDGER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "store"))
+    code, err = _run(args, monkeypatch, capsys)
+    assert code != 0
+    assert f"no ledger store in {tmp_path / 'store'}" in err
+    assert not (tmp_path / "store").exists()
+
+
+def test_the_demo_on_a_database_without_a_ledger_says_so(
+    empty_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", empty_dsn)
+    code, err = _run(["demo", "--url", "http://127.0.0.1:9"], monkeypatch, capsys)
+    assert code != 0
+    assert "this database holds no ledger yet" in err
+    assert "w_institutions" not in err
