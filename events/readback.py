@@ -58,6 +58,8 @@ def trusting(cls: type[PayloadBase]) -> type[PayloadBase]:
         return same if same is NotImplemented else not same
 
     def __hash__(self: PayloadBase) -> int:
+        # The posted class's hash covers its type: build the posted value (which runs
+        # its __post_init__ check, so data failing a later-tightened check is unhashable).
         return hash(cls(**_fields(self)))
 
     namespace: dict[str, Any] = {

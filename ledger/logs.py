@@ -105,7 +105,7 @@ def _json_line(event: EventDict, **_: Any) -> str:
     # encode is written as its repr, as structlog's own renderer does.
     try:
         return _JSON.encode(event).decode()
-    except (TypeError, ValueError):  # e.g. a dict keyed by tuples: never lose the line
+    except (TypeError, ValueError):  # e.g. a lone surrogate in a string: never lose the line
         return json.dumps(event, default=repr)
 
 
