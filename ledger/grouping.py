@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from events.envelope import Posted, posted_fingerprint
+from events.envelope import Posted, posted_fingerprint, store_posted
 from events.payloads import GuaranteeIssued, Payload
 from events.stored import Actor, StoredEvent
 from ledger.rules.decide import decide
@@ -230,15 +230,6 @@ def _decide_one(
         )
     derived = decide(view, payload.TYPE, payload, actor)
     versions[stream_id] = current + 1
-    return StoredEvent(
-        event_id=posted.event_id,
-        type=payload.TYPE,
-        occurred_at=envelope.occurred_at or recorded_at,
-        expected_version=expected,
-        data=payload,
-        derived=derived,
-        stream_id=stream_id,
-        stream_version=current + 1,
-        recorded_at=recorded_at,
-        actor=actor,
+    return store_posted(
+        posted, derived=derived, stream_version=current + 1, recorded_at=recorded_at, actor=actor
     )
