@@ -41,17 +41,13 @@ def _no_checks(self: object) -> None:
     """Stored data was checked when it was posted."""
 
 
-def _fields(struct: msgspec.Struct) -> dict[str, Any]:
-    return {name: getattr(struct, name) for name in struct.__struct_fields__}
-
-
 def trusting(cls: type[PayloadBase]) -> type[PayloadBase]:
     """A subclass of `cls` that decodes the same JSON into the same fields, unchecked."""
 
     def __eq__(self: PayloadBase, other: object) -> bool:
         if not isinstance(other, cls):
             return NotImplemented
-        return _fields(self) == _fields(other)
+        return msgspec.structs.asdict(self) == msgspec.structs.asdict(other)
 
     def __ne__(self: PayloadBase, other: object) -> bool:
         same = __eq__(self, other)
@@ -60,7 +56,7 @@ def trusting(cls: type[PayloadBase]) -> type[PayloadBase]:
     def __hash__(self: PayloadBase) -> int:
         # The posted class's hash covers its type: build the posted value (which runs
         # its __post_init__ check, so data failing a later-tightened check is unhashable).
-        return hash(cls(**_fields(self)))
+        return hash(cls(**msgspec.structs.asdict(self)))
 
     namespace: dict[str, Any] = {
         "__annotations__": {},
