@@ -139,7 +139,7 @@ class EmbeddedPostgres:
     @property
     def initialised(self) -> bool:
         """Whether `data_dir` already holds a cluster (`start()` makes one otherwise)."""
-        return (self.pgdata / "PG_VERSION").is_file()
+        return _pgserver().pgdata_version(self.pgdata) is not None
 
     @property
     def running(self) -> bool:
