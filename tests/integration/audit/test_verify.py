@@ -68,6 +68,15 @@ async def test_a_log_row_deleted_without_its_event_is_named_as_removed(runtime: 
     assert (report.first_bad_position, report.problem) == (5, "removed")
 
 
+async def test_a_log_row_left_without_its_event_row_is_named_as_removed(runtime: Runtime) -> None:
+    """No foreign key ties the log to its event rows; verification does."""
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await su.execute("DELETE FROM events WHERE seq = $1", await tamper.seq_at(su, 6))
+    report = await _verify(runtime)
+    assert (report.first_bad_position, report.problem) == (6, "removed")
+
+
 async def test_renumbered_log_after_a_deletion_is_still_caught_where_the_event_was_removed(
     runtime: Runtime,
 ) -> None:
