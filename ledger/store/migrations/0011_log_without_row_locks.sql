@@ -7,8 +7,9 @@
 -- (12.5 against 20.8 us an event, sealing 100 000 events in rounds of 1 000).
 --
 -- What the key guarded still holds without it:
--- - ledger_seal is the only writer of event_log, and it inserts only the seq
---   of event rows it has just read, in the same transaction;
+-- - event_log has two writers, and each inserts only the seq of event rows
+--   it has just read or written in the same transaction: ledger_seal, and
+--   loading an export into an empty ledger (ledger/audit/restore.py);
 -- - event rows can never go away afterwards: UPDATE, DELETE and TRUNCATE on
 --   events are refused by triggers (0001), and the service role has no right
 --   to do either;
