@@ -60,7 +60,7 @@ class PackedDocs(Docs):
         self.changed.clear()
         self._docs.clear()
 
-    def packed(self, size: int = 4096) -> Iterator[dict[str, msgspec.Raw]]:
+    def packed(self, size: int) -> Iterator[dict[str, msgspec.Raw]]:
         """Every document as its canonical JSON, by key in key order, `size` at a time.
 
         Call `settle` first. Each slice is a dict that encodes to a JSON object of
