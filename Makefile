@@ -7,7 +7,9 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip --disable-pip-version-check
+# $(call pip_of,DIR): pip of the virtual environment in DIR.
+pip_of = $(1)/bin/python -m pip --disable-pip-version-check
+PIP := $(call pip_of,$(VENV))
 # Installs are redone only when pyproject.toml changes.
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
@@ -27,7 +29,7 @@ define new_venv
 		"error: the ledger needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(1)
 	@# A fresh venv's pip can be too old for pyproject-only editable installs.
-	$(1)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade pip
+	$(call pip_of,$(1)) install --quiet --upgrade pip
 endef
 
 $(BIN)/python:
@@ -37,7 +39,7 @@ $(BIN)/python:
 # dependencies only. The dev extras bring in rich, which structlog then loads
 # into every ledger process (5 MB more in each, replay included).
 $(BENCH_STAMP): pyproject.toml | $(BENCH_VENV)/bin/python
-	$(BENCH_VENV)/bin/python -m pip --disable-pip-version-check install -e .
+	$(call pip_of,$(BENCH_VENV)) install -e .
 	@touch $@
 
 $(BENCH_VENV)/bin/python:
