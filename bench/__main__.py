@@ -20,8 +20,10 @@ import asyncpg
 
 from bench import baseline
 from bench.payloads import GUARANTOR_ID, setup_events
+from bench.probe import cpu_probe_ms
 from bench.report import evaluate, render
 from bench.service import create_key, post, run_load, running_service, timed_command
+from bench.stats import repeated
 from ledger import aio
 from tests.pg import with_database
 
@@ -70,15 +72,18 @@ def _git_revision() -> str:
 def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Every phase of the benchmark against the fresh database `dsn`."""
     seconds = args.seconds
-    out: dict[str, Any] = {"baseline": {}, "ledger": {}}
+    out: dict[str, Any] = {"baseline": {}, "ledger": {}, "probe_ms": {}}
+    probes: dict[str, float] = out["probe_ms"]
     # aio.run: the same event loop as `ledger serve` (uvloop where installed), so the raw
     # INSERTs and the service are measured alike.
     for c in (1, 8, 32):
         _say(f"raw INSERT, concurrency {c}")
+        probes[f"baseline.single_c{c}"] = cpu_probe_ms()
         out["baseline"][f"single_c{c}"] = aio.run(
             baseline.single_inserts(dsn, c, seconds)
         ).as_dict()
     _say("raw batched INSERT of 100 rows, concurrency 8")
+    probes["baseline.batch100_c8"] = cpu_probe_ms()
     out["baseline"]["batch100_c8"] = aio.run(baseline.batch_inserts(dsn, 8, seconds, 100)).as_dict()
     aio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
 
@@ -102,6 +107,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         _settle(dsn)
         _checkpoint(dsn)
         _say("append latency with a near-empty store")
+        probes["ledger.growth_empty"] = cpu_probe_ms()
         out["ledger"]["growth_empty"] = run_load(
             {
                 **spec,
@@ -115,6 +121,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         )
         out["ledger"]["growth_empty"]["stored_events"] = _head(dsn)
         _say("batches of 100 events, concurrency 8")
+        probes["ledger.batch100_c8"] = cpu_probe_ms()
         out["ledger"]["batch100_c8"] = run_load(
             {
                 **spec,
@@ -129,6 +136,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         for c in (1, 8, 32):
             _settle(dsn)
             _say(f"single guarantee.issued posts, concurrency {c}")
+            probes[f"ledger.single_c{c}"] = cpu_probe_ms()
             out["ledger"][f"single_c{c}"] = run_load(
                 {
                     **spec,
@@ -162,6 +170,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         # store's size and not what PostgreSQL is still writing out.
         _checkpoint(dsn)
         _say("append latency with the store full")
+        probes["ledger.growth_full"] = cpu_probe_ms()
         out["ledger"]["growth_full"] = run_load(
             {
                 **spec,
@@ -176,25 +185,23 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
     head = _head(dsn)
     _checkpoint(dsn)
-    _say(f"replaying {head} events")
-    took, peak = timed_command(
-        ["audit", "replay", "--to-position", str(head), "--out", str(workdir / "replay.json")],
-        dsn,
-    )
-    out["ledger"]["replay"] = {
-        "events": head,
-        "seconds": round(took, 3),
-        "events_per_s": round(head / took, 1),
-        "peak_rss_mb": round(peak / 2**20, 1),
-    }
+    # Replay is timed `--replays` times over the same store and the median taken: on
+    # this kind of shared machine one run can take half again as long as the next
+    # for the same work (see bench/probe.py). Catch-up runs once: each rebuild leaves
+    # the generation it replaced behind as dead rows, so the next would start worse off.
+    _say(f"replaying {head} events, {args.replays} times")
+    probes["ledger.replay"] = cpu_probe_ms()
+    replays = [
+        timed_command(
+            ["audit", "replay", "--to-position", str(head), "--out", str(workdir / "replay.json")],
+            dsn,
+        )
+        for _ in range(args.replays)
+    ]
+    out["ledger"]["replay"] = repeated(head, replays)
     _say(f"projection catch-up from position 1 over {head} events")
-    took, peak = timed_command(["projections", "rebuild"], dsn)
-    out["ledger"]["catch_up"] = {
-        "events": head,
-        "seconds": round(took, 3),
-        "events_per_s": round(head / took, 1),
-        "peak_rss_mb": round(peak / 2**20, 1),
-    }
+    probes["ledger.catch_up"] = cpu_probe_ms()
+    out["ledger"]["catch_up"] = repeated(head, [timed_command(["projections", "rebuild"], dsn)])
     return out
 
 
@@ -234,7 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed load")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument(
+        "--replays", type=int, default=3, help="timed replays (the median is reported)"
+    )
     args = parser.parse_args(argv)
+    if args.replays < 1:
+        parser.error("--replays must be 1 or more")
     args.serve_args = []
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp, server(Path(tmp)) as admin_dsn:
         name = f"ledger_bench_{uuid.uuid4().hex[:8]}"

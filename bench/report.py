@@ -80,8 +80,10 @@ def render(results: dict[str, Any]) -> str:
         )
     for key, label in (("replay", "audit replay"), ("catch_up", "projection catch-up")):
         m = led[key]
+        runs = m.get("runs_s", [])
+        each = f", median of {', '.join(f'{t:g}' for t in runs)} s" if len(runs) > 1 else ""
         lines.append(
-            f"| {label} ({m['events']} events, peak {m['peak_rss_mb']} MB) | "
+            f"| {label} ({m['events']} events{each}, peak {m['peak_rss_mb']} MB) | "
             f"{m['events_per_s']:.0f} | | | | |"
         )
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
@@ -89,4 +91,13 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {t['label']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
         )
+    probes = results.get("probe_ms", {})
+    if probes:
+        slowest = max(probes, key=probes.__getitem__)
+        fastest = min(probes, key=probes.__getitem__)
+        lines += [
+            "",
+            f"CPU probe (bench/probe.py, ms before each phase): {probes[fastest]:g} "
+            f"({fastest}) to {probes[slowest]:g} ({slowest})",
+        ]
     return "\n".join(lines)

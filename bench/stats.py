@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
+from typing import Any
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -53,3 +55,24 @@ class Run:
             "p99_ms": round(self.p99_ms, 2),
             "errors": self.errors,
         }
+
+
+def repeated(events: int, runs: list[tuple[float, int]]) -> dict[str, Any]:
+    """Figures of one command timed several times over the same `events`.
+
+    `runs` are (seconds, peak resident bytes) in the order they ran. The rate is
+    taken from the median time, so one run beside a burst of load elsewhere on the
+    machine moves it no more than one run of the rest does; each run's time is kept,
+    and the peak is the highest of all.
+    """
+    if not runs:
+        raise ValueError("no runs to summarise")
+    seconds = [took for took, _ in runs]
+    median = statistics.median(seconds)
+    return {
+        "events": events,
+        "seconds": round(median, 3),
+        "events_per_s": round(events / median, 1) if median else 0.0,
+        "runs_s": [round(took, 3) for took in seconds],
+        "peak_rss_mb": round(max(peak for _, peak in runs) / 2**20, 1),
+    }

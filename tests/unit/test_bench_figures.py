@@ -1,0 +1,67 @@
+"""The benchmark's summaries: repeated runs, the CPU probe, and how the report shows them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.probe import cpu_probe_ms, spin
+from bench.report import render
+from bench.stats import repeated
+
+MB = 2**20
+
+
+def test_repeated_runs_are_rated_by_their_median_time() -> None:
+    figures = repeated(1_000_000, [(12.0, 100 * MB), (8.0, 120 * MB), (10.0, 110 * MB)])
+    assert figures["seconds"] == 10.0
+    assert figures["events_per_s"] == 100_000.0
+
+
+def test_repeated_runs_keep_each_time_in_run_order_and_the_highest_peak() -> None:
+    figures = repeated(500, [(3.0, 100 * MB), (1.0, 150 * MB), (2.0, 120 * MB)])
+    assert figures["runs_s"] == [3.0, 1.0, 2.0]
+    assert figures["peak_rss_mb"] == 150.0
+
+
+def test_an_even_number_of_runs_takes_the_mean_of_the_middle_two() -> None:
+    assert repeated(100, [(1.0, MB), (4.0, MB), (2.0, MB), (3.0, MB)])["seconds"] == 2.5
+
+
+def test_repeated_refuses_no_runs() -> None:
+    with pytest.raises(ValueError, match="no runs"):
+        repeated(100, [])
+
+
+def test_the_probe_spins_a_fixed_amount_of_work() -> None:
+    assert spin(1000) == 999 * 1000 // 2
+
+
+def test_the_probe_times_in_milliseconds() -> None:
+    assert 0 < cpu_probe_ms(rounds=1, spins=1000) < 1000
+
+
+def test_the_probe_needs_a_round() -> None:
+    with pytest.raises(ValueError, match="rounds"):
+        cpu_probe_ms(rounds=0)
+
+
+def _results() -> dict[str, Any]:
+    recorded = Path(__file__).resolve().parents[2] / "bench" / "results.json"
+    results: dict[str, Any] = json.loads(recorded.read_text())
+    return results
+
+
+def test_the_report_lists_every_replay_run_behind_the_median() -> None:
+    results = _results()
+    results["ledger"]["replay"] = repeated(1000, [(0.012, MB), (0.009, MB), (0.01, MB)])
+    assert "median of 0.012, 0.009, 0.01 s" in render(results)
+
+
+def test_the_report_names_the_slowest_and_fastest_probe() -> None:
+    results = _results()
+    results["probe_ms"] = {"ledger.replay": 30.5, "baseline.single_c1": 22.0}
+    assert "22 (baseline.single_c1) to 30.5 (ledger.replay)" in render(results)
