@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from typing import Any
 
@@ -13,6 +12,7 @@ from aiohttp import web
 
 from ledger import projection_process
 from ledger.auth.keys import count_keys, create_key
+from ledger.collector import set_aside_start_up
 from ledger.config import Settings
 from ledger.http.app import create_app
 from ledger.logs import configure_logging
@@ -84,7 +84,7 @@ async def run_service(settings: Settings, dsn: str) -> None:
         # process: set it aside from the collector, so that a full collection
         # walks only what serving made since. Left in, each one walked it all
         # and stalled every post in flight for up to 45 ms.
-        gc.freeze()
+        set_aside_start_up()
         log.info("serving", url=f"http://{settings.host}:{settings.port}")
         await stop.wait()
         log.info("stopping")

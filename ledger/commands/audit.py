@@ -107,7 +107,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _dispatch(args: argparse.Namespace, dsn: str) -> int:
     from ledger.audit import actions
+    from ledger.collector import set_aside_start_up
 
+    # Replay, verify and export walk the whole log: keep their collections short.
+    set_aside_start_up()
     match args.action:
         case "digest":
             return asyncio.run(actions.digest(dsn))

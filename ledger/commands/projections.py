@@ -94,11 +94,14 @@ class ProgressLine:
 async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
     import asyncpg
 
+    from ledger.collector import set_aside_start_up
     from ledger.runtime import connect
     from ledger.store.migrate import migrate
     from projections.rebuild import RebuildBusy, rebuild
     from projections.registry import select
 
+    # A rebuild walks the whole log: keep its collections short.
+    set_aside_start_up()
     owner = await asyncpg.connect(dsn)
     try:
         await migrate(owner)
