@@ -10,7 +10,7 @@ from events.stored import LogEntry
 from projections import fold as fold_module
 from projections.base import Docs
 from projections.fold import Fold
-from projections.packed import PackedDocs
+from projections.packed import PackedDocs, pack
 from projections.registry import PROJECTIONS
 from tests.unit.projections.scenario import OPS, random_steps
 
@@ -82,3 +82,15 @@ def test_packed_slices_hold_every_document_in_key_order() -> None:
     slices = list(docs.packed(2))
     assert [list(s) for s in slices] == [["a", "b"], ["c", "d"], ["e"]]
     assert msgspec.json.decode(msgspec.json.encode(slices[1])) == {"c": {"k": "c"}, "d": {"k": "d"}}
+
+
+def test_a_packed_document_is_its_canonical_json() -> None:
+    doc = {"sme_id": "91500000000018983B", "programs": {"P": {"balance": 5}}}
+    packed = b'{"programs":{"P":{"balance":5}},"sme_id":"91500000000018983B"}'
+    assert pack(doc, bytearray()) == packed
+
+
+def test_a_shorter_document_packed_after_a_longer_one_keeps_nothing_of_it() -> None:
+    buffer = bytearray()
+    pack({"note": "x" * 500}, buffer)
+    assert pack({"a": 1}, buffer) == b'{"a":1}'
