@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
 
@@ -23,6 +24,15 @@ def _restore_logging() -> Iterator[None]:
     structlog.configure(**config)
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_found() -> Iterator[None]:
+    """Commands a test runs in-process set start-up aside from the collector
+    (ledger.collector); undone after each test, so what later tests leave behind is
+    still collected, and an unclosed resource still warns."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
-
-import pytest
 
 from ledger.collector import set_aside_start_up
 
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()
+# tests/conftest.py unfreezes after every test, so each starts with nothing frozen.
 
 
-@pytest.mark.usefixtures("unfrozen")
 def test_objects_made_before_are_no_longer_examined() -> None:
     made_before: list[object] = [object()]
     assert any(o is made_before for o in gc.get_objects())
@@ -28,7 +19,6 @@ def test_objects_made_before_are_no_longer_examined() -> None:
     assert any(o is made_after for o in gc.get_objects())
 
 
-@pytest.mark.usefixtures("unfrozen")
 def test_a_garbage_cycle_made_before_is_collected_not_frozen() -> None:
     class Node:
         pass
