@@ -85,7 +85,13 @@ async def running(
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
     sealer = Sealer(lambda: connect(dsn), waiter.resolve, on_active=waiter.sealing_here)
-    ledger = Ledger(pool, waiter, on_appended=sealer.wake, seal_timeout=seal_timeout)
+    ledger = Ledger(
+        pool,
+        waiter,
+        on_appended=sealer.wake,
+        sealing_here=lambda: sealer.active,
+        seal_timeout=seal_timeout,
+    )
     tasks = [
         asyncio.create_task(sealer.run(), name="sealer"),
         asyncio.create_task(waiter.run(), name="position-waiter"),
