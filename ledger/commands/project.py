@@ -31,6 +31,7 @@ async def _follow(dsn: str) -> None:
     import asyncpg
     import structlog
 
+    from ledger.collector import set_aside_start_up
     from ledger.store.migrate import migrate
     from projections.runner import ProjectionRunner
 
@@ -45,6 +46,9 @@ async def _follow(dsn: str) -> None:
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGTERM, task.cancel)
     structlog.get_logger("ledger.project").info("projections.following")
+    # The runner follows the log for as long as the service runs: as there, keep
+    # its full collections off what start-up built.
+    set_aside_start_up()
     with contextlib.suppress(asyncio.CancelledError):
         await ProjectionRunner(dsn).run()
 
