@@ -22,7 +22,14 @@ from bench import baseline
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
 from bench.report import evaluate, render
-from bench.service import create_key, post, run_load, running_service, timed_command
+from bench.service import (
+    create_key,
+    post,
+    run_load,
+    running_passthrough,
+    running_service,
+    timed_command,
+)
 from bench.stats import repeated
 from ledger import aio
 from tests.pg import with_database
@@ -72,7 +79,7 @@ def _git_revision() -> str:
 def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Every phase of the benchmark against the fresh database `dsn`."""
     seconds = args.seconds
-    out: dict[str, Any] = {"baseline": {}, "ledger": {}, "probe_ms": {}}
+    out: dict[str, Any] = {"baseline": {}, "passthrough": {}, "ledger": {}, "probe_ms": {}}
     probes: dict[str, float] = out["probe_ms"]
     # aio.run: the same event loop as `ledger serve` (uvloop where installed), so the raw
     # INSERTs and the service are measured alike.
@@ -85,6 +92,20 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     _say("raw batched INSERT of 100 rows, concurrency 8")
     probes["baseline.batch100_c8"] = cpu_probe_ms()
     out["baseline"]["batch100_c8"] = aio.run(baseline.batch_inserts(dsn, 8, seconds, 100)).as_dict()
+    # The same INSERTs behind the thinnest HTTP service, with the ledger's load generator:
+    # what HTTP alone leaves of the raw rate here (bench/passthrough.py).
+    with running_passthrough(dsn, workdir / "passthrough.log") as url:
+        spec = {"url": url, "key": "unused", "seconds": seconds, "start": 0}
+        _say("HTTP pass-through to the raw INSERT, single posts, concurrency 32")
+        probes["passthrough.single_c32"] = cpu_probe_ms()
+        out["passthrough"]["single_c32"] = run_load(
+            {**spec, "mode": "issue", "tag": "pt", "concurrency": 32}
+        )
+        _say("HTTP pass-through to the raw INSERT, batches of 100, concurrency 8")
+        probes["passthrough.batch100_c8"] = cpu_probe_ms()
+        out["passthrough"]["batch100_c8"] = run_load(
+            {**spec, "mode": "batch", "batch": 100, "concurrency": 8}
+        )
     aio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
 
     admin = create_key(dsn, "--role", "admin")

@@ -69,6 +69,18 @@ def render(results: dict[str, Any]) -> str:
         f"| batches of 100, concurrency 8 | {m['events_per_s']:.0f} | {m['p50_ms']:.1f} | "
         f"{m['p99_ms']:.1f} | {b['events_per_s']:.0f} | {_ratio(m, b)} |"
     )
+    passthrough = results.get("passthrough", {})
+    for key, label in (
+        ("single_c32", "single posts, concurrency 32"),
+        ("batch100_c8", "batches of 100, concurrency 8"),
+    ):
+        if key in passthrough:
+            b, m = base[key], passthrough[key]
+            lines.append(
+                f"| HTTP pass-through to the raw INSERT, {label} | {m['events_per_s']:.0f} | "
+                f"{m['p50_ms']:.1f} | {m['p99_ms']:.1f} | {b['events_per_s']:.0f} | "
+                f"{_ratio(m, b)} |"
+            )
     for key, label in (
         ("growth_empty", "append, near-empty store"),
         ("growth_full", "append, full store"),

@@ -77,11 +77,7 @@ class Service:
 
     def ready(self) -> bool:
         """Whether /readyz answers 200."""
-        try:
-            with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:  # noqa: S310
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        return _answers(self.url + "/readyz")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown of any kind."""
@@ -116,6 +112,39 @@ def running_service(dsn: str, log: Path, *extra: str) -> Iterator[str]:
         yield service.url
     finally:
         service.stop()
+
+
+@contextlib.contextmanager
+def running_passthrough(dsn: str, log: Path, ready_within: float = 60.0) -> Iterator[str]:
+    """bench.passthrough in its own process; yields its base URL once it is ready."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own module
+            [sys.executable, "-m", "bench.passthrough", dsn, str(port)], stdout=out, stderr=out
+        )
+        try:
+            deadline = time.monotonic() + ready_within
+            while not _answers(url + "/ready"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the pass-through did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - loopback
+            return bool(r.status == 200)
+    except OSError:
+        return False
 
 
 def post(url: str, key: str, body: Any) -> Any:

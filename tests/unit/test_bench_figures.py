@@ -65,3 +65,21 @@ def test_the_report_names_the_slowest_and_fastest_probe() -> None:
     results = _results()
     results["probe_ms"] = {"ledger.replay": 30.5, "baseline.single_c1": 22.0}
     assert "22 (baseline.single_c1) to 30.5 (ledger.replay)" in render(results)
+
+
+def test_the_report_shows_the_pass_through_beside_the_raw_rate() -> None:
+    results = _results()
+    results["baseline"]["single_c32"]["events_per_s"] = 8000.0
+    results["passthrough"] = {
+        "single_c32": {"events_per_s": 3200.0, "p50_ms": 10.0, "p99_ms": 20.0},
+        "batch100_c8": {"events_per_s": 50000.0, "p50_ms": 12.0, "p99_ms": 30.0},
+    }
+    lines = render(results).splitlines()
+    row = next(line for line in lines if "pass-through to the raw INSERT, single posts" in line)
+    assert row.endswith("| 3200 | 10.0 | 20.0 | 8000 | 0.40 |")
+
+
+def test_the_report_of_a_run_without_a_pass_through_leaves_its_rows_out() -> None:
+    results = _results()
+    results.pop("passthrough", None)
+    assert "pass-through" not in render(results)
