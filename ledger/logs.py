@@ -78,6 +78,8 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
             redacted[key] = REDACTED
         elif type(value) in _SCALARS:  # most fields of most lines: nothing to look into
             redacted[key] = value
+        elif type(value) is str and value[:1] not in "bB" and "://" not in value:
+            redacted[key] = value  # plain text: no "Bearer ..." and no URL to look into
         else:
             redacted[key] = _redact_value(value, 0)
     return redacted

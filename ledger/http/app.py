@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
+import structlog
 from aiohttp import web
 
 from ledger.http import audit, events, openapi, ops, readmodels, streams
-from ledger.http.context import LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
+from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
@@ -50,6 +51,7 @@ def create_app(
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()
     app[METRICS] = Metrics()
+    app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(dsn, pool_size=pool_size, seal_timeout=seal_timeout) as runtime:
