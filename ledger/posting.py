@@ -14,7 +14,7 @@ import structlog
 from events.envelope import Posted
 from events.payloads import Payload
 from events.stored import Actor, encode_stored
-from ledger.auth.keys import Presented, UnknownKey, actors_for
+from ledger.auth.keys import Presented, UnknownKey, matched
 from ledger.grouping import Accepted, Outcome, Post, Repeat, decide_group, footprints, partition
 from ledger.rules.footprint import issued_guarantees, merged
 from ledger.rules.refusal import Refusal
@@ -244,24 +244,31 @@ class Ledger:
         expected: dict[int, asyncio.Future[int]],
     ) -> _Appended:
         async with conn.transaction():
-            # Keys first, in the transaction: one revoked before it began posts nothing.
-            refused = await _posters(conn, group)
-            group = [w for w in group if w not in refused]
             looked_up: set[str] = set()
             for waiting in group:
                 looked_up |= waiting.post.looked_up()
             refs = await decisions.guarantee_refs(conn, looked_up)
             now, later = partition([w.post for w in group], refs)
             fps = footprints(now, refs)
+            keys = {w.key for w in group if w.key is not None}
             # No lock per event id: a repost of an event names the same stream, whose
             # lock it waits for; a different event under a used id fails on the unique
-            # event_id and is looked at again (`_store`).
+            # event_id and is looked at again (`_store`). The posters' keys are read in
+            # the same call, in this transaction: one revoked before it began posts nothing.
             prepared = await decisions.prepare(
                 conn,
                 merged(fps),
                 [p.envelope.event_id for post in now for p in post.events],
                 sorted({stream for post in now for stream in post.streams}),
+                presented=keys,
             )
+            refused = _posters(group, matched(keys, prepared.keys))
+            if refused:
+                # Locked and read for, but never decided: they store nothing.
+                gone = {id(w.post) for w in refused}
+                kept = [(p, fp) for p, fp in zip(now, fps, strict=True) if id(p) not in gone]
+                now, fps = [p for p, _ in kept], [fp for _, fp in kept]
+                later = [post for post in later if id(post) not in gone]
             recorded_at = self._clock()
             decided = decide_group(prepared, now, fps, recorded_at)
             new_events: list[decisions.NewEvent] = []
@@ -320,12 +327,8 @@ class Ledger:
         ]
 
 
-async def _posters(conn: asyncpg.Connection, group: list[_Waiting]) -> list[_Waiting]:
+def _posters(group: list[_Waiting], actors: dict[Presented, Actor]) -> list[_Waiting]:
     """Give each post whose key was presented its actor; return those whose key is refused."""
-    keys = {w.key for w in group if w.key is not None}
-    if not keys:
-        return []
-    actors = await actors_for(conn, keys)
     refused = []
     for waiting in group:
         if waiting.key is None:

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -143,6 +143,28 @@ class UnknownKey(Exception):
     """The presented key is unknown, revoked, or does not match."""
 
 
+@dataclass(frozen=True)
+class StoredKey:
+    """A key as stored: the digest of its secret and the actor it stands for."""
+
+    digest: bytes
+    actor: Actor
+
+
+def matched(keys: Collection[Presented], stored: Mapping[str, StoredKey]) -> dict[Presented, Actor]:
+    """The actor of each presented key whose secret matches the stored key of its id.
+
+    `stored` holds the keys found under the presented ids that are not revoked.
+    """
+    actors = {}
+    for key in keys:
+        found = stored.get(key.key_id)
+        # Compared in constant time, so response timing says nothing about the stored hash.
+        if found is not None and hmac.compare_digest(found.digest, key.digest):
+            actors[key] = found.actor
+    return actors
+
+
 async def actors_for(
     conn: asyncpg.Connection | asyncpg.Pool, keys: Collection[Presented]
 ) -> dict[Presented, Actor]:
@@ -152,14 +174,13 @@ async def actors_for(
             WHERE key_id = ANY($1::text[]) AND revoked_at IS NULL""",
         sorted({k.key_id for k in keys}),
     )
-    by_id = {r["key_id"]: r for r in rows}
-    actors = {}
-    for key in keys:
-        row = by_id.get(key.key_id)
-        # Compared in constant time, so response timing says nothing about the stored hash.
-        if row is not None and hmac.compare_digest(bytes(row["secret_sha256"]), key.digest):
-            actors[key] = Actor(role=row["role"], institution_id=row["institution_id"])
-    return actors
+    stored = {
+        r["key_id"]: StoredKey(
+            bytes(r["secret_sha256"]), Actor(role=r["role"], institution_id=r["institution_id"])
+        )
+        for r in rows
+    }
+    return matched(keys, stored)
 
 
 async def actor_for(conn: asyncpg.Connection | asyncpg.Pool, presented: str) -> Actor | None:

@@ -1,22 +1,24 @@
 """Reading and writing what the rules decide on, in the append transaction, in one call each.
 
-`prepare` takes the post's locks and reads its decision state and stream
-versions (ledger_prepare); `append` stores the events and the state the rules
-changed (ledger_append). Both functions live in migration 0009.
+`prepare` takes the post's locks and reads its decision state, stream
+versions and posters' keys (ledger_prepare, migration 0012); `append` stores
+the events and the state the rules changed (ledger_append, migration 0009).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from events.stored import Actor
 from events.types import ROLES
+from ledger.auth.keys import Presented, StoredKey
 from ledger.rules.footprint import Footprint, GuaranteeRef
 from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
 from ledger.store.watermark import APPEND_LOCK
@@ -43,11 +45,13 @@ class Earlier:
 
 @dataclass
 class Prepared:
-    """What a post decides against: state, stream versions, and events stored earlier."""
+    """What a post decides against: state, stream versions, events stored earlier, and the
+    posters' keys (by key id, those not revoked)."""
 
     view: View
     versions: dict[str, int] = field(default_factory=dict)
     earlier: dict[str, Earlier] = field(default_factory=dict)
+    keys: dict[str, StoredKey] = field(default_factory=dict)
 
 
 async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, GuaranteeRef]:
@@ -67,9 +71,11 @@ async def prepare(
     event_ids: Sequence[uuid.UUID] = (),
     streams: Sequence[str] = (),
     *,
+    presented: Collection[Presented] = (),
     lock: bool = True,
 ) -> Prepared:
-    """Lock the footprint (unless `lock` is false), then read everything a post decides on.
+    """Lock the footprint (unless `lock` is false), then read everything a post decides on,
+    and the stored keys under the ids of the `presented` keys.
 
     The locks are taken in one global order before anything is read, so posts
     never deadlock and each reads state no concurrent post can change.
@@ -77,7 +83,8 @@ async def prepare(
     keys = sorted(fp.exclusive | fp.shared) if lock else []
     balances = sorted(fp.balances)
     rows = await conn.fetch(
-        "SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        """SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                                        $14)""",
         APPEND_LOCK,
         keys,
         [k in fp.exclusive for k in keys],
@@ -91,6 +98,7 @@ async def prepare(
         [sme for sme, _ in balances],
         [program for _, program in balances],
         list(fp.volumes),
+        sorted({k.key_id for k in presented}),
     )
     prepared = Prepared(View())
     view = prepared.view
@@ -105,6 +113,11 @@ def _earlier(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.earlier[r["r_key"]] = Earlier(
         r["r_key"], r["r_key2"], r["r_n1"], r["r_n2"], r["r_n3"], bytes(r["r_doc"]), r["r_at"]
     )
+
+
+def _key(prepared: Prepared, r: asyncpg.Record) -> None:
+    actor = Actor(role=r["r_key2"], institution_id=r["r_key3"])
+    prepared.keys[r["r_key"]] = StoredKey(bytes(r["r_doc"]), actor)
 
 
 def _version(prepared: Prepared, r: asyncpg.Record) -> None:
@@ -140,6 +153,7 @@ def _volume(prepared: Prepared, r: asyncpg.Record) -> None:
 
 
 _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
+    "key": _key,
     "earlier": _earlier,
     "version": _version,
     "institution": _institution_row,
