@@ -12,13 +12,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from bench import baseline
+from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
 from bench.report import evaluate, render
@@ -30,7 +31,7 @@ from bench.service import (
     running_service,
     timed_command,
 )
-from bench.stats import repeated
+from bench.stats import Run, repeated
 from ledger import aio
 from tests.pg import with_database
 
@@ -86,33 +87,39 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     for c in (1, 8, 32):
         _say(f"raw INSERT, concurrency {c}")
         probes[f"baseline.single_c{c}"] = cpu_probe_ms()
-        out["baseline"][f"single_c{c}"] = aio.run(
-            baseline.single_inserts(dsn, c, seconds)
-        ).as_dict()
+        out["baseline"][f"single_c{c}"] = _with_cpu(
+            None, _raw, baseline.single_inserts(dsn, c, seconds)
+        )
     _say("raw batched INSERT of 100 rows, concurrency 8")
     probes["baseline.batch100_c8"] = cpu_probe_ms()
-    out["baseline"]["batch100_c8"] = aio.run(baseline.batch_inserts(dsn, 8, seconds, 100)).as_dict()
+    out["baseline"]["batch100_c8"] = _with_cpu(
+        None, _raw, baseline.batch_inserts(dsn, 8, seconds, 100)
+    )
     # The same INSERTs behind the thinnest HTTP service, with the ledger's load generator:
     # what HTTP alone leaves of the raw rate here (bench/passthrough.py).
-    with running_passthrough(dsn, workdir / "passthrough.log") as url:
-        spec = {"url": url, "key": "unused", "seconds": seconds, "start": 0}
+    with running_passthrough(dsn, workdir / "passthrough.log") as passthrough:
+        spec = {"url": passthrough.url, "key": "unused", "seconds": seconds, "start": 0}
         _say("HTTP pass-through to the raw INSERT, single posts, concurrency 32")
         probes["passthrough.single_c32"] = cpu_probe_ms()
-        out["passthrough"]["single_c32"] = run_load(
-            {**spec, "mode": "issue", "tag": "pt", "concurrency": 32}
+        out["passthrough"]["single_c32"] = _with_cpu(
+            passthrough.pid,
+            run_load,
+            {**spec, "mode": "issue", "tag": "pt", "concurrency": 32},
         )
         _say("HTTP pass-through to the raw INSERT, batches of 100, concurrency 8")
         probes["passthrough.batch100_c8"] = cpu_probe_ms()
-        out["passthrough"]["batch100_c8"] = run_load(
-            {**spec, "mode": "batch", "batch": 100, "concurrency": 8}
+        out["passthrough"]["batch100_c8"] = _with_cpu(
+            passthrough.pid,
+            run_load,
+            {**spec, "mode": "batch", "batch": 100, "concurrency": 8},
         )
     aio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
 
     admin = create_key(dsn, "--role", "admin")
-    with running_service(dsn, workdir / "service.log", *args.serve_args) as url:
-        post(url, admin, setup_events())
+    with running_service(dsn, workdir / "service.log", *args.serve_args) as ledger:
+        post(ledger.url, admin, setup_events())
         guarantor = create_key(dsn, "--institution", GUARANTOR_ID)
-        spec = {"url": url, "key": guarantor}
+        spec = {"url": ledger.url, "key": guarantor}
         _say("registering 10 000 SMEs")
         run_load(
             {
@@ -143,7 +150,9 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         out["ledger"]["growth_empty"]["stored_events"] = _head(dsn)
         _say("batches of 100 events, concurrency 8")
         probes["ledger.batch100_c8"] = cpu_probe_ms()
-        out["ledger"]["batch100_c8"] = run_load(
+        out["ledger"]["batch100_c8"] = _with_cpu(
+            ledger.pid,
+            run_load,
             {
                 **spec,
                 "mode": "batch",
@@ -151,14 +160,17 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 "concurrency": 8,
                 "seconds": seconds,
                 "start": 100,
-            }
+            },
+            settle=dsn,
         )
         next_batch = 100 + out["ledger"]["batch100_c8"]["operations"] + 16
         for c in (1, 8, 32):
             _settle(dsn)
             _say(f"single guarantee.issued posts, concurrency {c}")
             probes[f"ledger.single_c{c}"] = cpu_probe_ms()
-            out["ledger"][f"single_c{c}"] = run_load(
+            out["ledger"][f"single_c{c}"] = _with_cpu(
+                ledger.pid,
+                run_load,
                 {
                     **spec,
                     "mode": "issue",
@@ -167,7 +179,8 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                     "seconds": seconds,
                     "start": 10_000,
                     "max_operations": (next_batch - 100) * 100,
-                }
+                },
+                settle=dsn,
             )
         target = args.events
         _say(f"filling the store to {target} events")
@@ -224,6 +237,28 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     probes["ledger.catch_up"] = cpu_probe_ms()
     out["ledger"]["catch_up"] = repeated(head, [timed_command(["projections", "rebuild"], dsn)])
     return out
+
+
+def _raw(load: Coroutine[Any, Any, Run]) -> dict[str, Any]:
+    return aio.run(load).as_dict()
+
+
+def _with_cpu(
+    server: int | None,
+    phase: Callable[..., dict[str, Any]],
+    *args: Any,
+    settle: str | None = None,
+) -> dict[str, Any]:
+    """The figures of a timed phase, with the CPU each process spent on it per event
+    (bench/cpu.py). With `settle` (a ledger's DSN), counting goes on until its read models
+    have caught up, so the runner's share of the phase is counted whole."""
+    split = CpuSplit(server)
+    split.start()
+    figures = phase(*args)
+    if settle is not None:
+        _settle(settle)
+    figures["cpu_us"] = split.stop(int(figures["events"]))
+    return figures
 
 
 def _settle(dsn: str, within: float = 600.0) -> None:

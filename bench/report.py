@@ -98,6 +98,7 @@ def render(results: dict[str, Any]) -> str:
             f"| {label} ({m['events']} events{each}, peak {m['peak_rss_mb']} MB) | "
             f"{m['events_per_s']:.0f} | | | | |"
         )
+    lines += _cpu_table(results)
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for t in results["targets"].values():
         lines.append(
@@ -113,3 +114,39 @@ def render(results: dict[str, Any]) -> str:
             f"({fastest}) to {probes[slowest]:g} ({slowest})",
         ]
     return "\n".join(lines)
+
+
+_CPU_ROWS = (
+    ("baseline", "single_c32", "raw INSERT, concurrency 32"),
+    ("passthrough", "single_c32", "HTTP pass-through, single posts, concurrency 32"),
+    ("ledger", "single_c32", "ledger, single posts, concurrency 32"),
+    ("baseline", "batch100_c8", "raw batched INSERT of 100"),
+    ("passthrough", "batch100_c8", "HTTP pass-through, batches of 100"),
+    ("ledger", "batch100_c8", "ledger, batches of 100"),
+)
+_CPU_PARTS = ("service", "runner", "postgresql", "load_generator", "client")
+
+
+def _cpu_table(results: dict[str, Any]) -> list[str]:
+    """CPU per event by process, and the rate the machine's cores allow at that cost."""
+    cores = int(results["machine"]["cpus"])
+    lines = [
+        "",
+        "| CPU per event, us | service | runner | PostgreSQL | load generator or client | "
+        f"total | {cores} cores / total, events/s | same without the service |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group, key, label in _CPU_ROWS:
+        cpu = results.get(group, {}).get(key, {}).get("cpu_us")
+        if not cpu or not cpu.get("total"):
+            continue
+        cells = [f"{cpu[part]:g}" if part in cpu else "" for part in _CPU_PARTS if part != "client"]
+        if "client" in cpu:
+            cells[-1] = f"{cpu['client']:g}"
+        others = cpu["total"] - cpu["service"] if "service" in cpu else None
+        without = f"{cores * 1e6 / others:.0f}" if others else ""
+        lines.append(
+            f"| {label} | {' | '.join(cells)} | {cpu['total']:g} | "
+            f"{cores * 1e6 / cpu['total']:.0f} | {without} |"
+        )
+    return lines if len(lines) > 2 else []

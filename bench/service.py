@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -103,20 +104,29 @@ class Service:
         self._close_log()
 
 
+@dataclass(frozen=True)
+class Served:
+    """An HTTP service the benchmark started: where it listens, and its process."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def running_service(dsn: str, log: Path, *extra: str) -> Iterator[str]:
-    """`ledger serve` in its own process; yields its base URL once it is ready."""
+def running_service(dsn: str, log: Path, *extra: str) -> Iterator[Served]:
+    """`ledger serve` in its own process, once it is ready."""
     service = Service(dsn, log, *extra)
     service.start()
+    assert service.proc is not None
     try:
-        yield service.url
+        yield Served(service.url, service.proc.pid)
     finally:
         service.stop()
 
 
 @contextlib.contextmanager
-def running_passthrough(dsn: str, log: Path, ready_within: float = 60.0) -> Iterator[str]:
-    """bench.passthrough in its own process; yields its base URL once it is ready."""
+def running_passthrough(dsn: str, log: Path, ready_within: float = 60.0) -> Iterator[Served]:
+    """bench.passthrough in its own process, once it is ready."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
@@ -129,7 +139,7 @@ def running_passthrough(dsn: str, log: Path, ready_within: float = 60.0) -> Iter
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the pass-through did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.1)
-            yield url
+            yield Served(url, proc.pid)
         finally:
             proc.terminate()
             try:

@@ -43,9 +43,7 @@ async def test_a_post_sends_no_notice_when_this_instance_seals(
     assert notices == []
 
 
-async def test_a_post_tells_the_sealer_of_another_instance(
-    db_dsn: str, notices: list[str]
-) -> None:
+async def test_a_post_tells_the_sealer_of_another_instance(db_dsn: str, notices: list[str]) -> None:
     async with running(db_dsn) as sealing:
         await _active(sealing)
         async with running(db_dsn) as standing_by:

@@ -83,3 +83,18 @@ def test_the_report_of_a_run_without_a_pass_through_leaves_its_rows_out() -> Non
     results = _results()
     results.pop("passthrough", None)
     assert "pass-through" not in render(results)
+
+
+def test_the_report_gives_the_cpu_per_event_and_the_rate_it_allows() -> None:
+    results = _results()
+    results["machine"]["cpus"] = 2
+    results["ledger"]["batch100_c8"]["cpu_us"] = {
+        "service": 60.0,
+        "runner": 20.0,
+        "postgresql": 100.0,
+        "load_generator": 20.0,
+        "total": 200.0,
+    }
+    lines = render(results).splitlines()
+    row = next(line for line in lines if line.startswith("| ledger, batches of 100 |"))
+    assert row == "| ledger, batches of 100 | 60 | 20 | 100 | 20 | 200 | 10000 | 14286 |"
