@@ -30,13 +30,17 @@ INSERT_MANY = """INSERT INTO bench_raw_events (event_id, stream_id, type, body)
                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])"""
 
 
+def stream_of(data: dict[str, Any]) -> str:
+    """The raw table's stream of an event's data: its guarantee's, else its SME's."""
+    return f"s-{data.get('guarantee_id') or data.get('sme_id')}"
+
+
 def _row(event: dict[str, object]) -> tuple[uuid.UUID, str, str, bytes]:
     data = event["data"]
     assert isinstance(data, dict)
-    key = data.get("guarantee_id") or data.get("sme_id")
     return (
         uuid.UUID(str(event["event_id"])),
-        f"s-{key}",
+        stream_of(data),
         str(event["type"]),
         json.dumps(event).encode(),
     )

@@ -21,7 +21,7 @@ import asyncpg
 import msgspec
 from aiohttp import web
 
-from bench.baseline import INSERT, INSERT_MANY, TABLE
+from bench.baseline import INSERT, INSERT_MANY, TABLE, stream_of
 from ledger import aio
 
 READY = "/ready"
@@ -43,8 +43,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 def _row(raw: bytes) -> tuple[str, str, str, bytes]:
     """The raw baseline's columns of one envelope: (event_id, stream_id, type, body)."""
     envelope = _one.decode(raw)
-    key = envelope.data.get("guarantee_id") or envelope.data.get("sme_id")
-    return envelope.event_id, f"s-{key}", envelope.type, raw
+    return envelope.event_id, stream_of(envelope.data), envelope.type, raw
 
 
 async def _post(request: web.Request) -> web.Response:
