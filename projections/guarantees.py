@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,6 +11,9 @@ from events.derived import IssuedDerived
 from events.stored import LogEntry
 from projections import balance
 from projections.base import Doc, Docs, Projection
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+"""The business time zone (SPEC section 2): business dates are dates there."""
 
 NAME = "guarantees"
 """Name of this projection (its checkpoint row)."""
@@ -74,13 +78,27 @@ def apply(docs: Docs, entry: LogEntry) -> None:
     if gid is None:
         return
     key = balance.guarantee_key(gid)
-    balance.track(docs, entry)
+    change = balance.track(docs, entry)
     doc = docs.need(key)
     extra = _issued(entry) if entry.type == "guarantee.issued" else _status(entry.data, doc)
+    if change is not None:
+        extra["balance_history"] = [*doc.get("balance_history", ()), _point(entry, change)]
     docs.put(
         key,
         {**doc, **extra, "version": entry.stream_version, "last_position": entry.position},
     )
+
+
+def _point(entry: LogEntry, change: balance.BalanceChange) -> Doc:
+    # The in-force balance after each event that moved it, on its business date (the
+    # console plots it; readers may not read the stream it is folded from).
+    return {
+        "position": entry.position,
+        "type": entry.type,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "business_date": entry.occurred_at.astimezone(SHANGHAI).date().isoformat(),
+        "balance": change.after,
+    }
 
 
 def render(doc: Doc, position: int) -> dict[str, Any]:
@@ -109,6 +127,8 @@ def render(doc: Doc, position: int) -> dict[str, Any]:
         "last_position",
     )
     body = {name: doc[name] for name in fields}
+    # Documents written before the history was kept have none until a rebuild.
+    body["balance_history"] = doc.get("balance_history", [])
     body["position"] = position
     return body
 

@@ -97,6 +97,22 @@ async def program_summary(conn: Conn, program_id: str) -> dict[str, Any] | None:
     return None if doc is None else programs.render(doc, position)
 
 
+async def program_summaries(conn: Conn, program_ids: list[str]) -> tuple[list[dict[str, Any]], int]:
+    """The bodies of the programs the read model knows among `program_ids`, and its position."""
+    keys = [programs.program_key(p) for p in program_ids]
+    found, position = await _docs(conn, programs.NAME, keys)
+    return [programs.render(found[k], position) for k in keys if k in found], position
+
+
+async def guarantee_summaries(
+    conn: Conn, guarantee_ids: list[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """The bodies of the guarantees the read model knows among `guarantee_ids`, and its position."""
+    keys = [f"guarantee:{g}" for g in guarantee_ids]
+    found, position = await _docs(conn, guarantees.NAME, keys)
+    return [guarantees.render(found[k], position) for k in keys if k in found], position
+
+
 async def projection_positions(conn: Conn) -> dict[str, int]:
     """Each projection's checkpoint: the last log position it reflects."""
     rows = await conn.fetch("SELECT name, position FROM projection_checkpoints ORDER BY name")

@@ -37,16 +37,21 @@ class _GuaranteeParties(msgspec.Struct):
 _parties_doc = msgspec.json.Decoder(_GuaranteeParties)
 
 
-async def guarantee_parties(conn: asyncpg.Connection, guarantee_id: str) -> set[str] | None:
-    """Institutions party to a guarantee (bank, guarantor, reguarantor, fund, pool), or None."""
-    doc = await conn.fetchval("SELECT doc FROM w_guarantees WHERE guarantee_id = $1", guarantee_id)
-    if doc is None:
-        return None
+def guarantee_parties_of(doc: bytes) -> set[str]:
+    """Institutions party to a guarantee, from its decision-state document."""
     g = _parties_doc.decode(doc)
     found = {g.bank_id, g.guarantor_id, *g.parties.values()}
     if g.reguarantor_id is not None:
         found.add(g.reguarantor_id)
     return found
+
+
+async def guarantee_parties(conn: asyncpg.Connection, guarantee_id: str) -> set[str] | None:
+    """Institutions party to a guarantee (bank, guarantor, reguarantor, fund, pool), or None."""
+    doc = await conn.fetchval("SELECT doc FROM w_guarantees WHERE guarantee_id = $1", guarantee_id)
+    if doc is None:
+        return None
+    return guarantee_parties_of(doc)
 
 
 async def claim_guarantee(conn: asyncpg.Connection, claim_id: str) -> str | None:

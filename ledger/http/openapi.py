@@ -139,6 +139,53 @@ OPERATIONS: tuple[Op, ...] = (
             ("sme_id", {"type": "string"}, "an SME's exposure"),
         ),
     ),
+    Op(
+        "get",
+        "/v1/programs",
+        "Every program, each as GET /v1/programs/{program_id} answers it",
+        {200: "object"},
+        (401, 503),
+    ),
+    Op(
+        "get",
+        "/v1/institutions",
+        "Every institution's id, kind and name",
+        {200: "object"},
+        (401, 503),
+    ),
+    Op(
+        "get",
+        "/v1/smes",
+        "SMEs (id and name) in id order, a page at a time",
+        {200: "object"},
+        (401, 404, 422, 503),
+        query=(
+            ("after", {"type": "string"}, "SMEs after this id (default: from the first)"),
+            ("limit", _int(1, 1000), "at most this many (default 100)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/smes/{sme_id}/guarantees",
+        "An SME's guarantees this key may read, each as GET /v1/guarantees/{id} answers it",
+        {200: "object"},
+        (401, 404, 422, 503),
+        query=(
+            ("after", {"type": "string"}, "guarantees after this id (default: from the first)"),
+            ("limit", _int(1, 1000), "at most this many (default 100)"),
+        ),
+    ),
+    Op("get", "/", "The web console (section 11)", {200: "html"}, (), secured=False),
+    Op("get", "/console", "The web console", {200: "html"}, (), secured=False),
+    Op("get", "/console/{page}", "A page of the web console", {200: "html"}, (404,), secured=False),
+    Op(
+        "get",
+        "/console/assets/{name}",
+        "A script, style sheet or image of the web console",
+        {200: "asset"},
+        (404,),
+        secured=False,
+    ),
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
     Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
     Op(
@@ -161,6 +208,11 @@ def _ref(name: str) -> dict[str, str]:
 def _success(name: str) -> dict[str, Any]:
     if name == "text":
         return {"text/plain": {"schema": {"type": "string"}}}
+    if name == "html":
+        return {"text/html": {"schema": {"type": "string"}}}
+    if name == "asset":
+        kinds = ("text/javascript", "text/css", "image/svg+xml", "text/plain")
+        return {kind: {"schema": {"type": "string"}} for kind in kinds}
     if name == "object":
         return {"application/json": {"schema": {"type": "object"}}}
     if name == "Receipt(s)":
