@@ -134,15 +134,17 @@ export async function verifyConsistency(size1, size2, root1, root2, proof) {
   wholeNumber(size1, "the first tree size");
   wholeNumber(size2, "the second tree size");
   const path = (proof || []).map((h, i) => hash32(h, `consistency hash ${i}`));
-  const first = hash32(root1, "the first root");
-  const second = hash32(root2, "the second root");
   if (size1 === 0) fail("a consistency proof from an empty tree proves nothing");
   if (size1 > size2) fail(`tree size ${size1} is larger than ${size2}`);
   if (size1 === size2) {
+    // As RFC 9162 and the reference verifier: equal sizes need equal roots, byte for byte.
     if (path.length !== 0) fail("equal tree sizes need an empty consistency proof");
-    if (!equal(first, second)) fail(`two different roots for tree size ${size1}`);
+    const [a, b] = [root1, root2].map((r) => (typeof r === "string" ? fromBase64(r) : r));
+    if (!equal(a, b)) fail(`two different roots for tree size ${size1}`);
     return true;
   }
+  const first = hash32(root1, "the first root");
+  const second = hash32(root2, "the second root");
   if (path.length === 0) fail("the consistency proof is empty");
   // When size1 is a power of two, the old root is itself a node of the new tree.
   if (powerOfTwo(size1)) path.unshift(first);
