@@ -35,6 +35,7 @@ async def open_page(browser: Any, *, width: int = 1280, height: int = 800) -> Wa
     """A fresh browser context (empty storage) with one page."""
     context = await browser.new_context(viewport={"width": width, "height": height})
     page = await context.new_page()
+    page.set_default_timeout(10000)
     watched = Watched(page)
     page.on("console", lambda m: watched.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
@@ -42,10 +43,16 @@ async def open_page(browser: Any, *, width: int = 1280, height: int = 800) -> Wa
     return watched
 
 
-async def sign_in(browser: Any, ledger: LiveLedger, who: str, **size: int) -> Watched:
-    """Open the console and sign in with the key of `who` (a role or an institution id)."""
+async def sign_in(
+    browser: Any, ledger: LiveLedger, who: str, *, fake: Any = None, **size: int
+) -> Watched:
+    """Open the console and sign in with the key of `who` (a role or an institution id);
+    `fake` (a route handler) answers for the log routes it is given first."""
     watched = await open_page(browser, **size)
     page = watched.page
+    if fake is not None:
+        await page.route("**/v1/log/**", fake)
+        await page.route("**/v1/events/*/proof", fake)
     await page.goto(ledger.url + "/")
     await page.fill("#api-key", ledger.keys[who])
     await page.click("form.sign-in button[type=submit]")

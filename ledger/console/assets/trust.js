@@ -62,7 +62,13 @@ export async function pinnedVerifier() {
   const text = String(served).trim();
   let pinned = read(localStorage, PIN);
   if (pinned === null) {
-    await parseVerifierKey(text); // a malformed key is not pinned
+    try {
+      await parseVerifierKey(text);
+    } catch (e) {
+      if (!(e instanceof VerifyError)) throw e;
+      raise(`The ledger presents a log key that is not a valid Ed25519 verifier key (${e.message}); nothing was pinned.`, []);
+      return null;
+    }
     pinned = { key: text, at: new Date().toISOString() };
     localStorage.setItem(PIN, JSON.stringify(pinned));
   } else if (pinned.key !== text) {

@@ -1,0 +1,161 @@
+"""Verification in the browser against a made-up log: honest growth is proved, and a fork, a
+bad signature or a changed key raises the alarm naming the tree sizes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.browser import forge
+from tests.browser.conftest import LiveLedger
+from tests.browser.helpers import sign_in, visit
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+TREE = [json.dumps({"event": i}).encode() for i in range(8)]
+FORK = TREE[:3] + [json.dumps({"event": i, "rewritten": True}).encode() for i in range(3, 8)]
+
+
+class FakeLog:
+    """Answers the log routes (SPEC 8.1) for a tree the test chooses, signed with the vector key."""
+
+    def __init__(self) -> None:
+        self.key = forge.VERIFIER_KEY
+        self.leaves: list[bytes] = []
+        self.note = ""
+        self.proof_text = ""
+
+    async def serve(self, page: Any, leaves: list[bytes], *, corrupt: bool = False) -> None:
+        """Serve `leaves` as the log, its checkpoint signed (or with a corrupted signature)."""
+        self.leaves = leaves
+        self.note = await forge.sign(page, forge.checkpoint_text(leaves))
+        if corrupt:
+            line = self.note.rstrip("\n").split(" ")
+            sig = bytearray(forge.base64.b64decode(line[-1]))
+            sig[-1] ^= 1
+            self.note = " ".join([*line[:-1], forge.b64(bytes(sig))]) + "\n"
+
+    async def __call__(self, route: Any) -> None:
+        url = urlsplit(route.request.url)
+        text = "text/plain; charset=utf-8"
+        if not self.note:
+            # Until the test serves a tree, this is a ledger without a verifiable log.
+            await route.fulfill(status=404, content_type="application/problem+json", body="{}")
+        elif url.path == "/v1/log/key":
+            await route.fulfill(status=200, content_type=text, body=self.key + "\n")
+        elif url.path == "/v1/log/checkpoint":
+            await route.fulfill(status=200, content_type=text, body=self.note)
+        elif url.path == "/v1/log/proof/consistency":
+            q = parse_qs(url.query)
+            m, n = int(q["from"][0]), int(q["to"][0])
+            body = forge.consistency_body(m, self.leaves[:n])
+            await route.fulfill(status=200, content_type="application/json", body=body)
+        elif url.path.endswith("/proof"):
+            await route.fulfill(status=200, content_type=text, body=self.proof_text)
+        else:
+            await route.fulfill(status=404, content_type="application/problem+json", body="{}")
+
+
+async def _audit(watched: Any, ledger: LiveLedger) -> Any:
+    page = await visit(watched, ledger, "/console/audit")
+    await page.wait_for_selector("#s-latest-signed-checkpoint ~ div :is(dl, .notice)")
+    return page
+
+
+async def test_a_grown_log_is_proved_consistent_with_the_checkpoint_verified_before(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE[:5])
+    page = await _audit(watched, ledger)
+    assert await page.get_attribute("[data-verified-size]", "data-verified-size") == "5"
+    await fake.serve(page, TREE)
+    page = await _audit(watched, ledger)
+    assert await page.get_attribute("[data-verified-size]", "data-verified-size") == "8"
+    assert "proved consistent with tree size 5" in await page.inner_text("main")
+    assert await page.is_hidden("#alarm")
+    await page.context.close()
+
+
+async def test_a_forked_checkpoint_raises_the_alarm_naming_both_sizes(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE[:5])
+    await _audit(watched, ledger)
+    await fake.serve(watched.page, FORK)
+    page = await _audit(watched, ledger)
+    alarm = await page.inner_text("#alarm")
+    assert "tree size 8" in alarm
+    assert "tree size 5" in alarm
+    assert await page.get_attribute("#alarm", "role") == "alert"
+    # The forked checkpoint is never taken as verified.
+    assert await page.get_attribute("[data-verified-size]", "data-verified-size") == "5"
+    await page.context.close()
+
+
+async def test_a_badly_signed_checkpoint_raises_the_alarm_naming_its_size(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE[:5])
+    await _audit(watched, ledger)
+    await fake.serve(watched.page, TREE, corrupt=True)
+    page = await _audit(watched, ledger)
+    alarm = await page.inner_text("#alarm")
+    assert "tree size 8 does not verify" in alarm
+    assert "tree size 5" in alarm
+    await page.context.close()
+
+
+async def test_a_changed_log_key_raises_the_alarm(browser: Any, ledger: LiveLedger) -> None:
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE[:5])
+    await _audit(watched, ledger)
+    fake.key = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
+    page = await _audit(watched, ledger)
+    assert "not the key PeterNeumann+c74f20a3" in await page.inner_text("#alarm")
+    await page.context.close()
+
+
+def _tlog_proof(index: int, leaves: list[bytes], note: str, extra: bytes) -> str:
+    hashes = "".join(forge.b64(h) + "\n" for h in forge.inclusion(index, leaves))
+    return f"c2sp.org/tlog-proof@v1\nextra {forge.b64(extra)}\nindex {index}\n{hashes}\n{note}"
+
+
+EVENT = {
+    "event_id": "3f2b8c1e-5a0d-4c55-9b1e-0c8a7d2e4f61",
+    "type": "loan.repaid",
+    "occurred_at": "2025-06-01T10:00:00+08:00",
+    "stream_id": "guarantee-G-NAT-002",
+    "stream_version": 2,
+    "recorded_at": "2025-06-01T10:00:01+08:00",
+    "data": {"guarantee_id": "G-NAT-002", "amount": 100000000},
+}
+
+
+@pytest.mark.parametrize(("served", "outcome"), [("honest", "verified"), ("altered", "failed")])
+async def test_an_event_page_checks_its_inclusion_proof(
+    browser: Any, ledger: LiveLedger, served: str, outcome: str
+) -> None:
+    """The event's bytes are leaf 5 of an 8-leaf signed tree; altered bytes do not verify."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "auditor", fake=fake)
+    event = json.dumps(EVENT).encode()
+    leaves = [*TREE[:5], event, *TREE[6:]]
+    await fake.serve(watched.page, leaves)
+    shown = event if served == "honest" else event.replace(b"100000000", b"900000000")
+    fake.proof_text = _tlog_proof(5, leaves, fake.note, shown)
+    page = await visit(watched, ledger, f"/console/events/{EVENT['event_id']}")
+    await page.wait_for_selector("[data-proof]")
+    assert await page.get_attribute("[data-proof]", "data-proof") == outcome
+    if outcome == "verified":
+        assert "position 6" in await page.inner_text("main")
+    await page.context.close()
