@@ -21,7 +21,14 @@ from aiohttp import web
 from ledger.auth.keys import create_key
 from ledger.demo import database_keys, run_demo
 from ledger.http.app import create_app
-from ledger.seeds import BANK_ID, GUARANTOR_ID, NATIONAL_FUND_ID, POOL_ID, REGUARANTOR_ID
+from ledger.seeds import (
+    BANK_ID,
+    GUARANTOR_ID,
+    NATIONAL_FUND_ID,
+    POOL_ID,
+    REGUARANTOR_ID,
+    REVIEWER_ID,
+)
 from ledger.store.reads import head_position
 from tests import pg
 
@@ -51,7 +58,9 @@ class LiveLedger:
 
 
 async def _serve(dsn: str) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(create_app(dsn, pool_size=4, projections=True), access_log=None)
+    # The live feed's long polls are still open when the session ends: not waited for.
+    app = create_app(dsn, pool_size=4, projections=True)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -72,7 +81,7 @@ async def _keys(dsn: str) -> dict[str, str]:
     conn = await asyncpg.connect(dsn)
     try:
         made = {r: (await create_key(conn, role=r)).key for r in ("admin", "auditor", "reader")}
-        for inst in (GUARANTOR_ID, BANK_ID, REGUARANTOR_ID, NATIONAL_FUND_ID, POOL_ID):
+        for inst in (GUARANTOR_ID, BANK_ID, REGUARANTOR_ID, NATIONAL_FUND_ID, POOL_ID, REVIEWER_ID):
             made[inst] = (await create_key(conn, institution_id=inst)).key
         return made
     finally:

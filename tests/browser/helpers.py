@@ -60,12 +60,14 @@ async def sign_in(
     return watched
 
 
-async def visit(watched: Watched, ledger: LiveLedger, path: str) -> Any:
-    """Go to a console path and wait until its page has been drawn."""
+async def visit(watched: Watched, ledger: LiveLedger, path: str, *, idle: bool = True) -> Any:
+    """Go to a console path and wait until its page has been drawn (and, with `idle`, until
+    it asks nothing more: not for the live feed, which keeps a request open)."""
     page = watched.page
     await page.goto(ledger.url + path)
     await page.wait_for_selector("main [data-page], main h1")
-    await page.wait_for_load_state("networkidle")
+    if idle:
+        await page.wait_for_load_state("networkidle")
     return page
 
 

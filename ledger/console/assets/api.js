@@ -34,9 +34,10 @@ export const hooks = { unauthorized: () => {} };
 
 /**
  * GET `path` with the key: resolves to the parsed JSON (or text for text answers), or
- * rejects with ApiError. `accept` picks a representation (CSV for statements).
+ * rejects with ApiError. `accept` picks a representation (CSV for statements); a `probe`
+ * (the sign-in's own check of a key) does not sign out on 401.
  */
-export async function get(path, { accept = "application/json", signal, raw = false } = {}) {
+export async function get(path, { accept = "application/json", signal, raw = false, probe = false } = {}) {
   const key = currentKey();
   const headers = { Accept: accept };
   if (key) headers.Authorization = `Bearer ${key}`;
@@ -45,7 +46,7 @@ export async function get(path, { accept = "application/json", signal, raw = fal
   if (!response.ok) {
     let problem = null;
     if (type.includes("json")) problem = await response.json().catch(() => null);
-    if (response.status === 401) hooks.unauthorized(problem);
+    if (response.status === 401 && !probe) hooks.unauthorized(problem);
     throw new ApiError(response.status, problem, path);
   }
   if (raw) return response;

@@ -67,7 +67,7 @@ function signInForm(message) {
     signIn(key);
     input.value = "";
     try {
-      await get("/v1/programs");
+      await get("/v1/programs", { probe: true });
     } catch (e) {
       signOut();
       const why = e instanceof ApiError && e.status === 401 ? "The ledger does not know this key (or it was revoked)." : `The ledger did not answer: ${e.message}`;
