@@ -16,8 +16,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-run
 PYTEST_FLAGS ?= -q -p no:cacheprovider
+# The console's browser tests drive this Chromium (Debian's package); without it they skip.
+CHROMIUM ?= $(or $(LEDGER_CHROMIUM),/usr/bin/chromium)
 
-.PHONY: help run test lint bench soak clean
+.PHONY: help run test lint bench soak screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -66,13 +68,22 @@ test: lint ## lint, then the test suite (all but the slow soaks)
 		echo "note: a PostgreSQL answers at 127.0.0.1:5432 but LEDGER_TEST_DSN is unset, so the"; \
 		echo "      tests bring their own; to use it: export LEDGER_TEST_DSN=postgresql://postgres@127.0.0.1:5432/postgres"; \
 	fi
-	$(BIN)/pytest $(PYTEST_FLAGS) -m "not slow"
+	@if [ -x "$(CHROMIUM)" ]; then \
+		echo "browser tests: run with $(CHROMIUM)"; \
+	else \
+		echo "browser tests: SKIPPED, no Chromium at $(CHROMIUM) (apt-get install chromium, or set LEDGER_CHROMIUM)"; \
+	fi
+	LEDGER_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_FLAGS) -m "not slow"
 
 bench: $(BENCH_STAMP) ## throughput and latency against raw PostgreSQL (own .venv-bench)
 	$(BENCH_VENV)/bin/python -m bench
 
 soak: $(DEV_STAMP) ## the long fault and concurrency tests (marked slow)
 	$(BIN)/pytest $(PYTEST_FLAGS) -m slow
+
+screenshots: $(DEV_STAMP) ## the console's screenshots for docs/console.md, from its browser tests
+	LEDGER_CHROMIUM=$(CHROMIUM) LEDGER_CONSOLE_SCREENSHOTS=docs/images \
+		$(BIN)/pytest $(PYTEST_FLAGS) tests/browser/test_console_layout.py
 
 clean: ## remove .venv, .venv-bench, caches and builds (keeps .ledger-data, the embedded store)
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
