@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline
+from bench import baseline, console
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -217,6 +217,10 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             }
         )
         out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
+        _say(f"console first byte with {args.console_guarantees} guarantees stored")
+        out["console"] = console.phase(
+            ledger.url, admin, guarantor, dsn, args.console_guarantees
+        )
     head = _head(dsn)
     _checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on
@@ -299,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument(
         "--replays", type=int, default=3, help="timed replays (the median is reported)"
+    )
+    parser.add_argument(
+        "--console-guarantees",
+        type=int,
+        default=100_000,
+        help="guarantees stored when the console's first byte is timed",
     )
     args = parser.parse_args(argv)
     if args.replays < 1:
