@@ -113,3 +113,15 @@ async def test_the_live_feed_shows_an_event_as_soon_as_it_is_posted(
     assert sme_id in await row.inner_text()
     assert watched.unexpected_errors() == []
     await page.context.close()
+
+
+async def test_a_guarantee_is_found_by_its_id_from_the_find_page(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    watched = await sign_in(browser, ledger, "reader")
+    page = await visit(watched, ledger, "/console/smes")
+    await page.fill("#guarantee-search", "G-NAT-002")
+    await page.press("#guarantee-search", "Enter")
+    await page.wait_for_selector("[data-page=guarantee]")
+    assert await page.inner_text("main h1") == "Guarantee G-NAT-002"
+    await page.context.close()

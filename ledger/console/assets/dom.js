@@ -44,11 +44,17 @@ export function table(caption, heads, rows, attrs = {}) {
       "table",
       attrs,
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, heads.map((x, i) => h("th", { scope: "col", class: i ? "num-head" : null }, x)))),
+      h("thead", {}, h("tr", {}, heads.map((x, i) => h("th", { scope: "col", class: numeric(rows, i) ? "num-head" : null }, x)))),
       h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell, i) =>
         i === 0 ? h("th", { scope: "row" }, cell) : cell instanceof Node && cell.tagName === "TD" ? cell : h("td", {}, cell))))),
     ),
   );
+}
+
+// A column is aligned as numbers when its first cell is one.
+function numeric(rows, i) {
+  const cell = rows.length ? rows[0][i] : null;
+  return Boolean(cell instanceof Element && cell.classList.contains("num"));
 }
 
 /** A notice: kind is "info", "warn" or "error" (errors are announced to screen readers). */

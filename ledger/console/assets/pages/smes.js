@@ -7,6 +7,7 @@ import { navigate } from "../app.js";
 /** The SME list, with a search by unified social credit code. */
 export async function render(el) {
   el.append(h("h1", {}, "SMEs"));
+  el.append(h("p", { class: "lede" }, "Find an SME, a guarantee or a claim by its id."));
   const input = h("input", { id: "sme-search", type: "search", maxlength: 18, autocomplete: "off", spellcheck: "false", pattern: "[0-9A-Z]{18}" });
   const form = h("form", { class: "inline-form", role: "search" },
     h("label", { for: "sme-search" }, "Unified social credit code"), input, h("button", { type: "submit" }, "Show"));
@@ -15,6 +16,15 @@ export async function render(el) {
     if (input.value.trim()) navigate(path`/console/smes/${input.value.trim().toUpperCase()}`);
   });
   el.append(form);
+  for (const [kind, label, base] of [["guarantee", "Guarantee id", "/console/guarantees/"], ["claim", "Claim id", "/console/claims/"]]) {
+    const box = h("input", { id: `${kind}-search`, type: "search", maxlength: 64, autocomplete: "off", spellcheck: "false" });
+    const find = h("form", { class: "inline-form", role: "search" }, h("label", { for: `${kind}-search` }, label), box, h("button", { type: "submit" }, "Show"));
+    find.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (box.value.trim()) navigate(base + encodeURIComponent(box.value.trim()));
+    });
+    el.append(find);
+  }
   const list = h("div", {});
   el.append(list);
   let after = "";
