@@ -8,6 +8,7 @@ shows exactly what the read model routes show.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -17,9 +18,12 @@ from ledger.http.access import guarantee_parties_of, known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
 from ledger.http.params import int_param, text_param
+from ledger.http.problems import invalid
 from ledger.http.schemas import json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
+
+_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 MAX_LIST = 1000
 """Most items one list answers with."""
@@ -36,8 +40,8 @@ def _json(body: dict[str, Any]) -> web.Response:
 
 def _after(request: web.Request) -> str:
     after = text_param(request, "after") or ""
-    if after:
-        known_shape(after)
+    if after and not _IDENT.match(after):
+        raise invalid("query.after", "must be an id: letters, digits, '.', '_' or '-'")
     return after
 
 

@@ -40,6 +40,7 @@ function route(pathname) {
 export function navigate(path, { replace = false } = {}) {
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
+  moved = true;
   show();
 }
 
@@ -104,6 +105,8 @@ function badge(s) {
   if (s.alarm) fill(alarm, h("strong", {}, "Verification alarm. "), s.alarm.message, " ", h("a", { href: "/console/audit", "data-nav": "" }, "See the audit page."));
 }
 
+let moved = false;
+
 async function show() {
   const mine = ++generation;
   if (leave) {
@@ -139,6 +142,8 @@ async function show() {
     }
     leave = typeof cleanup === "function" ? cleanup : null;
     fill(main, body);
+    // After a navigation, screen readers start at the new page, not at the link followed.
+    if (moved) main.focus({ preventScroll: true });
     const title = body.querySelector("h1");
     document.title = `${title ? title.textContent : "Console"} · Guarantee ledger`;
   } catch (e) {
