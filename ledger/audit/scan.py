@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
@@ -14,7 +15,8 @@ BATCH = 1000
 
 # LEFT JOIN so a log row whose event row was deleted still shows up (with no body).
 _SCAN = """SELECT l.position, l.hash, l.seq, e.tx_id::text AS tx_id, e.body,
-                  e.fingerprint, e.stream_id, e.stream_version
+                  e.fingerprint, e.stream_id, e.stream_version,
+                  e.event_id::text AS event_id, e.type, e.recorded_at
              FROM event_log l LEFT JOIN events e USING (seq)
             WHERE l.position > $1 AND l.position <= $2
             ORDER BY l.position
@@ -42,6 +44,9 @@ class ScannedEvent:
     fingerprint: bytes | None
     stream_id: str | None
     stream_version: int | None
+    event_id: str | None
+    type: str | None
+    recorded_at: datetime.datetime | None
 
 
 def _scanned(r: asyncpg.Record) -> ScannedEvent:
@@ -55,6 +60,9 @@ def _scanned(r: asyncpg.Record) -> ScannedEvent:
         fingerprint=None if r["fingerprint"] is None else bytes(r["fingerprint"]),
         stream_id=r["stream_id"],
         stream_version=r["stream_version"],
+        event_id=r["event_id"],
+        type=r["type"],
+        recorded_at=r["recorded_at"],
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
+from ledger.audit.columns import disagreement
 from ledger.audit.scan import ScannedEvent, head, scan_log, snapshot
 from ledger.store.chain import GENESIS, link
 
@@ -154,12 +155,24 @@ class _Verifier:
         for event in batch:
             position = self.done + 1
             if event.position != position:
-                raise _Fault(position, "removed", _missing(position))
+                raise await self._displaced(position) or _Fault(
+                    position, "removed", _missing(position)
+                )
             if event.body is None or event.tx_id is None:
-                raise _Fault(position, "removed", f"the event at position {position} was removed")
+                raise await self._displaced(position) or _Fault(
+                    position, "removed", f"the event at position {position} was removed"
+                )
             computed = link(self.previous, position, event.body)
             if computed != event.hash:
                 raise await self._mismatch(event)
+            # The chain covers the body; the values stored beside it are checked against it.
+            differs = disagreement(event)
+            if differs is not None:
+                raise _Fault(
+                    position,
+                    "changed",
+                    f"the event at position {position} was changed after it was sealed: {differs}",
+                )
             order = (event.tx_id, event.seq)
             if self.order is not None and order <= self.order:
                 raise await self._out_of_order(event)
@@ -172,6 +185,45 @@ class _Verifier:
                     f"history at or before position {position} was rewritten",
                 )
             self.previous, self.done, self.order = computed, position, order
+
+    async def _displaced(self, position: int) -> _Fault | None:
+        """`changed` when the event sealed at `position` is still stored, but the log no
+        longer leads to it from there: its log row's position or seq was changed."""
+        # The event sealed here is the next one in recording order, and its link
+        # from the previous one proves it: only the event sealed at this position
+        # gives the hash stored for this position.
+        tx_id, seq = self.order or (0, 0)
+        row = await self.conn.fetchrow(
+            """SELECT e.seq, e.body, l.position, l.hash,
+                      (SELECT h.hash FROM event_log h WHERE h.position = $3) AS here
+                 FROM events e LEFT JOIN event_log l ON l.seq = e.seq
+                WHERE (e.tx_id, e.seq) > ($1::text::xid8, $2)
+                ORDER BY e.tx_id, e.seq
+                LIMIT 1""",
+            str(tx_id),
+            seq,
+            position,
+        )
+        if row is None:
+            return None
+        sealed = link(self.previous, position, bytes(row["body"]))
+        moved_to = row["position"]
+        if moved_to is not None and moved_to != position and bytes(row["hash"]) == sealed:
+            return _Fault(
+                position,
+                "changed",
+                f"the event sealed at position {position} is stored at position {moved_to}: "
+                "its log row's position was changed after it was sealed",
+            )
+        here = row["here"]
+        if moved_to is None and here is not None and bytes(here) == sealed:
+            return _Fault(
+                position,
+                "changed",
+                f"the log row at position {position} no longer points at the event sealed "
+                f"there (seq {row['seq']}): its seq was changed after it was sealed",
+            )
+        return None
 
     async def _mismatch(self, event: ScannedEvent) -> _Fault:
         position = event.position
