@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 
 from events.envelope import posted_fingerprint, store_posted
@@ -62,14 +62,14 @@ def test_an_event_as_stored_agrees_with_its_bytes(sent: dict[str, Any]) -> None:
     ],
 )
 def test_a_changed_copy_is_named_with_both_values(column: str, value: object) -> None:
-    row = dataclasses.replace(_row(), **{column: value})
+    row = msgspec.structs.replace(_row(), **{column: value})
     reason = disagreement(row) or ""
     assert reason.startswith(f"its {column} is stored as ")
 
 
 def test_a_fingerprint_of_another_post_is_named() -> None:
     other = _row(occurred_at="2026-02-27T10:00:00Z").fingerprint
-    reason = disagreement(dataclasses.replace(_row(), fingerprint=other)) or ""
+    reason = disagreement(msgspec.structs.replace(_row(), fingerprint=other)) or ""
     assert reason.startswith("its fingerprint is stored as ")
 
 
