@@ -86,7 +86,9 @@ async def verify_chain(
     """Recompute the chain from position 1 (through `through`, default the head).
 
     Streams the log in batches from one snapshot. Names the first position
-    whose event was changed (its bytes no longer give its link), removed (a
+    whose event was changed (its bytes no longer give its link, a value stored
+    beside them disagrees with them (ledger.audit.columns), or its log row's
+    position or seq no longer leads to it), removed (a
     gap in positions, a missing event row, or an event left out of the log
     between sealed ones) or reordered (an event sealed at another position, or
     out of recording order). Stored links can be rewritten along with the
