@@ -38,7 +38,6 @@ class _Hashed(msgspec.Struct, frozen=True):
 
 _hashed = msgspec.json.Decoder(_Hashed)
 _moment = msgspec.json.Decoder(datetime.datetime)
-_NULL = msgspec.Raw(b"null")
 
 
 def _fits(hashed: _Hashed, fingerprint: bytes) -> bool:
@@ -51,12 +50,18 @@ def _fits(hashed: _Hashed, fingerprint: bytes) -> bool:
     sent either (both posts store exactly these bytes); left out is the usual case,
     so it is tried first.
     """
-    sent = [hashed.event_id, hashed.type, hashed.occurred_at, hashed.expected_version, hashed.data]
+    event_id, type_, expected, data = (
+        hashed.event_id,
+        hashed.type,
+        hashed.expected_version,
+        hashed.data,
+    )
     if hashed.occurred_at == hashed.recorded_at:
-        omitted = [*sent[:2], _NULL, *sent[3:]]
-        if hashlib.sha256(CANONICAL.encode(omitted)).digest() == fingerprint:
+        omitted = CANONICAL.encode([event_id, type_, None, expected, data])
+        if hashlib.sha256(omitted).digest() == fingerprint:
             return True
-    return hashlib.sha256(CANONICAL.encode(sent)).digest() == fingerprint
+    sent = CANONICAL.encode([event_id, type_, hashed.occurred_at, expected, data])
+    return hashlib.sha256(sent).digest() == fingerprint
 
 
 def fingerprint_matches(body: bytes, fingerprint: bytes) -> bool:

@@ -99,6 +99,20 @@ async def scan_log(
         after = scanned[-1].position
 
 
+async def scan_ahead(
+    conn: asyncpg.Connection, *, through: int, batch: int = BATCH
+) -> AsyncGenerator[list[ScannedEvent], None]:
+    """`scan_log` through `through`, the next batch asked for before one is handed out.
+
+    The database reads a batch while the caller checks the one before. Use it
+    under `contextlib.aclosing`, and leave the connection alone until it is closed:
+    a query is in flight on it.
+    """
+    async with contextlib.aclosing(_ahead(conn, _SCAN, through, batch)) as batches:
+        async for rows in batches:
+            yield [_scanned(r) for r in rows]
+
+
 async def scan_bodies(
     conn: asyncpg.Connection, *, through: int, batch: int = BATCH
 ) -> AsyncGenerator[list[asyncpg.Record], None]:
@@ -108,9 +122,18 @@ async def scan_bodies(
     while the caller works. Use it under `contextlib.aclosing`: the connection is
     busy until the generator is done.
     """
+    async with contextlib.aclosing(_ahead(conn, _BODIES, through, batch)) as batches:
+        async for rows in batches:
+            yield rows
+
+
+async def _ahead(
+    conn: asyncpg.Connection, query: str, through: int, batch: int
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    # `query` takes (after, through, limit) and gives rows with their `position`.
     pending: asyncio.Future[list[asyncpg.Record]] | None = None
     try:
-        pending = asyncio.ensure_future(conn.fetch(_BODIES, 0, through, batch))
+        pending = asyncio.ensure_future(conn.fetch(query, 0, through, batch))
         while pending is not None:
             rows = await pending
             pending = None
@@ -118,7 +141,7 @@ async def scan_bodies(
                 return
             after = rows[-1]["position"]
             if after < through:
-                pending = asyncio.ensure_future(conn.fetch(_BODIES, after, through, batch))
+                pending = asyncio.ensure_future(conn.fetch(query, after, through, batch))
                 await asyncio.sleep(0)  # let it send the query
             yield rows
     finally:

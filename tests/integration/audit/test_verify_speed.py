@@ -3,12 +3,13 @@ speed of recomputing the chain alone."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from ledger.audit.scan import scan_log, snapshot
+from ledger.audit.scan import head, scan_ahead, snapshot
 from ledger.audit.verify import verify_chain
 from ledger.runtime import Runtime, connect
 from ledger.store.chain import GENESIS, link
@@ -33,14 +34,16 @@ async def _chain_alone(conn: asyncpg.Connection) -> int:
     did before it checked the stored values."""
     previous, done, order = GENESIS, 0, (0, 0)
     async with snapshot(conn):
-        async for batch in scan_log(conn):
-            for event in batch:
-                assert event.body is not None
-                assert event.tx_id is not None
-                previous = link(previous, event.position, event.body)
-                assert previous == event.hash
-                assert (event.tx_id, event.seq) > order
-                done, order = done + 1, (event.tx_id, event.seq)
+        end, _ = await head(conn)
+        async with contextlib.aclosing(scan_ahead(conn, through=end)) as batches:
+            async for batch in batches:
+                for event in batch:
+                    assert event.body is not None
+                    assert event.tx_id is not None
+                    previous = link(previous, event.position, event.body)
+                    assert previous == event.hash
+                    assert (event.tx_id, event.seq) > order
+                    done, order = done + 1, (event.tx_id, event.seq)
     return done
 
 
