@@ -1,0 +1,1 @@
+"""A Python client of the guarantee ledger, importable with aiohttp and msgspec alone."""
