@@ -48,6 +48,9 @@ LIMITS = web.AppKey("limits", Limits)
 SEALED_LOG = web.AppKey("sealed_log", SealedLog)
 """Long-poll support for GET /v1/events."""
 
+LOG_ORIGIN = web.AppKey("log_origin", str)
+"""The log's origin (ledger.store.origin), the `source` of every CloudEvent served."""
+
 ACCESS_LOG = web.AppKey("access_log", FilteringBoundLogger)
 """The logger of the access lines, bound once when the app is made: structlog's lazy
 proxy would build a new bound logger for every line (a fifth of a line's cost)."""

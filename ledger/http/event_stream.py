@@ -18,8 +18,9 @@ from aiohttp import web
 from events.stored import read_log_entry
 from ledger.aio import wait_event
 from ledger.http.auth import STAFF_ROLES, authenticate, require
-from ledger.http.context import LIMITS, SEALED_LOG
-from ledger.http.params import int_param
+from ledger.http.cloudevents import cloudevent_of
+from ledger.http.context import LIMITS, LOG_ORIGIN, SEALED_LOG
+from ledger.http.params import int_param, text_param
 from ledger.http.problems import invalid
 from ledger.http.schemas import json_response_body
 from ledger.store.failures import database_unavailable
@@ -76,6 +77,28 @@ def ledger_frame(row: LogRow) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (row.position, entry.type.encode(), data)
 
 
+def cloudevents_frame(origin: str) -> Frame:
+    """Events as server-sent events whose data is the structured CloudEvent."""
+
+    def frame(row: LogRow) -> bytes:
+        event = cloudevent_of(row, origin)
+        data = json_response_body(event)
+        return b"id: %d\nevent: %s\ndata: %s\n\n" % (row.position, event.type.encode(), data)
+
+    return frame
+
+
+FORMATS = ("ledger", "cloudevents")
+"""What `?format=` may ask for: the feed's own event bodies (default) or CloudEvents."""
+
+
+def _frame(request: web.Request) -> Frame:
+    wanted = text_param(request, "format") or "ledger"
+    if wanted not in FORMATS:
+        raise invalid("query.format", "must be 'ledger' or 'cloudevents'")
+    return ledger_frame if wanted == "ledger" else cloudevents_frame(request.app[LOG_ORIGIN])
+
+
 class ConsumerTooSlow(Exception):
     """The consumer did not take what was sent within the stall limit."""
 
@@ -130,11 +153,13 @@ class EventStream:
                 await wait_event(sealed, idle)
 
 
-async def serve_stream(request: web.Request, frame: Frame) -> web.StreamResponse:
-    """Authorize, then stream the log in the shape `frame` gives, until the consumer leaves."""
+@routes.get("/v1/events/stream")
+async def get_event_stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the log after `after` (or Last-Event-ID), then live."""
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading the event log")
     after = resume_position(request)
+    frame = _frame(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -170,9 +195,3 @@ async def serve_stream(request: web.Request, frame: Frame) -> web.StreamResponse
         # reconnects and resumes from its last id once the database is back.
         log.warning("event_stream.ended", reason="database unavailable", error=repr(exc)[:300])
     return response
-
-
-@routes.get("/v1/events/stream")
-async def get_event_stream(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: the log after `after` (or Last-Event-ID), then live."""
-    return await serve_stream(request, ledger_frame)

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
+from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
 from ledger.http.events import MAX_BODY, MAX_LIMIT, MAX_WAIT
 from ledger.http.openapi_schemas import REF, components
 from ledger.http.problems import PROBLEM_TYPE, SLUG_STATUS, TITLES
@@ -77,7 +79,14 @@ OPERATIONS: tuple[Op, ...] = (
         "Server-sent events: the log after a position, then live (auditor, admin)",
         {200: "event-stream"},
         (401, 403, 422, 503),
-        query=(("after", _int(0, 2**62), "events after this position (default 0)"),),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            (
+                "format",
+                {"enum": ["ledger", "cloudevents"]},
+                "event data as in GET /v1/events (default) or as structured CloudEvents",
+            ),
+        ),
         headers=(
             (
                 "Last-Event-ID",
@@ -185,6 +194,12 @@ def _ref(name: str) -> dict[str, str]:
 def _success(name: str) -> dict[str, Any]:
     if name == "text":
         return {"text/plain": {"schema": {"type": "string"}}}
+    if name == "EventPage":
+        cloudevents = {"type": "array", "items": CLOUDEVENT_SCHEMA}
+        return {
+            "application/json": {"schema": _ref(name)},
+            CLOUDEVENTS_BATCH: {"schema": cloudevents},
+        }
     if name == "event-stream":
         # One schema per server-sent event, as event-stream readers (and schemathesis) apply it.
         event = {
@@ -195,7 +210,7 @@ def _success(name: str) -> dict[str, Any]:
                 "data": {
                     "type": "string",
                     "contentMediaType": "application/json",
-                    "contentSchema": _ref("LogEntry"),
+                    "contentSchema": {"anyOf": [_ref("LogEntry"), CLOUDEVENT_SCHEMA]},
                 },
                 "retry": {"type": "integer"},
             },

@@ -6,7 +6,7 @@ from ledger.client.sse import SseComment, SseEvent, SseParser
 
 STREAM = (
     b"retry: 1000\n\n"
-    b"id: 1\nevent: guarantee.issued\ndata: {\"a\": 1}\n\n"
+    b'id: 1\nevent: guarantee.issued\ndata: {"a": 1}\n\n'
     b": keep-alive\n\n"
     b"id: 2\r\nevent: loan.repaid\r\ndata: line one\r\ndata: line two\r\n\r\n"
 )
