@@ -21,7 +21,7 @@ from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.cloudevents import cloudevent_of
 from ledger.http.context import LIMITS, LOG_ORIGIN, SEALED_LOG
 from ledger.http.params import int_param, text_param
-from ledger.http.problems import invalid
+from ledger.http.problems import Problem, invalid
 from ledger.http.schemas import json_response_body
 from ledger.store.failures import database_unavailable
 from ledger.store.reads import LogRow
@@ -129,9 +129,13 @@ class EventStream:
         heartbeat = self._limits.stream_heartbeat
         self.sent_through = after
         await self._send(b"retry: %d\n\n" % RETRY_MS)
-        beat_at = loop.time() + heartbeat
+        beat_at = check_at = loop.time() + heartbeat
         end_at = loop.time() + self._limits.stream_lifetime
         while loop.time() < end_at:
+            if loop.time() >= check_at:
+                # A revoked key stops reading within a heartbeat, not at the stream's end.
+                require(await authenticate(self._request), STAFF_ROLES, "reading the event log")
+                check_at = loop.time() + heartbeat
             # Taken before reading: a seal that lands between the read and the wait
             # still wakes this stream.
             sealed = await self._sealed.next_seal()
@@ -185,6 +189,11 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
         )
         if transport is not None:
             transport.abort()
+    except Problem as problem:
+        # The key was revoked (or lost its role) while the stream was open.
+        log.info(
+            "event_stream.ended", reason="the key may no longer read the log", slug=problem.slug
+        )
     except ConnectionError:
         # The consumer left; a stream left idle notices at its next heartbeat at the latest.
         pass

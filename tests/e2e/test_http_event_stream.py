@@ -8,10 +8,12 @@ import json
 import socket
 from typing import Any
 
+import asyncpg
 import pytest
 import structlog
 from aiohttp.test_utils import TestClient
 
+from ledger.auth.keys import revoke_key
 from ledger.http.app import create_app
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 from tests.e2e.sse import opened, post_banks
@@ -108,6 +110,22 @@ async def test_a_stream_ends_cleanly_at_its_lifetime(
     r = await client.get("/v1/events/stream", headers=admin)
     async with asyncio.timeout(5):
         body = await r.read()
+    assert body.startswith(b"retry: ")
+
+
+async def test_a_key_revoked_while_streaming_ends_the_stream_within_a_heartbeat(
+    quick: Client, keys: Keys, db_dsn: str
+) -> None:
+    key = await keys.new(role="auditor")
+    r = await quick.get("/v1/events/stream", headers={"Authorization": f"Bearer {key}"})
+    assert r.status == 200
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await revoke_key(conn, key.split("_")[1])
+    finally:
+        await conn.close()
+    async with asyncio.timeout(5):
+        body = await r.read()  # ends: the stream closed
     assert body.startswith(b"retry: ")
 
 
