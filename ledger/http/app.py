@@ -9,12 +9,31 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
-from ledger.http import audit, console, events, listings, openapi, ops, readmodels, streams
-from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
+from ledger.http import (
+    audit,
+    console,
+    event_stream,
+    events,
+    listings,
+    openapi,
+    ops,
+    readmodels,
+    streams,
+)
+from ledger.http.context import (
+    ACCESS_LOG,
+    LIMITS,
+    LOG_ORIGIN,
+    METRICS,
+    RUNTIME,
+    SEALED_LOG,
+    Limits,
+)
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
 from ledger.runtime import connect, running
+from ledger.store.origin import log_origin
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
@@ -56,6 +75,7 @@ def create_app(
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(dsn, pool_size=pool_size, seal_timeout=seal_timeout) as runtime:
             app[RUNTIME] = runtime
+            app[LOG_ORIGIN] = await log_origin(runtime.pool)
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
             try:
@@ -74,6 +94,6 @@ def create_app(
         ops.routes,
     )
     tables += (listings.routes, console.routes)
-    for table in (*tables, openapi.routes):
+    for table in (*tables, event_stream.routes, openapi.routes):
         app.router.add_routes(table)
     return app

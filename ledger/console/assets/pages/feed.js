@@ -29,13 +29,14 @@ async function startAfter() {
   return Math.max(0, body.position - 20);
 }
 
-async function* sse(after, signal) {
+async function* sse(after, signal, opened) {
   const response = await fetch(`/v1/events/stream?after=${after}`, {
     headers: { Authorization: `Bearer ${currentKey()}`, Accept: "text/event-stream" },
     signal, credentials: "omit", cache: "no-store",
   });
   if (response.status === 404) return null;
   if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null), "/v1/events/stream");
+  opened();
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
@@ -81,11 +82,11 @@ export async function render(el) {
   (async () => {
     try {
       let streamed = false;
-      for await (const e of sse(after, stop.signal)) {
-        if (!streamed) status.textContent = "Following the server-sent event stream.";
+      const opened = () => {
         streamed = true;
-        show(e);
-      }
+        status.textContent = "Following the log through its server-sent event stream.";
+      };
+      for await (const e of sse(after, stop.signal, opened)) show(e);
       if (!streamed) status.textContent = "Following the log by long polling (the ledger serves no event stream yet).";
       while (!stop.signal.aborted) {
         const page = await get(`/v1/events?after=${after}&limit=100&wait=20`, { signal: stop.signal });
