@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import mimetypes
 from pathlib import Path
 
 from aiohttp import web
@@ -56,15 +55,21 @@ routes = web.RouteTableDef()
 
 
 @functools.cache
+def _files() -> dict[str, tuple[bytes, str, str]]:
+    # Every file read once per process, and looked up by name: the files ship with the
+    # package and never change under it, and a name that is not one of them is never
+    # joined to a path (no traversal) nor remembered (no growth with what is asked).
+    files = {}
+    for path in sorted(ASSETS.rglob("*")):
+        if path.is_file() and path.suffix in _TYPES:
+            body = path.read_bytes()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            files[path.relative_to(ASSETS).as_posix()] = (body, _TYPES[path.suffix], etag)
+    return files
+
+
 def _asset(name: str) -> tuple[bytes, str, str] | None:
-    # Read once per process: the files ship with the package and never change under it.
-    path = (ASSETS / name).resolve()
-    if ASSETS not in path.parents or not path.is_file():
-        return None
-    body = path.read_bytes()
-    kind = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return body, kind or "application/octet-stream", etag
+    return _files().get(name)
 
 
 def _answer(request: web.Request, name: str, cache: str) -> web.Response:
