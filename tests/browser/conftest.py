@@ -57,9 +57,23 @@ class LiveLedger:
     """The log's last position once the demo is loaded."""
 
 
-async def _serve(dsn: str) -> tuple[web.AppRunner, str]:
+async def _log_signer(dsn: str, workdir: Path) -> dict[str, Any]:
+    # The log's signing key, established as `ledger serve` does, where the ledger keeps a
+    # verifiable log (SPEC 8.1); a ledger without one runs without.
+    try:
+        from ledger.store.identity import establish  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return {}
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {"signer": await establish(conn, workdir / "log-signing.key", None)}
+    finally:
+        await conn.close()
+
+
+async def _serve(dsn: str, workdir: Path) -> tuple[web.AppRunner, str]:
     # The live feed's long polls are still open when the session ends: not waited for.
-    app = create_app(dsn, pool_size=4, projections=True)
+    app = create_app(dsn, pool_size=4, projections=True, **await _log_signer(dsn, workdir))
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -101,7 +115,9 @@ async def _head(dsn: str) -> int:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def ledger(pg_admin_dsn: str, pg_template: str) -> AsyncIterator[LiveLedger]:
+async def ledger(
+    pg_admin_dsn: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveLedger]:
     """One ledger for the whole browser session, with the demo loaded (the pages are read,
     never written, by the tests)."""
     reason = skip_reason()
@@ -109,7 +125,7 @@ async def ledger(pg_admin_dsn: str, pg_template: str) -> AsyncIterator[LiveLedge
         pytest.skip(reason)
     name = await pg.create_database(pg_admin_dsn, pg_template)
     dsn = pg.with_database(pg_admin_dsn, name)
-    runner, url = await _serve(dsn)
+    runner, url = await _serve(dsn, tmp_path_factory.mktemp("ledger"))
     try:
         await _demo(url, dsn, await _keys_for_demo(dsn))
         yield LiveLedger(url=url, keys=await _keys(dsn), head=await _head(dsn))

@@ -130,3 +130,27 @@ async def test_signed_notes_open_with_their_key_and_only_with_it(
         "unsigned_by_known_key": "refused",
         "bad_key_id": "refused",
     }
+
+
+_PLUS_KEY = """async () => {
+  const v = await import('/console/assets/verify.js');
+  for (let i = 0; i < 200; i++) {
+    const pair = await crypto.subtle.generateKey({name: 'Ed25519'}, true, ['sign', 'verify']);
+    const pub = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+    const material = new Uint8Array([1, ...pub]);
+    const b64 = v.toBase64(material);
+    if (!b64.includes('+')) continue;
+    const name = 'example.com/log';
+    const id = (await v.sha256(new Uint8Array([...new TextEncoder().encode(name + '\\n'),
+                                                ...material]))).slice(0, 4);
+    const parsed = await v.parseVerifierKey(`${name}+${v.toHex(id)}+${b64}`);
+    return [parsed.name, parsed.id === v.toHex(id)];
+  }
+  return null;
+}"""
+
+
+async def test_a_verifier_key_whose_base64_holds_a_plus_parses(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    assert await _run(browser, ledger, _PLUS_KEY, None) == ["example.com/log", True]

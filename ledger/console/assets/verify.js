@@ -187,9 +187,11 @@ const NAME = /^[^\s+]+$/u;
  */
 export async function parseVerifierKey(vkey) {
   const text = String(vkey).trim();
-  const parts = text.split("+");
-  if (parts.length !== 3) fail("a verifier key has three parts separated by '+'");
-  const [name, idHex, keyB64] = parts;
+  // The name has no '+' and the id is hex, but the base64 key may hold '+' itself.
+  const first = text.indexOf("+");
+  const second = text.indexOf("+", first + 1);
+  if (first < 0 || second < 0) fail("a verifier key has three parts separated by '+'");
+  const [name, idHex, keyB64] = [text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1)];
   if (!NAME.test(name)) fail("the verifier key's name is empty or has spaces");
   if (!/^[0-9a-f]{8}$/.test(idHex)) fail("the verifier key's id is not 8 lowercase hex digits");
   const material = fromBase64(keyB64);
