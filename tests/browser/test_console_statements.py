@@ -86,6 +86,8 @@ async def test_the_compensation_rate_is_plotted_by_quarter_against_its_limit(
                      for y in (2025, 2026) for q in (1, 2, 3, 4)]
     # Quarters at or over the suspension line are drawn as over the limit.
     assert await plot.locator("rect.over").count() == 4  # 6%, 7.5%, 9% and 10.5%
+    # Every period answered as filed is shown as filed against now, without asking.
+    assert await page.locator("[data-filed]").count() == 10
     async with page.expect_download() as download:
         await page.click("text=Download CSV")
     assert (await download.value).suggested_filename.startswith(f"statement-{GUARANTOR_ID}-")

@@ -84,22 +84,48 @@ function download(id, period, status) {
   };
 }
 
+// A statement field's value as people read it: counts as counts, the rate in percent,
+// everything else (amounts) in yuan.
+function figure(field, value) {
+  if (typeof value !== "number") return h("td", {}, value === null ? "—" : String(value));
+  if (field.endsWith("count")) return countCell(value);
+  if (field.endsWith("_bp")) return bpCell(value);
+  return fenCell(value);
+}
+
+function comparison(period, c) {
+  return [
+    facts([["Filed at", c.filed.filed_at || "—"], ["Digest", h("code", { class: "wrap" }, c.filed.digest || "—")], ["Events counted now, not then", c.late_events.length ? c.late_events.join(", ") : "none"]]),
+    c.changes.length
+      ? table(`What changed in ${period} since it was filed`, ["Program", "Field", "As filed", "Now"], c.changes.map((x) => [x.program_id, x.field, figure(x.field, x.filed), figure(x.field, x.now)]))
+      : notice("info", `Nothing in ${period} changed since the statement was filed.`),
+  ];
+}
+
+async function filedStatements(id, periods, box) {
+  // Which periods were filed is learnt by asking each for its filed statement (404: none).
+  const found = [];
+  for (const period of periods) {
+    const c = await maybe(path`/v1/statements/${id}` + `?period=${period}&compare=filed`);
+    if (c) found.push([period, c]);
+  }
+  if (!found.length) box.append(notice("info", `No statement of ${periods[0]} to ${periods[periods.length - 1]} was filed.`));
+  for (const [period, c] of found) box.append(h("div", { "data-filed": period }, h("h3", {}, `Filed statement for ${period}, as filed against now`), comparison(period, c)));
+  return found.map(([period]) => period);
+}
+
 async function compare(id, period, out) {
   try {
     const c = await get(path`/v1/statements/${id}` + `?period=${encodeURIComponent(period)}&compare=filed`);
-    fill(out,
-      facts([["Filed at", c.filed.filed_at || "—"], ["Digest", c.filed.digest || "—"], ["Late events", c.late_events.length ? c.late_events.join(", ") : "none"]]),
-      c.changes.length
-        ? table(`What changed in ${period} since it was filed`, ["Program", "Field", "As filed", "Now"], c.changes.map((x) => [x.program_id, x.field, String(x.filed), String(x.now)]))
-        : notice("info", "Nothing changed since the statement was filed."));
+    fill(out, comparison(period, c));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) fill(out, notice("info", `No statement for ${period} was filed (or statements are not served yet).`));
     else fill(out, explain(e));
   }
 }
 
-function statementTools(id) {
-  const input = h("input", { id: "period", value: String(new Date().getUTCFullYear() - 1), size: 8, pattern: "[0-9]{4}(-Q[1-4]|-[0-9]{2})?", "aria-describedby": "period-help" });
+function statementTools(id, period) {
+  const input = h("input", { id: "period", value: period, size: 8, pattern: "[0-9]{4}(-Q[1-4]|-[0-9]{2})?", "aria-describedby": "period-help" });
   const status = h("div", {});
   const out = h("div", {});
   const csv = h("button", { type: "button" }, "Download CSV");
@@ -131,5 +157,18 @@ export async function render(el, { institution_id }) {
   } catch (e) {
     rateBox.append(explain(e));
   }
-  el.append(section("Statements", served ? statementTools(institution_id) : notice("info", "Statements are not served by this ledger yet.")));
+  if (!served) {
+    el.append(section("Statements", notice("info", "Statements are not served by this ledger yet.")));
+    return;
+  }
+  const filedBox = h("div", {});
+  const periods = quarters();
+  const years = [...new Set(periods.map((p) => p.slice(0, 4)))];
+  let filed = [];
+  try {
+    filed = await filedStatements(institution_id, [...years, ...periods], filedBox);
+  } catch (e) {
+    filedBox.append(explain(e));
+  }
+  el.append(section("Statements", statementTools(institution_id, filed[0] || years[0]), filedBox));
 }
