@@ -11,7 +11,7 @@ import pytest
 
 from events.credit_code import check_character
 from ledger.demo import LIANGJIANG, NATIONAL, SME_HIGH_TECH
-from ledger.seeds import GUARANTOR_ID, REVIEWER_ID, SME_ID
+from ledger.seeds import BANK_ID, GUARANTOR_ID, REVIEWER_ID, SME_ID
 from tests.browser.conftest import LiveLedger
 from tests.browser.helpers import api, resolve, shown_figures, sign_in, visit
 
@@ -29,6 +29,7 @@ PAGES = [
     ("/console/claims/C-NAT-001", ["loss-split"]),
     ("/console/institutions", []),
     (f"/console/institutions/{GUARANTOR_ID}", []),
+    (f"/console/institutions/{BANK_ID}", []),
     ("/console/audit", []),
 ]
 

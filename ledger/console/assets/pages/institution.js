@@ -145,8 +145,21 @@ export async function render(el, { institution_id }) {
   el.append(h("p", { class: "lede" }, `${pos.name || ""} (${pos.kind}). As the read models stood at log position ${pos.position}.`));
   const box = h("div", { "data-source": path`/v1/institutions/${institution_id}/position` });
   box.append(pos.programs.length ? positionTable(pos) : notice("info", "No guarantee involves this institution yet."));
-  for (const [i, p] of pos.programs.entries()) {
-    if (p.limit) box.append(facts([[`Limit in ${p.program_id} (${p.limit.year})`, [bpCell(p.limit.rate_bp, `programs.${i}.limit.rate_bp`).textContent, ` of ${percent(p.limit.suspend_bp)}: ${p.limit.status}`]]]));
+  const limited = pos.programs.map((p, i) => [p, i]).filter(([p]) => p.limit);
+  if (limited.length) {
+    box.append(table(
+      "Compensation-rate limit this year (SPEC section 10)",
+      ["Program", "Year", "Rate", "Discharged", "Warning at", "Suspended at", "Status"],
+      limited.map(([p, i]) => [
+        link(path`/console/programs/${p.program_id}`, p.program_id),
+        String(p.limit.year),
+        bpCell(p.limit.rate_bp, `programs.${i}.limit.rate_bp`),
+        fenCell(p.limit.discharged, `programs.${i}.limit.discharged`),
+        bpCell(p.limit.warning_bp, `programs.${i}.limit.warning_bp`),
+        bpCell(p.limit.suspend_bp, `programs.${i}.limit.suspend_bp`),
+        h("td", { class: `status ${p.limit.status}`, "data-field": `programs.${i}.limit.status`, "data-value": p.limit.status }, p.limit.status),
+      ]),
+    ));
   }
   el.append(section("Position", box));
   const rateBox = h("div", {});
