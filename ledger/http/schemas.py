@@ -11,7 +11,7 @@ from events.stored import LogEntry
 from events.terms import ProgramTerms
 from events.types import Category, InstitutionKind, Role
 from ledger.audit.verify import Problem as ChainProblem
-from ledger.posting import Receipt
+from ledger.receipts import Receipt
 from ledger.rules.state import ClaimStatus, GuaranteeStatus
 
 _encode = msgspec.json.Encoder().encode
