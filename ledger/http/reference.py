@@ -71,12 +71,22 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> list[str]:
     for status, answer in op["responses"].items():
         content = answer.get("content", {})
         if status.startswith("2"):
-            [(media, spec)] = content.items()
-            what = _type(spec["schema"]) if media != "text/plain" else "text"
-            lines.append(f"| {status} | {_cell(what)} |")
+            lines.append(f"| {status} | {_cell(_answer(content, answer))} |")
         else:
             lines.append(f"| {status} | {_cell(answer['description'])} |")
     return [*lines, ""]
+
+
+def _answer(content: dict[str, Any], answer: dict[str, Any]) -> str:
+    if not content:
+        return str(answer.get("description", ""))
+    kinds = [
+        (media, _type(spec.get("schema", {})) if media != "text/plain" else "text")
+        for media, spec in content.items()
+    ]
+    if len(kinds) == 1:
+        return kinds[0][1]
+    return "; ".join(f"{what} as `{media}`" for media, what in kinds)
 
 
 def _schema(name: str, schema: dict[str, Any]) -> list[str]:
