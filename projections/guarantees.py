@@ -127,9 +127,13 @@ def render(doc: Doc, position: int) -> dict[str, Any]:
         "last_position",
     )
     body = {name: doc[name] for name in fields}
-    # Documents written before the history was kept have none until a rebuild.
-    body["balance_history"] = doc.get("balance_history", [])
     body["position"] = position
+    # Documents written before the history was kept have none until a rebuild. Each point's
+    # keys in one fixed order (jsonb gives them back shortest first).
+    body["balance_history"] = [
+        {k: p[k] for k in ("position", "type", "occurred_at", "business_date", "balance")}
+        for p in doc.get("balance_history", ())
+    ]
     return body
 
 

@@ -19,7 +19,7 @@ from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
 from ledger.http.params import int_param, text_param
 from ledger.http.problems import invalid
-from ledger.http.schemas import json_response_body
+from ledger.http.schemas import GuaranteeSummary, ProgramSummary, json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
 
@@ -52,7 +52,9 @@ async def list_programs(request: web.Request) -> web.Response:
     async with read_connection(request) as conn:
         ids = [r[0] for r in await conn.fetch("SELECT program_id FROM w_programs ORDER BY 1")]
         bodies, position = await queries.program_summaries(conn, ids)
-    return _json({"position": position, "programs": bodies})
+    # Each as the type its own route answers with, so the two cannot differ.
+    programs = [msgspec.convert(b, ProgramSummary) for b in bodies]
+    return _json({"position": position, "programs": programs})
 
 
 @routes.get("/v1/institutions")
@@ -107,6 +109,7 @@ async def sme_guarantees(request: web.Request) -> web.Response:
         ]
         bodies, position = await queries.guarantee_summaries(conn, ids)
     next_after = rows[-1]["guarantee_id"] if len(rows) == limit else None
+    found = [msgspec.convert(b, GuaranteeSummary) for b in bodies]
     return _json(
-        {"sme_id": sme_id, "position": position, "guarantees": bodies, "next_after": next_after}
+        {"sme_id": sme_id, "position": position, "guarantees": found, "next_after": next_after}
     )

@@ -92,6 +92,18 @@ class SmeExposure(_Body):
     programs: list[ExposureLine]
 
 
+class BalancePoint(_Body):
+    """The in-force balance right after an event that moved it."""
+
+    position: int
+    type: str
+    occurred_at: str
+    """The event's occurred_at (RFC 3339), as posted or defaulted."""
+    business_date: dt.date
+    """The event's business date (its date in Asia/Shanghai)."""
+    balance: int
+
+
 class GuaranteeSummary(_Body):
     """A guarantee's state, balance, fixed shares, parties and claims."""
 
@@ -123,6 +135,8 @@ class GuaranteeSummary(_Body):
     last_position: int
     """The position of the guarantee's latest event."""
     position: int
+    balance_history: list[BalancePoint] = msgspec.field(default_factory=list)
+    """The balance after each event that moved it, in log order (the console plots it)."""
 
 
 class RoleShare(_Body):
