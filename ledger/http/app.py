@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 from aiohttp import web
 
+from ledger.config import DEFAULT_READ_MAX_LAG_S
 from ledger.http import audit, events, openapi, ops, readmodels, streams
 from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
 from ledger.http.follow import SealedLog
@@ -41,12 +42,16 @@ def create_app(
     seal_timeout: float = 10.0,
     limits: Limits | None = None,
     projections: bool = False,
+    read_dsns: Sequence[str] = (),
+    read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> web.Application:
     """The ledger's HTTP application on the database at `dsn` (already migrated).
 
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
     and stop when it stops; with `projections`, so does the runner that keeps the read
     models following the log (the service runs it; most tests need no read models).
+    With `read_dsns`, the read-only routes read from those hot standbys while they lag
+    at most `read_max_lag` seconds (SPEC section 13).
     """
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()
@@ -54,7 +59,13 @@ def create_app(
     app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with running(dsn, pool_size=pool_size, seal_timeout=seal_timeout) as runtime:
+        async with running(
+            dsn,
+            pool_size=pool_size,
+            seal_timeout=seal_timeout,
+            read_dsns=read_dsns,
+            read_max_lag=read_max_lag,
+        ) as runtime:
             app[RUNTIME] = runtime
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
