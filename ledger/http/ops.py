@@ -11,6 +11,7 @@ from ledger.http.db import pooled, read_connection
 from ledger.http.problems import Problem
 from ledger.http.readmodels import reflected_position
 from ledger.http.schemas import Health, json_response_body
+from ledger.http.standby_metrics import standby_metrics
 from ledger.store.failures import database_unavailable
 from ledger.store.migrate import pending
 from ledger.store.reads import head_position
@@ -58,7 +59,7 @@ async def _lag(pool: asyncpg.Pool, within: float) -> float | None:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: requests, latency, appends, projection lag, pool use."""
+    """Prometheus text: requests, latency, appends, projection lag, pool use, standby lag."""
     pool = request.app[RUNTIME].pool
     gauges: dict[str, tuple[str, float]] = {
         "ledger_db_pool_size": ("Connections open in the pool.", pool.get_size()),
@@ -75,7 +76,8 @@ async def metrics(request: web.Request) -> web.Response:
             lag,
         )
     gauges["ledger_database_up"] = ("1 when the database answered this scrape.", lag is not None)
-    text = request.app[METRICS].render(gauges)
+    # The standbys' lines come last; /readyz keeps to the primary alone.
+    text = request.app[METRICS].render(gauges) + standby_metrics(request.app[RUNTIME].reads)
     return web.Response(
         body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
     )

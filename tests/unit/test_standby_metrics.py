@@ -1,0 +1,44 @@
+"""/metrics shows each standby's replay lag and whether read routes use it."""
+
+from typing import cast
+
+import asyncpg
+
+from ledger.http.standby_metrics import standby_metrics
+from ledger.standbys import ReadRouter, Standby
+
+_NO_POOL = cast(asyncpg.Pool, None)
+
+
+def _standby(name: str, **state: object) -> Standby:
+    return Standby(name=name, dsn=f"postgresql://u:secret@{name}/l", pool=_NO_POOL, **state)  # type: ignore[arg-type]
+
+
+def test_no_standby_configured_adds_nothing() -> None:
+    assert standby_metrics(ReadRouter(_NO_POOL, [], max_lag=5.0)) == ""
+
+
+def test_each_standby_shows_its_lag_and_whether_it_is_in_use() -> None:
+    good = _standby("s1:5432/l", up=True, usable=True, lag_s=0.25, lag_bytes=120, reads=7)
+    paused = _standby("s2:5432/l", up=True, paused=True, lag_s=9.0, lag_bytes=4096)
+    text = standby_metrics(ReadRouter(_NO_POOL, [good, paused], max_lag=5.0))
+    lines = set(text.splitlines())
+    assert 'ledger_standby_replay_lag_seconds{standby="s1:5432/l"} 0.25' in lines
+    assert 'ledger_standby_replay_lag_bytes{standby="s2:5432/l"} 4096' in lines
+    assert 'ledger_standby_in_use{standby="s1:5432/l"} 1' in lines
+    assert 'ledger_standby_in_use{standby="s2:5432/l"} 0' in lines
+    assert 'ledger_standby_replay_paused{standby="s2:5432/l"} 1' in lines
+    assert 'ledger_standby_reads_total{standby="s1:5432/l"} 7' in lines
+    assert "# TYPE ledger_standby_replay_lag_seconds gauge" in lines
+
+
+def test_a_standby_that_is_down_has_no_lag_line_rather_than_a_zero() -> None:
+    down = _standby("s1:5432/l", up=False)
+    text = standby_metrics(ReadRouter(_NO_POOL, [down], max_lag=5.0))
+    assert 'ledger_standby_up{standby="s1:5432/l"} 0' in text
+    assert "ledger_standby_replay_lag_seconds{" not in text
+
+
+def test_passwords_never_reach_the_metrics() -> None:
+    text = standby_metrics(ReadRouter(_NO_POOL, [_standby("s1:5432/l")], max_lag=5.0))
+    assert "secret" not in text
