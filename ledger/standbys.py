@@ -225,3 +225,19 @@ async def open_standbys(
         )
         standbys.append(Standby(name=display_name(dsn), dsn=dsn, pool=pool))
     return standbys
+
+
+async def first_answering(dsns: Sequence[str]) -> tuple[str, bool] | None:
+    """The first DSN whose server answers, and whether it is in recovery (a standby)."""
+    for dsn in dsns:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            continue
+        try:
+            return dsn, bool(await conn.fetchval("SELECT pg_is_in_recovery()"))
+        finally:
+            await conn.close()
+    return None
