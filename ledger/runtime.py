@@ -106,7 +106,11 @@ async def running(
         seal_timeout=seal_timeout,
     )
     standbys = await open_standbys(
-        read_dsns, service_settings(), pool_size=pool_size, connect_timeout=CONNECT_TIMEOUT
+        read_dsns,
+        service_settings(),
+        pool_size=pool_size,
+        connect_timeout=CONNECT_TIMEOUT,
+        reset=_keep_session,
     )
     reads = ReadRouter(pool, standbys, max_lag=read_max_lag)
     tasks = [

@@ -16,7 +16,7 @@ import itertools
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -96,6 +96,7 @@ class ReadRouter:
         self._history: deque[tuple[float, int]] = deque()
         self._probes: dict[str, asyncpg.Connection] = {}
         self.measured = asyncio.Event()
+        self._primary_measured = True
 
     def pick(self) -> Standby | None:
         """A usable standby, taking turns; None sends the read to the primary."""
@@ -146,8 +147,8 @@ class ReadRouter:
             conn = await self._probe_conn(standby)
             row = await conn.fetchrow(_PROBE, timeout=max(1.0, self.interval * 8))
         except Exception as exc:
-            if not database_unavailable(exc):
-                raise
+            # Whatever the reason (away, refusing us, the database not replayed there
+            # yet), a standby that cannot answer its probe is not used.
             await self._drop_probe(standby)
             if standby.up:
                 log.warning("standby.down", standby=standby.name, error=str(exc)[:200])
@@ -192,10 +193,11 @@ class ReadRouter:
         try:
             primary_lsn: int | None = await self._primary_lsn()
         except Exception as exc:
-            if not database_unavailable(exc):
-                raise
             # Without the primary no lag can be measured: no standby counts as in bounds.
+            if self._primary_measured:
+                log.warning("standby.primary_unmeasured", error=str(exc)[:200])
             primary_lsn = None
+        self._primary_measured = primary_lsn is not None
         now = time.monotonic()
         if primary_lsn is not None:
             self._note_primary(primary_lsn, now)
@@ -214,14 +216,27 @@ class ReadRouter:
 
 
 async def open_standbys(
-    dsns: Sequence[str], server_settings: dict[str, str], *, pool_size: int, connect_timeout: float
+    dsns: Sequence[str],
+    server_settings: dict[str, str],
+    *,
+    pool_size: int,
+    connect_timeout: float,
+    reset: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
 ) -> list[Standby]:
-    """One lazily connecting pool per DSN: a standby down at start-up is simply not used yet."""
+    """One lazily connecting pool per DSN: a standby down at start-up is simply not used yet.
+
+    Connections act as the primary's do (`server_settings`, `reset`), named READ_APPLICATION.
+    """
     settings = {**server_settings, "application_name": READ_APPLICATION}
     standbys = []
     for dsn in dsns:
         pool = await asyncpg.create_pool(
-            dsn, min_size=0, max_size=pool_size, server_settings=settings, timeout=connect_timeout
+            dsn,
+            min_size=0,
+            max_size=pool_size,
+            server_settings=settings,
+            timeout=connect_timeout,
+            reset=reset,
         )
         standbys.append(Standby(name=display_name(dsn), dsn=dsn, pool=pool))
     return standbys
