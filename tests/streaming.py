@@ -156,7 +156,7 @@ wal_receiver_status_interval = '1s'
 """
 
 
-def _make(pair: Pair) -> None:
+def _make(pair: Pair, settings: dict[str, str]) -> None:
     pair.run(
         "initdb",
         "-D",
@@ -171,6 +171,8 @@ def _make(pair: Pair) -> None:
     )
     with (pair.primary_dir / "postgresql.conf").open("a") as conf:
         conf.write(_PRIMARY_CONF.format(port=pair.primary_port, root=pair.root))
+        # Later lines win: `settings` override the defaults above (the standby copies them).
+        conf.writelines(f"{name} = '{value}'\n" for name, value in settings.items())
     log = str(pair.root / "primary.log")
     pair.run("pg_ctl", "-D", str(pair.primary_dir), "-l", log, "-w", "-t", "60", "start")
     # -R writes standby.signal and primary_conninfo: the copy starts as a streaming standby.
@@ -196,8 +198,12 @@ def _make(pair: Pair) -> None:
 
 
 @contextlib.contextmanager
-def streaming_pair() -> Iterator[Pair]:
-    """A primary and one streaming hot standby, stopped and removed on exit."""
+def streaming_pair(**settings: str) -> Iterator[Pair]:
+    """A primary and one streaming hot standby, stopped and removed on exit.
+
+    `settings` are PostgreSQL settings of the primary (and so of the standby, which
+    copies its configuration), e.g. fsync="on" where commit costs are measured.
+    """
     bindir = find_bindir()
     owner = _owner()
     root = Path(tempfile.mkdtemp(prefix="ledger-standby-"))
@@ -206,7 +212,7 @@ def streaming_pair() -> Iterator[Pair]:
         os.chown(root, entry.pw_uid, entry.pw_gid)
     pair = Pair(bindir, root, owner, free_port(), free_port())
     try:
-        _make(pair)
+        _make(pair, settings)
         yield pair
     finally:
         pair.stop_all()
