@@ -49,14 +49,48 @@ async def _lsn(dsn: str) -> int:
         await conn.close()
 
 
-def _wal_per_event(dsn: str, workdir: Path, posts: int) -> dict[str, Any]:
-    """WAL bytes per event stored (read models' writes included), single and batched."""
+async def _replay_lsn(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        value: int = await conn.fetchval(
+            "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint"
+        )
+        return value
+    finally:
+        await conn.close()
+
+
+def _replay_rate(dsn: str, standby_dsn: str, url: str, key: str, first: int) -> dict[str, Any]:
+    """How fast the standby replays: WAL piled up while its replay is paused, then timed."""
+    aio.run(_exec(standby_dsn, "SELECT pg_wal_replay_pause()"))
+    events = 6000
+    for start in range(first, first + events, 100):
+        post(url, key, [guarantee_issued(n, "wr") for n in range(start, start + 100)])
+    time.sleep(2.0)  # the read models' writes to these events are part of the pile
+    target = aio.run(_lsn(dsn))
+    behind = target - aio.run(_replay_lsn(standby_dsn))
+    started = time.perf_counter()
+    aio.run(_exec(standby_dsn, "SELECT pg_wal_replay_resume()"))
+    while aio.run(_replay_lsn(standby_dsn)) < target:
+        time.sleep(0.01)
+    seconds = time.perf_counter() - started
+    return {
+        "wal_bytes": behind,
+        "seconds": round(seconds, 3),
+        "mb_per_s": round(behind / seconds / 1e6, 1),
+        "events_per_s": round(events / seconds),
+    }
+
+
+def _wal_per_event(dsn: str, standby_dsn: str, workdir: Path, posts: int) -> dict[str, Any]:
+    """WAL bytes per event stored (read models' writes included), single and batched;
+    then how fast the standby replays that WAL."""
     out: dict[str, Any] = {}
     with running_service(dsn, workdir / "scaleout.log") as served:
         admin = create_key(dsn, "--role", "admin")
         post(served.url, admin, setup_events())
         guarantor = create_key(dsn, "--institution", GUARANTOR_ID)
-        total = posts + 1000
+        total = posts + 7000
         for start in range(0, total, 100):
             post(served.url, guarantor, [sme_registered(n) for n in range(start, start + 100)])
         time.sleep(2.0)  # let the read models take the registrations in before measuring
@@ -74,6 +108,8 @@ def _wal_per_event(dsn: str, workdir: Path, posts: int) -> dict[str, Any]:
             )
         time.sleep(2.0)
         batched = aio.run(_lsn(dsn)) - before
+        _say("standby replay: 6000 events piled up behind a paused replay, then resumed")
+        out["standby_replay"] = _replay_rate(dsn, standby_dsn, served.url, guarantor, posts + 1000)
     out["single_post_bytes_per_event"] = round(single / posts)
     out["batch100_bytes_per_event"] = round(batched / 1000)
     return out
@@ -156,7 +192,7 @@ def measure(workdir: Path, *, seconds: float, posts: int) -> dict[str, Any]:
         template = aio.run(pg.create_template(pair.primary_dsn()))
         name = aio.run(pg.create_database(pair.primary_dsn(), template))
         _say(f"WAL per event: {posts} single posts, then 10 batches of 100")
-        wal = _wal_per_event(pair.primary_dsn(name), workdir, posts)
+        wal = _wal_per_event(pair.primary_dsn(name), pair.standby_dsn(name), workdir, posts)
         return {"wal": wal, "commits": _two_phase(pair.primary_dsn(), seconds)}
 
 
