@@ -128,6 +128,12 @@ class Pair:
         """Stop the standby the fast way: its sessions are cut at once."""
         self.run("pg_ctl", "-D", str(self.standby_dir), "-m", "fast", "-w", "stop")
 
+    def reconfigure_standby(self, **settings: str) -> None:
+        """Replace the standby's extra settings with `settings` (none: the defaults), reloaded."""
+        lines = "".join(f"{name} = '{value}'\n" for name, value in settings.items())
+        (self.standby_dir / _STANDBY_EXTRA).write_text(lines)
+        self.run("pg_ctl", "-D", str(self.standby_dir), "reload")
+
     def stop_all(self) -> None:
         """Stop both servers, whatever state they are in."""
         for data in (self.standby_dir, self.primary_dir):
@@ -148,7 +154,10 @@ shared_buffers = '32MB'
 fsync = off
 """
 
+_STANDBY_EXTRA = "ledger-test.conf"
+
 _STANDBY_CONF = """
+include_if_exists = '{extra}'
 port = {port}
 hot_standby = on
 hot_standby_feedback = on
@@ -193,7 +202,7 @@ def _make(pair: Pair, settings: dict[str, str]) -> None:
         "fast",
     )
     with (pair.standby_dir / "postgresql.conf").open("a") as conf:
-        conf.write(_STANDBY_CONF.format(port=pair.standby_port))
+        conf.write(_STANDBY_CONF.format(port=pair.standby_port, extra=_STANDBY_EXTRA))
     pair.start_standby()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -105,19 +107,24 @@ class Ledger:
             await conn.close()
 
 
-@pytest.fixture
-async def ledger(pair: Pair, template: str, aiohttp_client: ClientFactory) -> AsyncIterator[Ledger]:
-    """A fresh ledger database, with the program and institutions, and an app that runs
-    the read models and reads from the standby once it has replayed the database."""
+@contextlib.asynccontextmanager
+async def _ledger(
+    pair: Pair,
+    template: str,
+    aiohttp_client: ClientFactory,
+    *,
+    read_max_lag: float,
+    limits: Limits,
+) -> AsyncIterator[Ledger]:
     database = await pg.create_database(pair.primary_dsn(), template)
     try:
         app = create_app(
             pair.primary_dsn(database),
             pool_size=4,
-            limits=LIMITS,
+            limits=limits,
             projections=True,
             read_dsns=[pair.standby_dsn(database)],
-            read_max_lag=2.0,
+            read_max_lag=read_max_lag,
         )
         made = Ledger(pair, database, await aiohttp_client(app), Keys(pair.primary_dsn(database)))
         await made.post(setup_events())
@@ -126,6 +133,24 @@ async def ledger(pair: Pair, template: str, aiohttp_client: ClientFactory) -> As
         await made.client.close()
     finally:
         await pg.drop_database(pair.primary_dsn(), database)
+
+
+@pytest.fixture
+async def ledger(pair: Pair, template: str, aiohttp_client: ClientFactory) -> AsyncIterator[Ledger]:
+    """A fresh ledger database, with the program and institutions, and an app that runs
+    the read models and reads from the standby once it has replayed the database."""
+    async with _ledger(pair, template, aiohttp_client, read_max_lag=2.0, limits=LIMITS) as made:
+        yield made
+
+
+@pytest.fixture
+async def lenient_ledger(
+    pair: Pair, template: str, aiohttp_client: ClientFactory
+) -> AsyncIterator[Ledger]:
+    """As `ledger`, but a standby up to 30 s behind stays in use, and min_position waits 1 s."""
+    limits = dataclasses.replace(LIMITS, min_position_wait=1.0)
+    async with _ledger(pair, template, aiohttp_client, read_max_lag=30.0, limits=limits) as made:
+        yield made
 
 
 def unique_tag() -> str:

@@ -139,3 +139,14 @@ def test_standby_without_a_read_database_url_is_refused_saying_why(ledger: Cli) 
     )
     assert code == 1
     assert "LEDGER_READ_DATABASE_URL, which is not set" in err
+
+
+def test_the_reading_commands_cannot_write_even_on_the_primary(db_dsn: str) -> None:
+    from ledger.audit.actions import _connection
+
+    async def write() -> None:
+        async with _connection(db_dsn) as conn:
+            await conn.execute("CREATE TABLE audit_must_not_write (x int)")
+
+    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        asyncio.run(write())
