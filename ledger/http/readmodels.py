@@ -44,7 +44,7 @@ def _wanted(request: web.Request) -> int | None:
     return optional_int(request, "min_position", 0, 2**62)
 
 
-def _beyond_head(wanted: int, head: int) -> Problem:
+def _beyond_head(head: int) -> Problem:
     # Positions come from receipts, so one past the head names no event yet: waiting
     # could not help (and a 503 would invite retrying for ever).
     return invalid("query.min_position", f"the log ends at position {head}")
@@ -69,7 +69,7 @@ async def _standby_reflects(
         return
     head = await _primary_head(request)
     if wanted > head:
-        raise _beyond_head(wanted, head)
+        raise _beyond_head(head)
     while loop.time() < deadline and standby.usable:
         await asyncio.sleep(_POLL)
         if await reflected_position(conn) >= wanted:
@@ -81,7 +81,7 @@ async def _primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: flo
     """Wait until `deadline` for the primary's read models to reflect `wanted`; 503 if not."""
     head = await head_position(conn)
     if wanted > head:
-        raise _beyond_head(wanted, head)
+        raise _beyond_head(head)
     loop = asyncio.get_running_loop()
     while True:
         reflected = await reflected_position(conn)
