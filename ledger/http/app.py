@@ -10,12 +10,21 @@ import structlog
 from aiohttp import web
 
 from ledger.config import DEFAULT_READ_MAX_LAG_S
-from ledger.http import audit, events, openapi, ops, readmodels, streams
-from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
+from ledger.http import audit, event_stream, events, openapi, ops, readmodels, streams
+from ledger.http.context import (
+    ACCESS_LOG,
+    LIMITS,
+    LOG_ORIGIN,
+    METRICS,
+    RUNTIME,
+    SEALED_LOG,
+    Limits,
+)
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
 from ledger.runtime import connect, running
+from ledger.store.origin import log_origin
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
@@ -67,6 +76,7 @@ def create_app(
             read_max_lag=read_max_lag,
         ) as runtime:
             app[RUNTIME] = runtime
+            app[LOG_ORIGIN] = await log_origin(runtime.pool)
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
             try:
@@ -78,6 +88,6 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
-    for table in (*tables, openapi.routes):
+    for table in (*tables, event_stream.routes, openapi.routes):
         app.router.add_routes(table)
     return app

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 from aiohttp import web
 
 from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, PostedBatch, decode_posted
 from events.stored import read_log_entry
 from ledger.auth.keys import UnknownKey
 from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
-from ledger.http.context import LIMITS, METRICS, RUNTIME, SEALED_LOG
+from ledger.http.cloudevents import batch_response, wants_batch
+from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
 from ledger.http.params import int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
-from ledger.http.replicas import read_routed
+from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
-from ledger.standbys import Standby
 from ledger.store.positions import SealTimeout
-from ledger.store.reads import LogRow, read_log
 
 MAX_BODY = 1024 * 1024
 """Largest body accepted: 1 MiB."""
@@ -103,40 +101,26 @@ async def post_events(request: web.Request) -> web.Response:
     )
 
 
-async def _from_standby(request: web.Request, after: int, limit: int) -> list[LogRow]:
-    """The events after `after` as a usable standby has them ([] if none is usable).
-
-    The log is a prefix on every standby, so what a standby answers is what the
-    primary would; when it has nothing yet the primary is asked next, which can
-    only have more.
-    """
-
-    if not request.app[RUNTIME].reads.standbys:
-        return []
-
-    async def work(conn: asyncpg.Connection, standby: Standby | None) -> list[LogRow]:
-        if standby is None:
-            return []
-        return await read_log(conn, after, limit)
-
-    return await read_routed(request, work)
-
-
 @routes.get("/v1/events")
 async def get_events(request: web.Request) -> web.Response:
-    """Events after `after` in position order; waits up to `wait` seconds when there are none."""
+    """Events after `after` in position order; waits up to `wait` seconds when there are none.
+
+    With `Accept: application/cloudevents-batch+json`, a JSON array of CloudEvents.
+    """
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading the event log")
     after = int_param(request, "after", 0, 0, 2**62)
     limit = int_param(request, "limit", 100, 1, MAX_LIMIT)
     wait = seconds_param(request, "wait", 0.0, MAX_WAIT)
     limits = request.app[LIMITS]
-    rows = await _from_standby(request, after, limit)
+    rows = await log_from_standby(request, after, limit)
     if not rows:
         # Nothing new there (or no standby in use): the primary answers, and long polls
         # wait on it, since notifications of new seals reach only the primary's listeners.
         async with asyncio.timeout(wait + limits.read_timeout):
             rows = await request.app[SEALED_LOG].batch(after, limit, wait)
+    if wants_batch(request):
+        return batch_response(rows, request.app[LOG_ORIGIN])
     entries = [read_log_entry(r.body, r.position, r.hash.hex()) for r in rows]
     page = EventPage(events=entries, next_after=rows[-1].position if rows else after)
     return web.Response(body=json_response_body(page), content_type="application/json")

@@ -21,6 +21,7 @@ from ledger.http.db import pooled
 from ledger.http.problems import Problem
 from ledger.standbys import Standby
 from ledger.store.failures import database_unavailable
+from ledger.store.reads import LogRow, read_log
 
 T = TypeVar("T")
 
@@ -68,3 +69,19 @@ async def read_routed(request: web.Request, work: Work[T], *, within: float | No
         result = await work(conn, None)
     router.primary_reads += 1
     return result
+
+
+async def log_from_standby(request: web.Request, after: int, limit: int) -> list[LogRow]:
+    """Up to `limit` sealed events after `after` as a standby in use has them; [] when
+    no standby is in use or it has none yet (the caller then asks the primary).
+
+    The sealed log is a prefix on every standby, so a standby answers exactly
+    what the primary would for the positions it has; the primary can only have more.
+    """
+    if not request.app[RUNTIME].reads.standbys:
+        return []
+
+    async def work(conn: asyncpg.Connection, standby: Standby | None) -> list[LogRow]:
+        return [] if standby is None else await read_log(conn, after, limit)
+
+    return await read_routed(request, work)

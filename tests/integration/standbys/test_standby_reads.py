@@ -10,6 +10,7 @@ from collections import Counter
 from bench.payloads import sme_id
 from ledger.http.context import RUNTIME
 from ledger.standbys import READ_APPLICATION
+from tests.e2e.sse import opened
 from tests.integration.standbys.conftest import Ledger, unique_tag
 
 _LAST_QUERIES = """SELECT query FROM pg_stat_activity
@@ -204,3 +205,19 @@ async def test_metrics_show_the_standby_in_use_with_its_lag(ledger: Ledger) -> N
     assert f'ledger_standby_up{{standby="{name}"}} 1' in lines
     [lag] = [line for line in lines if line.startswith("ledger_standby_replay_lag_seconds{")]
     assert 0 <= float(lag.split()[-1]) <= 2.0
+
+
+async def test_the_event_stream_sends_the_backlog_from_the_standby_then_live_events(
+    ledger: Ledger,
+) -> None:
+    position = await ledger.issue(7)
+    auditor = await ledger.keys.role("auditor")
+    await ledger.client.get(f"/v1/guarantees/G-t-7?min_position={position}", headers=auditor)
+    before = ledger.standby.reads
+    async with opened(ledger.client, auditor) as stream:
+        backlog = await stream.read_until(position)
+        assert ledger.standby.reads > before  # the backlog came from the standby
+        live = await ledger.issue(8)
+        events = await stream.read_until(live, within=10)
+    assert [int(e.id) for e in backlog[:position]] == list(range(1, position + 1))
+    assert [int(e.id) for e in events] == list(range(1, live + 1))
