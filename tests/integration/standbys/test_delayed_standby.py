@@ -57,3 +57,17 @@ async def test_what_the_standby_has_not_replayed_yet_is_found_on_the_primary(
     assert (await r.json())["guarantee_id"] == "G-t-2"
     assert router.primary_reads == on_primary + 1
     assert delayed.standby.fallbacks == 0  # a 404 there is no failure of the standby
+
+
+async def test_audit_state_past_the_standbys_head_is_read_on_the_primary(delayed: Ledger) -> None:
+    auditor = await delayed.keys.role("auditor")
+    router = delayed.client.app[RUNTIME].reads
+    position = await delayed.issue(3)
+    on_primary = router.primary_reads
+    assert delayed.standby.usable
+    r = await delayed.client.get(
+        f"/v1/audit/state?position={position}&guarantee_id=G-t-3", headers=auditor
+    )
+    assert r.status == 200, await r.text()
+    assert (await r.json())["guarantee_id"] == "G-t-3"
+    assert router.primary_reads == on_primary + 1
