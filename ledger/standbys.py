@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import time
 import urllib.parse
 from collections import deque
@@ -113,12 +114,25 @@ class ReadRouter:
         standby.usable = False
         standby.up = False
 
-    def lag_of(self, replayed: int, now: float) -> float:
-        """Seconds since the primary first wrote WAL past `replayed` (0 when caught up)."""
+    def lag_of(self, replayed: int, now: float, replay_age: float | None = None) -> float:
+        """Seconds since the primary first wrote WAL past `replayed` (0 when caught up).
+
+        A standby behind everything the monitor has seen of the primary (just after
+        start-up, or further back than the history kept) lags at least since the first
+        of it, and by as much as the age of the last transaction it replayed, which
+        is then the better bound; with neither known, its lag is unknown: infinite.
+        """
+        if not self._history or replayed >= self._history[-1][1]:
+            return 0.0
+        first_at, first_lsn = self._history[0]
+        if replayed < first_lsn:
+            if replay_age is None:
+                return math.inf
+            return max(now - first_at, replay_age)
         for seen_at, lsn in self._history:
             if lsn > replayed:
                 return max(0.0, now - seen_at)
-        return 0.0
+        return 0.0  # not reached: the last entry is past `replayed`
 
     async def _primary_lsn(self) -> int:
         async with self.primary.acquire(timeout=self.interval * 8) as conn:
@@ -165,7 +179,7 @@ class ReadRouter:
             standby.lag_bytes = standby.lag_s = None
         else:
             standby.lag_bytes = max(0, primary_lsn - standby.replayed_lsn)
-            standby.lag_s = self.lag_of(standby.replayed_lsn, now)
+            standby.lag_s = self.lag_of(standby.replayed_lsn, now, standby.replay_age_s)
         usable = (
             standby.in_recovery
             and not standby.paused

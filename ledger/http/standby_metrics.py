@@ -5,6 +5,8 @@ Kept apart from the request metrics so it renders from the read router alone.
 
 from __future__ import annotations
 
+import math
+
 from ledger.standbys import ReadRouter
 
 
@@ -13,6 +15,8 @@ def _escape(value: str) -> str:
 
 
 def _value(value: float) -> str:
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 

@@ -42,3 +42,9 @@ def test_a_standby_that_is_down_has_no_lag_line_rather_than_a_zero() -> None:
 def test_passwords_never_reach_the_metrics() -> None:
     text = standby_metrics(ReadRouter(_NO_POOL, [_standby("s1:5432/l")], max_lag=5.0))
     assert "secret" not in text
+
+
+def test_an_unknown_lag_is_shown_as_infinite() -> None:
+    behind = _standby("s1:5432/l", up=True, lag_s=float("inf"))
+    text = standby_metrics(ReadRouter(_NO_POOL, [behind], max_lag=5.0))
+    assert 'ledger_standby_replay_lag_seconds{standby="s1:5432/l"} +Inf' in text

@@ -1,5 +1,6 @@
 """The read router's arithmetic: standby names, lag from the primary's WAL history, turns."""
 
+import math
 from typing import Any, cast
 
 import asyncpg
@@ -36,14 +37,28 @@ def test_lag_is_the_time_since_the_primary_first_wrote_past_the_replayed_positio
     for at, lsn in ((10.0, 100), (11.0, 200), (12.0, 300)):
         router._note_primary(lsn, now=at)
     assert router.lag_of(150, now=13.5) == 2.5  # 200 was first seen at 11.0
-    assert router.lag_of(99, now=13.5) == 3.5
+    assert router.lag_of(99, now=13.5, replay_age=1.0) == 3.5  # at least since first seen
 
 
 def test_an_unchanged_primary_position_keeps_the_time_it_was_first_seen() -> None:
     router = _router()
     router._note_primary(100, now=10.0)
     router._note_primary(100, now=20.0)
-    assert router.lag_of(50, now=21.0) == 11.0
+    assert router.lag_of(50, now=21.0, replay_age=0.5) == 11.0
+
+
+def test_a_standby_behind_all_the_history_lags_by_its_last_replayed_transaction() -> None:
+    router = _router()
+    router._note_primary(100, now=10.0)
+    # Behind since before the monitor started: an hour-old last transaction says how far.
+    assert router.lag_of(50, now=11.0, replay_age=3600.0) == 3600.0
+    assert router.lag_of(50, now=11.0, replay_age=0.2) == 1.0
+
+
+def test_a_standby_behind_all_the_history_with_no_replayed_transaction_lags_infinitely() -> None:
+    router = _router()
+    router._note_primary(100, now=10.0)
+    assert router.lag_of(50, now=10.0) == math.inf
 
 
 def test_reads_take_turns_over_the_usable_standbys_only() -> None:
