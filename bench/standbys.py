@@ -177,6 +177,8 @@ def measure(
 
 def render(figures: dict[str, Any]) -> list[str]:
     """Markdown lines: each route's reads/s and latency, without and with the standby."""
+    if "skipped" in figures:
+        return ["", f"Reads through a hot standby: not measured ({figures['skipped']})."]
     lines = [
         "",
         f"Reads, {figures['smes']} SMEs, concurrency {figures['concurrency']} "

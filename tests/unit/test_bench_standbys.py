@@ -17,3 +17,8 @@ def test_each_route_is_shown_without_and_with_the_standby() -> None:
     lines = render(figures)
     assert "| exposure | primary alone | 100.0 | 2.0 | 9.0 | 0 | 0 of 100 |" in lines
     assert "| guarantee | hot standby | 110.0 | 2.0 | 9.0 | 0 | 98 of 100 |" in lines
+
+
+def test_a_skipped_phase_says_why() -> None:
+    lines = render({"skipped": "no PostgreSQL server binaries"})
+    assert lines[-1] == "Reads through a hot standby: not measured (no PostgreSQL server binaries)."
