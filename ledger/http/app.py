@@ -23,6 +23,7 @@ from ledger.http.context import (
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
+from ledger.http.standby_metrics import StandbyCollector
 from ledger.runtime import connect, running
 from ledger.store.origin import log_origin
 from projections.runner import ProjectionRunner
@@ -79,9 +80,12 @@ def create_app(
             app[LOG_ORIGIN] = await log_origin(runtime.pool)
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
+            standbys = StandbyCollector(runtime.reads)
+            app[METRICS].registry.register(standbys)
             try:
                 yield
             finally:
+                app[METRICS].registry.unregister(standbys)
                 await sealed.close()
 
     app.cleanup_ctx.append(runtime_ctx)

@@ -189,8 +189,8 @@ async def test_a_standby_whose_replay_is_paused_is_skipped(ledger: Ledger) -> No
         assert ledger.standby.reads == served
         metrics = await (await ledger.client.get("/metrics")).text()
         name = ledger.standby.name
-        assert f'ledger_standby_replay_paused{{standby="{name}"}} 1' in metrics
-        assert f'ledger_standby_in_use{{standby="{name}"}} 0' in metrics
+        assert f'ledger_standby_replay_paused{{standby="{name}"}} 1.0' in metrics
+        assert f'ledger_standby_in_use{{standby="{name}"}} 0.0' in metrics
     finally:
         await ledger.on_standby("SELECT pg_wal_replay_resume()")
     await ledger.in_use()
@@ -201,8 +201,8 @@ async def test_metrics_show_the_standby_in_use_with_its_lag(ledger: Ledger) -> N
     text = await (await ledger.client.get("/metrics")).text()
     name = ledger.standby.name
     lines = text.splitlines()
-    assert f'ledger_standby_in_use{{standby="{name}"}} 1' in lines
-    assert f'ledger_standby_up{{standby="{name}"}} 1' in lines
+    assert f'ledger_standby_in_use{{standby="{name}"}} 1.0' in lines
+    assert f'ledger_standby_up{{standby="{name}"}} 1.0' in lines
     [lag] = [line for line in lines if line.startswith("ledger_standby_replay_lag_seconds{")]
     assert 0 <= float(lag.split()[-1]) <= 2.0
 
