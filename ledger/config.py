@@ -16,8 +16,18 @@ DATA_DIR = "LEDGER_DATA_DIR"
 HOST = "LEDGER_HOST"
 PORT = "LEDGER_PORT"
 LOG_FORMAT = "LEDGER_LOG_FORMAT"
+LOG_ORIGIN = "LEDGER_LOG_ORIGIN"
+SIGNING_KEY_FILE = "LEDGER_SIGNING_KEY_FILE"
 
-ENV_VARS: tuple[str, ...] = (DATABASE_URL, DATA_DIR, HOST, PORT, LOG_FORMAT)
+ENV_VARS: tuple[str, ...] = (
+    DATABASE_URL,
+    DATA_DIR,
+    HOST,
+    PORT,
+    LOG_FORMAT,
+    LOG_ORIGIN,
+    SIGNING_KEY_FILE,
+)
 """Every environment variable the service reads; deployment files may use only these."""
 
 DEFAULT_DATA_DIR = Path(".ledger-data")
@@ -61,6 +71,13 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     log_format: LogFormat = "json"
+    log_origin: str | None = None
+    signing_key_file: Path | None = None
+
+    @property
+    def key_file(self) -> Path:
+        """Where the log's signing key is: LEDGER_SIGNING_KEY_FILE, else in the data dir."""
+        return self.signing_key_file or self.data_dir / "log-signing.key"
 
     @classmethod
     def from_env(
@@ -84,6 +101,7 @@ class Settings:
         raw_port = get(PORT)
         raw_format = get(LOG_FORMAT)
         raw_dir = get(DATA_DIR)
+        raw_key = get(SIGNING_KEY_FILE)
         return cls(
             database_url=get(DATABASE_URL),
             data_dir=Path(raw_dir) if raw_dir else DEFAULT_DATA_DIR,
@@ -94,6 +112,8 @@ class Settings:
                 if raw_format
                 else ("console" if stderr_is_tty else "json")
             ),
+            log_origin=get(LOG_ORIGIN),
+            signing_key_file=Path(raw_key) if raw_key else None,
         )
 
     def with_overrides(self, *, host: str | None = None, port: int | None = None) -> Settings:

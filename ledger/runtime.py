@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger.posting import Ledger
+from ledger.store.checkpoints import Checkpointer
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import Sealer
+from ledger.tlog.keys import Signer
 
 SERVICE_ROLE = "ledger_service"
 """The database role the service acts as: it can append events but never change them."""
@@ -66,11 +68,17 @@ class Runtime:
     ledger: Ledger
     sealer: Sealer
     waiter: PositionWaiter
+    signer: Signer | None = None
+    """The log's signing key; without it the sealer keeps the tree but signs no checkpoint."""
 
 
 @contextlib.asynccontextmanager
 async def running(
-    dsn: str, *, pool_size: int = 10, seal_timeout: float = 10.0
+    dsn: str,
+    *,
+    pool_size: int = 10,
+    seal_timeout: float = 10.0,
+    signer: Signer | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start the pool, the sealer and the waiter; stop them all on exit."""
     pool = await asyncpg.create_pool(
@@ -84,7 +92,12 @@ async def running(
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
-    sealer = Sealer(lambda: connect(dsn), waiter.resolve, on_active=waiter.sealing_here)
+    sealer = Sealer(
+        lambda: connect(dsn),
+        waiter.resolve,
+        on_active=waiter.sealing_here,
+        checkpointer=None if signer is None else Checkpointer(signer),
+    )
     ledger = Ledger(
         pool,
         waiter,
@@ -97,7 +110,7 @@ async def running(
         asyncio.create_task(waiter.run(), name="position-waiter"),
     ]
     try:
-        yield Runtime(dsn, pool, ledger, sealer, waiter)
+        yield Runtime(dsn, pool, ledger, sealer, waiter, signer)
     finally:
         for task in tasks:
             task.cancel()

@@ -15,6 +15,7 @@ from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
 from ledger.runtime import connect, running
+from ledger.tlog.keys import Signer
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
@@ -41,12 +42,14 @@ def create_app(
     seal_timeout: float = 10.0,
     limits: Limits | None = None,
     projections: bool = False,
+    signer: Signer | None = None,
 ) -> web.Application:
     """The ledger's HTTP application on the database at `dsn` (already migrated).
 
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
     and stop when it stops; with `projections`, so does the runner that keeps the read
     models following the log (the service runs it; most tests need no read models).
+    With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints.
     """
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()
@@ -54,7 +57,9 @@ def create_app(
     app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with running(dsn, pool_size=pool_size, seal_timeout=seal_timeout) as runtime:
+        async with running(
+            dsn, pool_size=pool_size, seal_timeout=seal_timeout, signer=signer
+        ) as runtime:
             app[RUNTIME] = runtime
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed

@@ -12,6 +12,8 @@ import structlog
 
 from ledger.aio import wait_event
 from ledger.store.chain import GENESIS
+from ledger.store.checkpoints import Checkpointer, RefusedToSign
+from ledger.store.tree import MissingTile
 from ledger.store.watermark import APPEND_LOCK
 
 # One sealer at a time across every service instance sharing the database.
@@ -121,6 +123,7 @@ class Sealer:
         batch: int = 5000,
         idle_wait: float = 1.0,
         busy_wait: float = 0.002,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self._connect = connect
         self._on_sealed = on_sealed
@@ -128,6 +131,8 @@ class Sealer:
         self._batch = batch
         self._idle_wait = idle_wait
         self._busy_wait = busy_wait
+        self._checkpointer = checkpointer
+        self._refused_until = 0.0
         self._wake = asyncio.Event()
         self.active = False
 
@@ -163,6 +168,8 @@ class Sealer:
                 self._on_active(conn.get_server_pid())
             await conn.add_listener(APPENDED_CHANNEL, self._notified)
             head = await read_head(conn)
+            if self._checkpointer is not None:
+                await self._checkpointer.start(conn)
             log.info("sealer.active", head=head.position)
             while True:
                 # Cleared before sealing, so a wake-up that arrives meanwhile is kept.
@@ -176,13 +183,27 @@ class Sealer:
                 # Events may be committed yet unsealable while an older
                 # transaction is still open: poll briefly until they are taken.
                 # Otherwise the next append's notice (or local wake) ends the wait.
-                await wait_event(self._wake, self._busy_wait if sealing.held else self._idle_wait)
+                wait = self._busy_wait if sealing.held else self._idle_wait
+                due = await self._checkpoint(conn, head.position)
+                await wait_event(self._wake, wait if due is None else min(wait, due))
         finally:
             if self.active and self._on_active is not None:
                 self._on_active(None)
             self.active = False
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    async def _checkpoint(self, conn: asyncpg.Connection, size: int) -> float | None:
+        """Let the checkpointer sign a grown log; seconds until it is due, if it waits."""
+        if self._checkpointer is None or asyncio.get_running_loop().time() < self._refused_until:
+            return None
+        try:
+            return await self._checkpointer.after_round(conn, size)
+        except (RefusedToSign, MissingTile) as exc:
+            # Sealing goes on (posts wait on it); signing never does until a person looks.
+            log.error("checkpoint.refused", error=str(exc))
+            self._refused_until = asyncio.get_running_loop().time() + 30.0
+            return None
 
     def _notified(self, *_args: object) -> None:
         self._wake.set()

@@ -29,6 +29,8 @@ def test_every_variable_is_read() -> None:
         "LEDGER_HOST": "0.0.0.0",
         "LEDGER_PORT": "9000",
         "LEDGER_LOG_FORMAT": "console",
+        "LEDGER_LOG_ORIGIN": "example.org/log",
+        "LEDGER_SIGNING_KEY_FILE": "/run/secrets/log-signing.key",
     }
     settings = Settings.from_env(env, stderr_is_tty=False)
     assert settings.database_url == "postgresql://ledger:pw@db:5432/ledger"
@@ -36,7 +38,14 @@ def test_every_variable_is_read() -> None:
     assert settings.host == "0.0.0.0"
     assert settings.port == 9000
     assert settings.log_format == "console"
+    assert settings.log_origin == "example.org/log"
+    assert settings.key_file == Path("/run/secrets/log-signing.key")
     assert set(env) == set(ENV_VARS)
+
+
+def test_the_signing_key_defaults_to_the_data_dir() -> None:
+    settings = Settings.from_env({"LEDGER_DATA_DIR": "/data"}, stderr_is_tty=False)
+    assert settings.key_file == Path("/data/log-signing.key")
 
 
 def test_log_format_defaults_to_console_on_a_terminal() -> None:
