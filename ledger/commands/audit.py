@@ -91,6 +91,10 @@ def register(subparsers: Subparsers) -> None:
     load.add_argument("file", metavar="FILE", help="an export written by `ledger audit export`")
     load.set_defaults(handler=run, action="import")
 
+    from ledger.commands._audit_log import register_log_actions
+
+    register_log_actions(actions)
+
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one audit action against the ledger's database."""

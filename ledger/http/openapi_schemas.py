@@ -49,6 +49,8 @@ DOCUMENTED: tuple[type[msgspec.Struct], ...] = (
     schemas.InstitutionPosition,
     schemas.ProgramSummary,
     schemas.ChainCheck,
+    schemas.InclusionProof,
+    schemas.ConsistencyProof,
     schemas.AuditState,
     ProblemBody,
     FieldError,

@@ -168,3 +168,22 @@ class AuditState(msgspec.Struct, kw_only=True):
     """A read model as it stood at a past position."""
 
     position: int
+
+
+class InclusionProof(msgspec.Struct, kw_only=True):
+    """GET /v1/log/proof/inclusion: base64 hashes, in RFC 9162 order."""
+
+    position: int
+    size: int
+    leaf_hash: str
+    root: str
+    hashes: list[str]
+
+
+ConsistencyProof = msgspec.defstruct(
+    "ConsistencyProof",
+    [("from", int), ("to", int), ("hashes", list[str])],
+    kw_only=True,
+    module=__name__,
+)
+"""GET /v1/log/proof/consistency: base64 hashes, in RFC 9162 order."""
