@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline
+from bench import baseline, log_proofs
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -217,6 +217,17 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             }
         )
         out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
+        _say("the verifiable log: tree on and off, checkpoint lag at 32, proof latency")
+        out["log"] = log_proofs.measure(
+            {
+                **spec,
+                "seconds": seconds,
+                "start": 10_000,
+                "max_operations": (next_batch - 100) * 100,
+            },
+            dsn,
+            create_key(dsn, "--role", "auditor"),
+        )
     head = _head(dsn)
     _checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on

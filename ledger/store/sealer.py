@@ -200,9 +200,11 @@ class Sealer:
         try:
             return await self._checkpointer.after_round(conn, size)
         except (RefusedToSign, MissingTile) as exc:
-            # Sealing goes on (posts wait on it); signing never does until a person looks.
+            # Sealing goes on (posts wait on it); signing waits: for a person when the
+            # tree contradicts a checkpoint, a second when the tree lags the log.
             log.error("checkpoint.refused", error=str(exc))
-            self._refused_until = asyncio.get_running_loop().time() + 30.0
+            pause = 30.0 if isinstance(exc, RefusedToSign) else 1.0
+            self._refused_until = asyncio.get_running_loop().time() + pause
             return None
 
     def _notified(self, *_args: object) -> None:
