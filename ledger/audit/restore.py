@@ -79,6 +79,8 @@ async def import_log(
             await _store(conn, chunk)
         if progress is not None:
             progress(state.position)
+        # The Merkle tree of the loaded log, in the same transaction (migration 0013).
+        await conn.fetchval("SELECT ledger_tree_catch_up()")
         await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(state.position))
     return Imported(state.position, state.position, state.previous.hex())
 

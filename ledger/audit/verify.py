@@ -11,9 +11,10 @@ import asyncpg
 import msgspec
 
 from ledger.audit.scan import ScannedEvent, head, scan_log, snapshot
+from ledger.audit.verify_tree import TreeCheck, TreeFault
 from ledger.store.chain import GENESIS, link
 
-Problem = Literal["changed", "removed", "reordered", "digest-mismatch"]
+Problem = Literal["changed", "removed", "reordered", "digest-mismatch", "checkpoint-mismatch"]
 """What verification found wrong at the first bad position."""
 
 Progress = Callable[[int, int], None]
@@ -99,11 +100,15 @@ async def verify_chain(
         if digest is not None:
             end = min(max(end, digest[0]), head_position)
         verifier = _Verifier(conn, digest)
+        # The Merkle tree and its signed checkpoints, rebuilt from the same verified bytes.
+        tree = TreeCheck(conn)
         try:
+            await tree.start()
             removed_at = await _first_left_out(conn, end)
             stop = end if removed_at is None else removed_at - 1
             async for batch in scan_log(conn, through=stop):
                 await verifier.check(batch)
+                await tree.check(batch)
                 if progress is not None:
                     progress(verifier.done, end)
             if verifier.done < stop:
@@ -114,6 +119,7 @@ async def verify_chain(
                     "removed",
                     f"an event sealed before position {removed_at} is no longer in the log",
                 )
+            await tree.finish()
             if digest is not None and digest[0] > head_position:
                 raise _Fault(
                     head_position + 1,
@@ -121,14 +127,14 @@ async def verify_chain(
                     f"the log ends at position {head_position} but the digest covers "
                     f"position {digest[0]}: events were removed",
                 )
-        except _Fault as fault:
+        except (_Fault, TreeFault) as fault:
             return VerifyReport(
                 ok=False,
                 verified_through=verifier.done,
                 head_hash=verifier.previous.hex(),
                 first_bad_position=fault.position,
                 reason=fault.reason,
-                problem=fault.problem,
+                problem=fault.problem,  # type: ignore[arg-type]
             )
         return VerifyReport(
             ok=True, verified_through=verifier.done, head_hash=verifier.previous.hex()
