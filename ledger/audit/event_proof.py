@@ -82,6 +82,3 @@ def check_event_proof(
     checked = check_proof(text, log_key, witness_keys, min_witnesses)
     assert checked.proof.extra is not None
     return ProvedEvent(event_head(checked.proof.extra), checked.proof.index + 1, checked)
-
-
-

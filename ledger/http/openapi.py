@@ -98,8 +98,23 @@ LOG_OPERATIONS: tuple[Op, ...] = (
         {200: "text"},
         (*_READ, 409),
     ),
+    Op(
+        "post",
+        "/v1/log/cosignatures",
+        "A witness's cosigned checkpoint (C2SP tlog-cosignature): kept and served with it",
+        {201: "CosignaturesAccepted", 200: "CosignaturesAccepted"},
+        (401, 404, 413, 422, 503),
+        extra={
+            "requestBody": {
+                "required": True,
+                "description": "The checkpoint note as GET /v1/log/checkpoint gives it, with "
+                f"one or more registered witnesses' cosignature lines. At most {MAX_BODY} bytes.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    ),
 )
-"""The verifiable log's routes (SPEC 8.1)."""
+"""The verifiable log's routes (SPEC 8.1, 8.2)."""
 
 OPERATIONS: tuple[Op, ...] = (
     Op(

@@ -51,6 +51,7 @@ DOCUMENTED: tuple[type[msgspec.Struct], ...] = (
     schemas.ChainCheck,
     schemas.InclusionProof,
     schemas.ConsistencyProof,
+    schemas.CosignaturesAccepted,
     schemas.AuditState,
     ProblemBody,
     FieldError,

@@ -187,3 +187,18 @@ ConsistencyProof = msgspec.defstruct(
     module=__name__,
 )
 """GET /v1/log/proof/consistency: base64 hashes, in RFC 9162 order."""
+
+
+class CosignatureResult(msgspec.Struct, frozen=True):
+    """One witness's cosignature of the note: its time, and whether it was new."""
+
+    witness_id: str
+    time: int
+    new: bool
+
+
+class CosignaturesAccepted(msgspec.Struct, frozen=True):
+    """What POST /v1/log/cosignatures kept, for the checkpoint of `size`."""
+
+    size: int
+    cosignatures: list[CosignatureResult]

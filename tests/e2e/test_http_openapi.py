@@ -105,9 +105,7 @@ async def _admin_key(dsn: str) -> str:
 
 
 @pytest.fixture
-def live(
-    pg_admin_dsn: str, pg_template: str, tmp_path: Path
-) -> Iterator[tuple[LiveServer, str]]:
+def live(pg_admin_dsn: str, pg_template: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     """A served ledger with the demo loaded, and an admin key."""
     name = asyncio.run(pg.create_database(pg_admin_dsn, pg_template))
     dsn = pg.with_database(pg_admin_dsn, name)

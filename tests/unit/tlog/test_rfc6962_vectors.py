@@ -58,7 +58,15 @@ def test_vectors_hold_mutants_and_happy_paths() -> None:
 
 def test_reference_tree_root() -> None:
     """The README's eight leaves hash to its root."""
-    leaves = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-              "606162636465666768696a6b6c6d6e6f"]
+    leaves = [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ]
     root = root_of_leaves([leaf_hash(bytes.fromhex(x)) for x in leaves])
     assert root.hex() == "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"

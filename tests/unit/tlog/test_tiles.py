@@ -31,8 +31,20 @@ def test_paths_round_trip() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["00/000", "64/000", "0/5", "0/x000/005", "0/001/002", "0/000.p/0", "0/000.p/256",
-     "0/000.p/05", "0/x1/000", "a/000", "0/000.p/", "0/"],
+    [
+        "00/000",
+        "64/000",
+        "0/5",
+        "0/x000/005",
+        "0/001/002",
+        "0/000.p/0",
+        "0/000.p/256",
+        "0/000.p/05",
+        "0/x1/000",
+        "a/000",
+        "0/000.p/",
+        "0/",
+    ],
 )
 def test_non_canonical_paths_are_refused(bad: str) -> None:
     """Leading zeros, missing x, out-of-range widths and levels are refused."""
