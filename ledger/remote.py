@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any
 
@@ -103,7 +103,9 @@ class Ledger:
         )
         return json.loads(body)
 
-    async def export_pages(self, after: int, through: int, limit: int) -> AsyncIterator[bytes]:
+    async def export_pages(
+        self, after: int, through: int, limit: int
+    ) -> AsyncGenerator[bytes, None]:
         """NDJSON pages of GET /v1/audit/export from `after` up to `through`, in order."""
         while after < through:
             _, body = await self._request(

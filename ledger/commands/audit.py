@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 from ledger.commands import CommandError, Subparsers
+from ledger.commands._audit_remote import add_remote_options, is_remote
 from ledger.config import Settings
 
 _AS_OF_HELP = (
@@ -50,6 +51,13 @@ def register(subparsers: Subparsers) -> None:
     )
     verify.add_argument("--through", metavar="N", type=_position, help="stop at position N")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_remote_options(verify)
+    verify.add_argument(
+        "--state",
+        metavar="FILE",
+        help="with --url: remember what was verified here, and next time prove the new "
+        "checkpoint consistent with it and read only the new events",
+    )
     verify.set_defaults(handler=run, action="verify")
 
     replay = actions.add_parser(
@@ -97,8 +105,15 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one audit action against the ledger's database."""
+    """Run one audit action against the ledger's database (or, with --url, its HTTP API)."""
     from ledger.auth.dsn import resolve_dsn
+
+    if is_remote(args):
+        from ledger.commands import _audit_remote
+
+        return _audit_remote.run_verify(args)
+    if getattr(args, "state", None) is not None:
+        raise CommandError("--state goes with --url")
 
     point = args.action == "replay" and (args.to_position is not None or args.as_of is not None)
     if args.action == "replay" and args.compare and point:

@@ -9,7 +9,17 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
-from ledger.http import audit, cosignatures, events, log, openapi, ops, readmodels, streams
+from ledger.http import (
+    audit,
+    cosignatures,
+    events,
+    export,
+    log,
+    openapi,
+    ops,
+    readmodels,
+    streams,
+)
 from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
@@ -72,6 +82,6 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
-    for table in (*tables, log.routes, cosignatures.routes, openapi.routes):
+    for table in (*tables, log.routes, cosignatures.routes, export.routes, openapi.routes):
         app.router.add_routes(table)
     return app

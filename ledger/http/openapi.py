@@ -210,6 +210,17 @@ OPERATIONS: tuple[Op, ...] = (
             ("sme_id", {"type": "string"}, "an SME's exposure"),
         ),
     ),
+    Op(
+        "get",
+        "/v1/audit/export",
+        "The log as NDJSON lines of `ledger audit export`, exact stored bytes (auditor, admin)",
+        {200: "ndjson"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("limit", _int(1, 10_000), "at most this many (default 1000)"),
+        ),
+    ),
     *LOG_OPERATIONS,
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
     Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
@@ -235,6 +246,8 @@ def _success(name: str) -> dict[str, Any]:
         return {"text/plain": {"schema": {"type": "string"}}}
     if name == "binary":
         return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if name == "ndjson":
+        return {"application/x-ndjson": {"schema": {"type": "string"}}}
     if name == "object":
         return {"application/json": {"schema": {"type": "object"}}}
     if name == "Receipt(s)":
