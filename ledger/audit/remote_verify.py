@@ -71,7 +71,8 @@ async def signed_checkpoint(ledger: Ledger, log_key: Verifier) -> tuple[str, Che
     return note, checkpoint
 
 
-async def _pages(ledger: Ledger, after: int, through: int) -> AsyncIterator[bytes]:
+async def prefetched_pages(ledger: Ledger, after: int, through: int) -> AsyncIterator[bytes]:
+    """Export pages after `after` through `through`, the next asked for while one is used."""
     # The next page is asked for while this one is checked: the ledger reads while we hash.
     pages = ledger.export_pages(after, through, PAGE)
     pending = asyncio.ensure_future(anext(pages, b""))
@@ -125,7 +126,7 @@ async def verify_remote(
     try:
         if state is not None:
             await _prove_extends(ledger, state, checkpoint)
-        async for page in _pages(ledger, start, checkpoint.size):
+        async for page in prefetched_pages(ledger, start, checkpoint.size):
             for raw in page.splitlines():
                 position = done + 1
                 try:

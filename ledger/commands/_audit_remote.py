@@ -58,6 +58,70 @@ def _need_url(args: argparse.Namespace) -> None:
         raise CommandError("--api-key is required with --url", exit_code=2)
 
 
+def run(args: argparse.Namespace) -> int:
+    """Run verify or replay without a database."""
+    if args.action == "verify":
+        return run_verify(args)
+    if args.action == "replay":
+        return run_replay(args)
+    raise CommandError(f"`ledger audit {args.action}` needs a DSN, not --url", exit_code=2)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """Replay over HTTP or from an export; write the state as the DSN replay does."""
+    if args.compare:
+        raise CommandError("--compare compares with the live read models: it needs a DSN", 2)
+    if args.to_position is None and args.as_of is None:
+        raise CommandError("give --to-position N or --as-of TIMESTAMP", exit_code=2)
+    if args.url is not None:
+        _need_url(args)
+    elif args.api_key is not None or args.log_key is not None:
+        raise CommandError("--api-key and --log-key go with --url", exit_code=2)
+    log_key = _log_key(args, needed=args.url is not None)
+    return asyncio.run(_replay(args, log_key))
+
+
+async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
+    import contextlib
+    import sys
+
+    from ledger.audit.actions import _output, opened
+    from ledger.audit.progress import Progress
+    from ledger.audit.remote_replay import replay_export, replay_remote
+    from ledger.audit.remote_verify import UnsignedCheckpoint
+    from ledger.audit.replay import ReplayError
+    from ledger.audit.state_file import write_state
+    from ledger.remote import Ledger, RemoteError
+
+    progress = Progress("replay")
+    point = {"to_position": args.to_position, "as_of": args.as_of, "progress": progress}
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            ledger = None
+            if args.url is not None:
+                ledger = await stack.enter_async_context(Ledger(args.url, args.api_key))
+            if args.from_export is None:
+                assert ledger is not None
+                assert log_key is not None
+                fold = await replay_remote(ledger, log_key, **point)
+            else:
+                if ledger is None:
+                    print(
+                        "note: checked against the export's hash chain only; give --url, "
+                        "--api-key and --log-key to check it against the log's signed "
+                        "checkpoint too",
+                        file=sys.stderr,
+                    )
+                source = stack.enter_context(opened(args.from_export))
+                fold = await replay_export(source, ledger=ledger, log_key=log_key, **point)
+    except (ReplayError, UnsignedCheckpoint, RemoteError) as exc:
+        raise CommandError(str(exc)) from None
+    with _output(args.out) as stream:
+        write_state(fold, stream)
+    progress.finish(f"replayed {fold.position} events to position {fold.position}")
+    return 0
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Verify over HTTP; print as the DSN verify does; exit 1 when not ok."""
     if args.digest is not None or args.through is not None:

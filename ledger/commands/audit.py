@@ -75,6 +75,7 @@ def register(subparsers: Subparsers) -> None:
     replay.add_argument(
         "--compare", action="store_true", help="compare the live read models with a replay"
     )
+    add_remote_options(replay, export=True)
     replay.set_defaults(handler=run, action="replay")
 
     export = actions.add_parser(
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if is_remote(args):
         from ledger.commands import _audit_remote
 
-        return _audit_remote.run_verify(args)
+        return _audit_remote.run(args)
     if getattr(args, "state", None) is not None:
         raise CommandError("--state goes with --url")
 
