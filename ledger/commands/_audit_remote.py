@@ -163,7 +163,7 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
         )
         read = report.verified_through - done.read_from + 1
         print(
-            f"read {read} events"
+            f"read {read} event{'' if read == 1 else 's'}"
             + (f" (positions {done.read_from} to {report.verified_through})" if read else "")
         )
         print(f"digest: {report.verified_through}:{report.head_hash}")
