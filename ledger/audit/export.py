@@ -18,6 +18,7 @@ from typing import BinaryIO
 import asyncpg
 import msgspec
 
+from ledger.audit.export_log import write_log
 from ledger.audit.scan import head, scan_log, snapshot
 from ledger.store.chain import GENESIS, link
 
@@ -88,4 +89,6 @@ async def export_log(
                 previous, count = computed, expected
             if progress is not None:
                 progress(count, end)
+        # Then the log's identity and its checkpoints through the exported head.
+        await write_log(conn, out, count)
     return Exported(count=count, head_position=count, head_hash=previous.hex())

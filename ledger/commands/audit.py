@@ -105,6 +105,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
         raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
+    args.key_file = settings.key_file
     with resolve_dsn(settings, create=False) as dsn:
         return _dispatch(args, dsn)
 
@@ -128,7 +129,7 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
             return asyncio.run(actions.export(dsn, args.out))
         case _:
             with actions.opened(args.file) as source:
-                return asyncio.run(actions.import_file(dsn, source))
+                return asyncio.run(actions.import_file(dsn, source, args.key_file))
 
 
 def _digest(value: str) -> tuple[int, bytes]:
