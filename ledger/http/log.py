@@ -141,6 +141,8 @@ async def tile(request: web.Request) -> web.Response:
         wanted = parse_tile_path(path)
     except FormatError as exc:
         raise Problem("not-found", f"no tile {path}: {exc}") from None
+    if wanted.index >= _MAX >> 8:
+        raise Problem("not-found", f"tile {path} lies beyond any log this ledger can hold")
     async with read_connection(request) as conn:
         try:
             data = (await tree.read_tiles(conn, [wanted]))[wanted]
