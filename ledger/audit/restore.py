@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 
 from events.stored import StoredEvent, decode_stored
+from ledger.audit.columns import fingerprint_matches
 from ledger.audit.export import decode_line
 from ledger.audit.export_log import (
     LogImportRefused,
@@ -32,7 +33,7 @@ from ledger.rules.footprint import footprint, issued_guarantees, referenced_guar
 from ledger.rules.refusal import Refusal
 from ledger.store import decisions
 from ledger.store.chain import GENESIS, link
-from ledger.store.sealer import SEALED_CHANNEL
+from ledger.store.sealer import SEALED_CHANNEL, TREE_CATCH_UP
 
 CHUNK = 500
 """Events inserted and re-decided per round trip."""
@@ -101,7 +102,8 @@ async def import_log(
         if progress is not None:
             progress(state.position)
         # The Merkle tree of the loaded log, in the same transaction (migration 0013).
-        await conn.fetchval("SELECT ledger_tree_catch_up()")
+        while await conn.fetchval("SELECT ledger_tree_catch_up($1)", TREE_CATCH_UP):
+            pass
         try:
             await store_log(conn, log_lines, state.position, key_file)
         except LogImportRefused as exc:
@@ -134,6 +136,13 @@ class _Chain:
             raise ImportRefused(
                 f"line {number}: position {expected} does not match its hash: "
                 "the export was changed"
+            )
+        # The fingerprint is not hashed: an export changed there passes the chain, so
+        # it is recomputed from the bytes it came with.
+        if not fingerprint_matches(body, fingerprint):
+            raise ImportRefused(
+                f"line {number}: position {expected} carries a fingerprint its event does "
+                "not give: the export was changed"
             )
         self.previous, self.position = computed, expected
         return _Line(expected, hash_, fingerprint, body, event)
