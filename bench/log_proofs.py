@@ -2,8 +2,8 @@
 
 `measure(...)` runs against a ledger the benchmark started (bench/__main__.py) and
 returns plain figures. The tree's cost is measured in the same run by switching it
-off and on (ledger_seal as migration 0010 left it, then as 0013 made it, the tree
-caught up in between), alternating, so both sides see the same machine.
+off and on (ledger_seal without the lines that grow the tree, then as its file
+has it, the tree caught up in between), alternating, so both sides see the same machine.
 """
 
 from __future__ import annotations
@@ -23,20 +23,14 @@ from bench.service import run_load
 from bench.stats import percentile
 from ledger import aio
 
-_SEAL_WITH_TREE = "CREATE OR REPLACE FUNCTION ledger_seal("
-
-
-def _seal_function(migration: str, marker: str) -> str:
-    text = (
-        resources.files("ledger.store").joinpath("migrations", migration).read_text("utf-8")
-    )
-    return _SEAL_WITH_TREE + text[text.index(marker) + len(marker) :]
-
 
 def _switch_sql(on: bool) -> str:
+    """ledger_seal as its file has it, or without the lines that grow the tree."""
+    text = resources.files("ledger.store").joinpath("functions", "ledger_seal.sql")
+    sql = text.read_text("utf-8")
     if on:
-        return _seal_function("0013_merkle_tree.sql", _SEAL_WITH_TREE)
-    return _seal_function("0010_seal_in_one_call.sql", "CREATE FUNCTION ledger_seal(")
+        return sql
+    return "\n".join(line for line in sql.splitlines() if "leaves" not in line) + "\n"
 
 
 async def switch_tree(dsn: str, on: bool) -> None:
@@ -48,12 +42,17 @@ async def switch_tree(dsn: str, on: bool) -> None:
             await conn.execute("LOCK TABLE event_log IN EXCLUSIVE MODE")
             await conn.execute(_switch_sql(on))
             if on:
-                await conn.fetchval("SELECT ledger_tree_catch_up()")
+                await _catch_up(conn)
         # A round that began before the switch may have sealed without the tree.
         if on:
-            await conn.fetchval("SELECT ledger_tree_catch_up()")
+            await _catch_up(conn)
     finally:
         await conn.close()
+
+
+async def _catch_up(conn: asyncpg.Connection) -> None:
+    while await conn.fetchval("SELECT ledger_tree_catch_up(65536)"):
+        pass
 
 
 def tree_cost(spec: dict[str, Any], dsn: str, rounds: int = 2) -> dict[str, Any]:

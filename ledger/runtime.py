@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -13,6 +13,7 @@ from ledger.posting import Ledger
 from ledger.store.checkpoints import Checkpointer
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import Sealer
+from ledger.store.tree import TileCache
 from ledger.tlog.keys import Signer
 
 SERVICE_ROLE = "ledger_service"
@@ -70,6 +71,8 @@ class Runtime:
     waiter: PositionWaiter
     signer: Signer | None = None
     """The log's signing key; without it the sealer keeps the tree but signs no checkpoint."""
+    tiles: TileCache = field(default_factory=TileCache.sized)
+    """Hash tiles read for proofs, kept hashed (this database's only)."""
 
 
 @contextlib.asynccontextmanager

@@ -53,12 +53,15 @@ async def find_event(conn: asyncpg.Connection, event_id: str) -> StoredEvent | N
 
 
 async def build_proof(
-    conn: asyncpg.Connection, event: StoredEvent, signed: checkpoints.Signed
+    conn: asyncpg.Connection,
+    event: StoredEvent,
+    signed: checkpoints.Signed,
+    cache: tree.TileCache | None = None,
 ) -> str:
     """The tlog-proof of a sealed `event` in the checkpoint `signed` (which covers it)."""
     assert event.position is not None
     index = event.position - 1
-    hashes = await tree.inclusion_proof(conn, index, signed.size)
+    hashes = await tree.inclusion_proof(conn, index, signed.size, cache)
     note = await checkpoints.with_cosignatures(conn, signed)
     return ProofFile(event.body, index, tuple(hashes), note).encode()
 

@@ -18,6 +18,8 @@ from typing import BinaryIO
 import asyncpg
 import msgspec
 
+from ledger.audit.columns import disagreement
+from ledger.audit.export_log import write_log
 from ledger.audit.scan import head, scan_log, snapshot
 from ledger.store.chain import GENESIS, link
 
@@ -84,8 +86,16 @@ async def export_log(
                         f"position {event.position} does not match its hash; "
                         "run `ledger audit verify`"
                     )
+                # The line carries the stored fingerprint: it must be the body's own.
+                differs = disagreement(event)
+                if differs is not None:
+                    raise ExportError(
+                        f"position {event.position}: {differs}; run `ledger audit verify`"
+                    )
                 out.write(encode_line(event.position, event.hash, event.fingerprint, event.body))
                 previous, count = computed, expected
             if progress is not None:
                 progress(count, end)
+        # Then the log's identity and its checkpoints through the exported head.
+        await write_log(conn, out, count)
     return Exported(count=count, head_position=count, head_hash=previous.hex())

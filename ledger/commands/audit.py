@@ -40,8 +40,10 @@ def register(subparsers: Subparsers) -> None:
     verify = actions.add_parser(
         "verify",
         help="recompute the hash chain; exit 1 naming the first bad position",
-        description="Recompute the SHA-256 chain from the stored bytes of every event and "
-        "name the first position that was changed, removed or reordered (exit code 1).",
+        description="Recompute the SHA-256 chain from the stored bytes of every event, check "
+        "every value stored beside them (stream, version, type, times, fingerprint) against "
+        "them, and name the first position that was changed, removed or reordered (exit "
+        "code 1). See docs/audit.md.",
     )
     verify.add_argument(
         "--digest",
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
         raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
+    args.key_file = settings.key_file
     with resolve_dsn(settings, create=False) as dsn:
         return _dispatch(args, dsn)
 
@@ -144,7 +147,7 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
             return asyncio.run(actions.export(dsn, args.out))
         case _:
             with actions.opened(args.file) as source:
-                return asyncio.run(actions.import_file(dsn, source))
+                return asyncio.run(actions.import_file(dsn, source, args.key_file))
 
 
 def _digest(value: str) -> tuple[int, bytes]:

@@ -12,6 +12,7 @@ from aiohttp import web
 from ledger.http import (
     audit,
     cosignatures,
+    event_stream,
     events,
     export,
     log,
@@ -20,11 +21,20 @@ from ledger.http import (
     readmodels,
     streams,
 )
-from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
+from ledger.http.context import (
+    ACCESS_LOG,
+    LIMITS,
+    LOG_ORIGIN,
+    METRICS,
+    RUNTIME,
+    SEALED_LOG,
+    Limits,
+)
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
 from ledger.runtime import connect, running
+from ledger.store.origin import log_origin
 from ledger.tlog.keys import Signer
 from projections.runner import ProjectionRunner
 
@@ -71,6 +81,7 @@ def create_app(
             dsn, pool_size=pool_size, seal_timeout=seal_timeout, signer=signer
         ) as runtime:
             app[RUNTIME] = runtime
+            app[LOG_ORIGIN] = await log_origin(runtime.pool)
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
             try:
@@ -82,6 +93,13 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
-    for table in (*tables, log.routes, cosignatures.routes, export.routes, openapi.routes):
+    for table in (
+        *tables,
+        event_stream.routes,
+        log.routes,
+        cosignatures.routes,
+        export.routes,
+        openapi.routes,
+    ):
         app.router.add_routes(table)
     return app

@@ -11,6 +11,7 @@ from aiohttp import web
 from ledger.audit.event_proof import build_proof, event_head, find_event
 from ledger.http.access import check_stream_access
 from ledger.http.auth import authenticate
+from ledger.http.context import RUNTIME
 from ledger.http.db import read_connection
 from ledger.http.params import int_param, optional_int
 from ledger.http.problems import Problem, invalid
@@ -99,9 +100,8 @@ async def inclusion(request: web.Request) -> web.Response:
             raise invalid("query.size", f"must be at most the sealed log's size ({sealed})")
         if position > size:
             raise invalid("query.position", f"must be at most size ({size})")
-        hashes = await tree.inclusion_proof(conn, position - 1, size)
-        root = await tree.root_at(conn, size)
-        leaf = await tree.leaf_at(conn, position - 1)
+        cache = request.app[RUNTIME].tiles
+        leaf, hashes, root = await tree.proof_with_root(conn, position - 1, size, cache)
     body = {
         "position": position,
         "size": size,
@@ -127,7 +127,7 @@ async def consistency(request: web.Request) -> web.Response:
         sealed = await tree.tree_size(conn)
         if new > sealed:
             raise invalid("query.to", f"must be at most the sealed log's size ({sealed})")
-        hashes = await tree.consistency_proof(conn, old, new)
+        hashes = await tree.consistency_proof(conn, old, new, request.app[RUNTIME].tiles)
     body = {"from": old, "to": new, "hashes": [_b64(h) for h in hashes]}
     return web.Response(body=json_response_body(body), content_type="application/json")
 
@@ -141,6 +141,8 @@ async def tile(request: web.Request) -> web.Response:
         wanted = parse_tile_path(path)
     except FormatError as exc:
         raise Problem("not-found", f"no tile {path}: {exc}") from None
+    if wanted.index >= _MAX >> 8:
+        raise Problem("not-found", f"tile {path} lies beyond any log this ledger can hold")
     async with read_connection(request) as conn:
         try:
             data = (await tree.read_tiles(conn, [wanted]))[wanted]
@@ -173,4 +175,4 @@ async def event_proof(request: web.Request) -> web.Response:
         signed = await checkpoints.latest(conn)
         if event.position is None or signed is None or signed.size < event.position:
             raise not_checkpointed(f"event {event_id}")
-        return _text(await build_proof(conn, event, signed))
+        return _text(await build_proof(conn, event, signed, request.app[RUNTIME].tiles))

@@ -68,6 +68,8 @@ class Checkpointer:
         self._interval = interval
         self._last: Signed | None = None
         self._grown_at: float | None = None
+        # The checkpointer's own: tiles hashed for one checkpoint serve the next.
+        self._tiles = tree.TileCache.sized(64)
         self.refusing: str | None = None
         """Why this sealer does not sign, when it does not."""
 
@@ -110,10 +112,10 @@ class Checkpointer:
 
     async def sign(self, conn: asyncpg.Connection, size: int) -> Signed:
         """Sign the tree at `size` after proving it consistent with the last checkpoint."""
-        root = await tree.root_at(conn, size)
+        root = await tree.root_at(conn, size, self._tiles)
         last = self._last
         if last is not None and last.size < size:
-            proof = await tree.consistency_proof(conn, last.size, size)
+            proof = await tree.consistency_proof(conn, last.size, size, self._tiles)
             try:
                 verify_consistency(last.size, size, last.root, root, proof)
             except TlogError as exc:

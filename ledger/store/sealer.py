@@ -20,6 +20,8 @@ from ledger.store.watermark import APPEND_LOCK
 SEALER_LOCK = 0x6C65646765720002
 APPENDED_CHANNEL = "ledger_appended"
 SEALED_CHANNEL = "ledger_sealed"
+TREE_CATCH_UP = 65536
+"""Leaves added to a lagging Merkle tree per statement (about a second's work)."""
 
 log = structlog.get_logger(__name__)
 
@@ -168,6 +170,10 @@ class Sealer:
                 self._on_active(conn.get_server_pid())
             await conn.add_listener(APPENDED_CHANNEL, self._notified)
             head = await read_head(conn)
+            # A store of an earlier release, or an imported log, may hold events the
+            # tree does not yet: ledger_seal grows the tree only from where it is.
+            while await conn.fetchval("SELECT ledger_tree_catch_up($1)", TREE_CATCH_UP):
+                pass
             if self._checkpointer is not None:
                 await self._checkpointer.start(conn)
             log.info("sealer.active", head=head.position)

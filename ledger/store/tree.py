@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import asyncpg
@@ -18,6 +19,29 @@ from ledger.tlog.tiles import Tile, TileNodeReader
 _TILES = """SELECT t.level, t.idx, substring(t.hashes FROM 1 FOR w.width * 32) AS hashes
               FROM unnest($1::smallint[], $2::bigint[], $3::integer[]) AS w(level, idx, width)
               JOIN log_tiles t ON t.level = w.level AND t.idx = w.idx"""
+
+
+class TileCache(OrderedDict[Tile, list[bytes]]):
+    """The levels of the tiles read lately (16 KB a full tile), least recent dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def __getitem__(self, key: Tile) -> list[bytes]:
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: Tile, value: list[bytes]) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self._limit:
+            self.popitem(last=False)
+
+
+    @classmethod
+    def sized(cls, limit: int = 1024) -> TileCache:
+        """A cache of at most `limit` tiles (16 MB at 1024)."""
+        return cls(limit)
 
 
 class MissingTile(LookupError):
@@ -53,13 +77,21 @@ class _Fetched:
 
 
 async def range_hashes(
-    conn: asyncpg.Connection, size: int, ranges: Sequence[tuple[int, int]]
+    conn: asyncpg.Connection,
+    size: int,
+    ranges: Sequence[tuple[int, int]],
+    cache: TileCache | None = None,
 ) -> list[bytes]:
-    """The hash of each leaf range in the tree of `size`, from one read of its tiles."""
+    """The hash of each leaf range in the tree of `size`, from one read of its tiles.
+
+    Tiles are immutable at a given width, so with a `cache` (one per database) what
+    was hashed for one proof serves the next: the upper tiles are hashed once.
+    """
+    levels: TileCache | dict[Tile, list[bytes]] = {} if cache is None else cache
     nodes: list[Node] = nodes_for(ranges)
-    reader = TileNodeReader(size, _Fetched({}))
-    tiles = await read_tiles(conn, reader.tiles_for(nodes))
-    return hashes_of(ranges, TileNodeReader(size, _Fetched(tiles)))
+    wanted = [t for t in TileNodeReader(size, _Fetched({})).tiles_for(nodes) if t not in levels]
+    tiles = await read_tiles(conn, wanted) if wanted else {}
+    return hashes_of(ranges, TileNodeReader(size, _Fetched(tiles), levels))
 
 
 async def tree_size(conn: asyncpg.Connection) -> int:
@@ -67,19 +99,23 @@ async def tree_size(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT size FROM log_tree"))
 
 
-async def root_at(conn: asyncpg.Connection, size: int) -> bytes:
+async def root_at(conn: asyncpg.Connection, size: int, cache: TileCache | None = None) -> bytes:
     """The root of the tree of `size` leaves (1 <= size <= the stored size)."""
-    return (await range_hashes(conn, size, [(0, size)]))[0]
+    return (await range_hashes(conn, size, [(0, size)], cache))[0]
 
 
-async def inclusion_proof(conn: asyncpg.Connection, index: int, size: int) -> list[bytes]:
+async def inclusion_proof(
+    conn: asyncpg.Connection, index: int, size: int, cache: TileCache | None = None
+) -> list[bytes]:
     """The RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves."""
-    return await range_hashes(conn, size, inclusion_ranges(index, size))
+    return await range_hashes(conn, size, inclusion_ranges(index, size), cache)
 
 
-async def consistency_proof(conn: asyncpg.Connection, old: int, new: int) -> list[bytes]:
+async def consistency_proof(
+    conn: asyncpg.Connection, old: int, new: int, cache: TileCache | None = None
+) -> list[bytes]:
     """The RFC 9162 consistency proof from `old` leaves to `new` leaves."""
-    return await range_hashes(conn, new, consistency_ranges(old, new))
+    return await range_hashes(conn, new, consistency_ranges(old, new), cache)
 
 
 async def leaf_at(conn: asyncpg.Connection, index: int) -> bytes:
@@ -87,3 +123,12 @@ async def leaf_at(conn: asyncpg.Connection, index: int) -> bytes:
     tile = Tile(0, index // 256, index % 256 + 1)
     data = (await read_tiles(conn, [tile]))[tile]
     return data[-32:]
+
+
+async def proof_with_root(
+    conn: asyncpg.Connection, index: int, size: int, cache: TileCache | None = None
+) -> tuple[bytes, list[bytes], bytes]:
+    """Leaf `index`'s hash, its inclusion proof in the tree of `size`, and that root: one read."""
+    proof = inclusion_ranges(index, size)
+    hashes = await range_hashes(conn, size, [(index, index + 1), *proof, (0, size)], cache)
+    return hashes[0], hashes[1:-1], hashes[-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -109,6 +109,21 @@ def perfect_root(hashes: bytes) -> bytes:
     return level[0]
 
 
+def tile_levels(data: bytes) -> list[bytes]:
+    """Every level of the subtree a tile spans: level 0 is the tile, each next one its pairs."""
+    levels = [data]
+    while len(levels[-1]) >= 2 * HASH_SIZE:
+        below = levels[-1]
+        pairs = len(below) // (2 * HASH_SIZE)
+        levels.append(
+            b"".join(
+                node_hash(below[i : i + HASH_SIZE], below[i + HASH_SIZE : i + 2 * HASH_SIZE])
+                for i in range(0, pairs * 2 * HASH_SIZE, 2 * HASH_SIZE)
+            )
+        )
+    return levels
+
+
 def tile_for_node(node: Node, size: int) -> tuple[Tile, int, int]:
     """The tile (at its width for `size`) holding node (level, index), and the node's entry span."""
     level, index = node
@@ -134,9 +149,16 @@ class TileReader(Protocol):
 class TileNodeReader:
     """A NodeReader over tiles: which tiles hold the nodes, one read, hashes within each tile."""
 
-    def __init__(self, size: int, tiles: TileReader) -> None:
+    def __init__(
+        self,
+        size: int,
+        tiles: TileReader,
+        cache: MutableMapping[Tile, list[bytes]] | None = None,
+    ) -> None:
         self._size = size
         self._tiles = tiles
+        # A tile at a width never changes: its levels can be kept across readers.
+        self._levels: MutableMapping[Tile, list[bytes]] = {} if cache is None else cache
 
     def tiles_for(self, nodes: Sequence[Node]) -> list[Tile]:
         """The distinct tiles the nodes need, in a stable order."""
@@ -144,14 +166,15 @@ class TileNodeReader:
 
     def read_nodes(self, nodes: Sequence[Node]) -> Sequence[bytes]:
         """The hash of each node, from one read of the tiles holding them."""
-        wanted = self.tiles_for(nodes)
-        read = dict(zip(wanted, self._tiles.read_tiles(wanted), strict=True))
-        for tile, data in read.items():
+        wanted = [t for t in self.tiles_for(nodes) if t not in self._levels]
+        for tile, data in zip(wanted, self._tiles.read_tiles(wanted), strict=True):
             if len(data) != tile.width * HASH_SIZE:
                 raise ProofError(f"tile {tile_path(tile)} has {len(data)} bytes")
+            self._levels[tile] = tile_levels(data)
         out: list[bytes] = []
         for node in nodes:
             tile, start, count = tile_for_node(node, self._size)
-            data = read[tile]
-            out.append(perfect_root(data[start * HASH_SIZE : (start + count) * HASH_SIZE]))
+            height = count.bit_length() - 1
+            at = (start >> height) * HASH_SIZE
+            out.append(self._levels[tile][height][at : at + HASH_SIZE])
         return out

@@ -122,7 +122,17 @@ async def test_tiles_are_served_byte_exact(client: Client, keys: Keys) -> None:
     assert len(three) == 96
     r = await client.get("/v1/log/tile/0/000.p/2", headers=auditor)
     assert await r.read() == three[:64]
-    for missing in ("0/000", "0/000.p/4", "1/000.p/1", "0/001.p/1", "0/5", "0/x000/000", "99/000"):
+    huge = "x999/" * 8 + "999"
+    for missing in (
+        "0/000",
+        "0/000.p/4",
+        "1/000.p/1",
+        "0/001.p/1",
+        "0/5",
+        "0/x000/000",
+        "99/000",
+        f"0/{huge}",
+    ):
         r = await client.get(f"/v1/log/tile/{missing}", headers=auditor)
         assert r.status == 404, missing
         assert r.content_type == "application/problem+json"

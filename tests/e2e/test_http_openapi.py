@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,9 @@ class LiveServer:
             signer = await establish(conn, self.key_file, None)
         finally:
             await conn.close()
-        app = create_app(self.dsn, pool_size=4, limits=FAST, projections=True, signer=signer)
+        # Event streams end after half a second, so generated requests to them finish.
+        limits = dataclasses.replace(FAST, stream_lifetime=0.5)
+        app = create_app(self.dsn, pool_size=4, limits=limits, projections=True, signer=signer)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

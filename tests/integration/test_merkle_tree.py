@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 import pytest
 
-from ledger.runtime import Runtime
+from ledger.runtime import Runtime, running
 from ledger.store import tree
 from ledger.store.migrate import migrate
 from ledger.store.sealer import EMPTY_HEAD, seal_batch
@@ -74,13 +74,21 @@ async def _append_sealed(conn: asyncpg.Connection, count: int) -> None:
 
 
 async def test_upgrade_builds_the_tree_of_events_sealed_before(pg_admin_dsn: str) -> None:
-    """Migration 0013 on a store with 1000 sealed events builds exactly their tree."""
+    """On a store upgraded with 1000 sealed events, the sealer builds exactly their tree."""
     name = await pg.create_database(pg_admin_dsn, "template0")
     conn = await asyncpg.connect(pg.with_database(pg_admin_dsn, name))
     try:
         await migrate(conn, through=TREE - 1)
         await _append_sealed(conn, 1000)
         assert TREE in await migrate(conn)
+        assert await tree.tree_size(conn) == 0
+        # The first active sealer of the new release builds it.
+        async with running(pg.with_database(pg_admin_dsn, name)) as rt:
+            for _ in range(100):
+                if await tree.tree_size(conn) == 1000:
+                    break
+                await asyncio.sleep(0.05)
+            assert rt.sealer.active
         builder, tiles = await _built(conn)
         assert builder.size == 1000 == await tree.tree_size(conn)
         assert await _stored(conn) == tiles
