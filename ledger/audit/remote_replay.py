@@ -18,9 +18,12 @@ from typing import BinaryIO
 import msgspec
 
 from ledger.audit.export import decode_line
+from ledger.audit.export_log import is_event_line
+from ledger.audit.export_trailer import carried_roots, read_trailer
 from ledger.audit.remote_verify import prefetched_pages, signed_checkpoint
 from ledger.audit.replay import ChainFold, ReplayError
 from ledger.remote import Ledger
+from ledger.store.chain import GENESIS, link
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.errors import TlogError
 from ledger.tlog.frontier import Frontier
@@ -35,40 +38,82 @@ BATCH = 10_000
 
 @dataclass
 class _Replay:
-    """A ChainFold that also hashes each folded event into the tree's right edge."""
+    """Folds export lines through ChainFold, hashing each event into the tree's right edge.
+
+    Once the fold stops (at `end`, or at the --as-of moment), a `tail` replay goes
+    on checking the links and hashing the leaves of the lines after it, without
+    folding them, so that checkpoints beyond the fold can be checked too.
+    """
 
     folder: ChainFold
     end: int | None
+    tail: bool = False
     frontier: Frontier = field(default_factory=Frontier)
+    keep_roots_at: set[int] = field(default_factory=set)
     roots: dict[int, bytes] = field(default_factory=dict)
-    """Roots at the sizes asked for in `keep_root_at`, as they were passed."""
-    keep_root_at: int = -1
-    stopped: bool = False
+    """The root at each size of `keep_roots_at` the lines reached."""
+    folding: bool = True
+    fold_root: bytes | None = None
+    """The root of the events folded, once the fold has stopped."""
+    previous: bytes = GENESIS
+
+    @property
+    def done(self) -> bool:
+        """Whether no more lines are wanted."""
+        return not self.folding and not self.tail
+
+    def _stop(self) -> None:
+        self.folding = False
+        self.fold_root = self.frontier.root()
 
     def take_lines(self, lines: list[bytes]) -> None:
-        """Check and fold each export line, until `end` or the --as-of moment."""
+        """Check (and, until the fold stops, fold) each event line in order."""
         for raw in lines:
-            if self.stopped:
+            if self.done:
                 return
-            position = self.folder.fold.position + 1
-            if self.end is not None and position > self.end:
-                self.stopped = True
-                return
-            try:
-                line = decode_line(raw)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ReplayError(f"export line {position} is malformed: {exc}") from None
-            body = bytes(line.event)
-            try:
-                stored = bytes.fromhex(line.hash)
-            except ValueError:
-                raise ReplayError(f"export line {position} has a malformed hash") from None
-            if not self.folder.take(line.position, stored, None if body == b"null" else body):
-                self.stopped = True
-                return
+            if not is_event_line(raw):
+                continue
+            position = self.frontier.size + 1
+            if self.folding and self.end is not None and position > self.end:
+                self._stop()
+                if self.done:
+                    return
+            at, stored, body = _decoded(raw, position)
+            if self.folding and self.folder.take(at, stored, body):
+                self.previous = self.folder.previous
+            else:
+                if self.folding:
+                    self._stop()  # the --as-of moment: this event is checked, not folded
+                    if self.done:
+                        return
+                if at != position or body is None:
+                    raise ReplayError(f"position {position} is missing from the export")
+                computed = link(self.previous, position, body)
+                if computed != stored:
+                    raise ReplayError(f"the export's chain is broken at position {position}")
+                self.previous = computed
+            assert body is not None  # ChainFold refuses a missing body
             self.frontier.add(leaf_hash(body))
-            if self.frontier.size == self.keep_root_at:
-                self.roots[self.keep_root_at] = self.frontier.root()
+            if self.frontier.size in self.keep_roots_at:
+                self.roots[self.frontier.size] = self.frontier.root()
+
+    def finish(self) -> bytes:
+        """The root of the events folded."""
+        if self.folding:
+            self._stop()
+        assert self.fold_root is not None
+        return self.fold_root
+
+
+def _decoded(raw: bytes, position: int) -> tuple[int, bytes, bytes | None]:
+    """An event line's position, stored link and body (None for a removed event)."""
+    try:
+        line = decode_line(raw)
+        stored = bytes.fromhex(line.hash)
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        raise ReplayError(f"export line {position} is malformed: {exc}") from None
+    body = bytes(line.event)
+    return line.position, stored, None if body == b"null" else body
 
 
 def _end(to_position: int | None, size: int) -> int:
@@ -115,12 +160,12 @@ async def replay_remote(
         replay.take_lines(page.splitlines())
         if progress is not None:
             progress(replay.folder.fold.position, end)
-        if replay.stopped:
+        if replay.done:
             break
     fold = replay.folder.fold
     if as_of is None and fold.position < end:
         raise ReplayError(f"the export ends at position {fold.position}, before {end}")
-    await _prove_prefix(ledger, fold.position, replay.frontier.root(), checkpoint)
+    await _prove_prefix(ledger, fold.position, replay.finish(), checkpoint)
     return fold
 
 
@@ -144,34 +189,51 @@ async def replay_export(
     to_position: int | None = None,
     as_of: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] = lambda _: None,
 ) -> Fold:
-    """Fold an export file; with a ledger and its key, check it against a signed checkpoint.
+    """Fold an export file, checked against its chain and the checkpoints it carries.
 
-    The export's events must then be a prefix of the log the key signed: the root
-    of the events folded is proved consistent with the latest checkpoint (or, for
-    an export longer than it, the root at the checkpoint's size must be its root).
+    Every checkpoint the export carries must verify with the log key (`log_key`,
+    else the one the export names) and state the root of the export's events at
+    its size. With `ledger`, the events folded must also be a prefix of the log
+    its latest signed checkpoint states. `warn` is told what was not checked.
     """
-    checkpoint = None
+    trailer = read_trailer(source)
+    carried = carried_roots(trailer, log_key, warn)
+    latest = None
     if ledger is not None and log_key is not None:
-        _, checkpoint = await signed_checkpoint(ledger, log_key)
-    replay = _Replay(ChainFold(Fold(), as_of), to_position)
-    if checkpoint is not None:
-        replay.keep_root_at = checkpoint.size
+        _, latest = await signed_checkpoint(ledger, log_key)
+    wanted = set(carried) | ({latest.size} if latest is not None else set())
+    replay = _Replay(ChainFold(Fold(), as_of), to_position, tail=bool(wanted))
+    replay.keep_roots_at = wanted
     for batch in _file_batches(source):
         replay.take_lines(batch)
         if progress is not None:
-            progress(replay.folder.fold.position, 0)
-        if replay.stopped:
+            progress(replay.folder.fold.position, trailer.events)
+        if replay.done:
             break
     fold = replay.folder.fold
     if to_position is not None and fold.position < to_position and as_of is None:
         raise ReplayError(f"position {to_position} is beyond the export's end ({fold.position})")
-    if ledger is not None and checkpoint is not None:
-        if fold.position <= checkpoint.size:
-            await _prove_prefix(ledger, fold.position, replay.frontier.root(), checkpoint)
-        elif replay.roots.get(checkpoint.size) != checkpoint.root:
+    fold_root = replay.finish()
+    for size, root in carried.items():
+        if replay.roots.get(size) != root:
             raise ReplayError(
-                f"the export's events through {checkpoint.size} do not give the root the "
+                f"the export's events through {size} do not give the root of the checkpoint "
+                "the log signed at that size"
+            )
+    if latest is not None and ledger is not None:
+        if fold.position <= latest.size:
+            await _prove_prefix(ledger, fold.position, fold_root, latest)
+        elif replay.roots.get(latest.size) != latest.root:
+            raise ReplayError(
+                f"the export's events through {latest.size} do not give the root the "
                 "log signed at that size"
             )
+    elif max(carried, default=0) < fold.position:
+        warn(
+            f"note: events after position {max(carried, default=0)} are checked against the "
+            "export's hash chain only: no signed checkpoint in it covers them; give --url, "
+            "--api-key and --log-key to check them against the ledger's"
+        )
     return fold

@@ -75,15 +75,14 @@ def run_replay(args: argparse.Namespace) -> int:
         raise CommandError("give --to-position N or --as-of TIMESTAMP", exit_code=2)
     if args.url is not None:
         _need_url(args)
-    elif args.api_key is not None or args.log_key is not None:
-        raise CommandError("--api-key and --log-key go with --url", exit_code=2)
+    elif args.api_key is not None:
+        raise CommandError("--api-key goes with --url", exit_code=2)
     log_key = _log_key(args, needed=args.url is not None)
     return asyncio.run(_replay(args, log_key))
 
 
 async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
     import contextlib
-    import sys
 
     from ledger.audit.actions import _output, opened
     from ledger.audit.progress import Progress
@@ -105,21 +104,22 @@ async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
                 assert log_key is not None
                 fold = await replay_remote(ledger, log_key, **point)
             else:
-                if ledger is None:
-                    print(
-                        "note: checked against the export's hash chain only; give --url, "
-                        "--api-key and --log-key to check it against the log's signed "
-                        "checkpoint too",
-                        file=sys.stderr,
-                    )
                 source = stack.enter_context(opened(args.from_export))
-                fold = await replay_export(source, ledger=ledger, log_key=log_key, **point)
+                fold = await replay_export(
+                    source, ledger=ledger, log_key=log_key, warn=_warn, **point
+                )
     except (ReplayError, UnsignedCheckpoint, RemoteError) as exc:
         raise CommandError(str(exc)) from None
     with _output(args.out) as stream:
         write_state(fold, stream)
     progress.finish(f"replayed {fold.position} events to position {fold.position}")
     return 0
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr)
 
 
 def run_verify(args: argparse.Namespace) -> int:

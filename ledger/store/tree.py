@@ -37,7 +37,6 @@ class TileCache(OrderedDict[Tile, list[bytes]]):
         if len(self) > self._limit:
             self.popitem(last=False)
 
-
     @classmethod
     def sized(cls, limit: int = 1024) -> TileCache:
         """A cache of at most `limit` tiles (16 MB at 1024)."""

@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ledger.audit.export import decode_line, encode_line, export_log
+from ledger.audit.export_log import is_event_line
 from ledger.audit.remote_replay import replay_export, replay_remote
 from ledger.audit.replay import ReplayError, replay
 from ledger.audit.state_file import write_state
@@ -108,24 +109,48 @@ async def test_a_changed_event_is_never_folded_over_http(
             await replay_remote(ledger, log_signer.verifier(), to_position=head)
 
 
-async def test_an_export_rewritten_with_its_links_fails_the_signed_checkpoint(
-    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
-) -> None:
-    """Its chain holds (the links were recomputed); the log's signed root does not."""
-    head = await _played(runtime, client, keys)
-    lines = [decode_line(raw) for raw in (await _export(runtime)).splitlines()]
-    previous, forged = GENESIS, io.BytesIO()
-    for line in lines:
+def _forged(export: bytes) -> tuple[bytes, bytes]:
+    """The export with event 3 rewritten and every link after recomputed; and its trailer."""
+    previous, forged, trailer = GENESIS, io.BytesIO(), b""
+    for raw in export.splitlines(keepends=True):
+        if not is_event_line(raw):
+            trailer += raw
+            continue
+        line = decode_line(raw)
         body = bytes(line.event)
         if line.position == 3:
             body = body.replace(b'"name":"', b'"name":"X', 1)
         previous = link(previous, line.position, body)
         forged.write(encode_line(line.position, previous, bytes.fromhex(line.fingerprint), body))
-    assert (await replay_export(io.BytesIO(forged.getvalue()), to_position=head)).position == head
+    return forged.getvalue(), trailer
+
+
+async def test_an_export_rewritten_with_its_links_fails_its_own_checkpoints(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """Its chain holds (the links were recomputed); the roots the log signed do not."""
+    head = await _played(runtime, client, keys)
+    events, trailer = _forged(await _export(runtime))
+    with pytest.raises(ReplayError, match="do not give the root"):
+        await replay_export(
+            io.BytesIO(events + trailer), log_key=log_signer.verifier(), to_position=head
+        )
+
+
+async def test_an_export_without_checkpoints_is_checked_against_the_ledger(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """Stripped of its checkpoints, only its chain is checked; the ledger's root catches it."""
+    head = await _played(runtime, client, keys)
+    events, _ = _forged(await _export(runtime))
+    warned: list[str] = []
+    alone = await replay_export(io.BytesIO(events), to_position=head, warn=warned.append)
+    assert alone.position == head
+    assert "hash chain only" in warned[0]
     async with Ledger(_url(client), await _auditor(keys)) as ledger:
         with pytest.raises(ReplayError, match=r"prefix|root"):
             await replay_export(
-                io.BytesIO(forged.getvalue()), ledger=ledger, log_key=log_signer.verifier(),
+                io.BytesIO(events), ledger=ledger, log_key=log_signer.verifier(),
                 to_position=head,
             )  # fmt: skip
 
@@ -146,4 +171,4 @@ async def test_the_commands_write_what_the_dsn_replay_writes(
     assert (over_http.code, from_file.code) == (0, 0), over_http.err + from_file.err
     assert over_http.out == dsn.out
     assert from_file.out == dsn.out
-    assert "hash chain only" in from_file.err
+    assert "the key the export itself names" in from_file.err

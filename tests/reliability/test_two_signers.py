@@ -55,9 +55,7 @@ async def test_signing_continues_when_the_sealers_holder_is_killed(
     try:
         tally, stop = Tally(), asyncio.Event()
         urls = [first.url, second.url]
-        load = asyncio.create_task(
-            post_until(urls, guarantor, tally, stop, workers=8, start=5_000)
-        )
+        load = asyncio.create_task(post_until(urls, guarantor, tally, stop, workers=8, start=5_000))
         await asyncio.sleep(2.0)
         before = await _signed_size(conn)
         await asyncio.to_thread(holder.kill)
