@@ -93,6 +93,10 @@ class Ledger:
         except (KeyError, TypeError, ValueError) as exc:
             raise RemoteError(f"the consistency proof is malformed: {exc!r}") from None
 
+    async def tile(self, path: str) -> bytes:
+        """A hash tile, by its tlog-tiles path."""
+        return (await self._request("GET", f"/v1/log/tile/{path}"))[1]
+
     async def post_cosigned(self, note: str) -> Any:
         """POST a cosigned checkpoint; the ledger's JSON answer."""
         _, body = await self._request(

@@ -25,10 +25,11 @@ from ledger.store.chain import GENESIS, link
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
 from ledger.tlog.errors import TlogError
 from ledger.tlog.frontier import Frontier
-from ledger.tlog.hashing import leaf_hash
+from ledger.tlog.hashing import HASH_SIZE, leaf_hash
 from ledger.tlog.keys import Verifier
 from ledger.tlog.note import open_note
 from ledger.tlog.proofs import verify_consistency
+from ledger.tlog.tiles import TILE_WIDTH, Tile, tile_path, tile_width
 
 PAGE = 10_000
 """Events asked for per request: the export's largest page."""
@@ -111,6 +112,34 @@ async def _prove_extends(ledger: Ledger, state: Verified, new: Checkpoint) -> No
         ) from None
 
 
+async def _rewritten(ledger: Ledger, start: int, leaves: bytes, size: int) -> _Fault:
+    """The fault when the events do not give the signed root: at the first event whose
+    leaf the log's stored tree does not hold, if the forger left the tree alone."""
+    first = start // TILE_WIDTH
+    for index in range(first, (size - 1) // TILE_WIDTH + 1):
+        width = tile_width(0, index, size)
+        stored = await ledger.tile(tile_path(Tile(0, index, width)))
+        for j in range(width):
+            leaf = index * TILE_WIDTH + j
+            at = (leaf - start) * HASH_SIZE
+            if (
+                leaf >= start
+                and stored[j * HASH_SIZE : (j + 1) * HASH_SIZE] != leaves[at : at + HASH_SIZE]
+            ):
+                return _Fault(
+                    leaf + 1,
+                    "changed",
+                    f"the event at position {leaf + 1} is not the one the log's tree holds: "
+                    "it was rewritten along with the links after it",
+                )
+    return _Fault(
+        size,
+        "checkpoint-mismatch",
+        f"the events through {size} do not give the root the log signed at that size: "
+        "history was rewritten",
+    )
+
+
 async def verify_remote(
     ledger: Ledger,
     log_key: Verifier,
@@ -123,6 +152,7 @@ async def verify_remote(
     frontier = Frontier() if state is None else state.frontier()
     previous = GENESIS if state is None else state.chain_head
     done = start
+    leaves = bytearray()  # this run's leaf hashes, to find a rewrite the chain hides
     try:
         if state is not None:
             await _prove_extends(ledger, state, checkpoint)
@@ -148,7 +178,9 @@ async def verify_remote(
                         f"the event at position {position} no longer matches its hash: "
                         "it was changed after it was sealed",
                     )
-                frontier.add(leaf_hash(body))
+                leaf = leaf_hash(body)
+                frontier.add(leaf)
+                leaves += leaf
                 previous, done = computed, position
             if progress is not None:
                 progress(done - start, checkpoint.size - start)
@@ -157,12 +189,7 @@ async def verify_remote(
                 done + 1, "removed", f"the export ends at {done}, before {checkpoint.size}"
             )
         if frontier.root() != checkpoint.root:
-            raise _Fault(
-                checkpoint.size,
-                "checkpoint-mismatch",
-                f"the events through {checkpoint.size} do not give the root the log signed "
-                f"at that size: history was rewritten",
-            )
+            raise await _rewritten(ledger, start, bytes(leaves), checkpoint.size)
     except _Fault as fault:
         report = VerifyReport(
             ok=False,

@@ -13,12 +13,13 @@ from ledger.audit import remote_state
 from ledger.audit.export import decode_line
 from ledger.audit.remote_verify import verify_remote
 from ledger.remote import Ledger
+from ledger.store.chain import GENESIS, link
 from ledger.tlog.keys import Signer
 from tests.e2e.conftest import Keys
 from tests.e2e.ledger_cli import run_ledger
 from tests.e2e.witnesses import checkpoint_of
 from tests.factory import institution
-from tests.integration.audit.tamper import body_at, change_body, superuser
+from tests.integration.audit.tamper import body_at, change_body, reseal, superuser
 
 Client = TestClient[Any, Any]
 
@@ -99,6 +100,52 @@ async def test_a_changed_event_is_named_at_its_position(
     assert (report.ok, report.first_bad_position, report.problem) == (False, 4, "changed")
     assert report.verified_through == 3
     assert done.verified is None
+
+
+async def _rewrite_and_relink(db_dsn: str, position: int) -> None:
+    """Change one event and recompute every link from it on, leaving the tree alone."""
+    async with superuser(db_dsn) as conn:
+        await change_body(conn, position, b"B-", b"F-")
+        previous = GENESIS
+        rows = await conn.fetch(
+            "SELECT l.position, e.body FROM event_log l JOIN events e USING (seq) ORDER BY 1"
+        )
+        for row in rows:
+            previous = link(previous, row["position"], bytes(row["body"]))
+            await conn.execute(
+                "UPDATE event_log SET hash = $2 WHERE position = $1", row["position"], previous
+            )
+
+
+async def test_a_rewrite_hidden_by_relinking_is_named_from_the_logs_tree(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    """The chain holds; the signed root does not; the stored leaves name the position."""
+    await _grow(client, keys, 300, 0)
+    await _rewrite_and_relink(db_dsn, 260)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 260, "changed")
+    assert "rewritten along with the links" in (report.reason or "")
+
+
+async def test_a_rewrite_with_its_links_and_tree_fails_the_signed_root(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    """A thorough forger rebuilds the tree too: the checkpoint the log signed still fails."""
+    await _grow(client, keys, 6, 0)
+    async with superuser(db_dsn) as conn:
+        await change_body(conn, 2, b"B-1", b"F-1")
+        await reseal(conn)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (
+        False,
+        6,
+        "checkpoint-mismatch",
+    )
 
 
 async def test_with_state_the_second_run_reads_only_new_events(
