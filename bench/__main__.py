@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline, feeds, log_proofs
+from bench import baseline, feeds, log_proofs, verify_url
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -232,6 +232,8 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             dsn,
             auditor,
         )
+        _say("ledger audit verify --url over the whole log")
+        out["verify_url"] = verify_url.measure(ledger.url, auditor, dsn, _head(dsn))
     head = _head(dsn)
     _checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on

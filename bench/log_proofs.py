@@ -107,8 +107,9 @@ async def proof_latency(url: str, key: str, samples: int = 300) -> dict[str, Any
     return out
 
 
-async def _watch(dsn: str, stop: threading.Event, heads: list[tuple[float, int]],
-                 signed: list[tuple[float, int]]) -> None:
+async def _watch(
+    dsn: str, stop: threading.Event, heads: list[tuple[float, int]], signed: list[tuple[float, int]]
+) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         while not stop.is_set():

@@ -16,6 +16,7 @@ TARGETS = {
     "consistency_p99_ms": ("consistency proof, p99 ms", "<", 10.0),
     "checkpoint_lag_p99_s": ("checkpoint lag under load at concurrency 32, p99 s", "<=", 1.0),
     "tree_slower_pct": ("single posts at concurrency 32, % slower with the tree", "<=", 5.0),
+    "verify_url_events_per_s": ("ledger audit verify --url, events/s", ">=", 50_000.0),
 }
 
 
@@ -31,6 +32,11 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
         "catch_up_events_per_s": led["catch_up"]["events_per_s"],
         "growth_ratio": led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"],
         **_log_figures(results.get("log")),
+        **(
+            {"verify_url_events_per_s": results["verify_url"]["events_per_s"]}
+            if results.get("verify_url")
+            else {}
+        ),
     }
 
 

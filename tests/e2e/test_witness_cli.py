@@ -85,3 +85,33 @@ async def test_a_witness_cosigns_twice_as_the_log_grows(
     assert lines[1:] == ["fw"], note
     cosigned_size = int((state / "cosigned-checkpoint").read_text().split("\n")[1])
     assert cosigned_size == int(parse(note).text.split("\n")[1])
+
+
+async def test_a_witness_without_its_options_exits_2_naming_them() -> None:
+    ran = await run_ledger("witness", "--url", "http://127.0.0.1:9", "--once")
+    assert ran.code == 2
+    assert "--api-key, --log-key, --witness-key, --state" in ran.err
+
+
+async def test_a_log_key_of_a_witness_type_is_refused(tmp_path: Path) -> None:
+    """--log-key must be the log's Ed25519 key (0x01), not a cosigner's (0x04)."""
+    key_file = tmp_path / "w.key"
+    vkey = (await run_ledger("witness", "keygen", "--name", "w", "--out", str(key_file))).out
+    args = ["witness", "--url", "http://127.0.0.1:9", "--api-key", "k"]
+    args += ["--log-key", vkey.strip(), "--witness-key", str(key_file), "--state", str(tmp_path)]
+    ran = await run_ledger(*args, "--once")
+    assert ran.code == 2
+    assert "type 0x01" in ran.err
+
+
+async def test_an_unreachable_ledger_exits_1_and_cosigns_nothing(tmp_path: Path) -> None:
+    key_file, state = tmp_path / "w.key", tmp_path / "state"
+    await run_ledger("witness", "keygen", "--name", "w", "--out", str(key_file))
+    from ledger.tlog.keys import generate_signer
+
+    log_key = generate_signer("some-log").verifier().encode()
+    args = ["witness", "--url", "http://127.0.0.1:9", "--api-key", "k", "--log-key", log_key]
+    ran = await run_ledger(*args, "--witness-key", str(key_file), "--state", str(state), "--once")
+    assert ran.code == 1
+    assert "cannot reach the ledger" in ran.err
+    assert not (state / "cosigned-checkpoint").exists()
