@@ -31,6 +31,8 @@ def test_every_variable_is_read() -> None:
         "LEDGER_LOG_FORMAT": "console",
         "LEDGER_LOG_ORIGIN": "example.org/log",
         "LEDGER_SIGNING_KEY_FILE": "/run/secrets/log-signing.key",
+        "LEDGER_READ_DATABASE_URL": "postgresql://ledger:pw@standby:5432/ledger",
+        "LEDGER_READ_MAX_LAG_S": "2.5",
     }
     settings = Settings.from_env(env, stderr_is_tty=False)
     assert settings.database_url == "postgresql://ledger:pw@db:5432/ledger"
@@ -40,6 +42,8 @@ def test_every_variable_is_read() -> None:
     assert settings.log_format == "console"
     assert settings.log_origin == "example.org/log"
     assert settings.key_file == Path("/run/secrets/log-signing.key")
+    assert settings.read_database_urls == ("postgresql://ledger:pw@standby:5432/ledger",)
+    assert settings.read_max_lag_s == 2.5
     assert set(env) == set(ENV_VARS)
 
 
