@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline, console, feeds, standbys
+from bench import baseline, console, feeds, log_proofs, standbys, verify_url
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -221,6 +221,19 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         auditor = create_key(dsn, "--role", "auditor")
         catch_up = min(_head(dsn), feeds.CATCH_UP_EVENTS)
         out["feeds"] = feeds.measure(ledger.url, auditor, guarantor, seconds, catch_up)
+        _say("the verifiable log: tree on and off, checkpoint lag at 32, proof latency")
+        out["log"] = log_proofs.measure(
+            {
+                **spec,
+                "seconds": seconds,
+                "start": 10_000,
+                "max_operations": (next_batch - 100) * 100,
+            },
+            dsn,
+            auditor,
+        )
+        _say("ledger audit verify --url over the whole log")
+        out["verify_url"] = verify_url.measure(ledger.url, auditor, dsn, _head(dsn))
         _say(f"console first byte with {args.console_guarantees} guarantees stored")
         out["console"] = console.phase(
             ledger.url, admin, guarantor, dsn, args.console_guarantees

@@ -14,6 +14,11 @@ TARGETS = {
     "replay_peak_rss_mb": ("replay, peak memory MB", "<", 300.0),
     "catch_up_events_per_s": ("projection catch-up, events/s", ">=", 10_000.0),
     "growth_ratio": ("append p50 full store / empty store", "<=", 1.25),
+    "inclusion_p99_ms": ("inclusion proof, p99 ms", "<", 10.0),
+    "consistency_p99_ms": ("consistency proof, p99 ms", "<", 10.0),
+    "checkpoint_lag_p99_s": ("checkpoint lag under load at concurrency 32, p99 s", "<=", 1.0),
+    "tree_slower_pct": ("single posts at concurrency 32, % slower with the tree", "<=", 5.0),
+    "verify_url_events_per_s": ("ledger audit verify --url, events/s", ">=", 50_000.0),
     "console_first_byte_p95_ms": ("console pages and their data, first byte p95 ms", "<", 100.0),
 }
 
@@ -29,12 +34,30 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
         "replay_peak_rss_mb": led["replay"]["peak_rss_mb"],
         "catch_up_events_per_s": led["catch_up"]["events_per_s"],
         "growth_ratio": led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"],
+        **_log_figures(results.get("log")),
+        **(
+            {"verify_url_events_per_s": results["verify_url"]["events_per_s"]}
+            if results.get("verify_url")
+            else {}
+        ),
         # Results recorded before the console was timed have no such figure.
         **(
             {"console_first_byte_p95_ms": results["console"]["worst_p95_ms"]}
             if "console" in results
             else {}
         ),
+    }
+
+
+def _log_figures(log: dict[str, Any] | None) -> dict[str, float]:
+    """The verifiable log's figures (bench/log_proofs.py), when measured."""
+    if not log:
+        return {}
+    return {
+        "inclusion_p99_ms": log["proofs"]["inclusion"]["p99_ms"],
+        "consistency_p99_ms": log["proofs"]["consistency"]["p99_ms"],
+        "checkpoint_lag_p99_s": log["checkpoint_lag_c32"]["p99_s"],
+        "tree_slower_pct": log["tree_cost"]["single_c32"]["slower_pct"],
     }
 
 
@@ -108,6 +131,7 @@ def render(results: dict[str, Any]) -> str:
             f"{m['events_per_s']:.0f} | | | | |"
         )
     lines += _cpu_table(results)
+    lines += _log_table(results.get("log"))
     if "console" in results:
         from bench.console import render as console_table
 
@@ -166,3 +190,29 @@ def _cpu_table(results: dict[str, Any]) -> list[str]:
             f"{cores * 1e6 / cpu['total']:.0f} | {without} |"
         )
     return lines if len(lines) > 2 else []
+
+
+def _log_table(log: dict[str, Any] | None) -> list[str]:
+    """The verifiable log's figures: proofs, checkpoint lag, the tree's cost to posts."""
+    if not log:
+        return []
+    proofs, lag = log["proofs"], log["checkpoint_lag_c32"]
+    lines = [
+        "",
+        f"| verifiable log ({proofs['size']} events) | p50 | p99 |",
+        "|---|---:|---:|",
+        f"| inclusion proof, ms | {proofs['inclusion']['p50_ms']} | "
+        f"{proofs['inclusion']['p99_ms']} |",
+        f"| consistency proof, ms | {proofs['consistency']['p50_ms']} | "
+        f"{proofs['consistency']['p99_ms']} |",
+        f"| checkpoint lag at concurrency 32, s (max {lag['max_s']}) | {lag['p50_s']} | "
+        f"{lag['p99_s']} |",
+    ]
+    for c in (1, 32):
+        cost = log["tree_cost"][f"single_c{c}"]
+        lines.append(
+            f"| single posts at concurrency {c}: {cost['tree_on_events_per_s']:.0f} events/s "
+            f"with the tree, {cost['tree_off_events_per_s']:.0f} without "
+            f"({cost['slower_pct']}% slower) | | |"
+        )
+    return lines

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
+from msgspec import Meta
 
 from events.credit_code import credit_code_problem
 from events.errors import field_problem
 from events.terms import ProgramTerms
 from events.types import Bp, Category, Fen, Ident, InstitutionKind, Name, Reason, Reference, SmeId
+from events.witness_key import witness_key_problem
 
 
 class PayloadBase(
@@ -216,6 +218,26 @@ class ClaimClosed(_ClaimEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "claim.closed"
 
 
+class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
+    """A party that witnesses the log (SPEC 8.2) registered its cosignature key."""
+
+    TYPE: ClassVar[str] = "witness.registered"
+    witness_id: Ident
+    name: Name
+    key: Annotated[str, Meta(min_length=1, max_length=400)]
+
+    def __post_init__(self) -> None:
+        """Refuse a key that is not an Ed25519 cosignature verifier key."""
+        problem = witness_key_problem(self.key)
+        if problem is not None:
+            raise field_problem("key", problem)
+
+    @property
+    def stream_id(self) -> str:
+        """Return `witness-{witness_id}`."""
+        return f"witness-{self.witness_id}"
+
+
 Payload = (
     InstitutionRegistered
     | ProgramRegistered
@@ -233,6 +255,7 @@ Payload = (
     | CompensationPaid
     | RecoveryRecorded
     | ClaimClosed
+    | WitnessRegistered
 )
 """Any event's data."""
 
@@ -253,6 +276,7 @@ _ALL: tuple[type[Payload], ...] = (
     CompensationPaid,
     RecoveryRecorded,
     ClaimClosed,
+    WitnessRegistered,
 )
 
 PAYLOADS: dict[str, type[Payload]] = {cls.TYPE: cls for cls in _ALL}

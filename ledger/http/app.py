@@ -13,9 +13,12 @@ from ledger.config import DEFAULT_READ_MAX_LAG_S
 from ledger.http import (
     audit,
     console,
+    cosignatures,
     event_stream,
     events,
+    export,
     listings,
+    log,
     openapi,
     ops,
     readmodels,
@@ -36,6 +39,7 @@ from ledger.http.middleware import observe, problems
 from ledger.http.standby_metrics import StandbyCollector
 from ledger.runtime import connect, running
 from ledger.store.origin import log_origin
+from ledger.tlog.keys import Signer
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
@@ -62,6 +66,7 @@ def create_app(
     seal_timeout: float = 10.0,
     limits: Limits | None = None,
     projections: bool = False,
+    signer: Signer | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> web.Application:
@@ -70,6 +75,7 @@ def create_app(
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
     and stop when it stops; with `projections`, so does the runner that keeps the read
     models following the log (the service runs it; most tests need no read models).
+    With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints.
     With `read_dsns`, the read-only routes read from those hot standbys while they lag
     at most `read_max_lag` seconds (SPEC section 13).
     """
@@ -83,6 +89,7 @@ def create_app(
             dsn,
             pool_size=pool_size,
             seal_timeout=seal_timeout,
+            signer=signer,
             read_dsns=read_dsns,
             read_max_lag=read_max_lag,
         ) as runtime:
@@ -109,6 +116,13 @@ def create_app(
         ops.routes,
     )
     tables += (listings.routes, console.routes)
-    for table in (*tables, event_stream.routes, openapi.routes):
+    for table in (
+        *tables,
+        event_stream.routes,
+        log.routes,
+        cosignatures.routes,
+        export.routes,
+        openapi.routes,
+    ):
         app.router.add_routes(table)
     return app

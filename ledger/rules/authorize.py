@@ -15,7 +15,9 @@ from events.stored import Actor
 from ledger.rules.refusal import forbidden
 from ledger.rules.state import View
 
-ADMIN_EVENTS = frozenset({"institution.registered", "program.registered", "program.amended"})
+ADMIN_EVENTS = frozenset(
+    {"institution.registered", "program.registered", "program.amended", "witness.registered"}
+)
 BANK_EVENTS = frozenset({"loan.repaid", "loan.defaulted", "claim.filed"})
 GUARANTOR_EVENTS = frozenset(
     {

@@ -54,4 +54,8 @@ def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Der
             return claims.recover(view, payload)
         case p.ClaimClosed():
             claims.close(view, payload)
+        case p.WitnessRegistered():
+            # Nothing the rules decide on: the ledger reads registered keys from the
+            # events themselves; a second registration is refused by its stream's version.
+            pass
     return None

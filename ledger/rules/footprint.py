@@ -78,6 +78,8 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
         match event:
             case p.InstitutionRegistered():
                 fp.institutions.add(event.institution_id)
+            case p.WitnessRegistered():
+                pass  # its stream's lock (above) is all it needs
             case p.ProgramRegistered() | p.ProgramAmended():
                 fp.exclusive.add(f"program:{event.program_id}")
                 fp.programs.add(event.program_id)

@@ -8,6 +8,8 @@ from typing import Any
 
 SME = "91500000MA5U7K3Q8Y"
 EVENT_ID = "3f2b8c1e-5a0d-4c55-9b1e-0c8a7d2e4f61"
+WITNESS_KEY = "fund-witness+6f89b152+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+"""A C2SP verifier key of an Ed25519 cosignature (type 0x04) key."""
 
 NATIONAL_TERMS: dict[str, Any] = {
     "per_sme_cap": 3000000000,
@@ -92,6 +94,11 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
     "compensation.paid": {"guarantee_id": "G-1", "claim_id": "C-1"},
     "recovery.recorded": {"guarantee_id": "G-1", "claim_id": "C-1", "amount": 100000000},
     "claim.closed": {"guarantee_id": "G-1", "claim_id": "C-1"},
+    "witness.registered": {
+        "witness_id": "W-FUND",
+        "name": "National fund's witness",
+        "key": WITNESS_KEY,
+    },
 }
 
 TYPES: tuple[str, ...] = tuple(_EXAMPLES)
