@@ -77,8 +77,9 @@ def _own_seconds(who: int) -> float:
 # What a backend of the ledger's database does, told by the statements it was seen
 # running: the sealer's round, the read-model runner's, else the service's appends,
 # reads and key checks. Backends of other databases (the peer's, the raw table's)
-# are all "backend".
-_ROLES = (("ledger_seal", "sealer"), ("advisory_lock", "sealer"), ("proj", "runner"))
+# are all "backend". (Both the sealer and the runner take advisory locks, so those
+# statements tell nothing.)
+_ROLES = (("ledger_seal", "sealer"), ("proj", "runner"))
 
 
 def _role(query: str) -> str | None:
