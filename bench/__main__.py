@@ -280,7 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="events stored for replay")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed load")
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the figures (default bench/results.json; with --peers-only, "
+        "bench/results-peers.json, so a quick run never replaces the recorded full one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument(
         "--replays", type=int, default=3, help="timed replays (the median is reported)"
@@ -295,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         "INSERT, the HTTP pass-through and the peer (a minute or two at --seconds 3)",
     )
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = HERE / ("results-peers.json" if args.peers_only else "results.json")
     if args.replays < 1:
         parser.error("--replays must be 1 or more")
     args.serve_args = []
