@@ -1,4 +1,4 @@
-"""`python -m bench`: measure the ledger beside raw PostgreSQL in one run and write results.json."""
+"""`python -m bench`: the ledger beside raw PostgreSQL and a peer event store, in one run."""
 
 from __future__ import annotations
 
