@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, feeds, peers
+from bench import baseline, feeds, peers, standbys
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.phases import checkpoint, head, raw, say, sql, wait_settled, with_cpu
 from bench.probe import cpu_probe_ms
@@ -275,6 +275,34 @@ def _replay_and_catch_up(
     out["ledger"]["catch_up"] = repeated(stored, [timed_command(["projections", "rebuild"], dsn)])
 
 
+def _standbys(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    from tests.streaming import NoStandby
+
+    try:
+        figures = standbys.measure(workdir, seconds=args.seconds, smes=args.standby_smes, say=say)
+    except NoStandby as exc:
+        say(f"standbys: skipped, no streaming standby can be made here: {exc}")
+        figures = {"skipped": str(exc)}
+    return {
+        "git_revision": _git_revision(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **figures,
+    }
+
+
+def _standbys_only(args: argparse.Namespace) -> int:
+    """Measure the standby phase alone and put it into --out beside what is there."""
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        figures = _standbys(args, Path(tmp))
+    results: dict[str, Any] = {}
+    if args.out.exists():
+        results = json.loads(args.out.read_text())
+    results["standbys"] = figures
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(standbys.render(figures)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table; write bench/results.json."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -291,6 +319,21 @@ def main(argv: list[str] | None = None) -> int:
         "--replays", type=int, default=3, help="timed replays (the median is reported)"
     )
     parser.add_argument(
+        "--standby-smes",
+        type=int,
+        default=1000,
+        help="SMEs (each with a guarantee) read in the hot standby phase (bench/standbys.py)",
+    )
+    parser.add_argument(
+        "--no-standbys", action="store_true", help="leave out the hot standby read phase"
+    )
+    parser.add_argument(
+        "--standbys-only",
+        action="store_true",
+        help="run only the hot standby read phase; its figures replace the 'standbys' "
+        "entry of --out, the rest of the file is kept",
+    )
+    parser.add_argument(
         "--peer-seconds", type=float, default=3.0, help="length of each timed load of the peer"
     )
     parser.add_argument(
@@ -302,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = HERE / ("results-peers.json" if args.peers_only else "results.json")
+    if args.standby_smes < 1:
+        parser.error("--standby-smes must be 1 or more")
+    if args.standbys_only:
+        return _standbys_only(args)
     if args.replays < 1:
         parser.error("--replays must be 1 or more")
     args.serve_args = []
@@ -313,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             figures = measure(dsn, admin_dsn, args, Path(tmp))
             version = aio.run(sql(dsn, "SHOW server_version"))
+            if not args.no_standbys and not args.peers_only:
+                figures["standbys"] = _standbys(args, Path(tmp))
         finally:
             if not args.keep:
                 aio.run(sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
