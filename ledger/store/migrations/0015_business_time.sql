@@ -137,3 +137,32 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- The movements read model (projections/movements.py): per guarantee a document,
+-- and per movement and institution a row that statements sum over. Both cuts a
+-- statement makes, business dates up to a day and log positions up to a point,
+-- are ranges of the one index (see the module for why that is exact).
+INSERT INTO projection_checkpoints (name) VALUES ('movements') ON CONFLICT DO NOTHING;
+
+CREATE TABLE proj_movements (LIKE proj_sme_exposure INCLUDING ALL);
+
+CREATE TABLE proj_movement_rows (
+    generation    integer     NOT NULL,
+    institution_id text       NOT NULL,
+    program_id    text        NOT NULL,
+    business_date date        NOT NULL,
+    position      bigint      NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    guarantee_id  text        NOT NULL,
+    kind          text        NOT NULL,
+    amount        bigint      NOT NULL,
+    in_force      bigint      NOT NULL,
+    share         bigint      NOT NULL
+);
+
+-- Covering, so that a statement reads the index alone.
+CREATE INDEX proj_movement_rows_by_date ON proj_movement_rows
+    (generation, institution_id, business_date, position)
+    INCLUDE (program_id, kind, amount, in_force, share);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON proj_movements, proj_movement_rows TO ledger_service;
