@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 import asyncpg
 
+from events.business import business_date as day_of
 from events.stored import read_log_entry
 from ledger.audit.scan import head, scan_bodies, snapshot
 from ledger.store.chain import GENESIS, link
@@ -44,11 +45,15 @@ async def replay(
     *,
     to_position: int | None = None,
     as_of: dt.datetime | None = None,
+    business_date: dt.date | None = None,
     projections: Iterable[Projection] | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_position: Callable[[Fold], None] | None = None,
 ) -> Fold:
     """Fold the log from position 1 to `to_position` (default the head), or up to `as_of`.
+
+    With `business_date`, only the events whose business date (SPEC 9) is at or
+    before it are folded: the books as of that day, as known at `as_of` (or now).
 
     Events are read in batches from one snapshot, so memory holds the read
     models, never the log. Each link is recomputed on the way: a state is
@@ -58,6 +63,7 @@ async def replay(
     """
     fold = Fold(projections)
     previous = GENESIS
+    reached = 0  # the last position verified (folded or, later in business time, not)
     async with snapshot(conn):
         head_position, _ = await head(conn)
         if to_position is not None and to_position > head_position:
@@ -68,20 +74,22 @@ async def replay(
         async with contextlib.aclosing(scan_bodies(conn, through=end)) as batches:
             async for batch in batches:
                 for position, stored_hash, body in batch:
-                    if position != fold.position + 1 or body is None:
-                        raise ReplayError(_broken(fold.position + 1))
+                    if position != reached + 1 or body is None:
+                        raise ReplayError(_broken(reached + 1))
                     computed = link(previous, position, body)
                     if computed != stored_hash:
                         raise ReplayError(_broken(position))
                     entry = read_log_entry(body, position, stored_hash.hex())
                     if as_of is not None and entry.recorded_at > as_of:
                         return fold
+                    previous, reached = computed, position
+                    if business_date is not None and day_of(entry.occurred_at) > business_date:
+                        continue  # later in business time: verified, not folded
                     fold.apply(entry)
-                    previous = computed
                     if on_position is not None:
                         on_position(fold)
                 if progress is not None:
-                    progress(fold.position, end)
+                    progress(reached, end)
     return fold
 
 

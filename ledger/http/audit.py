@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from ledger.audit.replay import ReplayError
-from ledger.audit.state import state_at
+from ledger.audit.state import STATE_IDS, OutOfBusinessOrder, state_at
 from ledger.audit.verify import verify_chain
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.params import int_param, optional_int, text_param
+from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.schemas import json_response_body
 from ledger.store.reads import head_position
@@ -32,33 +34,43 @@ async def verify(request: web.Request) -> web.Response:
     return web.Response(body=json_response_body(report.to_json()), content_type="application/json")
 
 
-_STATE_IDS = ("guarantee_id", "claim_id", "sme_id")
-
-
 @routes.get("/v1/audit/state")
 async def state(request: web.Request) -> web.Response:
-    """One read model (guarantee, claim or SME exposure) as it stood at `position`."""
+    """One read model as it stood at `position`, or as of `business_date` (and `known_at`)."""
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading past states")
-    if "position" not in request.query:
-        raise invalid("query.position", "required: the log position to look at")
-    position = int_param(request, "position", 0, 0, 2**62)
-    given = [(name, value) for name in _STATE_IDS if (value := text_param(request, name))]
+    day = date_param(request, "business_date")
+    known_at = moment_param(request, "known_at", now=dt.datetime.now(dt.UTC))
+    if day is None and "position" not in request.query:
+        raise invalid(
+            "query.position", "required: the log position (or a business_date) to look at"
+        )
+    if day is not None and "position" in request.query:
+        raise invalid("query", "give position or business_date, not both")
+    if known_at is not None and day is None:
+        raise invalid("query.known_at", "known_at goes with business_date")
+    position = None if day is not None else int_param(request, "position", 0, 0, 2**62)
+    given = [(name, value) for name in STATE_IDS if (value := text_param(request, name))]
     if len(given) != 1:
-        raise invalid("query", "give exactly one of " + ", ".join(_STATE_IDS))
+        raise invalid("query", "give exactly one of " + ", ".join(STATE_IDS))
     name, ident = given[0]
     limits = request.app[LIMITS]
     async with pooled(
         request.app[RUNTIME].pool, limits.acquire_timeout, limits.audit_timeout
     ) as conn:
         head = await head_position(conn)
-        if position > head:
+        if position is not None and position > head:
             raise invalid("query.position", f"beyond the head of the log ({head})")
         try:
-            body = await state_at(conn, position, **{name: ident})
+            body = await state_at(
+                conn, position, business_date=day, known_at=known_at, **{name: ident}
+            )
+        except OutOfBusinessOrder as exc:
+            raise Problem("invalid-state", str(exc)) from None
         except ReplayError as exc:
             # The history up to there does not verify: no state is answered from it.
             raise Problem("invalid-state", f"{exc}; see GET /v1/audit/verify") from None
     if body is None:
-        raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at position {position}")
+        when = f"position {position}" if day is None else f"business date {day}"
+        raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at {when}")
     return web.Response(body=json_response_body(body), content_type="application/json")
