@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
-from ledger.http import audit, events, openapi, ops, readmodels, streams
+from ledger.http import audit, events, openapi, ops, readmodels, statements, streams
 from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
@@ -67,6 +67,7 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
+    app.router.add_routes(statements.routes)
     for table in (*tables, openapi.routes):
         app.router.add_routes(table)
     return app

@@ -147,6 +147,31 @@ OPERATIONS: tuple[Op, ...] = (
             ("program_id", {"type": "string"}, "a program"),
         ),
     ),
+    Op(
+        "get",
+        "/v1/statements/{institution_id}",
+        "An institution's statement per program over business dates (SPEC 9): JSON, or CSV "
+        "for Accept: text/csv (auditor, admin, reader, itself)",
+        {200: "object"},
+        _READ,
+        query=(
+            ("period", {"type": "string"}, "2025, 2025-Q2 or 2025-06 (or give from and to)"),
+            ("from", {"type": "string", "format": "date"}, "first business date (included)"),
+            ("to", {"type": "string", "format": "date"}, "last business date (included)"),
+            (
+                "known_at",
+                {"type": "string", "format": "date-time"},
+                "count the events recorded by then (default now)",
+            ),
+            ("filed", {"type": "string", "enum": ["latest"]}, "the latest filed statement"),
+            ("compare", {"type": "string", "enum": ["filed"]}, "the filed statement against now"),
+            _MIN_POSITION,
+        ),
+        extra={
+            "description": "With Accept: text/csv, one row per program, columns named by "
+            "their JSON path (issued.count ...)."
+        },
+    ),
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
     Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
     Op(

@@ -163,6 +163,6 @@ CREATE TABLE proj_movement_rows (
 -- Covering, so that a statement reads the index alone.
 CREATE INDEX proj_movement_rows_by_date ON proj_movement_rows
     (generation, institution_id, business_date, position)
-    INCLUDE (program_id, kind, amount, in_force, share);
+    INCLUDE (recorded_at, program_id, kind, amount, in_force, share);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON proj_movements, proj_movement_rows TO ledger_service;

@@ -1,0 +1,100 @@
+"""GET /v1/statements/{institution_id}: an institution's period statement (SPEC 9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from events.business import SHANGHAI
+from ledger.http.access import known_shape, not_found
+from ledger.http.auth import READ_ROLES, authenticate
+from ledger.http.db import read_connection
+from ledger.http.params import date_param, moment_param, text_param
+from ledger.http.problems import Problem, invalid
+from ledger.http.readmodels import _await_position as await_position
+from ledger.http.schemas import json_response_body
+from ledger.periods import PERIOD_FORMS, period_dates
+from ledger.statement_csv import statement_csv
+from projections.statements import Cut, institution_kind, statement
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a statement request asks for: whose, which business dates, as known when."""
+
+    institution_id: str
+    first: dt.date
+    last: dt.date
+    known_at: dt.datetime | None
+
+
+def asked(request: web.Request) -> Asked:
+    """The request's institution, period and known_at, or 422 naming what to fix."""
+    ident = request.match_info["institution_id"]
+    known_shape(ident)
+    period = text_param(request, "period")
+    first, last = date_param(request, "from"), date_param(request, "to")
+    if period is not None:
+        if first is not None or last is not None:
+            raise invalid("query.period", "give period, or from and to, not both")
+        try:
+            first, last = period_dates(period)
+        except ValueError as exc:
+            raise invalid("query.period", str(exc)) from None
+    elif first is None or last is None:
+        missing = "to" if first is not None else "from" if last is not None else "period"
+        raise invalid(
+            f"query.{missing}",
+            f"give period ({PERIOD_FORMS}), or from and to (YYYY-MM-DD, both included)",
+        )
+    if first > last:
+        raise invalid("query.from", f"from {first} is after to {last}; swap them")
+    known_at = moment_param(request, "known_at", now=dt.datetime.now(dt.UTC))
+    return Asked(ident, first, last, known_at)
+
+
+def check_reader(actor_role: str, actor_institution: str | None, institution_id: str) -> None:
+    """403 unless auditor, admin, reader or the institution itself."""
+    if actor_role not in READ_ROLES and actor_institution != institution_id:
+        raise Problem("forbidden", "an institution's key reads only its own statements")
+
+
+def respond(request: web.Request, body: dict[str, Any]) -> web.Response:
+    """JSON, or CSV when the client accepts text/csv (and not JSON first)."""
+    accept = request.headers.get("Accept", "")
+    if "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]:
+        return web.Response(
+            text=statement_csv(body),
+            content_type="text/csv",
+            charset="utf-8",
+        )
+    return web.Response(body=json_response_body(body), content_type="application/json")
+
+
+@routes.get("/v1/statements/{institution_id}")
+async def get_statement(request: web.Request) -> web.Response:
+    """Per program: in force, movements, losses over a period (auditor, admin, reader, itself)."""
+    actor = await authenticate(request)
+    ask = asked(request)
+    check_reader(actor.role, actor.institution_id, ask.institution_id)
+    async with read_connection(request) as conn:
+        await await_position(request, conn)
+        kind = await institution_kind(conn, ask.institution_id)
+        if kind is None:
+            raise not_found(f"institution {ask.institution_id}")
+        known_at = ask.known_at or dt.datetime.now(SHANGHAI)
+        body = await statement(
+            conn,
+            ask.institution_id,
+            kind,
+            ask.first,
+            ask.last,
+            known_at.astimezone(SHANGHAI),
+            Cut(known_at=ask.known_at),
+        )
+    return respond(request, body)
