@@ -216,6 +216,25 @@ class ClaimClosed(_ClaimEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "claim.closed"
 
 
+class StatementFiled(PayloadBase, frozen=True, kw_only=True):
+    """An institution filed its statement for business dates from..to (SPEC 9)."""
+
+    TYPE: ClassVar[str] = "statement.filed"
+    institution_id: Ident
+    from_: datetime.date = msgspec.field(name="from")
+    to: datetime.date
+
+    def __post_init__(self) -> None:
+        """Refuse a period that ends before it starts."""
+        if self.from_ > self.to:
+            raise field_problem("from", f"from {self.from_} is after to {self.to}")
+
+    @property
+    def stream_id(self) -> str:
+        """Return `institution-{institution_id}`."""
+        return f"institution-{self.institution_id}"
+
+
 Payload = (
     InstitutionRegistered
     | ProgramRegistered
@@ -233,6 +252,7 @@ Payload = (
     | CompensationPaid
     | RecoveryRecorded
     | ClaimClosed
+    | StatementFiled
 )
 """Any event's data."""
 
@@ -253,6 +273,7 @@ _ALL: tuple[type[Payload], ...] = (
     CompensationPaid,
     RecoveryRecorded,
     ClaimClosed,
+    StatementFiled,
 )
 
 PAYLOADS: dict[str, type[Payload]] = {cls.TYPE: cls for cls in _ALL}

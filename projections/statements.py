@@ -4,11 +4,13 @@ from the movements read model (projections/movements.py) by two index ranges."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
+from events.stored import CANONICAL
 from projections.movements import NAME, institution_key
 
 # Opening sums what lies before the period ($2), closing everything up to its end ($3);
@@ -133,3 +135,10 @@ async def statement(
         "position": max((int(r["last_position"]) for r in rows), default=0),
         "programs": [program_figures(r) for r in rows],
     }
+
+
+def statement_digest(body: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the statement's canonical JSON without known_at: keys sorted, no
+    whitespace, UTF-8 (what a filing fixes, SPEC 9)."""
+    fixed = {key: value for key, value in body.items() if key != "known_at"}
+    return hashlib.sha256(CANONICAL.encode(fixed)).hexdigest()

@@ -9,6 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from events.business import SHANGHAI
+from ledger.filed_statements import (
+    DigestMismatch,
+    changes,
+    filed_statement,
+    late_positions,
+    latest_filing,
+)
 from ledger.http.access import known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
@@ -18,6 +25,7 @@ from ledger.http.readmodels import _await_position as await_position
 from ledger.http.schemas import json_response_body
 from ledger.periods import PERIOD_FORMS, period_dates
 from ledger.statement_csv import statement_csv
+from projections.queries import reflected_position
 from projections.statements import Cut, institution_kind, statement
 
 routes = web.RouteTableDef()
@@ -78,9 +86,21 @@ def respond(request: web.Request, body: dict[str, Any]) -> web.Response:
 
 @routes.get("/v1/statements/{institution_id}")
 async def get_statement(request: web.Request) -> web.Response:
-    """Per program: in force, movements, losses over a period (auditor, admin, reader, itself)."""
+    """Per program: in force, movements, losses over a period (auditor, admin, reader, itself).
+
+    `?filed=latest`: the latest filed statement of that period, recomputed and checked
+    against its digest; `?compare=filed`: that one against the statement now.
+    """
     actor = await authenticate(request)
     ask = asked(request)
+    filed = text_param(request, "filed")
+    compare = text_param(request, "compare")
+    if filed not in (None, "latest"):
+        raise invalid("query.filed", "the only choice is filed=latest")
+    if compare not in (None, "filed"):
+        raise invalid("query.compare", "the only choice is compare=filed")
+    if filed and compare:
+        raise invalid("query.compare", "give filed=latest or compare=filed, not both")
     check_reader(actor.role, actor.institution_id, ask.institution_id)
     async with read_connection(request) as conn:
         await await_position(request, conn)
@@ -88,7 +108,7 @@ async def get_statement(request: web.Request) -> web.Response:
         if kind is None:
             raise not_found(f"institution {ask.institution_id}")
         known_at = ask.known_at or dt.datetime.now(SHANGHAI)
-        body = await statement(
+        now = await statement(
             conn,
             ask.institution_id,
             kind,
@@ -97,4 +117,31 @@ async def get_statement(request: web.Request) -> web.Response:
             known_at.astimezone(SHANGHAI),
             Cut(known_at=ask.known_at),
         )
-    return respond(request, body)
+        if not (filed or compare):
+            return respond(request, now)
+        filing = await latest_filing(conn, ask.institution_id, ask.first, ask.last)
+        if filing is None:
+            raise not_found(
+                f"statement filed by {ask.institution_id} for {ask.first} to {ask.last}"
+            )
+        reflected = await reflected_position(conn)
+        if reflected < filing.position:
+            raise Problem(
+                "service-unavailable",
+                f"the read models reflect position {reflected}, not yet the filed "
+                f"{filing.position}; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        try:
+            then = await filed_statement(
+                conn, ask.institution_id, kind, ask.first, ask.last, filing
+            )
+        except DigestMismatch as exc:
+            raise Problem("invalid-state", str(exc)) from None
+        if filed:
+            return respond(request, then)
+        late = await late_positions(
+            conn, ask.institution_id, ask.last, filing.position, ask.known_at
+        )
+    body = {"filed": then, "now": now, "changes": changes(then, now), "late_events": late}
+    return web.Response(body=json_response_body(body), content_type="application/json")

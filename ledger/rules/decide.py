@@ -5,7 +5,7 @@ from __future__ import annotations
 from events import payloads as p
 from events.derived import Derived
 from events.stored import Actor
-from ledger.rules import claims, issuance, lifecycle, registry
+from ledger.rules import claims, filing, issuance, lifecycle, registry
 from ledger.rules.authorize import authorize
 from ledger.rules.state import View
 
@@ -54,4 +54,6 @@ def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Der
             return claims.recover(view, payload)
         case p.ClaimClosed():
             claims.close(view, payload)
+        case p.StatementFiled():
+            return filing.file_statement(view, payload)
     return None

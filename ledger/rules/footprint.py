@@ -76,7 +76,7 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
     for event in events:
         fp.exclusive.add(f"stream:{event.stream_id}")
         match event:
-            case p.InstitutionRegistered():
+            case p.InstitutionRegistered() | p.StatementFiled():
                 fp.institutions.add(event.institution_id)
             case p.ProgramRegistered() | p.ProgramAmended():
                 fp.exclusive.add(f"program:{event.program_id}")

@@ -92,6 +92,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
     "compensation.paid": {"guarantee_id": "G-1", "claim_id": "C-1"},
     "recovery.recorded": {"guarantee_id": "G-1", "claim_id": "C-1", "amount": 100000000},
     "claim.closed": {"guarantee_id": "G-1", "claim_id": "C-1"},
+    "statement.filed": {"institution_id": "CQ-SCI-GUAR", "from": "2025-04-01", "to": "2025-06-30"},
 }
 
 TYPES: tuple[str, ...] = tuple(_EXAMPLES)

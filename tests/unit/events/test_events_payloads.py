@@ -20,6 +20,7 @@ STREAMS = {
     "program.amended": "program-national-sme-tech-2024",
     "sme.registered": f"sme-{SME}",
     "sme.eligibility_recorded": f"sme-{SME}",
+    "statement.filed": "institution-CQ-SCI-GUAR",
 }
 
 
@@ -41,7 +42,7 @@ def refused_at(type_: str, data: dict[str, Any]) -> str:
 
 def test_every_spec_type_has_a_payload_and_an_example() -> None:
     assert set(PAYLOADS) == set(TYPES)
-    assert len(EVENT_TYPES) == 16
+    assert len(EVENT_TYPES) == 17
 
 
 @pytest.mark.parametrize("type_", TYPES)
