@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -18,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline
+from bench import baseline, statements
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -183,6 +184,7 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 settle=dsn,
             )
         target = args.events
+        fill_started = datetime.datetime.now(datetime.UTC)
         _say(f"filling the store to {target} events")
         while (head := _head(dsn)) < target:
             missing = (target - head + 99) // 100
@@ -217,6 +219,14 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             }
         )
         out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
+        _settle(dsn)
+        _say("statements of the guarantor for this quarter")
+        probes["ledger.statement"] = cpu_probe_ms()
+        # As known before the fill: what an auditor asks of a past moment.
+        out["ledger"]["statement"] = statements.measure(
+            ledger.url, guarantor, GUARANTOR_ID, fill_started
+        )
+        out["ledger"]["statement"]["stored_events"] = _head(dsn)
     head = _head(dsn)
     _checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on

@@ -12,6 +12,7 @@ TARGETS = {
     "replay_peak_rss_mb": ("replay, peak memory MB", "<", 300.0),
     "catch_up_events_per_s": ("projection catch-up, events/s", ">=", 10_000.0),
     "growth_ratio": ("append p50 full store / empty store", "<=", 1.25),
+    "statement_ms": ("quarterly statement on the full store, p50 ms", "<", 1000.0),
 }
 
 
@@ -26,6 +27,11 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
         "replay_peak_rss_mb": led["replay"]["peak_rss_mb"],
         "catch_up_events_per_s": led["catch_up"]["events_per_s"],
         "growth_ratio": led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"],
+        **(
+            {"statement_ms": led["statement"]["now"]["p50_ms"]}
+            if "statement" in led  # absent from results measured before statements existed
+            else {}
+        ),
     }
 
 
@@ -98,6 +104,14 @@ def render(results: dict[str, Any]) -> str:
             f"| {label} ({m['events']} events{each}, peak {m['peak_rss_mb']} MB) | "
             f"{m['events_per_s']:.0f} | | | | |"
         )
+    if "statement" in led:
+        for key, label in (("now", "as known now"), ("known_at_past", "as known before the fill")):
+            m = led["statement"][key]
+            lines.append(
+                f"| quarterly statement, {label} ({m['guarantees']} guarantees, "
+                f"{led['statement']['stored_events']} events) | | {m['p50_ms']:.2f} | "
+                f"max {m['max_ms']:.2f} | | |"
+            )
     lines += _cpu_table(results)
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for t in results["targets"].values():
