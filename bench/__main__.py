@@ -227,6 +227,8 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             ledger.url, guarantor, GUARANTOR_ID, fill_started
         )
         out["ledger"]["statement"]["stored_events"] = _head(dsn)
+        _say("statement query over 100 000 guarantees of one institution")
+        out["ledger"]["statement"]["synthetic"] = aio.run(statements.synthetic(dsn, 100_000))
     head = _head(dsn)
     _checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on

@@ -112,6 +112,13 @@ def render(results: dict[str, Any]) -> str:
                 f"{led['statement']['stored_events']} events) | | {m['p50_ms']:.2f} | "
                 f"max {m['max_ms']:.2f} | | |"
             )
+    synthetic = led.get("statement", {}).get("synthetic")
+    if synthetic:
+        lines.append(
+            f"| statement query, {synthetic['guarantees']} guarantees of one institution "
+            f"({synthetic['rows']} movement rows) | | {synthetic['p50_ms']:.2f} | "
+            f"max {synthetic['max_ms']:.2f} | | |"
+        )
     lines += _cpu_table(results)
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for t in results["targets"].values():

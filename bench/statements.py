@@ -56,3 +56,59 @@ def measure(
             "position": body["position"],
         }
     return figures
+
+
+SYNTHETIC = "BENCH-SYNTHETIC"
+"""The institution whose rows `synthetic` makes up (taken back afterwards)."""
+
+
+async def synthetic(dsn: str, guarantees: int, *, repeats: int = 5) -> dict[str, Any]:
+    """The statement query over `guarantees` guarantees of one institution (three movements
+    each: issued, repaid, released, over a year), timed inside a transaction that is rolled
+    back: the read model is left as the events made it."""
+    import asyncpg
+
+    from projections.statements import STATEMENT_SQL
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO proj_movement_rows
+                   SELECT c.generation, $1, 'bench-program-' || (g % 3),
+                          date '2025-01-01' + ((g + k * 120) % 365), g * 3 + k, now(),
+                          'BG-' || g, (ARRAY['issued', 'repaid', 'released'])[k + 1],
+                          (ARRAY[1000000, 200000, 800000])[k + 1],
+                          (ARRAY[1000000, -200000, -800000])[k + 1], 0
+                     FROM projection_checkpoints c, generate_series(1, $2) g,
+                          generate_series(0, 2) k
+                    WHERE c.name = 'movements'""",
+                SYNTHETIC,
+                guarantees,
+            )
+            await conn.execute("ANALYZE proj_movement_rows")
+            runs = []
+            first, last = dt.date(2025, 4, 1), dt.date(2025, 6, 30)
+            for _ in range(repeats + 1):
+                started = time.perf_counter()
+                await conn.fetch(STATEMENT_SQL, SYNTHETIC, first, last, None, None)
+                runs.append((time.perf_counter() - started) * 1000.0)
+            raise _RollBack(runs[1:])
+    except _RollBack as done:
+        runs = done.runs
+    finally:
+        await conn.close()
+    return {
+        "guarantees": guarantees,
+        "rows": guarantees * 3,
+        "p50_ms": round(statistics.median(runs), 2),
+        "max_ms": round(max(runs), 2),
+    }
+
+
+class _RollBack(Exception):
+    """Leaves the transaction (rolling it back) with the timings."""
+
+    def __init__(self, runs: list[float]) -> None:
+        super().__init__("rolled back")
+        self.runs = runs

@@ -153,7 +153,7 @@ OPERATIONS: tuple[Op, ...] = (
         "An institution's statement per program over business dates (SPEC 9): JSON, or CSV "
         "for Accept: text/csv (auditor, admin, reader, itself)",
         {200: "object"},
-        _READ,
+        (*_READ, 409),
         query=(
             ("period", {"type": "string"}, "2025, 2025-Q2 or 2025-06 (or give from and to)"),
             ("from", {"type": "string", "format": "date"}, "first business date (included)"),
