@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
+from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
 from ledger.http.events import MAX_BODY, MAX_LIMIT, MAX_WAIT
 from ledger.http.openapi_schemas import REF, components
 from ledger.http.problems import PROBLEM_TYPE, SLUG_STATUS, TITLES
@@ -33,6 +35,7 @@ class Op:
     body: str | None = None
     secured: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    headers: tuple[tuple[str, dict[str, Any], str], ...] = ()
 
 
 def _int(low: int, high: int) -> dict[str, Any]:
@@ -69,6 +72,36 @@ OPERATIONS: tuple[Op, ...] = (
                 "seconds to wait when there are none yet (default 0)",
             ),
         ),
+    ),
+    Op(
+        "get",
+        "/v1/events/stream",
+        "Server-sent events: the log after a position, then live (auditor, admin)",
+        {200: "event-stream"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            (
+                "format",
+                {"enum": ["ledger", "cloudevents"]},
+                "event data as in GET /v1/events (default) or as structured CloudEvents",
+            ),
+        ),
+        headers=(
+            (
+                "Last-Event-ID",
+                {"type": "string", "pattern": "^[0-9]{0,19}$"},
+                "the last position received: the stream resumes after it (wins over after)",
+            ),
+        ),
+        extra={
+            "description": (
+                "Each event as `id: <position>`, `event: <type>`, `data: <the event as in "
+                "GET /v1/events>`, and a comment line on an idle stream. A `Last-Event-ID` "
+                "header (sent by a reconnecting EventSource) wins over `after`. A consumer "
+                "that stops reading is cut off and resumes from its last id."
+            )
+        },
     ),
     Op(
         "get",
@@ -194,6 +227,28 @@ def _ref(name: str) -> dict[str, str]:
 def _success(name: str) -> dict[str, Any]:
     if name == "text":
         return {"text/plain": {"schema": {"type": "string"}}}
+    if name == "EventPage":
+        cloudevents = {"type": "array", "items": CLOUDEVENT_SCHEMA}
+        return {
+            "application/json": {"schema": _ref(name)},
+            CLOUDEVENTS_BATCH: {"schema": cloudevents},
+        }
+    if name == "event-stream":
+        # One schema per server-sent event, as event-stream readers (and schemathesis) apply it.
+        event = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                "event": {"type": "string"},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"anyOf": [_ref("LogEntry"), CLOUDEVENT_SCHEMA]},
+                },
+                "retry": {"type": "integer"},
+            },
+        }
+        return {"text/event-stream": {"schema": event}}
     if name == "object":
         return {"application/json": {"schema": {"type": "object"}}}
     if name == "Receipt(s)":
@@ -222,6 +277,10 @@ def _operation(op: Op) -> dict[str, Any]:
     params += [
         {"name": n, "in": "query", "required": False, "schema": s, "description": d}
         for n, s, d in op.query
+    ]
+    params += [
+        {"name": n, "in": "header", "required": False, "schema": s, "description": d}
+        for n, s, d in op.headers
     ]
     statuses = set(op.problems) | {405} if op.secured else set(op.problems)
     responses: dict[str, Any] = {

@@ -1,8 +1,9 @@
 """Reading and writing what the rules decide on, in the append transaction, in one call each.
 
 `prepare` takes the post's locks and reads its decision state, stream
-versions and business times and posters' keys (ledger_prepare, migration 0015); `append` stores
-the events and the state the rules changed (ledger_append, migration 0009).
+versions and business times, and posters' keys (ledger_prepare); `append`
+stores the events and the state the rules changed (ledger_append). Both are
+defined in ledger/store/functions/.
 """
 
 from __future__ import annotations
