@@ -11,6 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.periods import period_dates
+from ledger.periods import quarters as quarters_of
 from ledger.runtime import running
 from ledger.seeds import NATIONAL_FUND_ID
 from ledger.statement_csv import flatten, statement_csv
@@ -73,10 +75,7 @@ async def _check(conn: Any, entries: list[Any], institution: str) -> None:
     async def stmt(first: dt.date, last: dt.date, cut: Cut | None = None) -> dict[str, Any]:
         return await statement(conn, institution, "bank", first, last, KNOWN, cut or Cut())
 
-    periods = [
-        (dt.date(2025, m, 1), dt.date(2025, m + 2, 1) - dt.timedelta(days=1)) for m in (1, 4, 7)
-    ]
-    periods.append((dt.date(2025, 10, 1), dt.date(2025, 12, 31)))
+    periods = [period_dates(q) for q in quarters_of(2025)]
     year = await stmt(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
     quarters = [await stmt(a, b) for a, b in periods]
     for body, (first, last) in [
@@ -133,7 +132,7 @@ async def _check(conn: Any, entries: list[Any], institution: str) -> None:
         }
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(ops=OPS, gaps=GAPS)
 async def test_statements_equal_a_plain_fold_and_add_up(
     pg_admin_dsn: str, pg_template: str, ops: list[tuple[int, int, int]], gaps: list[int]
