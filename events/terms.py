@@ -36,7 +36,7 @@ class TermsShares(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 class ProgramTerms(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
 ):
-    """The terms of a guarantee program (SPEC section 4)."""
+    """The terms of a guarantee program: bounds, eligibility, shares, caps and parties."""
 
     per_sme_cap: Fen
     loan_amount_min: Fen

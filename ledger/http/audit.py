@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 from aiohttp import web
 
 from ledger.audit.replay import ReplayError
@@ -14,7 +15,15 @@ from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid
-from ledger.http.schemas import json_response_body
+from ledger.http.schemas import (
+    ChainCheck,
+    ClaimShares,
+    GuaranteeSummary,
+    InstitutionPosition,
+    ProgramSummary,
+    SmeExposure,
+    json_response_body,
+)
 from ledger.store.reads import head_position
 
 routes = web.RouteTableDef()
@@ -31,7 +40,19 @@ async def verify(request: web.Request) -> web.Response:
         request.app[RUNTIME].pool, limits.acquire_timeout, limits.audit_timeout
     ) as conn:
         report = await verify_chain(conn, through=through)
-    return web.Response(body=json_response_body(report.to_json()), content_type="application/json")
+    body = msgspec.convert(report.to_json(), ChainCheck)
+    return web.Response(body=json_response_body(body), content_type="application/json")
+
+
+STATE_BODIES: dict[str, type[msgspec.Struct]] = {
+    "guarantee_id": GuaranteeSummary,
+    "claim_id": ClaimShares,
+    "sme_id": SmeExposure,
+    "institution_id": InstitutionPosition,
+    "program_id": ProgramSummary,
+}
+"""What GET /v1/audit/state answers, by the id it is given: the read model's own body."""
+assert tuple(STATE_BODIES) == STATE_IDS
 
 
 @routes.get("/v1/audit/state")
@@ -73,4 +94,5 @@ async def state(request: web.Request) -> web.Response:
     if body is None:
         when = f"position {position}" if day is None else f"business date {day}"
         raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at {when}")
-    return web.Response(body=json_response_body(body), content_type="application/json")
+    typed = msgspec.convert(body, STATE_BODIES[name])
+    return web.Response(body=json_response_body(typed), content_type="application/json")

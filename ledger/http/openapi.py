@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger.http import schemas
 from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
 from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
 from ledger.http.events import MAX_BODY, MAX_LIMIT, MAX_WAIT
@@ -115,7 +116,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/smes/{sme_id}/exposure",
         "An SME's balance, cap and headroom per program",
-        {200: "SmeExposure"},
+        {200: schemas.SmeExposure.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -123,7 +124,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/guarantees/{guarantee_id}",
         "A guarantee (auditor, admin, reader, parties)",
-        {200: "GuaranteeSummary"},
+        {200: schemas.GuaranteeSummary.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -131,7 +132,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/claims/{claim_id}",
         "A claim's shares per role (auditor, admin, reader, parties)",
-        {200: "ClaimShares"},
+        {200: schemas.ClaimShares.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -139,7 +140,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/institutions/{institution_id}/position",
         "An institution's position per program (auditor, admin, reader, itself)",
-        {200: "InstitutionPosition"},
+        {200: schemas.InstitutionPosition.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -147,7 +148,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/programs/{program_id}",
         "A program's current terms, version and totals",
-        {200: "ProgramSummary"},
+        {200: schemas.ProgramSummary.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -155,7 +156,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/audit/verify",
         "Recompute the hash chain; name the first bad position",
-        {200: "ChainCheck"},
+        {200: schemas.ChainCheck.__name__},
         (401, 403, 422, 503),
         query=(("through", _int(1, 2**62), "verify through this position (default: the head)"),),
     ),
@@ -163,7 +164,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/audit/state",
         "A read model as it stood at a position, or as of a business date (SPEC 9)",
-        {200: "object"},
+        {200: "AuditState"},
         (401, 403, 404, 409, 422, 503),
         query=(
             ("position", _int(0, 2**62), "the log position (or give business_date)"),
