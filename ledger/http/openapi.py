@@ -186,7 +186,7 @@ OPERATIONS: tuple[Op, ...] = (
         "/v1/statements/{institution_id}",
         "An institution's statement per program over business dates (SPEC 9): JSON, or CSV "
         "for Accept: text/csv (auditor, admin, reader, itself)",
-        {200: "object"},
+        {200: "StatementAnswer"},
         (*_READ, 409),
         query=(
             ("period", {"type": "string"}, "2025, 2025-Q2 or 2025-06 (or give from and to)"),

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from events.business import SHANGHAI
@@ -23,6 +24,7 @@ from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import _await_position as await_position
 from ledger.http.schemas import json_response_body
+from ledger.http.statement_schemas import FiledStatement, Statement, StatementComparison
 from ledger.periods import PERIOD_FORMS, period_dates
 from ledger.statement_csv import statement_csv
 from projections.queries import reflected_position
@@ -72,8 +74,11 @@ def check_reader(actor_role: str, actor_institution: str | None, institution_id:
         raise Problem("forbidden", "an institution's key reads only its own statements")
 
 
-def respond(request: web.Request, body: dict[str, Any]) -> web.Response:
-    """JSON, or CSV when the client accepts text/csv (and not JSON first)."""
+def respond(
+    request: web.Request, body: dict[str, Any], answer: type[msgspec.Struct] = Statement
+) -> web.Response:
+    """JSON as the type the OpenAPI document describes, or CSV when the client accepts
+    text/csv (and not JSON first)."""
     accept = request.headers.get("Accept", "")
     if "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]:
         return web.Response(
@@ -81,7 +86,8 @@ def respond(request: web.Request, body: dict[str, Any]) -> web.Response:
             content_type="text/csv",
             charset="utf-8",
         )
-    return web.Response(body=json_response_body(body), content_type="application/json")
+    typed = msgspec.convert(body, answer)
+    return web.Response(body=json_response_body(typed), content_type="application/json")
 
 
 @routes.get("/v1/statements/{institution_id}")
@@ -139,9 +145,10 @@ async def get_statement(request: web.Request) -> web.Response:
         except DigestMismatch as exc:
             raise Problem("invalid-state", str(exc)) from None
         if filed:
-            return respond(request, then)
+            return respond(request, then, FiledStatement)
         late = await late_positions(
             conn, ask.institution_id, ask.last, filing.position, ask.known_at
         )
     body = {"filed": then, "now": now, "changes": changes(then, now), "late_events": late}
-    return web.Response(body=json_response_body(body), content_type="application/json")
+    typed = msgspec.convert(body, StatementComparison)
+    return web.Response(body=json_response_body(typed), content_type="application/json")
