@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import msgspec
 from aiohttp import web
 
@@ -19,13 +21,17 @@ from ledger.filed_statements import (
 )
 from ledger.http.access import known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
-from ledger.http.db import read_connection
+from ledger.http.context import LIMITS
 from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
-from ledger.http.readmodels import _await_position as await_position
+from ledger.http.readmodels import _primary_reflects as primary_reflects
+from ledger.http.readmodels import _standby_reflects as standby_reflects
+from ledger.http.readmodels import _wanted as wanted_position
+from ledger.http.replicas import read_routed
 from ledger.http.schemas import json_response_body
 from ledger.http.statement_schemas import FiledStatement, Statement, StatementComparison
 from ledger.periods import PERIOD_FORMS, period_dates
+from ledger.standbys import Standby
 from ledger.statement_csv import statement_csv
 from projections.queries import reflected_position
 from projections.statements import Cut, institution_kind, statement
@@ -78,14 +84,11 @@ def respond(
     request: web.Request, body: dict[str, Any], answer: type[msgspec.Struct] = Statement
 ) -> web.Response:
     """JSON as the type the OpenAPI document describes, or CSV when the client accepts
-    text/csv (and not JSON first)."""
+    text/csv (and not JSON first); the comparison is JSON only."""
     accept = request.headers.get("Accept", "")
-    if "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]:
-        return web.Response(
-            text=statement_csv(body),
-            content_type="text/csv",
-            charset="utf-8",
-        )
+    wants_csv = "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]
+    if wants_csv and answer is not StatementComparison:
+        return web.Response(text=statement_csv(body), content_type="text/csv", charset="utf-8")
     typed = msgspec.convert(body, answer)
     return web.Response(body=json_response_body(typed), content_type="application/json")
 
@@ -108,47 +111,59 @@ async def get_statement(request: web.Request) -> web.Response:
     if filed and compare:
         raise invalid("query.compare", "give filed=latest or compare=filed, not both")
     check_reader(actor.role, actor.institution_id, ask.institution_id)
-    async with read_connection(request) as conn:
-        await await_position(request, conn)
-        kind = await institution_kind(conn, ask.institution_id)
-        if kind is None:
-            raise not_found(f"institution {ask.institution_id}")
-        known_at = ask.known_at or dt.datetime.now(SHANGHAI)
-        now = await statement(
-            conn,
-            ask.institution_id,
-            kind,
-            ask.first,
-            ask.last,
-            known_at.astimezone(SHANGHAI),
-            Cut(known_at=ask.known_at),
+    wanted = wanted_position(request)
+    deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
+
+    async def work(
+        conn: asyncpg.Connection, standby: Standby | None
+    ) -> tuple[dict[str, Any], type[msgspec.Struct]]:
+        # As the read-model routes do: on a standby that reflects min_position, else the primary.
+        if wanted is not None:
+            if standby is None:
+                await primary_reflects(conn, wanted, deadline)
+            else:
+                await standby_reflects(request, conn, standby, wanted, deadline)
+        return await _answer(conn, ask, filed, compare)
+
+    body, answer = await read_routed(request, work)
+    return respond(request, body, answer)
+
+
+async def _answer(
+    conn: asyncpg.Connection, ask: Asked, filed: str | None, compare: str | None
+) -> tuple[dict[str, Any], type[msgspec.Struct]]:
+    kind = await institution_kind(conn, ask.institution_id)
+    if kind is None:
+        raise not_found(f"institution {ask.institution_id}")
+    known_at = ask.known_at or dt.datetime.now(SHANGHAI)
+    now = await statement(
+        conn,
+        ask.institution_id,
+        kind,
+        ask.first,
+        ask.last,
+        known_at.astimezone(SHANGHAI),
+        Cut(known_at=ask.known_at),
+    )
+    if not (filed or compare):
+        return now, Statement
+    filing = await latest_filing(conn, ask.institution_id, ask.first, ask.last)
+    if filing is None:
+        raise not_found(f"statement filed by {ask.institution_id} for {ask.first} to {ask.last}")
+    reflected = await reflected_position(conn)
+    if reflected < filing.position:
+        raise Problem(
+            "service-unavailable",
+            f"the read models reflect position {reflected}, not yet the filed "
+            f"{filing.position}; retry shortly",
+            headers={"Retry-After": "1"},
         )
-        if not (filed or compare):
-            return respond(request, now)
-        filing = await latest_filing(conn, ask.institution_id, ask.first, ask.last)
-        if filing is None:
-            raise not_found(
-                f"statement filed by {ask.institution_id} for {ask.first} to {ask.last}"
-            )
-        reflected = await reflected_position(conn)
-        if reflected < filing.position:
-            raise Problem(
-                "service-unavailable",
-                f"the read models reflect position {reflected}, not yet the filed "
-                f"{filing.position}; retry shortly",
-                headers={"Retry-After": "1"},
-            )
-        try:
-            then = await filed_statement(
-                conn, ask.institution_id, kind, ask.first, ask.last, filing
-            )
-        except DigestMismatch as exc:
-            raise Problem("invalid-state", str(exc)) from None
-        if filed:
-            return respond(request, then, FiledStatement)
-        late = await late_positions(
-            conn, ask.institution_id, ask.last, filing.position, ask.known_at
-        )
+    try:
+        then = await filed_statement(conn, ask.institution_id, kind, ask.first, ask.last, filing)
+    except DigestMismatch as exc:
+        raise Problem("invalid-state", str(exc)) from None
+    if filed:
+        return then, FiledStatement
+    late = await late_positions(conn, ask.institution_id, ask.last, filing.position, ask.known_at)
     body = {"filed": then, "now": now, "changes": changes(then, now), "late_events": late}
-    typed = msgspec.convert(body, StatementComparison)
-    return web.Response(body=json_response_body(typed), content_type="application/json")
+    return body, StatementComparison
