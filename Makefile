@@ -15,6 +15,8 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-run
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed-peer
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 # The console's browser tests drive this Chromium (Debian's package); without it they skip.
 CHROMIUM ?= $(or $(LEDGER_CHROMIUM),/usr/bin/chromium)
@@ -47,6 +49,15 @@ $(BENCH_STAMP): pyproject.toml | $(BENCH_VENV)/bin/python
 $(BENCH_VENV)/bin/python:
 	$(call new_venv,$(BENCH_VENV))
 
+# The peer measured beside the ledger (bench/peer.py) has its own environment, so the
+# ledger's processes never load it.
+$(PEER_STAMP): bench/peer-requirements.txt | $(PEER_VENV)/bin/python
+	$(call pip_of,$(PEER_VENV)) install -r bench/peer-requirements.txt
+	@touch $@
+
+$(PEER_VENV)/bin/python:
+	$(call new_venv,$(PEER_VENV))
+
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	@touch $@
@@ -75,8 +86,8 @@ test: lint ## lint, then the test suite (all but the slow soaks)
 	fi
 	LEDGER_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_FLAGS) -m "not slow"
 
-bench: $(BENCH_STAMP) ## throughput and latency against raw PostgreSQL (own .venv-bench)
-	$(BENCH_VENV)/bin/python -m bench
+bench: $(BENCH_STAMP) $(PEER_STAMP) ## throughput, latency and CPU beside raw PostgreSQL and a peer (BENCH_ARGS=--peers-only)
+	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 soak: $(DEV_STAMP) ## the long fault and concurrency tests (marked slow)
 	$(BIN)/pytest $(PYTEST_FLAGS) -m slow
@@ -85,6 +96,6 @@ screenshots: $(DEV_STAMP) ## the console's screenshots for docs/console.md, from
 	LEDGER_CHROMIUM=$(CHROMIUM) LEDGER_CONSOLE_SCREENSHOTS=docs/images \
 		$(BIN)/pytest $(PYTEST_FLAGS) tests/browser/test_console_layout.py
 
-clean: ## remove .venv, .venv-bench, caches and builds (keeps .ledger-data, the embedded store)
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
+clean: ## remove .venv, .venv-bench, .venv-peer, caches and builds (keeps .ledger-data, the embedded store)
+	rm -rf $(VENV) $(BENCH_VENV) $(PEER_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -24,6 +24,7 @@ import aiohttp
 import asyncpg
 
 from bench.payloads import GUARANTOR_ID, PROGRAM_ID, guarantee_issued, setup_events, sme_registered
+from bench.phases import wait_settled
 from ledger import aio
 
 TARGET_MS = 100.0
@@ -117,10 +118,8 @@ def fill(url: str, admin: str, guarantor: str, dsn: str, guarantees: int) -> int
 
 def phase(url: str, admin: str, guarantor: str, dsn: str, guarantees: int) -> dict[str, Any]:
     """Fill to `guarantees`, let the read models catch up, and time the console."""
-    from bench.__main__ import _settle
-
     held = fill(url, admin, guarantor, dsn, guarantees)
-    _settle(dsn)
+    wait_settled(dsn)
     # A guarantee deep in the index, not the first one written.
     found = measure(url, admin, str(aio.run(_sql(dsn, _SOME_GUARANTEE))))
     return {"guarantees": held, **found}

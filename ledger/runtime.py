@@ -48,9 +48,11 @@ CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection: an unreachable database is reported, not waited for."""
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """One connection acting as the service role."""
-    return await asyncpg.connect(dsn, server_settings=service_settings(), timeout=CONNECT_TIMEOUT)
+async def connect(dsn: str, **settings: str) -> asyncpg.Connection:
+    """One connection acting as the service role (with `settings` on top of its own)."""
+    return await asyncpg.connect(
+        dsn, server_settings={**service_settings(), **settings}, timeout=CONNECT_TIMEOUT
+    )
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -105,8 +107,13 @@ async def running(
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
+    # A sealing round commits without waiting for its WAL to reach the disk: what it
+    # writes follows from the appends it seals, whose commits are durable, so a round
+    # lost in a crash is redone identically on restart (same positions, same hashes;
+    # tests/reliability/test_seal_crash.py). The next durable commit of anyone flushes
+    # it in passing, and the WAL writer within a fraction of a second in any case.
     sealer = Sealer(
-        lambda: connect(dsn),
+        lambda: connect(dsn, synchronous_commit="off"),
         waiter.resolve,
         on_active=waiter.sealing_here,
         checkpointer=None if signer is None else Checkpointer(signer),

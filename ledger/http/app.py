@@ -22,6 +22,7 @@ from ledger.http import (
     openapi,
     ops,
     readmodels,
+    statements,
     streams,
 )
 from ledger.http.context import (
@@ -116,6 +117,7 @@ def create_app(
         ops.routes,
     )
     tables += (listings.routes, console.routes)
+    app.router.add_routes(statements.routes)
     for table in (
         *tables,
         event_stream.routes,

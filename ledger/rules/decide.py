@@ -5,7 +5,7 @@ from __future__ import annotations
 from events import payloads as p
 from events.derived import Derived
 from events.stored import Actor
-from ledger.rules import claims, issuance, lifecycle, registry
+from ledger.rules import claims, filing, issuance, lifecycle, registry
 from ledger.rules.authorize import authorize
 from ledger.rules.state import View
 
@@ -58,4 +58,6 @@ def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Der
             # Nothing the rules decide on: the ledger reads registered keys from the
             # events themselves; a second registration is refused by its stream's version.
             pass
+        case p.StatementFiled():
+            return filing.file_statement(view, payload)
     return None

@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from events.derived import StatementDerived
 from events.terms import ProgramTerms
 from events.types import Category, InstitutionKind, Role, RoleAmounts
 
@@ -130,6 +131,9 @@ class View:
     claim_owner: dict[str, str] = field(default_factory=dict)
     sme_balance: dict[tuple[str, str], int] = field(default_factory=dict)
     program_volume: dict[tuple[str, str], int] = field(default_factory=dict)
+    statements: dict[tuple[str, dt.date, dt.date], StatementDerived] = field(default_factory=dict)
+    """What a statement.filed in this post would fix, by (institution, from, to): computed
+    from the read models in the append transaction before the rules decide (SPEC 9)."""
     dirty: set[tuple[str, str]] = field(default_factory=set)
 
     def touch(self, kind: str, key: str) -> None:

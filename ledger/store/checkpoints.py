@@ -123,13 +123,18 @@ class Checkpointer:
                     f"the tree at {size} is not consistent with checkpoint {last.size}: {exc}"
                 ) from exc
         note = sign(Checkpoint(self.origin, size, root).text(), [self._signer])
-        stored = await conn.fetchrow(
-            """INSERT INTO log_checkpoints (size, root, note) VALUES ($1, $2, $3)
-               ON CONFLICT (size) DO NOTHING RETURNING size""",
-            size,
-            root,
-            note,
-        )
+        # The sealer's connection commits its rounds without waiting for the WAL flush
+        # (a lost round is redone identically), but a checkpoint, once served, must never
+        # be lost: it commits durably, which also flushes the rounds it covers.
+        async with conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = on")
+            stored = await conn.fetchrow(
+                """INSERT INTO log_checkpoints (size, root, note) VALUES ($1, $2, $3)
+                   ON CONFLICT (size) DO NOTHING RETURNING size""",
+                size,
+                root,
+                note,
+            )
         if stored is None:
             # Signed already (by a sealer active before this one): keep the stored one.
             existing = await at_size(conn, size)

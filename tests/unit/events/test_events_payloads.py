@@ -21,6 +21,7 @@ STREAMS = {
     "sme.registered": f"sme-{SME}",
     "sme.eligibility_recorded": f"sme-{SME}",
     "witness.registered": "witness-W-FUND",
+    "statement.filed": "institution-CQ-SCI-GUAR",
 }
 
 
@@ -42,7 +43,7 @@ def refused_at(type_: str, data: dict[str, Any]) -> str:
 
 def test_every_spec_type_has_a_payload_and_an_example() -> None:
     assert set(PAYLOADS) == set(TYPES)
-    assert len(EVENT_TYPES) == 17
+    assert len(EVENT_TYPES) == 18
 
 
 @pytest.mark.parametrize("type_", TYPES)
