@@ -228,7 +228,8 @@ def _decide_one(
                 "expected_version": expected,
             },
         )
-    derived = decide(view, payload.TYPE, payload, actor)
+    at = envelope.occurred_at if envelope.occurred_at is not None else recorded_at
+    derived = decide(view, payload.TYPE, payload, actor, at)
     versions[stream_id] = current + 1
     return store_posted(
         posted, derived=derived, stream_version=current + 1, recorded_at=recorded_at, actor=actor

@@ -16,11 +16,19 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from events.breaker import Breaker
 from events.stored import Actor
 from events.types import ROLES
 from ledger.auth.keys import Presented, StoredKey
 from ledger.rules.footprint import Footprint, GuaranteeRef
-from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
+from ledger.rules.state import (
+    GuaranteeState,
+    GuarantorLimits,
+    InstitutionState,
+    ProgramState,
+    SmeState,
+    View,
+)
 from ledger.store.watermark import APPEND_LOCK
 
 _encode = msgspec.json.Encoder().encode
@@ -28,6 +36,8 @@ _institution = msgspec.json.Decoder(InstitutionState)
 _program = msgspec.json.Decoder(ProgramState)
 _sme = msgspec.json.Decoder(SmeState)
 _guarantee = msgspec.json.Decoder(GuaranteeState)
+_limits = msgspec.json.Decoder(GuarantorLimits)
+_breaker = msgspec.json.Decoder(Breaker)
 
 
 @dataclass(frozen=True)
@@ -82,9 +92,11 @@ async def prepare(
     """
     keys = sorted(fp.exclusive | fp.shared) if lock else []
     balances = sorted(fp.balances)
+    pairs = sorted(fp.limit_pairs)
+    breakers = sorted(fp.breakers.items())
     rows = await conn.fetch(
         """SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                        $14)""",
+                                        $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)""",
         APPEND_LOCK,
         keys,
         [k in fp.exclusive for k in keys],
@@ -99,6 +111,15 @@ async def prepare(
         [program for _, program in balances],
         list(fp.volumes),
         sorted({k.key_id for k in presented}),
+        fp.barrier,
+        [guarantor for guarantor, _ in pairs],
+        [sme for _, sme in pairs],
+        sorted(fp.limit_institutions),
+        sorted(fp.renewals),
+        [program for (program, _), _ in breakers],
+        [institution for (_, institution), _ in breakers],
+        [exclusive for _, exclusive in breakers],
+        sorted(fp.discharges),
     )
     prepared = Prepared(View())
     view = prepared.view
@@ -152,6 +173,25 @@ def _volume(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.view.program_volume[(r["r_key"], r["r_key2"])] = r["r_n1"]
 
 
+def _limits_row(prepared: Prepared, r: asyncpg.Record) -> None:
+    view = prepared.view
+    view.guarantor_limits[r["r_key"]] = _limits.decode(r["r_doc"])
+    # Sent only for guarantors whose exposure is sent too: none found is none in force.
+    view.guarantor_in_force.setdefault(r["r_key"], 0)
+
+
+def _exposure(prepared: Prepared, r: asyncpg.Record) -> None:
+    if r["r_key2"] is None:
+        prepared.view.guarantor_in_force[r["r_key"]] = r["r_n1"]
+    else:
+        prepared.view.guarantor_sme[(r["r_key"], r["r_key2"])] = r["r_n1"]
+
+
+def _breaker_row(prepared: Prepared, r: asyncpg.Record) -> None:
+    key = (r["r_key"], r["r_key2"], int(r["r_n1"]))
+    prepared.view.breakers[key] = _breaker.decode(r["r_doc"])
+
+
 _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
     "key": _key,
     "earlier": _earlier,
@@ -163,6 +203,9 @@ _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
     "claim": _claim,
     "balance": _balance,
     "volume": _volume,
+    "limits": _limits_row,
+    "exposure": _exposure,
+    "breaker": _breaker_row,
 }
 
 
@@ -194,10 +237,12 @@ async def append(
     program's volume totals. Returns each new event's seq by event id; `notify`
     names the channel told that events were appended (None: tell nobody).
     """
+    by_kind = _by_kind(view)
     rows = await conn.fetch(
         """SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
                                        $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-                                       $25, $26, $27, $28, $29, $30)""",
+                                       $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,
+                                       $36, $37, $38)""",
         notify,
         [e.event_id for e in events],
         [e.stream_id for e in events],
@@ -208,8 +253,9 @@ async def append(
         recorded_at,
         list(versions),
         list(versions.values()),
-        *_state_columns(view),
+        *_state_columns(view, by_kind),
         *_volume_columns(view, issued),
+        *_limit_columns(view, by_kind),
     )
     return {str(r["r_event_id"]): r["r_seq"] for r in rows}
 
@@ -230,11 +276,42 @@ def _volume_columns(view: View, issued: Sequence[str]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], []]
 
 
-def _state_columns(view: View) -> list[list[Any]]:
-    """The changed state rows as the column arrays ledger_append takes, from $11 on."""
+def _by_kind(view: View) -> dict[str, list[str]]:
+    """The keys of the changed state rows by kind, each kind's in sorted order."""
     by_kind: dict[str, list[str]] = {}
     for kind, key in sorted(view.dirty):
         by_kind.setdefault(kind, []).append(key)
+    return by_kind
+
+
+def _limit_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
+    """The limits' state rows as the column arrays ledger_append takes, from $31 on."""
+    programs = [view.programs[p] for p in by_kind.get("program", [])]
+    guarantees = [view.guarantees[g] for g in by_kind.get("guarantee", [])]
+    limits = by_kind.get("limits", [])
+    breakers = []
+    for text in by_kind.get("breaker", []):
+        program_id, institution_id, year = text.split(" ")
+        breakers.append((program_id, institution_id, int(year)))
+    return [
+        [_limit_role(p) for p in programs],
+        [g.guarantor_id if g.guarantor_id in view.guarantor_limits else None for g in guarantees],
+        limits,
+        [_encode(view.guarantor_limits[i]) for i in limits],
+        [b[0] for b in breakers],
+        [b[1] for b in breakers],
+        [b[2] for b in breakers],
+        [_encode(view.breakers[b]) for b in breakers],
+    ]
+
+
+def _limit_role(program: ProgramState) -> str | None:
+    limit = program.terms.compensation_rate_limit
+    return None if limit is None else limit.role
+
+
+def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
+    """The changed state rows as the column arrays ledger_append takes, from $11 on."""
     institutions = [view.institutions[i] for i in by_kind.get("institution", [])]
     programs = by_kind.get("program", [])
     smes = by_kind.get("sme", [])

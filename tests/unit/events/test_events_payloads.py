@@ -20,6 +20,9 @@ STREAMS = {
     "program.amended": "program-national-sme-tech-2024",
     "sme.registered": f"sme-{SME}",
     "sme.eligibility_recorded": f"sme-{SME}",
+    "institution.net_assets_recorded": "institution-CQ-SCI-GUAR",
+    "institution.limits_set": "institution-CQ-SCI-GUAR",
+    "limit.reinstated": "institution-CQ-SCI-GUAR",
 }
 
 
@@ -41,7 +44,7 @@ def refused_at(type_: str, data: dict[str, Any]) -> str:
 
 def test_every_spec_type_has_a_payload_and_an_example() -> None:
     assert set(PAYLOADS) == set(TYPES)
-    assert len(EVENT_TYPES) == 16
+    assert len(EVENT_TYPES) == 19
 
 
 @pytest.mark.parametrize("type_", TYPES)
