@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -121,6 +121,17 @@ class ClaimShares(msgspec.Struct, kw_only=True):
     shares: dict[Role, RoleShare]
 
 
+class RateLimitStanding(msgspec.Struct, kw_only=True):
+    """The compensation-rate breaker of an institution in a program, this year (SPEC 10)."""
+
+    year: int
+    rate_bp: int | None
+    discharged: int
+    warning_bp: int
+    suspend_bp: int
+    status: Literal["ok", "warning", "suspended", "reinstated"]
+
+
 class PositionLine(msgspec.Struct, kw_only=True):
     """An institution's standing in one program."""
 
@@ -132,6 +143,8 @@ class PositionLine(msgspec.Struct, kw_only=True):
     net_loss: int
     cap: int | None
     cap_used: int
+    limit: RateLimitStanding | None = None
+    """Only for programs with a compensation_rate_limit."""
 
 
 class InstitutionPosition(msgspec.Struct, kw_only=True):

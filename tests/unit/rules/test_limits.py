@@ -287,13 +287,19 @@ def test_reinstating_an_institution_that_is_not_suspended_is_refused() -> None:
 
 
 def test_reinstating_in_a_program_without_a_limit_is_refused() -> None:
-    w = seeded("recommended")
+    w = seeded("little_giant")
     reinstated = p.LimitReinstated(
-        program_id=LIANGJIANG.program_id, institution_id=POOL, year=2025, reason="Reviewed."
+        program_id=NATIONAL.program_id, institution_id=GUAR, year=2025, reason="Reviewed."
     )
     refusal = w.refuse(reinstated)
     assert refusal.slug == "invalid-state"
     assert "no compensation_rate_limit" in refusal.detail
+
+
+def test_the_seed_pool_program_limits_its_banks() -> None:
+    limit = LIANGJIANG.terms.compensation_rate_limit
+    assert limit is not None
+    assert (limit.role, limit.warning_bp, limit.suspend_bp) == ("bank", 300, 500)
 
 
 def test_a_program_without_a_rate_limit_keeps_no_breaker() -> None:
