@@ -95,6 +95,9 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
     """
     fp = Footprint()
     known = dict(refs)
+    # Parties of guarantees this post issues: a discharge later in the post counts for
+    # one of them, in a breaker no stored guarantee leads ledger_prepare to.
+    issued_here: dict[str, p.GuaranteeIssued] = {}
     for event in events:
         fp.exclusive.add(f"stream:{event.stream_id}")
         match event:
@@ -112,6 +115,7 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
                 fp.smes.add(event.sme_id)
             case p.GuaranteeIssued():
                 known[event.guarantee_id] = GuaranteeRef(event.program_id, event.sme_id)
+                issued_here[event.guarantee_id] = event
                 fp.exclusive.add(f"sme:{event.sme_id}")
                 fp.shared.add(f"program:{event.program_id}")
                 fp.programs.add(event.program_id)
@@ -136,6 +140,10 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
                 fp.add_breaker(event.program_id, event.institution_id, True)
             case _:
                 _guarantee_event(fp, event, known)
+                first = issued_here.get(getattr(event, "guarantee_id", ""))
+                if first is not None and isinstance(event, _DISCHARGE_EVENTS):
+                    fp.add_breaker(first.program_id, first.guarantor_id, True)
+                    fp.add_breaker(first.program_id, first.bank_id, True)
     fp.shared -= fp.exclusive
     return fp
 
