@@ -1,4 +1,4 @@
-"""Numbered SQL migrations, applied once each under an advisory lock."""
+"""Numbered SQL migrations, applied once each under an advisory lock, then the function files."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+
+from ledger.store.function_files import apply_functions
 
 # Any two instances starting at once serialise here; the number is arbitrary
 # but fixed forever ("ledger" in ASCII, then 1).
@@ -49,8 +51,10 @@ def shipped_migrations() -> list[Migration]:
 
 
 async def migrate(conn: asyncpg.Connection, *, through: int | None = None) -> list[int]:
-    """Apply every shipped migration not yet applied (up to version `through`, if given,
-    as when checking an upgrade from an earlier release); return the versions applied now."""
+    """Apply every shipped migration not yet applied, then make the SQL functions equal their
+    files (ledger/store/functions/); return the versions applied now. With `through`, apply
+    migrations up to that version only and leave the functions as they made them, as an
+    earlier release would have (to check an upgrade from it)."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
     try:
         await conn.execute(
@@ -88,6 +92,8 @@ async def migrate(conn: asyncpg.Connection, *, through: int | None = None) -> li
         unknown = sorted(set(applied) - {m.version for m in shipped_migrations()})
         if unknown:
             raise MigrationError(f"database has migrations this release does not know: {unknown}")
+        if through is None:
+            await apply_functions(conn)
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)

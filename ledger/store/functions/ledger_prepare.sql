@@ -1,0 +1,109 @@
+-- The first of a post's two calls: takes every lock the post needs and reads
+-- everything the rules need (earlier events with these ids, stream versions,
+-- decision state, the per-SME balances and program volumes, the posters'
+-- keys). The rules then decide in the service, and ledger_append writes.
+-- It only bundles statements the service could run one by one: it runs with
+-- the caller's rights (SECURITY INVOKER), and the service role's grants still
+-- decide what it may read. Rows are tagged by r_kind; the columns each kind
+-- fills are read in ledger/store/decisions.py.
+
+CREATE OR REPLACE FUNCTION ledger_prepare(
+    append_lock      bigint,
+    lock_keys        text[],
+    lock_exclusive   boolean[],
+    event_ids        uuid[],
+    stream_ids       text[],
+    institution_ids  text[],
+    program_ids      text[],
+    sme_ids          text[],
+    guarantee_ids    text[],
+    claim_ids        text[],
+    balance_smes     text[],
+    balance_programs text[],
+    volume_programs  text[],
+    key_ids          text[]
+) RETURNS TABLE (r_kind text, r_key text, r_key2 text, r_key3 text, r_n1 bigint,
+                 r_n2 bigint, r_n3 bigint, r_doc bytea, r_at timestamptz)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    -- Marks this transaction as an appender for the sealer, before any write.
+    PERFORM pg_advisory_xact_lock_shared(append_lock);
+    -- The footprint's locks in one global order (by hash, then exclusive first),
+    -- taken one row at a time in that order, so posts never deadlock.
+    PERFORM count(CASE WHEN x THEN pg_advisory_xact_lock(h)
+                       ELSE pg_advisory_xact_lock_shared(h) END)
+       FROM (SELECT hashtextextended(k, 0) AS h, bool_or(x) AS x
+               FROM unnest(lock_keys, lock_exclusive) AS t(k, x)
+              GROUP BY 1 ORDER BY 1) AS ordered;
+    -- The posters' keys, read in this transaction: a key revoked before it began
+    -- posts nothing. Compared with the presented secret by the caller.
+    IF cardinality(key_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'key', k.key_id, k.role, k.institution_id, NULL::bigint, NULL::bigint,
+                   NULL::bigint, k.secret_sha256, NULL::timestamptz
+              FROM api_keys k WHERE k.key_id = ANY(key_ids) AND k.revoked_at IS NULL;
+    END IF;
+    -- In a volatile function under READ COMMITTED each query below takes a new
+    -- snapshot, so it sees everything committed before the locks were granted.
+    IF cardinality(event_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'earlier', e.event_id::text, e.stream_id, NULL::text, e.stream_version, e.seq,
+                   l.position, e.fingerprint, e.recorded_at
+              FROM events e LEFT JOIN event_log l ON l.seq = e.seq
+             WHERE e.event_id = ANY(event_ids);
+    END IF;
+    IF cardinality(stream_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'version', s.stream_id, NULL::text, NULL::text, s.version, NULL::bigint, NULL::bigint,
+                   NULL::bytea, NULL::timestamptz
+              FROM streams s WHERE s.stream_id = ANY(stream_ids);
+    END IF;
+    IF cardinality(institution_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'institution', i.institution_id, NULL::text, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, i.doc, NULL::timestamptz
+              FROM w_institutions i WHERE i.institution_id = ANY(institution_ids);
+    END IF;
+    IF cardinality(program_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'program', p.program_id, NULL::text, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, p.doc, NULL::timestamptz
+              FROM w_programs p WHERE p.program_id = ANY(program_ids);
+    END IF;
+    IF cardinality(sme_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'sme', s.sme_id, NULL::text, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, s.doc, NULL::timestamptz
+              FROM w_smes s WHERE s.sme_id = ANY(sme_ids);
+    END IF;
+    IF cardinality(guarantee_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'guarantee', g.guarantee_id, NULL::text, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, g.doc, NULL::timestamptz
+              FROM w_guarantees g WHERE g.guarantee_id = ANY(guarantee_ids);
+    END IF;
+    IF cardinality(claim_ids) > 0 THEN
+        RETURN QUERY
+            SELECT 'claim', c.claim_id, c.guarantee_id, NULL::text, NULL::bigint, NULL::bigint,
+                   NULL::bigint, NULL::bytea, NULL::timestamptz
+              FROM w_claims c WHERE c.claim_id = ANY(claim_ids);
+    END IF;
+    IF cardinality(balance_smes) > 0 THEN
+        RETURN QUERY
+            SELECT 'balance', g.sme_id, g.program_id, NULL::text, sum(g.balance)::bigint, NULL::bigint,
+                   NULL::bigint, NULL::bytea, NULL::timestamptz
+              FROM w_guarantees g
+              JOIN unnest(balance_smes, balance_programs) AS k(sme_id, program_id)
+                ON g.sme_id = k.sme_id AND g.program_id = k.program_id
+             GROUP BY g.sme_id, g.program_id;
+    END IF;
+    IF cardinality(volume_programs) > 0 THEN
+        RETURN QUERY
+            SELECT 'volume', w.program_id, w.role, NULL::text, sum(w.volume)::bigint, NULL::bigint,
+                   NULL::bigint, NULL::bytea, NULL::timestamptz
+              FROM w_program_volume w
+             WHERE w.program_id = ANY(volume_programs)
+             GROUP BY w.program_id, w.role;
+    END IF;
+END;
+$$;
