@@ -16,19 +16,18 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from events.breaker import Breaker
 from events.stored import Actor
 from events.types import ROLES
 from ledger.auth.keys import Presented, StoredKey
 from ledger.rules.footprint import Footprint, GuaranteeRef
 from ledger.rules.state import (
     GuaranteeState,
-    GuarantorLimits,
     InstitutionState,
     ProgramState,
     SmeState,
     View,
 )
+from ledger.store import limit_rows
 from ledger.store.watermark import APPEND_LOCK
 
 _encode = msgspec.json.Encoder().encode
@@ -36,8 +35,6 @@ _institution = msgspec.json.Decoder(InstitutionState)
 _program = msgspec.json.Decoder(ProgramState)
 _sme = msgspec.json.Decoder(SmeState)
 _guarantee = msgspec.json.Decoder(GuaranteeState)
-_limits = msgspec.json.Decoder(GuarantorLimits)
-_breaker = msgspec.json.Decoder(Breaker)
 
 
 @dataclass(frozen=True)
@@ -173,25 +170,6 @@ def _volume(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.view.program_volume[(r["r_key"], r["r_key2"])] = r["r_n1"]
 
 
-def _limits_row(prepared: Prepared, r: asyncpg.Record) -> None:
-    view = prepared.view
-    view.guarantor_limits[r["r_key"]] = _limits.decode(r["r_doc"])
-    # Sent only for guarantors whose exposure is sent too: none found is none in force.
-    view.guarantor_in_force.setdefault(r["r_key"], 0)
-
-
-def _exposure(prepared: Prepared, r: asyncpg.Record) -> None:
-    if r["r_key2"] is None:
-        prepared.view.guarantor_in_force[r["r_key"]] = r["r_n1"]
-    else:
-        prepared.view.guarantor_sme[(r["r_key"], r["r_key2"])] = r["r_n1"]
-
-
-def _breaker_row(prepared: Prepared, r: asyncpg.Record) -> None:
-    key = (r["r_key"], r["r_key2"], int(r["r_n1"]))
-    prepared.view.breakers[key] = _breaker.decode(r["r_doc"])
-
-
 _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
     "key": _key,
     "earlier": _earlier,
@@ -203,9 +181,9 @@ _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
     "claim": _claim,
     "balance": _balance,
     "volume": _volume,
-    "limits": _limits_row,
-    "exposure": _exposure,
-    "breaker": _breaker_row,
+    "limits": limit_rows.read_limits,
+    "exposure": limit_rows.read_exposure,
+    "breaker": limit_rows.read_breaker,
 }
 
 
@@ -255,7 +233,7 @@ async def append(
         list(versions.values()),
         *_state_columns(view, by_kind),
         *_volume_columns(view, issued),
-        *_limit_columns(view, by_kind),
+        *limit_rows.columns(view, by_kind),
     )
     return {str(r["r_event_id"]): r["r_seq"] for r in rows}
 
@@ -282,32 +260,6 @@ def _by_kind(view: View) -> dict[str, list[str]]:
     for kind, key in sorted(view.dirty):
         by_kind.setdefault(kind, []).append(key)
     return by_kind
-
-
-def _limit_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
-    """The limits' state rows as the column arrays ledger_append takes, from $31 on."""
-    programs = [view.programs[p] for p in by_kind.get("program", [])]
-    guarantees = [view.guarantees[g] for g in by_kind.get("guarantee", [])]
-    limits = by_kind.get("limits", [])
-    breakers = []
-    for text in by_kind.get("breaker", []):
-        program_id, institution_id, year = text.split(" ")
-        breakers.append((program_id, institution_id, int(year)))
-    return [
-        [_limit_role(p) for p in programs],
-        [g.guarantor_id if g.guarantor_id in view.guarantor_limits else None for g in guarantees],
-        limits,
-        [_encode(view.guarantor_limits[i]) for i in limits],
-        [b[0] for b in breakers],
-        [b[1] for b in breakers],
-        [b[2] for b in breakers],
-        [_encode(view.breakers[b]) for b in breakers],
-    ]
-
-
-def _limit_role(program: ProgramState) -> str | None:
-    limit = program.terms.compensation_rate_limit
-    return None if limit is None else limit.role
 
 
 def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
