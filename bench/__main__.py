@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline
+from bench import baseline, feeds
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -217,6 +217,10 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
             }
         )
         out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
+        _say("downstream feeds: catch-up through follow() and the stream, stream delay")
+        auditor = create_key(dsn, "--role", "auditor")
+        catch_up = min(_head(dsn), feeds.CATCH_UP_EVENTS)
+        out["feeds"] = feeds.measure(ledger.url, auditor, guarantor, seconds, catch_up)
     head = _head(dsn)
     _checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on
@@ -326,8 +330,10 @@ def main(argv: list[str] | None = None) -> int:
         **figures,
     }
     results["targets"] = evaluate(results)
+    results["targets"].update(feeds.evaluate(results["feeds"]))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
+    print(feeds.render(results["feeds"]))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Reading the benchmark: targets met or not, and the table the README shows."""
+"""Reading the benchmark: targets met or not, and the tables docs/performance.md shows."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from events.derived import Derived
+from events.duplicate_keys import duplicate_key_errors
 from events.errors import FieldError, InvalidEvents, MalformedJson, field_error, shorten
 from events.payloads import EVENT_TYPES, PAYLOADS, Payload, ProgramAmended, ProgramRegistered
 from events.stored import (
@@ -144,8 +145,9 @@ def decode_payload(type_: str, data: bytes) -> Payload:
         result = _payload_or_errors(type_, data, "$.data")
     except _UNREADABLE as exc:
         raise _malformed(exc) from None
-    if isinstance(result, list):
-        raise InvalidEvents(result)
+    errors = duplicate_key_errors(data, "$.data")
+    if isinstance(result, list) or errors:
+        raise InvalidEvents(errors + (result if isinstance(result, list) else []))
     return result
 
 
@@ -163,14 +165,22 @@ def _posted(envelope: Envelope, prefix: str, errors: list[FieldError]) -> Posted
 
 
 def decode_posted(body: bytes) -> PostedBatch:
-    """Decode a posted body (one envelope or an array of 1..1000) or raise why not."""
+    """Decode a posted body (one envelope or an array of 1..1000) or raise why not; a key
+    repeated in any object of it is refused, whatever the decoder would have kept."""
     try:
-        return _decode_posted(body)
-    except InvalidEvents:
+        batch = _decode_posted(body)
+    except InvalidEvents as exc:
         _require_json(body)
+        repeated = duplicate_key_errors(body)
+        if repeated:
+            raise InvalidEvents(repeated + exc.errors) from None
         raise
     except _UNREADABLE as exc:
         raise _malformed(exc) from None
+    repeated = duplicate_key_errors(body)
+    if repeated:
+        raise InvalidEvents(repeated)
+    return batch
 
 
 def _decode_posted(body: bytes) -> PostedBatch:

@@ -49,7 +49,7 @@ class CompensationRateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_un
 class ProgramTerms(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
 ):
-    """The terms of a guarantee program (SPEC section 4)."""
+    """The terms of a guarantee program: bounds, eligibility, shares, caps and parties."""
 
     per_sme_cap: Fen
     loan_amount_min: Fen

@@ -15,9 +15,9 @@ from events.envelope import Posted
 from events.payloads import Payload
 from events.stored import Actor, encode_stored
 from ledger.auth.keys import Presented, UnknownKey, matched
-from ledger.grouping import Accepted, Outcome, Post, Repeat, decide_group, footprints, partition
+from ledger.grouping import Accepted, Post, decide_group, footprints, partition
+from ledger.receipts import Pending, PostResult, Receipt, Stored, settled, stored_or_refused
 from ledger.rules.footprint import issued_guarantees, merged
-from ledger.rules.refusal import Refusal
 from ledger.store import decisions
 from ledger.store.failures import database_unavailable
 from ledger.store.positions import PositionWaiter
@@ -34,35 +34,6 @@ def shanghai_now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
 
 
-@dataclass(frozen=True)
-class Receipt:
-    """Where an accepted event was stored."""
-
-    event_id: str
-    stream_id: str
-    stream_version: int
-    position: int
-    recorded_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class PostResult:
-    """The receipts of a post; `replayed` when it repeated an earlier identical post."""
-
-    receipts: list[Receipt]
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class _Pending:
-    event_id: str
-    stream_id: str
-    stream_version: int
-    recorded_at: dt.datetime
-    seq: int
-    position: int | None
-
-
 MAX_GROUP_EVENTS = 1000
 """Most events stored in one transaction (a single post of up to 1000 always goes alone)."""
 
@@ -70,19 +41,10 @@ GROUPS = 2
 """Transactions one instance stores at once; posts arriving meanwhile wait for the next."""
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """What a poster waits for: its events' receipts once they have positions."""
-
-    pending: list[_Pending]
-    replayed: bool
-    expected: dict[int, asyncio.Future[int]]
-
-
 @dataclass(eq=False)
 class _Waiting:
     post: Post
-    future: asyncio.Future[_Stored]
+    future: asyncio.Future[Stored]
     key: Presented | None
     """The poster's key, looked up in the transaction (None: the post's actor is known)."""
 
@@ -91,7 +53,7 @@ class _Waiting:
 class _Appended:
     """One group transaction's outcome: each decided post's result, and the posts deferred."""
 
-    results: list[tuple[_Waiting, _Stored | Exception]]
+    results: list[tuple[_Waiting, Stored | Exception]]
     later: list[_Waiting]
     stored_any: bool
 
@@ -153,7 +115,8 @@ class Ledger:
         # A poster that stops waiting (its request timed out) cancels only its wait: a
         # group already being stored goes on, one not yet started leaves its post out.
         stored = await waiting.future
-        return PostResult(await self._receipts(stored.pending, stored.expected), stored.replayed)
+        receipts = await settled(self._waiter, stored.pending, stored.expected, self._seal_timeout)
+        return PostResult(receipts, stored.replayed)
 
     async def _drain(self) -> None:
         try:
@@ -297,34 +260,24 @@ class Ledger:
                 # Waited for from before the commit, so no sealing notice can be missed.
                 expected.update(self._waiter.expect(list(seq_of.values())))
         by_post = {id(w.post): w for w in group}
-        results = _results(prepared, now, decided.outcomes, recorded_at, seq_of, expected)
+        earlier = {
+            event_id: Pending(
+                e.event_id,
+                e.stream_id,
+                e.stream_version,
+                e.recorded_at.astimezone(SHANGHAI),
+                e.seq,
+                e.position,
+            )
+            for event_id, e in prepared.earlier.items()
+        }
+        results = stored_or_refused(earlier, now, decided.outcomes, recorded_at, seq_of, expected)
         return _Appended(
             [(by_post[id(post)], result) for post, result in zip(now, results, strict=True)]
             + [(w, UnknownKey()) for w in refused],
             [by_post[id(post)] for post in later],
             bool(new_events),
         )
-
-    async def _receipts(
-        self, pending: list[_Pending], expected: dict[int, asyncio.Future[int]]
-    ) -> list[Receipt]:
-        positions: dict[int, int] = {}
-        if expected:
-            positions.update(await self._waiter.settle(expected, self._seal_timeout))
-        # Repeated events stored earlier may be sealed already, or not yet.
-        waiting = [p.seq for p in pending if p.position is None and p.seq not in expected]
-        if waiting:
-            positions.update(await self._waiter.wait(waiting, self._seal_timeout))
-        return [
-            Receipt(
-                p.event_id,
-                p.stream_id,
-                p.stream_version,
-                p.position if p.position is not None else positions[p.seq],
-                p.recorded_at,
-            )
-            for p in pending
-        ]
 
 
 def _posters(group: list[_Waiting], actors: dict[Presented, Actor]) -> list[_Waiting]:
@@ -357,38 +310,4 @@ def _new_events(post: Post, accepted: Accepted) -> list[decisions.NewEvent]:
     ]
 
 
-def _results(
-    prepared: decisions.Prepared,
-    posts: list[Post],
-    outcomes: list[Outcome],
-    recorded_at: dt.datetime,
-    seq_of: dict[str, int],
-    expected: dict[int, asyncio.Future[int]],
-) -> list[_Stored | Refusal]:
-    """Each post's receipts-to-be (or its refusal), once the group's events have seqs."""
-    pending_of = {
-        event_id: _Pending(
-            e.event_id,
-            e.stream_id,
-            e.stream_version,
-            e.recorded_at.astimezone(SHANGHAI),
-            e.seq,
-            e.position,
-        )
-        for event_id, e in prepared.earlier.items()
-    }
-    for outcome in outcomes:
-        if isinstance(outcome, Accepted):
-            for s in outcome.stored:
-                pending_of[s.event_id] = _Pending(
-                    s.event_id, s.stream_id, s.stream_version, recorded_at, seq_of[s.event_id], None
-                )
-    results: list[_Stored | Refusal] = []
-    for post, outcome in zip(posts, outcomes, strict=True):
-        if isinstance(outcome, Refusal):
-            results.append(outcome)
-            continue
-        pending = [pending_of[event_id] for event_id in post.event_ids]
-        mine = {p.seq: expected[p.seq] for p in pending if p.seq in expected}
-        results.append(_Stored(pending, isinstance(outcome, Repeat), mine))
-    return results
+__all__ = ["SHANGHAI", "Ledger", "PostResult", "Receipt", "shanghai_now"]

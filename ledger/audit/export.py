@@ -18,6 +18,7 @@ from typing import BinaryIO
 import asyncpg
 import msgspec
 
+from ledger.audit.columns import disagreement
 from ledger.audit.scan import head, scan_log, snapshot
 from ledger.store.chain import GENESIS, link
 
@@ -83,6 +84,12 @@ async def export_log(
                     raise ExportError(
                         f"position {event.position} does not match its hash; "
                         "run `ledger audit verify`"
+                    )
+                # The line carries the stored fingerprint: it must be the body's own.
+                differs = disagreement(event)
+                if differs is not None:
+                    raise ExportError(
+                        f"position {event.position}: {differs}; run `ledger audit verify`"
                     )
                 out.write(encode_line(event.position, event.hash, event.fingerprint, event.body))
                 previous, count = computed, expected

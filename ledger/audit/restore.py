@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 
 from events.stored import StoredEvent, decode_stored
+from ledger.audit.columns import fingerprint_matches
 from ledger.audit.export import decode_line
 from ledger.rules.decide import decide
 from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
@@ -107,6 +108,13 @@ class _Chain:
             raise ImportRefused(
                 f"line {number}: position {expected} does not match its hash: "
                 "the export was changed"
+            )
+        # The fingerprint is not hashed: an export changed there passes the chain, so
+        # it is recomputed from the bytes it came with.
+        if not fingerprint_matches(body, fingerprint):
+            raise ImportRefused(
+                f"line {number}: position {expected} carries a fingerprint its event does "
+                "not give: the export was changed"
             )
         self.previous, self.position = computed, expected
         return _Line(expected, hash_, fingerprint, body, event)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
+import msgspec
 
 BATCH = 1000
 """Events read per round trip: large enough to be fast, small enough to bound memory."""
 
 # LEFT JOIN so a log row whose event row was deleted still shows up (with no body).
 _SCAN = """SELECT l.position, l.hash, l.seq, e.tx_id::text AS tx_id, e.body,
-                  e.fingerprint, e.stream_id, e.stream_version
+                  e.fingerprint, e.stream_id, e.stream_version,
+                  e.event_id::text AS event_id, e.type, e.recorded_at
              FROM event_log l LEFT JOIN events e USING (seq)
             WHERE l.position > $1 AND l.position <= $2
             ORDER BY l.position
@@ -30,9 +32,11 @@ _BODIES = """SELECT l.position, l.hash, e.body
 _NO_END = 2**62
 
 
-@dataclass(frozen=True)
-class ScannedEvent:
+class ScannedEvent(msgspec.Struct, frozen=True):
     """One log row as stored: position, stored link, and its event row (None if missing)."""
+
+    # A Struct, not a dataclass: verify and export build one per event of the log,
+    # and a frozen dataclass of this size costs four times as much to build.
 
     position: int
     hash: bytes
@@ -42,6 +46,9 @@ class ScannedEvent:
     fingerprint: bytes | None
     stream_id: str | None
     stream_version: int | None
+    event_id: str | None
+    type: str | None
+    recorded_at: datetime.datetime | None
 
 
 def _scanned(r: asyncpg.Record) -> ScannedEvent:
@@ -55,6 +62,9 @@ def _scanned(r: asyncpg.Record) -> ScannedEvent:
         fingerprint=None if r["fingerprint"] is None else bytes(r["fingerprint"]),
         stream_id=r["stream_id"],
         stream_version=r["stream_version"],
+        event_id=r["event_id"],
+        type=r["type"],
+        recorded_at=r["recorded_at"],
     )
 
 
@@ -89,6 +99,20 @@ async def scan_log(
         after = scanned[-1].position
 
 
+async def scan_ahead(
+    conn: asyncpg.Connection, *, through: int, batch: int = BATCH
+) -> AsyncGenerator[list[ScannedEvent], None]:
+    """`scan_log` through `through`, the next batch asked for before one is handed out.
+
+    The database reads a batch while the caller checks the one before. Use it
+    under `contextlib.aclosing`, and leave the connection alone until it is closed:
+    a query is in flight on it.
+    """
+    async with contextlib.aclosing(_ahead(conn, _SCAN, through, batch)) as batches:
+        async for rows in batches:
+            yield [_scanned(r) for r in rows]
+
+
 async def scan_bodies(
     conn: asyncpg.Connection, *, through: int, batch: int = BATCH
 ) -> AsyncGenerator[list[asyncpg.Record], None]:
@@ -98,9 +122,18 @@ async def scan_bodies(
     while the caller works. Use it under `contextlib.aclosing`: the connection is
     busy until the generator is done.
     """
+    async with contextlib.aclosing(_ahead(conn, _BODIES, through, batch)) as batches:
+        async for rows in batches:
+            yield rows
+
+
+async def _ahead(
+    conn: asyncpg.Connection, query: str, through: int, batch: int
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    # `query` takes (after, through, limit) and gives rows with their `position`.
     pending: asyncio.Future[list[asyncpg.Record]] | None = None
     try:
-        pending = asyncio.ensure_future(conn.fetch(_BODIES, 0, through, batch))
+        pending = asyncio.ensure_future(conn.fetch(query, 0, through, batch))
         while pending is not None:
             rows = await pending
             pending = None
@@ -108,7 +141,7 @@ async def scan_bodies(
                 return
             after = rows[-1]["position"]
             if after < through:
-                pending = asyncio.ensure_future(conn.fetch(_BODIES, after, through, batch))
+                pending = asyncio.ensure_future(conn.fetch(query, after, through, batch))
                 await asyncio.sleep(0)  # let it send the query
             yield rows
     finally:

@@ -39,8 +39,10 @@ def register(subparsers: Subparsers) -> None:
     verify = actions.add_parser(
         "verify",
         help="recompute the hash chain; exit 1 naming the first bad position",
-        description="Recompute the SHA-256 chain from the stored bytes of every event and "
-        "name the first position that was changed, removed or reordered (exit code 1).",
+        description="Recompute the SHA-256 chain from the stored bytes of every event, check "
+        "every value stored beside them (stream, version, type, times, fingerprint) against "
+        "them, and name the first position that was changed, removed or reordered (exit "
+        "code 1). See docs/audit.md.",
     )
     verify.add_argument(
         "--digest",

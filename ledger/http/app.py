@@ -9,12 +9,21 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
-from ledger.http import audit, events, openapi, ops, readmodels, streams
-from ledger.http.context import ACCESS_LOG, LIMITS, METRICS, RUNTIME, SEALED_LOG, Limits
+from ledger.http import audit, event_stream, events, openapi, ops, readmodels, streams
+from ledger.http.context import (
+    ACCESS_LOG,
+    LIMITS,
+    LOG_ORIGIN,
+    METRICS,
+    RUNTIME,
+    SEALED_LOG,
+    Limits,
+)
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
 from ledger.runtime import connect, running
+from ledger.store.origin import log_origin
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
@@ -56,6 +65,7 @@ def create_app(
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(dsn, pool_size=pool_size, seal_timeout=seal_timeout) as runtime:
             app[RUNTIME] = runtime
+            app[LOG_ORIGIN] = await log_origin(runtime.pool)
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
             try:
@@ -67,6 +77,6 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
-    for table in (*tables, openapi.routes):
+    for table in (*tables, event_stream.routes, openapi.routes):
         app.router.add_routes(table)
     return app

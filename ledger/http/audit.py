@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from aiohttp import web
 
 from ledger.audit.replay import ReplayError
@@ -12,7 +13,13 @@ from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import int_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid
-from ledger.http.schemas import json_response_body
+from ledger.http.schemas import (
+    ChainCheck,
+    ClaimShares,
+    GuaranteeSummary,
+    SmeExposure,
+    json_response_body,
+)
 from ledger.store.reads import head_position
 
 routes = web.RouteTableDef()
@@ -29,10 +36,17 @@ async def verify(request: web.Request) -> web.Response:
         request.app[RUNTIME].pool, limits.acquire_timeout, limits.audit_timeout
     ) as conn:
         report = await verify_chain(conn, through=through)
-    return web.Response(body=json_response_body(report.to_json()), content_type="application/json")
+    body = msgspec.convert(report.to_json(), ChainCheck)
+    return web.Response(body=json_response_body(body), content_type="application/json")
 
 
-_STATE_IDS = ("guarantee_id", "claim_id", "sme_id")
+STATE_BODIES: dict[str, type[msgspec.Struct]] = {
+    "guarantee_id": GuaranteeSummary,
+    "claim_id": ClaimShares,
+    "sme_id": SmeExposure,
+}
+"""What GET /v1/audit/state answers, by the id it is given: the read model's own body."""
+_STATE_IDS = tuple(STATE_BODIES)
 
 
 @routes.get("/v1/audit/state")
@@ -61,4 +75,5 @@ async def state(request: web.Request) -> web.Response:
             raise Problem("invalid-state", f"{exc}; see GET /v1/audit/verify") from None
     if body is None:
         raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at position {position}")
-    return web.Response(body=json_response_body(body), content_type="application/json")
+    typed = msgspec.convert(body, STATE_BODIES[name])
+    return web.Response(body=json_response_body(typed), content_type="application/json")

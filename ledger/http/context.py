@@ -26,6 +26,14 @@ class Limits:
     """Longest a chain verification may take."""
     min_position_wait: float = 5.0
     """Longest a read model waits for `min_position`."""
+    stream_heartbeat: float = 15.0
+    """Seconds between comment lines on an idle event stream (keeps proxies from closing it)."""
+    stream_stall: float = 30.0
+    """Longest an event stream waits for its consumer to take what was sent; then it is cut
+    off (it resumes from its last id) rather than buffered for without end."""
+    stream_lifetime: float = 3600.0
+    """Seconds after which an event stream ends cleanly; its consumer reconnects with its
+    last id (its key is then checked again, and load balancers can move it)."""
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -39,6 +47,9 @@ LIMITS = web.AppKey("limits", Limits)
 
 SEALED_LOG = web.AppKey("sealed_log", SealedLog)
 """Long-poll support for GET /v1/events."""
+
+LOG_ORIGIN = web.AppKey("log_origin", str)
+"""The log's origin (ledger.store.origin), the `source` of every CloudEvent served."""
 
 ACCESS_LOG = web.AppKey("access_log", FilteringBoundLogger)
 """The logger of the access lines, bound once when the app is made: structlog's lazy

@@ -10,7 +10,8 @@ from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, PostedBatch
 from events.stored import read_log_entry
 from ledger.auth.keys import UnknownKey
 from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
-from ledger.http.context import LIMITS, METRICS, RUNTIME, SEALED_LOG
+from ledger.http.cloudevents import batch_response, wants_batch
+from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
 from ledger.http.params import int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
@@ -101,7 +102,10 @@ async def post_events(request: web.Request) -> web.Response:
 
 @routes.get("/v1/events")
 async def get_events(request: web.Request) -> web.Response:
-    """Events after `after` in position order; waits up to `wait` seconds when there are none."""
+    """Events after `after` in position order; waits up to `wait` seconds when there are none.
+
+    With `Accept: application/cloudevents-batch+json`, a JSON array of CloudEvents.
+    """
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading the event log")
     after = int_param(request, "after", 0, 0, 2**62)
@@ -110,6 +114,8 @@ async def get_events(request: web.Request) -> web.Response:
     limits = request.app[LIMITS]
     async with asyncio.timeout(wait + limits.read_timeout):
         rows = await request.app[SEALED_LOG].batch(after, limit, wait)
+    if wants_batch(request):
+        return batch_response(rows, request.app[LOG_ORIGIN])
     entries = [read_log_entry(r.body, r.position, r.hash.hex()) for r in rows]
     page = EventPage(events=entries, next_after=rows[-1].position if rows else after)
     return web.Response(body=json_response_body(page), content_type="application/json")

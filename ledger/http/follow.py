@@ -1,4 +1,4 @@
-"""Long polls on the sealed log, with a LISTEN connection that is re-opened after a failure."""
+"""Waiting on the sealed log for long polls and streams, through one shared LISTEN connection."""
 
 from __future__ import annotations
 
@@ -58,6 +58,15 @@ class SealedLog:
         if rows or wait <= 0:
             return rows
         await asyncio.sleep(wait)
+        return await read_log(self._pool, after, limit)
+
+    async def next_seal(self) -> asyncio.Event | None:
+        """An Event the next seal sets (shared by every waiter), or None without a listener."""
+        follower = await self._current()
+        return None if follower is None else follower.next_seal()
+
+    async def read(self, after: int, limit: int) -> list[LogRow]:
+        """Up to `limit` events after `after`, without waiting."""
         return await read_log(self._pool, after, limit)
 
     async def close(self) -> None:

@@ -8,6 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger.http import schemas
+from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
+from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
 from ledger.http.events import MAX_BODY, MAX_LIMIT, MAX_WAIT
 from ledger.http.openapi_schemas import REF, components
 from ledger.http.problems import PROBLEM_TYPE, SLUG_STATUS, TITLES
@@ -33,6 +36,7 @@ class Op:
     body: str | None = None
     secured: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    headers: tuple[tuple[str, dict[str, Any], str], ...] = ()
 
 
 def _int(low: int, high: int) -> dict[str, Any]:
@@ -72,6 +76,36 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op(
         "get",
+        "/v1/events/stream",
+        "Server-sent events: the log after a position, then live (auditor, admin)",
+        {200: "event-stream"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            (
+                "format",
+                {"enum": ["ledger", "cloudevents"]},
+                "event data as in GET /v1/events (default) or as structured CloudEvents",
+            ),
+        ),
+        headers=(
+            (
+                "Last-Event-ID",
+                {"type": "string", "pattern": "^[0-9]{0,19}$"},
+                "the last position received: the stream resumes after it (wins over after)",
+            ),
+        ),
+        extra={
+            "description": (
+                "Each event as `id: <position>`, `event: <type>`, `data: <the event as in "
+                "GET /v1/events>`, and a comment line on an idle stream. A `Last-Event-ID` "
+                "header (sent by a reconnecting EventSource) wins over `after`. A consumer "
+                "that stops reading is cut off and resumes from its last id."
+            )
+        },
+    ),
+    Op(
+        "get",
         "/v1/streams/{stream_id}",
         "One stream's events (auditor, admin, parties)",
         {200: "StreamPage"},
@@ -82,7 +116,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/smes/{sme_id}/exposure",
         "An SME's balance, cap and headroom per program",
-        {200: "SmeExposure"},
+        {200: schemas.SmeExposure.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -90,7 +124,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/guarantees/{guarantee_id}",
         "A guarantee (auditor, admin, reader, parties)",
-        {200: "GuaranteeSummary"},
+        {200: schemas.GuaranteeSummary.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -98,7 +132,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/claims/{claim_id}",
         "A claim's shares per role (auditor, admin, reader, parties)",
-        {200: "ClaimShares"},
+        {200: schemas.ClaimShares.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -106,7 +140,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/institutions/{institution_id}/position",
         "An institution's position per program (auditor, admin, reader, itself)",
-        {200: "InstitutionPosition"},
+        {200: schemas.InstitutionPosition.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -114,7 +148,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/programs/{program_id}",
         "A program's current terms, version and totals",
-        {200: "ProgramSummary"},
+        {200: schemas.ProgramSummary.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -122,7 +156,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/audit/verify",
         "Recompute the hash chain; name the first bad position",
-        {200: "ChainCheck"},
+        {200: schemas.ChainCheck.__name__},
         (401, 403, 422, 503),
         query=(("through", _int(1, 2**62), "verify through this position (default: the head)"),),
     ),
@@ -130,7 +164,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/audit/state",
         "A read model (guarantee, claim or SME exposure) as it stood at a position",
-        {200: "object"},
+        {200: "AuditState"},
         (401, 403, 404, 409, 422, 503),
         query=(
             ("position", _int(0, 2**62), "the log position (required)"),
@@ -161,6 +195,28 @@ def _ref(name: str) -> dict[str, str]:
 def _success(name: str) -> dict[str, Any]:
     if name == "text":
         return {"text/plain": {"schema": {"type": "string"}}}
+    if name == "EventPage":
+        cloudevents = {"type": "array", "items": CLOUDEVENT_SCHEMA}
+        return {
+            "application/json": {"schema": _ref(name)},
+            CLOUDEVENTS_BATCH: {"schema": cloudevents},
+        }
+    if name == "event-stream":
+        # One schema per server-sent event, as event-stream readers (and schemathesis) apply it.
+        event = {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                "event": {"type": "string"},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"anyOf": [_ref("LogEntry"), CLOUDEVENT_SCHEMA]},
+                },
+                "retry": {"type": "integer"},
+            },
+        }
+        return {"text/event-stream": {"schema": event}}
     if name == "object":
         return {"application/json": {"schema": {"type": "object"}}}
     if name == "Receipt(s)":
@@ -189,6 +245,10 @@ def _operation(op: Op) -> dict[str, Any]:
     params += [
         {"name": n, "in": "query", "required": False, "schema": s, "description": d}
         for n, s, d in op.query
+    ]
+    params += [
+        {"name": n, "in": "header", "required": False, "schema": s, "description": d}
+        for n, s, d in op.headers
     ]
     statuses = set(op.problems) | {405} if op.secured else set(op.problems)
     responses: dict[str, Any] = {

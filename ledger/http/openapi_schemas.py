@@ -11,6 +11,7 @@ from events.errors import FieldError
 from events.payloads import PAYLOADS
 from events.stored import LogEntry
 from ledger.http import schemas
+from ledger.http.audit import STATE_BODIES
 from ledger.http.problems import ProblemBody
 
 REF = "#/components/schemas/{name}"
@@ -49,7 +50,6 @@ DOCUMENTED: tuple[type[msgspec.Struct], ...] = (
     schemas.InstitutionPosition,
     schemas.ProgramSummary,
     schemas.ChainCheck,
-    schemas.AuditState,
     ProblemBody,
     FieldError,
 )
@@ -107,5 +107,10 @@ def components() -> dict[str, Any]:
     entry["properties"]["data"] = {
         "description": "The event's data; `type` decides its shape.",
         "anyOf": [_ref(cls.__name__) for cls in PAYLOADS.values()],
+    }
+    found["AuditState"] = {
+        "description": "The read model asked for, as it stood at the position: the body of "
+        "the guarantee, claim or SME exposure route.",
+        "oneOf": [_ref(cls.__name__) for cls in STATE_BODIES.values()],
     }
     return dict(sorted(found.items()))

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ledger.http.context import LIMITS, METRICS, RUNTIME
 from ledger.http.db import pooled, read_connection
+from ledger.http.metrics import CONTENT_TYPE
 from ledger.http.problems import Problem
 from ledger.http.readmodels import reflected_position
 from ledger.http.schemas import Health, json_response_body
@@ -58,7 +59,8 @@ async def _lag(pool: asyncpg.Pool, within: float) -> float | None:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: requests, latency, appends, projection lag, pool use."""
+    """Prometheus text: requests, latency, appends, projection lag, pool use, and the process's
+    CPU, memory and collector."""
     pool = request.app[RUNTIME].pool
     gauges: dict[str, tuple[str, float]] = {
         "ledger_db_pool_size": ("Connections open in the pool.", pool.get_size()),
@@ -74,11 +76,10 @@ async def metrics(request: web.Request) -> web.Response:
             "Sealed events the read models do not reflect yet.",
             lag,
         )
-    gauges["ledger_database_up"] = ("1 when the database answered this scrape.", lag is not None)
+    up = 1.0 if lag is not None else 0.0
+    gauges["ledger_database_up"] = ("1 when the database answered this scrape.", up)
     text = request.app[METRICS].render(gauges)
-    return web.Response(
-        body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
-    )
+    return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})
 
 
 __all__ = ["routes"]

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import msgspec
 from aiohttp import web
 
 from events.stored import Actor
@@ -21,7 +22,14 @@ from ledger.http.context import LIMITS
 from ledger.http.db import read_connection
 from ledger.http.params import optional_int
 from ledger.http.problems import Problem, invalid
-from ledger.http.schemas import json_response_body
+from ledger.http.schemas import (
+    ClaimShares,
+    GuaranteeSummary,
+    InstitutionPosition,
+    ProgramSummary,
+    SmeExposure,
+    json_response_body,
+)
 from ledger.store.reads import head_position
 from projections import queries
 
@@ -78,7 +86,12 @@ async def _itself(conn: asyncpg.Connection, actor: Actor, ident: str) -> None:
 
 
 async def _answer(
-    request: web.Request, param: str, run: Query, check: Check, what: str
+    request: web.Request,
+    param: str,
+    run: Query,
+    check: Check,
+    what: str,
+    answer: type[msgspec.Struct],
 ) -> web.Response:
     actor = await authenticate(request)
     ident = request.match_info[param]
@@ -89,38 +102,55 @@ async def _answer(
         body = await run(conn, ident)
     if body is None:
         raise not_found(f"{what} {ident}")
-    return web.Response(body=json_response_body(body), content_type="application/json")
+    # Sent as the type the OpenAPI document describes (ledger/http/schemas.py), so the
+    # document cannot drift from what is sent.
+    typed = msgspec.convert(body, answer)
+    return web.Response(body=json_response_body(typed), content_type="application/json")
 
 
 @routes.get("/v1/smes/{sme_id}/exposure")
 async def sme_exposure(request: web.Request) -> web.Response:
     """Per program: balance, cap, headroom, active guarantees (any key)."""
-    return await _answer(request, "sme_id", queries.sme_exposure, _anyone, "SME")
+    return await _answer(request, "sme_id", queries.sme_exposure, _anyone, "SME", SmeExposure)
 
 
 @routes.get("/v1/guarantees/{guarantee_id}")
 async def guarantee(request: web.Request) -> web.Response:
     """State, balance, fixed shares and claims (auditor, admin, reader, parties)."""
     return await _answer(
-        request, "guarantee_id", queries.guarantee_summary, check_guarantee_access, "guarantee"
+        request,
+        "guarantee_id",
+        queries.guarantee_summary,
+        check_guarantee_access,
+        "guarantee",
+        GuaranteeSummary,
     )
 
 
 @routes.get("/v1/claims/{claim_id}")
 async def claim(request: web.Request) -> web.Response:
     """Per role: institution, borne, recovered, net (auditor, admin, reader, parties)."""
-    return await _answer(request, "claim_id", queries.claim_shares, check_claim_access, "claim")
+    return await _answer(
+        request, "claim_id", queries.claim_shares, check_claim_access, "claim", ClaimShares
+    )
 
 
 @routes.get("/v1/institutions/{institution_id}/position")
 async def institution_position(request: web.Request) -> web.Response:
     """Per program: volume, balance, borne, recovered, cap use (auditor, admin, reader, itself)."""
     return await _answer(
-        request, "institution_id", queries.institution_position, _itself, "institution"
+        request,
+        "institution_id",
+        queries.institution_position,
+        _itself,
+        "institution",
+        InstitutionPosition,
     )
 
 
 @routes.get("/v1/programs/{program_id}")
 async def program(request: web.Request) -> web.Response:
     """Current terms, version and totals (any key)."""
-    return await _answer(request, "program_id", queries.program_summary, _anyone, "program")
+    return await _answer(
+        request, "program_id", queries.program_summary, _anyone, "program", ProgramSummary
+    )

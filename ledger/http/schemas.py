@@ -9,8 +9,10 @@ import msgspec
 
 from events.stored import LogEntry
 from events.terms import ProgramTerms
-from events.types import Role
-from ledger.posting import Receipt
+from events.types import Category, InstitutionKind, Role
+from ledger.audit.verify import Problem as ChainProblem
+from ledger.receipts import Receipt
+from ledger.rules.state import ClaimStatus, GuaranteeStatus
 
 _encode = msgspec.json.Encoder().encode
 
@@ -66,7 +68,13 @@ class Health(msgspec.Struct, kw_only=True, omit_defaults=True):
     pending_migrations: list[int] | None = None
 
 
-class ExposureLine(msgspec.Struct, kw_only=True):
+class _Body(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A read-model answer: the handlers convert the read model's body into it and encode
+    it, so a field the read model gains without the type fails loudly instead of going
+    out undocumented. Field order is the order on the wire."""
+
+
+class ExposureLine(_Body):
     """An SME's standing in one program."""
 
     program_id: str
@@ -76,7 +84,7 @@ class ExposureLine(msgspec.Struct, kw_only=True):
     active_guarantees: int
 
 
-class SmeExposure(msgspec.Struct, kw_only=True):
+class SmeExposure(_Body):
     """Per program: in-force balance against the per-SME cap."""
 
     sme_id: str
@@ -84,22 +92,40 @@ class SmeExposure(msgspec.Struct, kw_only=True):
     programs: list[ExposureLine]
 
 
-class GuaranteeSummary(msgspec.Struct, kw_only=True):
-    """A guarantee's state, balance, fixed shares and claims."""
+class GuaranteeSummary(_Body):
+    """A guarantee's state, balance, fixed shares, parties and claims."""
 
     guarantee_id: str
     program_id: str
     sme_id: str
-    status: str
+    status: GuaranteeStatus
     loan_amount: int
     balance: int
     shares_bp: dict[Role, int]
+    """Each role's share of a loss, fixed when the guarantee was issued."""
     claims: list[str]
     version: int
+    """The guarantee stream's version."""
+    parties: dict[Role, str]
+    """The institution standing in each role."""
+    bank_id: str
+    guarantor_id: str
+    reguarantor_id: str | None
+    fee_rate_bp: int
+    start_date: dt.date
+    maturity_date: dt.date
+    default_date: dt.date | None
+    open_claim: str | None
+    category: Category | None
+    """The SME category that set the national fund's share, if one did."""
+    program_version: int
+    """The version of the program's terms the guarantee was issued under."""
+    last_position: int
+    """The position of the guarantee's latest event."""
     position: int
 
 
-class RoleShare(msgspec.Struct, kw_only=True):
+class RoleShare(_Body):
     """What one role bore of a claim and got back."""
 
     institution_id: str | None
@@ -108,20 +134,33 @@ class RoleShare(msgspec.Struct, kw_only=True):
     net: int
 
 
-class ClaimShares(msgspec.Struct, kw_only=True):
+class ClaimTotals(_Body):
+    """A claim's amounts over every role."""
+
+    borne: int
+    recovered: int
+    net: int
+
+
+class ClaimShares(_Body):
     """A claim: amounts and per role borne, recovered, net."""
 
     claim_id: str
     guarantee_id: str
-    status: str
+    status: ClaimStatus
     amount: int
-    approved_amount: int | None
+    approved_amount: int
+    """0 until the claim is approved."""
     recovered: int
+    reason: str | None
+    """Why the claim was rejected, if it was."""
     position: int
     shares: dict[Role, RoleShare]
+    totals: ClaimTotals
+    parties: dict[Role, str]
 
 
-class RateLimitStanding(msgspec.Struct, kw_only=True):
+class RateLimitStanding(_Body):
     """The compensation-rate breaker of an institution in a program, this year (SPEC 10)."""
 
     year: int
@@ -132,10 +171,11 @@ class RateLimitStanding(msgspec.Struct, kw_only=True):
     status: Literal["ok", "warning", "suspended", "reinstated"]
 
 
-class PositionLine(msgspec.Struct, kw_only=True):
+class PositionLine(_Body):
     """An institution's standing in one program."""
 
     program_id: str
+    roles: list[Role]
     guaranteed_volume: int
     in_force_balance: int
     borne: int
@@ -147,37 +187,68 @@ class PositionLine(msgspec.Struct, kw_only=True):
     """Only for programs with a compensation_rate_limit."""
 
 
-class InstitutionPosition(msgspec.Struct, kw_only=True):
+class InstitutionPosition(_Body):
     """Per program: volume, balance, losses borne and recovered, cap use."""
 
     institution_id: str
-    kind: str
+    kind: InstitutionKind
+    name: str
     position: int
     programs: list[PositionLine]
 
 
-class ProgramSummary(msgspec.Struct, kw_only=True):
-    """A program's current terms and version (and totals, as the read model keeps them)."""
+class CurrentTerms(ProgramTerms, frozen=True, omit_defaults=False):
+    """A program's terms as they stand, every field given (defaults included)."""
+
+
+class RoleCap(_Body):
+    """A capped role's compensation cap in a program, and how much of it is used."""
+
+    rate_bp: int
+    volume: int
+    cap: int
+    used: int
+
+
+class ProgramTotals(_Body):
+    """A program's running totals."""
+
+    guarantees_issued: int
+    active_guarantees: int
+    guaranteed_volume: int
+    in_force_balance: int
+    claims_filed: int
+    claims_approved: int
+    claims_rejected: int
+    compensations_paid: int
+    compensated_amount: int
+    recovered_amount: int
+    volume_by_role: dict[Role, int]
+    """Per role, the loans of the guarantees where it has a share."""
+    borne: dict[Role, int]
+    recovered: dict[Role, int]
+    net_loss: dict[Role, int]
+    caps: dict[Role, RoleCap]
+
+
+class ProgramSummary(_Body):
+    """A program's current terms and version, and its totals."""
 
     program_id: str
+    name: str
     version: int
-    terms: ProgramTerms
+    terms: CurrentTerms
     position: int
+    totals: ProgramTotals
 
 
-class ChainCheck(msgspec.Struct, kw_only=True):
+class ChainCheck(_Body):
     """The result of recomputing the hash chain."""
 
     ok: bool
     verified_through: int
     head_hash: str
     first_bad_position: int | None
-    problem: str | None = None
-    """What was wrong at the first bad position: changed, removed, reordered."""
+    problem: ChainProblem | None = None
+    """What was wrong at the first bad position."""
     reason: str | None = None
-
-
-class AuditState(msgspec.Struct, kw_only=True):
-    """A read model as it stood at a past position."""
-
-    position: int

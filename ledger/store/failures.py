@@ -24,5 +24,16 @@ def database_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
-        return state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_STATES
+        return (
+            state[:2] in _UNAVAILABLE_CLASSES
+            or state in _UNAVAILABLE_STATES
+            or _not_accepting_connections(exc, state)
+        )
     return False
+
+
+def _not_accepting_connections(exc: asyncpg.PostgresError, state: str) -> bool:
+    # An operator closed the database to new connections (ALTER DATABASE ... WITH
+    # ALLOW_CONNECTIONS false): PostgreSQL says so with the general 55000, which
+    # otherwise marks mistakes in a statement, so the message decides.
+    return state == "55000" and "not currently accepting connections" in str(exc)

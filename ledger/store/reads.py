@@ -71,6 +71,10 @@ class LogFollower:
     def __init__(self, pool: asyncpg.Pool, listener: asyncpg.Connection) -> None:
         self._pool = pool
         self._listener = listener
+        # One Event per generation, replaced when set: every waiter that took the
+        # current one before reading is woken by the next seal. A single Event cleared
+        # by each waiter lost the wake-up of a waiter that had read just before another
+        # one cleared it, and left it waiting out its whole long poll.
         self._sealed = asyncio.Event()
 
     async def __aenter__(self) -> LogFollower:
@@ -82,15 +86,20 @@ class LogFollower:
             await self._listener.remove_listener(SEALED_CHANNEL, self._notify)
 
     def _notify(self, *_args: object) -> None:
-        self._sealed.set()
+        sealed, self._sealed = self._sealed, asyncio.Event()
+        sealed.set()
+
+    def next_seal(self) -> asyncio.Event:
+        """An Event set by the next seal notification; take it before reading, then wait."""
+        return self._sealed
 
     async def wait_batch(self, after: int, limit: int, within: float) -> list[LogRow]:
         """Events after `after`; if none yet, wait up to `within` seconds for some."""
-        self._sealed.clear()
+        sealed = self._sealed
         rows = await read_log(self._pool, after, limit)
         if rows or within <= 0:
             return rows
-        await wait_event(self._sealed, within)
+        await wait_event(sealed, within)
         return await read_log(self._pool, after, limit)
 
     async def follow(self, after: int, limit: int = 1000) -> AsyncIterator[list[LogRow]]:

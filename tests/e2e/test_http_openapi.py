@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -63,7 +64,9 @@ class LiveServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        runner = web.AppRunner(create_app(self.dsn, pool_size=4, limits=FAST, projections=True))
+        # Event streams end after half a second, so generated requests to them finish.
+        limits = dataclasses.replace(FAST, stream_lifetime=0.5)
+        runner = web.AppRunner(create_app(self.dsn, pool_size=4, limits=limits, projections=True))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

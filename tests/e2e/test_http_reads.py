@@ -105,9 +105,9 @@ async def test_metrics_count_requests_by_route_and_status_and_appends(
     await client.post("/v1/events", json=institution("B-1"), headers=await keys.role("admin"))
     await client.get("/v1/guarantees/G-1", headers=await keys.role("reader"))
     text = await (await client.get("/metrics")).text()
-    assert 'ledger_http_requests_total{method="POST",route="/v1/events",status="201"} 1' in text
+    assert 'ledger_http_requests_total{method="POST",route="/v1/events",status="201"} 1.0' in text
     assert 'route="/v1/guarantees/{guarantee_id}",status="404"' in text
-    assert "ledger_events_appended_total 1" in text
+    assert "ledger_events_appended_total 1.0" in text
     assert "ledger_http_request_duration_seconds_bucket{" in text
     for gauge in ("ledger_db_pool_size", "ledger_db_pool_in_use", "ledger_projection_lag_events"):
         assert f"\n{gauge} " in text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import msgspec
 
+from events.stored import CANONICAL
 from ledger.store.chain import GENESIS, link
 
 
@@ -77,14 +80,35 @@ async def swap_positions(conn: asyncpg.Connection, first: int, second: int) -> N
     await conn.execute("UPDATE event_log SET position = $2 WHERE position = $1", spare, second)
 
 
-async def reseal(conn: asyncpg.Connection) -> None:
-    """Recompute every stored link from the (rewritten) bodies, as a thorough forger would."""
+async def reseal(conn: asyncpg.Connection, *, fingerprints: bool = True) -> None:
+    """Recompute every stored link from the (rewritten) bodies, as a thorough forger would,
+    and (unless told not to) every fingerprint too."""
     previous = GENESIS
     rows = await conn.fetch(
-        "SELECT l.position, e.body FROM event_log l JOIN events e USING (seq) ORDER BY position"
+        """SELECT l.position, l.seq, e.body
+             FROM event_log l JOIN events e USING (seq) ORDER BY position"""
     )
     for row in rows:
-        previous = link(previous, row["position"], bytes(row["body"]))
+        body = bytes(row["body"])
+        previous = link(previous, row["position"], body)
         await conn.execute(
             "UPDATE event_log SET hash = $2 WHERE position = $1", row["position"], previous
         )
+        if fingerprints:
+            await conn.execute(
+                "UPDATE events SET fingerprint = $2 WHERE seq = $1", row["seq"], fingerprint(body)
+            )
+
+
+class _Sent(msgspec.Struct):
+    event_id: str
+    type: str
+    expected_version: int | None
+    data: msgspec.Raw
+
+
+def fingerprint(body: bytes) -> bytes:
+    """The fingerprint of a post that left occurred_at out and stored `body`."""
+    sent = msgspec.json.decode(body, type=_Sent)
+    encoded = CANONICAL.encode([sent.event_id, sent.type, None, sent.expected_version, sent.data])
+    return hashlib.sha256(encoded).digest()

@@ -197,6 +197,30 @@ async def test_exporting_a_ledger_with_a_broken_chain_is_refused(runtime: Runtim
         await _export(runtime.dsn)
 
 
+async def test_exporting_a_ledger_with_a_changed_fingerprint_is_refused(runtime: Runtime) -> None:
+    """The export line carries the stored fingerprint, which the chain does not cover."""
+    await play_all(runtime.ledger)
+    async with tamper.superuser(runtime.dsn) as su:
+        await su.execute(
+            "UPDATE events SET fingerprint = sha256(fingerprint) WHERE seq = $1",
+            await tamper.seq_at(su, 11),
+        )
+    with pytest.raises(ExportError, match="position 11: its fingerprint"):
+        await _export(runtime.dsn)
+
+
+async def test_an_export_with_a_changed_fingerprint_is_refused_and_stores_nothing(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await play_all(runtime.ledger)
+    lines = (await _export(runtime.dsn)).splitlines(keepends=True)
+    fingerprint = decode_line(lines[6]).fingerprint
+    lines[6] = lines[6].replace(fingerprint.encode(), b"0" * 64)
+    with pytest.raises(ImportRefused, match="line 7: position 7 carries a fingerprint"):
+        await _import(other_dsn, b"".join(lines))
+    assert await _table(other_dsn, "events") == []
+
+
 def test_export_lines_with_unknown_fields_do_not_parse() -> None:
     with pytest.raises(msgspec.ValidationError):
         decode_line(b'{"position":1,"hash":"","fingerprint":"","event":{},"extra":1}')

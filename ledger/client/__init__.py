@@ -1,0 +1,89 @@
+"""A Python client of the guarantee ledger, importable with aiohttp and msgspec alone.
+
+`LedgerClient` posts events and reads the read models; problems come back as the
+exception class of their slug (ledger.client.errors); `follow()` and `stream()`
+iterate over the log and resume by themselves; `Consumer` (which needs asyncpg)
+applies the log to the consumer's own tables with exactly-once effect.
+"""
+
+from ledger.client.client import Backoff, LedgerClient
+from ledger.client.consumer import Consumer, Handler
+from ledger.client.errors import (
+    BY_SLUG,
+    CapExceeded,
+    ConcentrationExceeded,
+    ConnectionLost,
+    FieldError,
+    Forbidden,
+    IdempotencyConflict,
+    InternalError,
+    InvalidState,
+    LedgerError,
+    LeverageExceeded,
+    MalformedJson,
+    MethodNotAllowed,
+    NotCheckpointed,
+    NotEligible,
+    NotFound,
+    PayloadTooLarge,
+    ProblemError,
+    ProgramSuspended,
+    ServiceUnavailable,
+    Unauthorized,
+    UnexpectedResponse,
+    UnsupportedMediaType,
+    ValidationError,
+    VersionConflict,
+)
+from ledger.client.types import (
+    ClaimShares,
+    Event,
+    EventPage,
+    GuaranteeSummary,
+    InstitutionPosition,
+    NewEvent,
+    ProgramSummary,
+    Receipt,
+    SmeExposure,
+)
+
+__all__ = [
+    "BY_SLUG",
+    "Backoff",
+    "CapExceeded",
+    "ClaimShares",
+    "ConcentrationExceeded",
+    "ConnectionLost",
+    "Consumer",
+    "Event",
+    "EventPage",
+    "FieldError",
+    "Forbidden",
+    "GuaranteeSummary",
+    "Handler",
+    "IdempotencyConflict",
+    "InstitutionPosition",
+    "InternalError",
+    "InvalidState",
+    "LedgerClient",
+    "LedgerError",
+    "LeverageExceeded",
+    "MalformedJson",
+    "MethodNotAllowed",
+    "NewEvent",
+    "NotCheckpointed",
+    "NotEligible",
+    "NotFound",
+    "PayloadTooLarge",
+    "ProblemError",
+    "ProgramSummary",
+    "ProgramSuspended",
+    "Receipt",
+    "ServiceUnavailable",
+    "SmeExposure",
+    "Unauthorized",
+    "UnexpectedResponse",
+    "UnsupportedMediaType",
+    "ValidationError",
+    "VersionConflict",
+]

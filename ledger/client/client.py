@@ -1,0 +1,238 @@
+"""LedgerClient: typed posts and read-model reads over HTTP, with bounded retries."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+import aiohttp
+import msgspec
+
+from ledger.client.errors import ConnectionLost, ServiceUnavailable, UnexpectedResponse
+from ledger.client.errors import problem_error as _problem_error
+from ledger.client.types import (
+    ClaimShares,
+    Event,
+    EventPage,
+    GuaranteeSummary,
+    InstitutionPosition,
+    NewEvent,
+    ProgramSummary,
+    Receipt,
+    SmeExposure,
+    new_event_id,
+)
+
+T = TypeVar("T")
+
+Postable = NewEvent | Mapping[str, Any]
+"""An event to post: a NewEvent, or an envelope as a dict (given an event_id if it has none)."""
+
+# Connection failures after which a request is tried again (when that is safe).
+_LOST = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _envelope(event: Postable) -> NewEvent | dict[str, Any]:
+    if isinstance(event, NewEvent):
+        return event
+    # The id is fixed here, once, so every retry reposts the very same event.
+    return {"event_id": new_event_id(), **event}
+
+
+class Backoff:
+    """Bounded exponential backoff with jitter: how many tries, and how long between them."""
+
+    def __init__(self, retries: int = 5, first: float = 0.1, most: float = 2.0) -> None:
+        """At most `retries` retries; waits start at `first` s and never exceed `most` s."""
+        self.retries = retries
+        self.first = first
+        self.most = most
+
+    def delay(self, attempt: int, asked: float | None = None) -> float:
+        """Seconds to wait before retry number `attempt` (0-based); `asked`: Retry-After."""
+        wait = min(self.most, self.first * 2.0**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+        return min(self.most, max(wait, asked or 0.0))
+
+
+class LedgerClient:
+    """A client of one ledger, with one API key. Use it as an async context manager."""
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        backoff: Backoff | None = None,
+        timeout: float = 30.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        """The ledger at `url` (e.g. http://127.0.0.1:8080), asked with `key`."""
+        self.url = url.rstrip("/")
+        self.backoff = backoff or Backoff()
+        self.timeout = timeout
+        self._headers = {"Authorization": f"Bearer {key}"}
+        self._session = session
+        self._owns_session = session is None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The HTTP session (made on first use)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> LedgerClient:
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: Mapping[str, str | int | float] | None = None,
+        seconds: float | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, bytes]:
+        """Send a request that is safe to repeat; retry it on 503 and on a lost connection.
+
+        `seconds` bounds each try (default: the client's timeout). Returns the status
+        and body of a success; raises the problem's exception class,
+        or ConnectionLost once the retries are spent.
+        """
+        headers = dict(self._headers)
+        if body is not None:
+            headers["Content-Type"] = content_type
+        limit = aiohttp.ClientTimeout(total=seconds or self.timeout)
+        attempt = 0
+        while True:
+            try:
+                async with self.session.request(
+                    method,
+                    self.url + path,
+                    data=body,
+                    params=params,
+                    headers=headers,
+                    timeout=limit,
+                ) as r:
+                    data = await r.read()
+                    status, answer_headers = r.status, dict(r.headers)
+                    content_type = r.content_type
+            except _LOST as exc:
+                if attempt >= self.backoff.retries:
+                    raise ConnectionLost(f"{method} {path}: {exc!r}") from exc
+                await asyncio.sleep(self.backoff.delay(attempt))
+                attempt += 1
+                continue
+            if status < 400:
+                return status, data
+            error = _error(status, data, content_type, answer_headers)
+            if isinstance(error, ServiceUnavailable) and attempt < self.backoff.retries:
+                await asyncio.sleep(self.backoff.delay(attempt, error.retry_after))
+                attempt += 1
+                continue
+            raise error
+
+    async def _get(self, path: str, kind: type[T], **params: Any) -> T:
+        query = {k: v for k, v in params.items() if v is not None}
+        _, data = await self.request("GET", path, params=query)
+        return msgspec.json.decode(data, type=kind)
+
+    @overload
+    async def post(self, events: Postable) -> Receipt: ...
+
+    @overload
+    async def post(self, events: Sequence[Postable]) -> list[Receipt]: ...
+
+    async def post(self, events: Postable | Sequence[Postable]) -> Receipt | list[Receipt]:
+        """Post one event (-> its Receipt) or a batch, atomically (-> a Receipt each).
+
+        Retried on 503 and on a lost connection: each event keeps its event_id, so a
+        repost of one already stored gets its original receipt, never a second copy.
+        """
+        if isinstance(events, NewEvent | Mapping):
+            _, data = await self.request("POST", "/v1/events", body=_encode(_envelope(events)))
+            return msgspec.json.decode(data, type=Receipt)
+        body = _encode([_envelope(e) for e in events])
+        _, data = await self.request("POST", "/v1/events", body=body)
+        return msgspec.json.decode(data, type=list[Receipt])
+
+    async def events(self, after: int = 0, limit: int = 1000, wait: float = 0) -> EventPage:
+        """One page of the log after `after`; waits up to `wait` s when there is none yet."""
+        _, data = await self.request(
+            "GET",
+            "/v1/events",
+            params={"after": after, "limit": limit, "wait": wait},
+            seconds=self.timeout + wait,
+        )
+        return msgspec.json.decode(data, type=EventPage)
+
+    async def exposure(self, sme_id: str, *, min_position: int | None = None) -> SmeExposure:
+        """An SME's balance, cap and headroom per program."""
+        return await self._get(
+            f"/v1/smes/{sme_id}/exposure", SmeExposure, min_position=min_position
+        )
+
+    async def guarantee(
+        self, guarantee_id: str, *, min_position: int | None = None
+    ) -> GuaranteeSummary:
+        """A guarantee's state, balance, shares and claims."""
+        path = f"/v1/guarantees/{guarantee_id}"
+        return await self._get(path, GuaranteeSummary, min_position=min_position)
+
+    async def claim(self, claim_id: str, *, min_position: int | None = None) -> ClaimShares:
+        """A claim's amounts and what each role bore and recovered."""
+        return await self._get(f"/v1/claims/{claim_id}", ClaimShares, min_position=min_position)
+
+    async def institution_position(
+        self, institution_id: str, *, min_position: int | None = None
+    ) -> InstitutionPosition:
+        """An institution's volume, balance, losses and cap use per program."""
+        path = f"/v1/institutions/{institution_id}/position"
+        return await self._get(path, InstitutionPosition, min_position=min_position)
+
+    async def program(self, program_id: str, *, min_position: int | None = None) -> ProgramSummary:
+        """A program's current terms and version."""
+        path = f"/v1/programs/{program_id}"
+        return await self._get(path, ProgramSummary, min_position=min_position)
+
+    def follow(
+        self, after: int = 0, *, page: int = 1000, wait: float = 30.0
+    ) -> AsyncIterator[Event]:
+        """Every event after `after`, in position order, forever (long polls; see feeds)."""
+        from ledger.client.feeds import follow
+
+        return follow(self, after, page=page, wait=wait)
+
+    def stream(self, after: int = 0) -> AsyncIterator[Event]:
+        """Every event after `after` through the server-sent event stream, forever."""
+        from ledger.client.feeds import stream
+
+        return stream(self, after)
+
+
+def _error(status: int, data: bytes, content_type: str, headers: Mapping[str, str]) -> Exception:
+    if content_type == "application/problem+json":
+        try:
+            problem = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            problem = None
+        if isinstance(problem, dict):
+            return _problem_error(problem, headers)
+    return UnexpectedResponse(status, data)

