@@ -171,8 +171,8 @@ class RateLimitStanding(_Body):
     status: Literal["ok", "warning", "suspended", "reinstated"]
 
 
-class PositionLine(_Body):
-    """An institution's standing in one program."""
+class PositionLine(_Body, omit_defaults=True):
+    """An institution's standing in one program (`limit` only where the program has one)."""
 
     program_id: str
     roles: list[Role]
