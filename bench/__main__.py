@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline, feeds
+from bench import baseline, feeds, standbys
 from bench.cpu import CpuSplit
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.probe import cpu_probe_ms
@@ -294,6 +294,34 @@ def _head(dsn: str) -> int:
     return int(aio.run(_sql(dsn, "SELECT coalesce(max(position), 0) FROM event_log")))
 
 
+def _standbys(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    from tests.streaming import NoStandby
+
+    try:
+        figures = standbys.measure(workdir, seconds=args.seconds, smes=args.standby_smes, say=_say)
+    except NoStandby as exc:
+        _say(f"standbys: skipped, no streaming standby can be made here: {exc}")
+        figures = {"skipped": str(exc)}
+    return {
+        "git_revision": _git_revision(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **figures,
+    }
+
+
+def _standbys_only(args: argparse.Namespace) -> int:
+    """Measure the standby phase alone and put it into --out beside what is there."""
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        figures = _standbys(args, Path(tmp))
+    results: dict[str, Any] = {}
+    if args.out.exists():
+        results = json.loads(args.out.read_text())
+    results["standbys"] = figures
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(standbys.render(figures)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table; write bench/results.json."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -304,9 +332,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replays", type=int, default=3, help="timed replays (the median is reported)"
     )
+    parser.add_argument(
+        "--standby-smes",
+        type=int,
+        default=1000,
+        help="SMEs (each with a guarantee) read in the hot standby phase (bench/standbys.py)",
+    )
+    parser.add_argument(
+        "--no-standbys", action="store_true", help="leave out the hot standby read phase"
+    )
+    parser.add_argument(
+        "--standbys-only",
+        action="store_true",
+        help="run only the hot standby read phase; its figures replace the 'standbys' "
+        "entry of --out, the rest of the file is kept",
+    )
     args = parser.parse_args(argv)
     if args.replays < 1:
         parser.error("--replays must be 1 or more")
+    if args.standby_smes < 1:
+        parser.error("--standby-smes must be 1 or more")
+    if args.standbys_only:
+        return _standbys_only(args)
     args.serve_args = []
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp, server(Path(tmp)) as admin_dsn:
         name = f"ledger_bench_{uuid.uuid4().hex[:8]}"
@@ -315,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             figures = measure(dsn, args, Path(tmp))
             version = aio.run(_sql(dsn, "SHOW server_version"))
+            if not args.no_standbys:
+                figures["standbys"] = _standbys(args, Path(tmp))
         finally:
             if not args.keep:
                 aio.run(_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

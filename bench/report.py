@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import standbys
+
 TARGETS = {
     "single_c32_ratio": ("single posts at concurrency 32 / raw INSERT rate", ">=", 0.40),
     "single_c32_p99_ms": ("single posts at concurrency 32, p99 ms", "<", 50.0),
@@ -104,6 +106,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {t['label']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
         )
+    if "standbys" in results:
+        lines += standbys.render(results["standbys"])
     probes = results.get("probe_ms", {})
     if probes:
         slowest = max(probes, key=probes.__getitem__)

@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ledger",
         description="System of record for government-backed loan guarantees.",
         epilog="Configuration: LEDGER_DATABASE_URL, LEDGER_DATA_DIR, LEDGER_HOST, "
-        "LEDGER_PORT, LEDGER_LOG_FORMAT (see README).",
+        "LEDGER_PORT, LEDGER_LOG_FORMAT, LEDGER_READ_DATABASE_URL, LEDGER_READ_MAX_LAG_S "
+        "(see README).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -16,14 +18,27 @@ DATA_DIR = "LEDGER_DATA_DIR"
 HOST = "LEDGER_HOST"
 PORT = "LEDGER_PORT"
 LOG_FORMAT = "LEDGER_LOG_FORMAT"
+READ_DATABASE_URL = "LEDGER_READ_DATABASE_URL"
+READ_MAX_LAG_S = "LEDGER_READ_MAX_LAG_S"
 
-ENV_VARS: tuple[str, ...] = (DATABASE_URL, DATA_DIR, HOST, PORT, LOG_FORMAT)
+ENV_VARS: tuple[str, ...] = (
+    DATABASE_URL,
+    DATA_DIR,
+    HOST,
+    PORT,
+    LOG_FORMAT,
+    READ_DATABASE_URL,
+    READ_MAX_LAG_S,
+)
 """Every environment variable the service reads; deployment files may use only these."""
 
 DEFAULT_DATA_DIR = Path(".ledger-data")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
+DEFAULT_READ_MAX_LAG_S = 5.0
+MAX_READ_MAX_LAG_S = 3600.0
+_DSN_SCHEMES = ("postgresql", "postgres")
 
 
 class ConfigError(ValueError):
@@ -51,6 +66,54 @@ def parse_log_format(value: str, *, source: str = LOG_FORMAT) -> LogFormat:
     return normalised
 
 
+def parse_read_urls(value: str, *, source: str = READ_DATABASE_URL) -> tuple[str, ...]:
+    """Return the standby DSNs in `value` (comma-separated), or raise ConfigError naming `source`.
+
+    Error messages name a DSN by its position and host only: a DSN may carry a password.
+    """
+    urls: list[str] = []
+    for index, raw in enumerate(value.split(","), start=1):
+        url = raw.strip()
+        if not url:
+            raise ConfigError(
+                f"{source} has an empty entry at place {index}: give one or more "
+                "postgresql:// DSNs separated by single commas"
+            )
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        except ValueError:
+            raise ConfigError(f"{source} entry {index} is not a valid DSN") from None
+        if parts.scheme not in _DSN_SCHEMES:
+            raise ConfigError(
+                f"{source} entry {index} must start with postgresql://, "
+                f"not {parts.scheme + '://' if parts.scheme else 'no scheme'}"
+            )
+        if not host and "host=" not in parts.query:
+            raise ConfigError(
+                f"{source} entry {index} names no host: write postgresql://USER@HOST:PORT/DB"
+            )
+        urls.append(url)
+    if len(set(urls)) != len(urls):
+        raise ConfigError(f"{source} names the same standby twice")
+    return tuple(urls)
+
+
+def parse_max_lag(value: str, *, source: str = READ_MAX_LAG_S) -> float:
+    """Return `value` as a lag bound in seconds, or raise ConfigError naming `source`."""
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        raise ConfigError(f"{source} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_READ_MAX_LAG_S:
+        raise ConfigError(
+            f"{source} must be more than 0 and at most {MAX_READ_MAX_LAG_S:g} seconds, "
+            f"got {value.strip()!r}"
+        )
+    return seconds
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     """Resolved configuration of one ledger process."""
@@ -61,6 +124,9 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     log_format: LogFormat = "json"
+    # Hot standbys the read-only routes go to (SPEC section 13); none by default.
+    read_database_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    read_max_lag_s: float = DEFAULT_READ_MAX_LAG_S
 
     @classmethod
     def from_env(
@@ -84,6 +150,8 @@ class Settings:
         raw_port = get(PORT)
         raw_format = get(LOG_FORMAT)
         raw_dir = get(DATA_DIR)
+        raw_reads = get(READ_DATABASE_URL)
+        raw_lag = get(READ_MAX_LAG_S)
         return cls(
             database_url=get(DATABASE_URL),
             data_dir=Path(raw_dir) if raw_dir else DEFAULT_DATA_DIR,
@@ -94,6 +162,8 @@ class Settings:
                 if raw_format
                 else ("console" if stderr_is_tty else "json")
             ),
+            read_database_urls=parse_read_urls(raw_reads) if raw_reads else (),
+            read_max_lag_s=parse_max_lag(raw_lag) if raw_lag else DEFAULT_READ_MAX_LAG_S,
         )
 
     def with_overrides(self, *, host: str | None = None, port: int | None = None) -> Settings:

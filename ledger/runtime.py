@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
+from ledger.config import DEFAULT_READ_MAX_LAG_S
 from ledger.posting import Ledger
+from ledger.standbys import ReadRouter, open_standbys
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import Sealer
 
@@ -66,13 +68,24 @@ class Runtime:
     ledger: Ledger
     sealer: Sealer
     waiter: PositionWaiter
+    reads: ReadRouter
+    """Where the read-only routes read: a usable hot standby, or else the primary."""
 
 
 @contextlib.asynccontextmanager
 async def running(
-    dsn: str, *, pool_size: int = 10, seal_timeout: float = 10.0
+    dsn: str,
+    *,
+    pool_size: int = 10,
+    seal_timeout: float = 10.0,
+    read_dsns: Sequence[str] = (),
+    read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> AsyncIterator[Runtime]:
-    """Start the pool, the sealer and the waiter; stop them all on exit."""
+    """Start the pool, the sealer and the waiter; stop them all on exit.
+
+    With `read_dsns` (hot standbys), a pool per standby and the monitor of
+    their lag run too; everything that writes keeps to the primary at `dsn`.
+    """
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
@@ -92,12 +105,22 @@ async def running(
         sealing_here=lambda: sealer.active,
         seal_timeout=seal_timeout,
     )
+    standbys = await open_standbys(
+        read_dsns,
+        service_settings(),
+        pool_size=pool_size,
+        connect_timeout=CONNECT_TIMEOUT,
+        reset=_keep_session,
+    )
+    reads = ReadRouter(pool, standbys, max_lag=read_max_lag)
     tasks = [
         asyncio.create_task(sealer.run(), name="sealer"),
         asyncio.create_task(waiter.run(), name="position-waiter"),
     ]
+    if standbys:
+        tasks.append(asyncio.create_task(reads.run(), name="standby-monitor"))
     try:
-        yield Runtime(dsn, pool, ledger, sealer, waiter)
+        yield Runtime(dsn, pool, ledger, sealer, waiter, reads)
     finally:
         for task in tasks:
             task.cancel()
@@ -106,4 +129,6 @@ async def running(
                 await task
         with contextlib.suppress(Exception):
             await listener.close()
+        for standby in standbys:
+            await standby.pool.close()
         await pool.close()

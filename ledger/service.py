@@ -73,7 +73,12 @@ async def run_service(settings: Settings, dsn: str) -> None:
     stop = asyncio.Event()
     installed = _stop_on_signals(stop)
     # The read models' runner works in its own process (see ledger/projection_process.py).
-    app = create_app(dsn, projections=False)
+    app = create_app(
+        dsn,
+        projections=False,
+        read_dsns=settings.read_database_urls,
+        read_max_lag=settings.read_max_lag_s,
+    )
     projector = await projection_process.start(dsn)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()

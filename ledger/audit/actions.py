@@ -23,11 +23,16 @@ from ledger.audit.state_file import write_state
 from ledger.audit.verify import format_digest, verify_chain
 from ledger.commands import CommandError
 
+READ_ONLY_SETTINGS = {"default_transaction_read_only": "on", "application_name": "ledger-audit"}
+"""Settings of the reading commands' connections: they never write, so a hot standby
+(which refuses every write) serves them as well as the primary does."""
+
 
 @contextlib.asynccontextmanager
-async def _connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+async def _connection(dsn: str, *, read_only: bool = True) -> AsyncIterator[asyncpg.Connection]:
+    settings = READ_ONLY_SETTINGS if read_only else None
     try:
-        conn = await asyncpg.connect(dsn, timeout=10)
+        conn = await asyncpg.connect(dsn, timeout=10, server_settings=settings)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise CommandError(f"cannot reach the ledger's database: {exc}") from None
     try:
@@ -35,6 +40,14 @@ async def _connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     except asyncpg.UndefinedTableError:
         raise CommandError(
             "this database holds no ledger yet (run `ledger serve` once to create it)"
+        ) from None
+    except asyncpg.SerializationError as exc:
+        if "conflict with recovery" not in str(exc):
+            raise
+        # A hot standby cancels a long read whose rows its replay must remove.
+        raise CommandError(
+            "the standby cancelled the read to go on replaying; run it again, or set "
+            "hot_standby_feedback = on (or a larger max_standby_streaming_delay) there"
         ) from None
     finally:
         await conn.close()
@@ -159,7 +172,7 @@ async def import_file(dsn: str, source: BinaryIO) -> int:
     from ledger.store.migrate import migrate
 
     progress = Progress("import")
-    async with _connection(dsn) as conn:
+    async with _connection(dsn, read_only=False) as conn:
         await migrate(conn)
         try:
             done = await import_log(conn, source, progress=progress)

@@ -82,6 +82,14 @@ def register(subparsers: Subparsers) -> None:
     export.add_argument("--out", metavar="FILE", help="write here (default stdout)")
     export.set_defaults(handler=run, action="export")
 
+    for reading in (digest, verify, replay, export):
+        reading.add_argument(
+            "--standby",
+            action="store_true",
+            help="read from a hot standby (the first of LEDGER_READ_DATABASE_URL that "
+            "answers) instead of the primary; the command writes nothing",
+        )
+
     load = actions.add_parser(
         "import",
         help="load an export into an empty ledger",
@@ -103,8 +111,28 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
         raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
+    if getattr(args, "standby", False):
+        return _dispatch(args, _standby_dsn(settings))
     with resolve_dsn(settings, create=False) as dsn:
         return _dispatch(args, dsn)
+
+
+def _standby_dsn(settings: Settings) -> str:
+    """The first standby of LEDGER_READ_DATABASE_URL that answers; named on stderr."""
+    import sys
+
+    from ledger.standbys import display_name, first_answering
+
+    if not settings.read_database_urls:
+        raise CommandError("--standby reads from LEDGER_READ_DATABASE_URL, which is not set")
+    found = asyncio.run(first_answering(settings.read_database_urls))
+    if found is None:
+        names = ", ".join(display_name(d) for d in settings.read_database_urls)
+        raise CommandError(f"no standby of LEDGER_READ_DATABASE_URL answers ({names})")
+    dsn, in_recovery = found
+    note = "" if in_recovery else " (it is not in recovery: a primary, not a standby)"
+    print(f"reading from {display_name(dsn)}{note}", file=sys.stderr)
+    return dsn
 
 
 def _dispatch(args: argparse.Namespace, dsn: str) -> int:

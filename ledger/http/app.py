@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import structlog
 from aiohttp import web
 
+from ledger.config import DEFAULT_READ_MAX_LAG_S
 from ledger.http import audit, event_stream, events, openapi, ops, readmodels, streams
 from ledger.http.context import (
     ACCESS_LOG,
@@ -22,6 +23,7 @@ from ledger.http.context import (
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
 from ledger.http.middleware import observe, problems
+from ledger.http.standby_metrics import StandbyCollector
 from ledger.runtime import connect, running
 from ledger.store.origin import log_origin
 from projections.runner import ProjectionRunner
@@ -50,12 +52,16 @@ def create_app(
     seal_timeout: float = 10.0,
     limits: Limits | None = None,
     projections: bool = False,
+    read_dsns: Sequence[str] = (),
+    read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> web.Application:
     """The ledger's HTTP application on the database at `dsn` (already migrated).
 
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
     and stop when it stops; with `projections`, so does the runner that keeps the read
     models following the log (the service runs it; most tests need no read models).
+    With `read_dsns`, the read-only routes read from those hot standbys while they lag
+    at most `read_max_lag` seconds (SPEC section 13).
     """
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()
@@ -63,14 +69,23 @@ def create_app(
     app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with running(dsn, pool_size=pool_size, seal_timeout=seal_timeout) as runtime:
+        async with running(
+            dsn,
+            pool_size=pool_size,
+            seal_timeout=seal_timeout,
+            read_dsns=read_dsns,
+            read_max_lag=read_max_lag,
+        ) as runtime:
             app[RUNTIME] = runtime
             app[LOG_ORIGIN] = await log_origin(runtime.pool)
             sealed = SealedLog(runtime.pool, lambda: connect(dsn))
             app[SEALED_LOG] = sealed
+            standbys = StandbyCollector(runtime.reads)
+            app[METRICS].registry.register(standbys)
             try:
                 yield
             finally:
+                app[METRICS].registry.unregister(standbys)
                 await sealed.close()
 
     app.cleanup_ctx.append(runtime_ctx)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg
 import msgspec
 from aiohttp import web
 
@@ -13,6 +16,7 @@ from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import int_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid
+from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import (
     ChainCheck,
     ClaimShares,
@@ -20,6 +24,7 @@ from ledger.http.schemas import (
     SmeExposure,
     json_response_body,
 )
+from ledger.standbys import Standby
 from ledger.store.reads import head_position
 
 routes = web.RouteTableDef()
@@ -61,18 +66,20 @@ async def state(request: web.Request) -> web.Response:
     if len(given) != 1:
         raise invalid("query", "give exactly one of " + ", ".join(_STATE_IDS))
     name, ident = given[0]
-    limits = request.app[LIMITS]
-    async with pooled(
-        request.app[RUNTIME].pool, limits.acquire_timeout, limits.audit_timeout
-    ) as conn:
+
+    async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:
         head = await head_position(conn)
         if position > head:
+            if standby is not None:
+                raise Behind(f"standby {standby.name} has not replayed position {position}")
             raise invalid("query.position", f"beyond the head of the log ({head})")
         try:
-            body = await state_at(conn, position, **{name: ident})
+            return await state_at(conn, position, **{name: ident})
         except ReplayError as exc:
             # The history up to there does not verify: no state is answered from it.
             raise Problem("invalid-state", f"{exc}; see GET /v1/audit/verify") from None
+
+    body = await read_routed(request, work, within=request.app[LIMITS].audit_timeout)
     if body is None:
         raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at position {position}")
     typed = msgspec.convert(body, STATE_BODIES[name])

@@ -22,6 +22,7 @@ from ledger.http.cloudevents import cloudevent_of
 from ledger.http.context import LIMITS, LOG_ORIGIN, SEALED_LOG
 from ledger.http.params import int_param, text_param
 from ledger.http.problems import Problem, invalid
+from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import json_response_body
 from ledger.store.failures import database_unavailable
 from ledger.store.reads import LogRow
@@ -139,8 +140,12 @@ class EventStream:
             # Taken before reading: a seal that lands between the read and the wait
             # still wakes this stream.
             sealed = await self._sealed.next_seal()
-            async with asyncio.timeout(self._limits.read_timeout):
-                rows = await self._sealed.read(self.sent_through, PAGE)
+            # A standby in use sends what it has; the primary the rest (the stream only
+            # ever reads after what it sent, so its positions never go backwards).
+            rows = await log_from_standby(self._request, self.sent_through, PAGE)
+            if not rows:
+                async with asyncio.timeout(self._limits.read_timeout):
+                    rows = await self._sealed.read(self.sent_through, PAGE)
             if rows:
                 await self._send(b"".join(self._frame(r) for r in rows))
                 self.sent_through = rows[-1].position

@@ -14,6 +14,7 @@ from ledger.http.cloudevents import batch_response, wants_batch
 from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
 from ledger.http.params import int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
+from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
 from ledger.store.positions import SealTimeout
 
@@ -112,8 +113,12 @@ async def get_events(request: web.Request) -> web.Response:
     limit = int_param(request, "limit", 100, 1, MAX_LIMIT)
     wait = seconds_param(request, "wait", 0.0, MAX_WAIT)
     limits = request.app[LIMITS]
-    async with asyncio.timeout(wait + limits.read_timeout):
-        rows = await request.app[SEALED_LOG].batch(after, limit, wait)
+    rows = await log_from_standby(request, after, limit)
+    if not rows:
+        # Nothing new there (or no standby in use): the primary answers, and long polls
+        # wait on it, since notifications of new seals reach only the primary's listeners.
+        async with asyncio.timeout(wait + limits.read_timeout):
+            rows = await request.app[SEALED_LOG].batch(after, limit, wait)
     if wants_batch(request):
         return batch_response(rows, request.app[LOG_ORIGIN])
     entries = [read_log_entry(r.body, r.position, r.hash.hex()) for r in rows]

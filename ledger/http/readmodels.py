@@ -18,10 +18,11 @@ from ledger.http.access import (
     not_found,
 )
 from ledger.http.auth import READ_ROLES, authenticate
-from ledger.http.context import LIMITS
-from ledger.http.db import read_connection
+from ledger.http.context import LIMITS, RUNTIME
+from ledger.http.db import pooled
 from ledger.http.params import optional_int
 from ledger.http.problems import Problem, invalid
+from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import (
     ClaimShares,
     GuaranteeSummary,
@@ -30,6 +31,7 @@ from ledger.http.schemas import (
     SmeExposure,
     json_response_body,
 )
+from ledger.standbys import Standby
 from ledger.store.reads import head_position
 from projections import queries
 
@@ -46,19 +48,49 @@ async def reflected_position(conn: asyncpg.Connection) -> int:
     return await queries.reflected_position(conn)
 
 
-async def _await_position(request: web.Request, conn: asyncpg.Connection) -> None:
-    """Wait (bounded) until the read models reflect `min_position`; 503 when they do not."""
-    wanted = optional_int(request, "min_position", 0, 2**62)
-    if wanted is None:
+def _wanted(request: web.Request) -> int | None:
+    return optional_int(request, "min_position", 0, 2**62)
+
+
+def _beyond_head(head: int) -> Problem:
+    # Positions come from receipts, so one past the head names no event yet: waiting
+    # could not help (and a 503 would invite retrying for ever).
+    return invalid("query.min_position", f"the log ends at position {head}")
+
+
+async def _primary_head(request: web.Request) -> int:
+    limits = request.app[LIMITS]
+    async with pooled(request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout) as c:
+        return await head_position(c)
+
+
+async def _standby_reflects(
+    request: web.Request, conn: asyncpg.Connection, standby: Standby, wanted: int, deadline: float
+) -> None:
+    """Wait (bounded) for the standby's read models to reflect `wanted`; Behind if they do not.
+
+    The standby's own head may trail the primary's, so whether `wanted` names an
+    event at all is asked of the primary, once, and only when the standby is behind.
+    """
+    loop = asyncio.get_running_loop()
+    if await reflected_position(conn) >= wanted:
         return
+    head = await _primary_head(request)
+    if wanted > head:
+        raise _beyond_head(head)
+    while loop.time() < deadline and standby.usable:
+        await asyncio.sleep(_POLL)
+        if await reflected_position(conn) >= wanted:
+            return
+    raise Behind(f"standby {standby.name} does not reflect position {wanted} yet")
+
+
+async def _primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: float) -> None:
+    """Wait until `deadline` for the primary's read models to reflect `wanted`; 503 if not."""
     head = await head_position(conn)
     if wanted > head:
-        # Positions come from receipts, so one past the head names no event yet: waiting
-        # could not help (and a 503 would invite retrying for ever).
-        raise invalid("query.min_position", f"the log ends at position {head}")
-    limit = request.app[LIMITS].min_position_wait
+        raise _beyond_head(head)
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
     while True:
         reflected = await reflected_position(conn)
         if reflected >= wanted:
@@ -96,12 +128,24 @@ async def _answer(
     actor = await authenticate(request)
     ident = request.match_info[param]
     known_shape(ident)
-    async with read_connection(request) as conn:
+    wanted = _wanted(request)
+    limits = request.app[LIMITS]
+    # One bound for the whole wait, on the standby and then on the primary.
+    deadline = asyncio.get_running_loop().time() + limits.min_position_wait
+
+    async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any]:
         await check(conn, actor, ident)
-        await _await_position(request, conn)
+        if wanted is not None:
+            if standby is None:
+                await _primary_reflects(conn, wanted, deadline)
+            else:
+                await _standby_reflects(request, conn, standby, wanted, deadline)
         body = await run(conn, ident)
-    if body is None:
-        raise not_found(f"{what} {ident}")
+        if body is None:
+            raise not_found(f"{what} {ident}")
+        return body
+
+    body = await read_routed(request, work)
     # Sent as the type the OpenAPI document describes (ledger/http/schemas.py), so the
     # document cannot drift from what is sent.
     typed = msgspec.convert(body, answer)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncpg
 from aiohttp import web
 
 from events.stored import read_log_entry
 from ledger.http.access import check_stream_access, known_shape, not_found
 from ledger.http.auth import authenticate
-from ledger.http.db import read_connection
 from ledger.http.params import int_param
+from ledger.http.replicas import read_routed
 from ledger.http.schemas import StreamPage, json_response_body
-from ledger.store.reads import read_stream, stream_version
+from ledger.standbys import Standby
+from ledger.store.reads import LogRow, read_stream, stream_version
 
 routes = web.RouteTableDef()
 
@@ -22,12 +24,15 @@ async def get_stream(request: web.Request) -> web.Response:
     stream_id = request.match_info["stream_id"]
     known_shape(stream_id, stream=True)
     from_version = int_param(request, "from_version", 1, 1, 2**31 - 1)
-    async with read_connection(request) as conn:
+
+    async def work(conn: asyncpg.Connection, _standby: Standby | None) -> tuple[int, list[LogRow]]:
         await check_stream_access(conn, actor, stream_id)
         version = await stream_version(conn, stream_id)
         if version is None:
             raise not_found(f"stream {stream_id}")
-        rows = await read_stream(conn, stream_id, from_version)
+        return version, await read_stream(conn, stream_id, from_version)
+
+    version, rows = await read_routed(request, work)
     page = StreamPage(
         stream_id=stream_id,
         version=version,

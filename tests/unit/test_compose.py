@@ -35,13 +35,14 @@ def health_command(svc: dict[str, Any]) -> str:
 
 
 def test_runs_exactly_postgres_and_the_ledger(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "ledger"}
+    default = {name for name, svc in compose["services"].items() if not svc.get("profiles")}
+    assert default == {"postgres", "ledger"}
 
 
 def test_postgres_is_16_on_a_named_volume(compose: dict[str, Any]) -> None:
     postgres = service(compose, "postgres")
     assert postgres["image"] == "postgres:16"
-    [volume] = postgres["volumes"]
+    [volume] = [v for v in postgres["volumes"] if v.endswith(":/var/lib/postgresql/data")]
     name, _, target = volume.partition(":")
     assert target == "/var/lib/postgresql/data"
     assert name in (compose.get("volumes") or {}), "volume must be named, not a host path"
@@ -102,3 +103,58 @@ def test_image_serves_on_all_interfaces_from_python_311() -> None:
     assert re.search(r"^EXPOSE 8080$", DOCKERFILE, re.MULTILINE)
     named = set(re.findall(r"\bLEDGER_[A-Z0-9_]+", DOCKERFILE))
     assert named <= set(ENV_VARS)
+
+
+def _hba_file(postgres: dict[str, Any]) -> Path:
+    command = postgres["command"]
+    [setting] = [part for part in command if part.startswith("hba_file=")]
+    inside = setting.removeprefix("hba_file=")
+    [mount] = [v for v in postgres["volumes"] if v.split(":")[1] == inside]
+    return ROOT / mount.split(":")[0]
+
+
+def test_the_primary_accepts_replication_connections_with_a_password(
+    compose: dict[str, Any],
+) -> None:
+    rules = [
+        line.split()
+        for line in _hba_file(service(compose, "postgres")).read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert ["host", "replication", "all", "all", "scram-sha-256"] in rules
+    assert ["host", "all", "all", "all", "scram-sha-256"] in rules
+
+
+def test_the_standby_is_optional_behind_its_profile(compose: dict[str, Any]) -> None:
+    standby = service(compose, "postgres-standby")
+    assert standby["profiles"] == ["standby"]
+    assert standby["image"] == service(compose, "postgres")["image"]
+    assert standby["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_standby_is_cloned_by_streaming_replication_and_stays_hot(
+    compose: dict[str, Any],
+) -> None:
+    standby = service(compose, "postgres-standby")
+    script = " ".join(standby["command"])
+    assert "pg_basebackup --host=postgres" in script
+    assert "--write-recovery-conf" in script  # standby.signal + primary_conninfo
+    assert "--wal-method=stream" in script
+    assert "hot_standby=on" in script
+    [volume] = standby["volumes"]
+    name, _, target = volume.partition(":")
+    assert target == "/var/lib/postgresql/data"
+    assert name in (compose.get("volumes") or {})
+    assert name not in " ".join(service(compose, "postgres")["volumes"])
+
+
+def test_the_ledger_reads_from_the_standby_within_a_lag_bound(compose: dict[str, Any]) -> None:
+    env = {k: str(v) for k, v in service(compose, "ledger")["environment"].items()}
+    settings = Settings.from_env(env, stderr_is_tty=False)
+    [read_url] = settings.read_database_urls
+    url = urllib.parse.urlsplit(read_url)
+    primary = urllib.parse.urlsplit(env["LEDGER_DATABASE_URL"])
+    assert url.hostname == "postgres-standby"
+    same = (primary.username, primary.password, primary.path)
+    assert (url.username, url.password, url.path) == same
+    assert settings.read_max_lag_s == 5.0

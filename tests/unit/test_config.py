@@ -29,6 +29,8 @@ def test_every_variable_is_read() -> None:
         "LEDGER_HOST": "0.0.0.0",
         "LEDGER_PORT": "9000",
         "LEDGER_LOG_FORMAT": "console",
+        "LEDGER_READ_DATABASE_URL": "postgresql://ledger:pw@standby:5432/ledger",
+        "LEDGER_READ_MAX_LAG_S": "2.5",
     }
     settings = Settings.from_env(env, stderr_is_tty=False)
     assert settings.database_url == "postgresql://ledger:pw@db:5432/ledger"
@@ -36,6 +38,8 @@ def test_every_variable_is_read() -> None:
     assert settings.host == "0.0.0.0"
     assert settings.port == 9000
     assert settings.log_format == "console"
+    assert settings.read_database_urls == ("postgresql://ledger:pw@standby:5432/ledger",)
+    assert settings.read_max_lag_s == 2.5
     assert set(env) == set(ENV_VARS)
 
 
