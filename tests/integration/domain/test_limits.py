@@ -24,7 +24,6 @@ from tests.unit.rules.world import (
     GUAR,
     NATIONAL,
     REVIEWER,
-    SME,
     eligibility,
     issued,
     key,
@@ -275,4 +274,3 @@ async def test_the_stored_breaker_equals_the_one_a_replay_of_the_log_gives(
     replayed = verify(await _log(runtime)).breakers[(NATIONAL.program_id, GUAR, year)]
     assert stored == replayed
     assert stored.suspended
-    assert SME

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from events import payloads as p
 from events.breaker import Breaker, business_year, record
 from events.terms import CompensationRateLimit
-from ledger.rules.state import View
 from tests.unit.rules.world import (
     ADMIN,
     GUAR,
     LIANGJIANG,
     NATIONAL,
     POOL,
-    SME,
     World,
     compensate,
     eligibility,
@@ -323,9 +320,3 @@ def test_a_bank_role_limit_counts_for_the_bank() -> None:
     compensate(w, "G-1", "C-1", 1_000)
     assert w.view.breakers[(NATIONAL.program_id, "CQ-TECH-BANK", 2025)].suspended
     assert w.refuse(issued("G-2")).slug == "program-suspended"
-
-
-@pytest.mark.parametrize("view", [View()])
-def test_an_empty_view_has_no_limits(view: View) -> None:
-    assert view.guarantor_limits == {}
-    assert SME not in {s for _, s in view.guarantor_sme}
