@@ -59,6 +59,8 @@ class Prepared:
     versions: dict[str, int] = field(default_factory=dict)
     earlier: dict[str, Earlier] = field(default_factory=dict)
     keys: dict[str, StoredKey] = field(default_factory=dict)
+    limited: set[str] = field(default_factory=set)
+    """Institutions with recorded limits among those read (SPEC section 10)."""
 
 
 async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, GuaranteeRef]:
@@ -89,11 +91,9 @@ async def prepare(
     """
     keys = sorted(fp.exclusive | fp.shared) if lock else []
     balances = sorted(fp.balances)
-    pairs = sorted(fp.limit_pairs)
-    breakers = sorted(fp.breakers.items())
     rows = await conn.fetch(
         """SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                        $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)""",
+                                        $14, $15)""",
         APPEND_LOCK,
         keys,
         [k in fp.exclusive for k in keys],
@@ -109,14 +109,6 @@ async def prepare(
         list(fp.volumes),
         sorted({k.key_id for k in presented}),
         fp.barrier,
-        [guarantor for guarantor, _ in pairs],
-        [sme for _, sme in pairs],
-        sorted(fp.limit_institutions),
-        sorted(fp.renewals),
-        [program for (program, _), _ in breakers],
-        [institution for (_, institution), _ in breakers],
-        [exclusive for _, exclusive in breakers],
-        sorted(fp.discharges),
     )
     prepared = Prepared(View())
     view = prepared.view
@@ -124,6 +116,10 @@ async def prepare(
     view.program_volume.update({(pid, role): 0 for pid in fp.volumes for role in ROLES})
     for r in rows:
         _READERS[r["r_kind"]](prepared, r)
+    # Only a post that some risk limit applies to makes a third call (SPEC section 10).
+    wanted = limit_rows.wanted(view, fp, prepared.limited)
+    if wanted is not None:
+        await limit_rows.load(conn, prepared, wanted, lock=lock, barrier=fp.barrier)
     return prepared
 
 
@@ -144,6 +140,8 @@ def _version(prepared: Prepared, r: asyncpg.Record) -> None:
 
 def _institution_row(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.view.institutions[r["r_key"]] = _institution.decode(r["r_doc"])
+    if r["r_key2"] is not None:
+        prepared.limited.add(r["r_key"])
 
 
 def _program_row(prepared: Prepared, r: asyncpg.Record) -> None:
@@ -156,6 +154,8 @@ def _sme_row(prepared: Prepared, r: asyncpg.Record) -> None:
 
 def _guarantee_state(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.view.guarantees[r["r_key"]] = _guarantee.decode(r["r_doc"])
+    if r["r_key2"] is not None:  # the guarantee of a guarantor with limits
+        prepared.limited.add(r["r_key2"])
 
 
 def _claim(prepared: Prepared, r: asyncpg.Record) -> None:
@@ -181,9 +181,6 @@ _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
     "claim": _claim,
     "balance": _balance,
     "volume": _volume,
-    "limits": limit_rows.read_limits,
-    "exposure": limit_rows.read_exposure,
-    "breaker": limit_rows.read_breaker,
 }
 
 

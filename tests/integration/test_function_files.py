@@ -60,6 +60,7 @@ async def test_every_function_in_the_database_equals_its_file(conn: asyncpg.Conn
     assert set(await in_database(conn)) == {
         "ledger_append",
         "ledger_prepare",
+        "ledger_prepare_limits",
         "ledger_refuse_rewrite",
         "ledger_seal",
         "ledger_volume_shard",

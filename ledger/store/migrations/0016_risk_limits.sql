@@ -5,18 +5,17 @@
 --
 -- They must hold under concurrent posts like the per-SME cap, but posts of
 -- guarantors without limits, in programs without a rate limit, pay nothing
--- for them: no lock, no round trip, no row. So ledger_prepare decides, after
--- the footprint's locks and in the same call, which limits apply, by probing
--- w_guarantor_limits and w_programs.rate_limit_role, and only then takes the
--- limits' own locks ("guarantor:G", "breaker:P I"). These second-phase locks
--- are taken after all first-phase ones and in their own hash order; a post
--- holding one never waits for a first-phase lock, so posts never deadlock.
+-- for them: no lock, no statement, no row. ledger_prepare's rows show, in
+-- passing, whether a limit applies (an institution with a row here, a
+-- program's terms, a guarantee that carries its limited guarantor's id);
+-- only then does the service call ledger_prepare_limits for the limits' own
+-- locks and sums (see the function files).
 --
 -- Whether a limit applies can change only by a post that takes the append
 -- lock exclusively (a barrier: institution.net_assets_recorded,
 -- institution.limits_set, program.amended). It waits for every running
--- append and holds every new one off until it commits, so the probe's
--- answer stands for the whole of any other append transaction.
+-- append and holds every new one off until it commits, so what a post read
+-- stands for the whole of its transaction.
 
 -- A guarantor's latest net assets and limits (GuarantorLimits, JSON).
 CREATE TABLE w_guarantor_limits (
@@ -31,7 +30,8 @@ ALTER TABLE w_guarantees ADD COLUMN guarantor_id text;
 CREATE INDEX w_guarantees_limited ON w_guarantees (guarantor_id, sme_id) INCLUDE (balance)
     WHERE guarantor_id IS NOT NULL;
 
--- The role a program's compensation-rate limit names (NULL: no limit).
+-- The role a program's compensation-rate limit names (NULL: no limit), for
+-- people reading the decision state; the rules read the program's terms.
 ALTER TABLE w_programs ADD COLUMN rate_limit_role text;
 
 -- One breaker per (program, institution, calendar year of business dates).
