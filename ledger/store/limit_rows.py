@@ -1,4 +1,5 @@
-"""The risk limits' decision state as ledger_prepare returns it and ledger_append takes it."""
+"""The risk limits' decision state: which apply to a post, read by ledger_prepare_limits, written
+by ledger_append."""
 
 from __future__ import annotations
 
