@@ -12,7 +12,8 @@ COPY events ./events
 COPY ledger ./ledger
 COPY projections ./projections
 RUN pip install . \
-    && useradd --create-home --uid 10001 ledger
+    && useradd --create-home --uid 10001 ledger \
+    && install -d -o ledger -g ledger -m 0700 /home/ledger/keys
 
 # Not root: with no LEDGER_DATABASE_URL the embedded PostgreSQL runs as this user,
 # keeping its data in the volume-friendly directory below.

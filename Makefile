@@ -15,6 +15,8 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-run
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed-peer
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
 .PHONY: help run test lint bench soak clean
@@ -45,6 +47,15 @@ $(BENCH_STAMP): pyproject.toml | $(BENCH_VENV)/bin/python
 $(BENCH_VENV)/bin/python:
 	$(call new_venv,$(BENCH_VENV))
 
+# The peer measured beside the ledger (bench/peer.py) has its own environment, so the
+# ledger's processes never load it.
+$(PEER_STAMP): bench/peer-requirements.txt | $(PEER_VENV)/bin/python
+	$(call pip_of,$(PEER_VENV)) install -r bench/peer-requirements.txt
+	@touch $@
+
+$(PEER_VENV)/bin/python:
+	$(call new_venv,$(PEER_VENV))
+
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	@touch $@
@@ -68,12 +79,12 @@ test: lint ## lint, then the test suite (all but the slow soaks)
 	fi
 	$(BIN)/pytest $(PYTEST_FLAGS) -m "not slow"
 
-bench: $(BENCH_STAMP) ## throughput and latency against raw PostgreSQL (own .venv-bench)
-	$(BENCH_VENV)/bin/python -m bench
+bench: $(BENCH_STAMP) $(PEER_STAMP) ## throughput, latency and CPU beside raw PostgreSQL and a peer (BENCH_ARGS=--peers-only)
+	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 
 soak: $(DEV_STAMP) ## the long fault and concurrency tests (marked slow)
 	$(BIN)/pytest $(PYTEST_FLAGS) -m slow
 
-clean: ## remove .venv, .venv-bench, caches and builds (keeps .ledger-data, the embedded store)
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
+clean: ## remove .venv, .venv-bench, .venv-peer, caches and builds (keeps .ledger-data, the embedded store)
+	rm -rf $(VENV) $(BENCH_VENV) $(PEER_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

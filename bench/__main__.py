@@ -1,4 +1,4 @@
-"""`python -m bench`: measure the ledger beside raw PostgreSQL in one run and write results.json."""
+"""`python -m bench`: the ledger beside raw PostgreSQL and a peer event store, in one run."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
-from bench import baseline, feeds, standbys
-from bench.cpu import CpuSplit
+from bench import baseline, feeds, log_proofs, peers, standbys, verify_url
 from bench.payloads import GUARANTOR_ID, setup_events
+from bench.phases import checkpoint, head, raw, say, sql, wait_settled, with_cpu
 from bench.probe import cpu_probe_ms
 from bench.report import evaluate, render
 from bench.service import (
@@ -31,15 +29,11 @@ from bench.service import (
     running_service,
     timed_command,
 )
-from bench.stats import Run, repeated
+from bench.stats import repeated
 from ledger import aio
 from tests.pg import with_database
 
 HERE = Path(__file__).resolve().parent
-
-
-def _say(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -58,14 +52,6 @@ def server(workdir: Path) -> Iterator[str]:
         embedded.stop()
 
 
-async def _sql(dsn: str, statement: str) -> Any:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await conn.fetchval(statement)
-    finally:
-        await conn.close()
-
-
 def _git_revision() -> str:
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
@@ -77,50 +63,23 @@ def _git_revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Every phase of the benchmark against the fresh database `dsn`."""
-    seconds = args.seconds
-    out: dict[str, Any] = {"baseline": {}, "passthrough": {}, "ledger": {}, "probe_ms": {}}
+def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Every phase of the benchmark against the fresh database `dsn` (on `admin_dsn`'s
+    server, where the peer gets fresh databases of its own); with `args.peers_only`,
+    only the single posts at each concurrency beside the raw INSERT, the pass-through
+    and the peer."""
+    out: dict[str, Any] = {"baseline": {}, "passthrough": {}, "peer": {}, "ledger": {}}
+    out["probe_ms"] = {}
+    _raw_and_passthrough(dsn, args, workdir, out)
+    _peer(admin_dsn, args, out)
     probes: dict[str, float] = out["probe_ms"]
-    # aio.run: the same event loop as `ledger serve` (uvloop where installed), so the raw
-    # INSERTs and the service are measured alike.
-    for c in (1, 8, 32):
-        _say(f"raw INSERT, concurrency {c}")
-        probes[f"baseline.single_c{c}"] = cpu_probe_ms()
-        out["baseline"][f"single_c{c}"] = _with_cpu(
-            None, _raw, baseline.single_inserts(dsn, c, seconds)
-        )
-    _say("raw batched INSERT of 100 rows, concurrency 8")
-    probes["baseline.batch100_c8"] = cpu_probe_ms()
-    out["baseline"]["batch100_c8"] = _with_cpu(
-        None, _raw, baseline.batch_inserts(dsn, 8, seconds, 100)
-    )
-    # The same INSERTs behind the thinnest HTTP service, with the ledger's load generator:
-    # what HTTP alone leaves of the raw rate here (bench/passthrough.py).
-    with running_passthrough(dsn, workdir / "passthrough.log") as passthrough:
-        spec = {"url": passthrough.url, "key": "unused", "seconds": seconds, "start": 0}
-        _say("HTTP pass-through to the raw INSERT, single posts, concurrency 32")
-        probes["passthrough.single_c32"] = cpu_probe_ms()
-        out["passthrough"]["single_c32"] = _with_cpu(
-            passthrough.pid,
-            run_load,
-            {**spec, "mode": "issue", "tag": "pt", "concurrency": 32},
-        )
-        _say("HTTP pass-through to the raw INSERT, batches of 100, concurrency 8")
-        probes["passthrough.batch100_c8"] = cpu_probe_ms()
-        out["passthrough"]["batch100_c8"] = _with_cpu(
-            passthrough.pid,
-            run_load,
-            {**spec, "mode": "batch", "batch": 100, "concurrency": 8},
-        )
-    aio.run(_sql(dsn, "DROP TABLE bench_raw_events"))
-
+    seconds = args.seconds
     admin = create_key(dsn, "--role", "admin")
     with running_service(dsn, workdir / "service.log", *args.serve_args) as ledger:
         post(ledger.url, admin, setup_events())
         guarantor = create_key(dsn, "--institution", GUARANTOR_ID)
         spec = {"url": ledger.url, "key": guarantor}
-        _say("registering 10 000 SMEs")
+        say("registering 10 000 SMEs")
         run_load(
             {
                 **spec,
@@ -132,26 +91,29 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 "max_operations": 100,
             }
         )
-        _settle(dsn)
-        _checkpoint(dsn)
-        _say("append latency with a near-empty store")
-        probes["ledger.growth_empty"] = cpu_probe_ms()
-        out["ledger"]["growth_empty"] = run_load(
-            {
-                **spec,
-                "mode": "issue",
-                "tag": "ge",
-                "concurrency": 1,
-                "seconds": seconds,
-                "start": 0,
-                "max_operations": 9000,
-            }
-        )
-        out["ledger"]["growth_empty"]["stored_events"] = _head(dsn)
-        _say("batches of 100 events, concurrency 8")
+        wait_settled(dsn)
+        checkpoint(dsn)
+        if not args.peers_only:
+            say("append latency with a near-empty store")
+            probes["ledger.growth_empty"] = cpu_probe_ms()
+            out["ledger"]["growth_empty"] = run_load(
+                {
+                    **spec,
+                    "mode": "issue",
+                    "tag": "ge",
+                    "concurrency": 1,
+                    "seconds": seconds,
+                    "start": 0,
+                    "max_operations": 9000,
+                }
+            )
+            out["ledger"]["growth_empty"]["stored_events"] = head(dsn)
+        # Also registers the SMEs the single posts below name, in the quick run too.
+        say("batches of 100 events, concurrency 8")
         probes["ledger.batch100_c8"] = cpu_probe_ms()
-        out["ledger"]["batch100_c8"] = _with_cpu(
+        out["ledger"]["batch100_c8"] = with_cpu(
             ledger.pid,
+            dsn,
             run_load,
             {
                 **spec,
@@ -165,11 +127,12 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
         )
         next_batch = 100 + out["ledger"]["batch100_c8"]["operations"] + 16
         for c in (1, 8, 32):
-            _settle(dsn)
-            _say(f"single guarantee.issued posts, concurrency {c}")
+            wait_settled(dsn)
+            say(f"single guarantee.issued posts, concurrency {c}")
             probes[f"ledger.single_c{c}"] = cpu_probe_ms()
-            out["ledger"][f"single_c{c}"] = _with_cpu(
+            out["ledger"][f"single_c{c}"] = with_cpu(
                 ledger.pid,
+                dsn,
                 run_load,
                 {
                     **spec,
@@ -182,125 +145,156 @@ def measure(dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]
                 },
                 settle=dsn,
             )
-        target = args.events
-        _say(f"filling the store to {target} events")
-        while (head := _head(dsn)) < target:
-            missing = (target - head + 99) // 100
-            run_load(
-                {
-                    **spec,
-                    "mode": "batch",
-                    "batch": 100,
-                    "concurrency": 8,
-                    "seconds": 3600,
-                    "start": next_batch,
-                    "max_operations": missing,
-                }
-            )
-            next_batch += missing + 16
-        _say("letting the read models catch up")
-        _settle(dsn)
-        # Both growth figures are taken just after a checkpoint, so they compare the
-        # store's size and not what PostgreSQL is still writing out.
-        _checkpoint(dsn)
-        _say("append latency with the store full")
-        probes["ledger.growth_full"] = cpu_probe_ms()
-        out["ledger"]["growth_full"] = run_load(
+        if args.peers_only:
+            return out
+        _full_store(dsn, args, spec, next_batch, out)
+        say("downstream feeds: catch-up through follow() and the stream, stream delay")
+        auditor = create_key(dsn, "--role", "auditor")
+        catch_up = min(head(dsn), feeds.CATCH_UP_EVENTS)
+        out["feeds"] = feeds.measure(ledger.url, auditor, guarantor, seconds, catch_up)
+        say("the verifiable log: tree on and off, checkpoint lag at 32, proof latency")
+        out["log"] = log_proofs.measure(
             {
                 **spec,
-                "mode": "issue",
-                "tag": "gf",
-                "concurrency": 1,
                 "seconds": seconds,
                 "start": 10_000,
-                "max_operations": 9000,
+                "max_operations": (next_batch - 100) * 100,
+            },
+            dsn,
+            auditor,
+        )
+        say("ledger audit verify --url over the whole log")
+        out["verify_url"] = verify_url.measure(ledger.url, auditor, dsn, head(dsn))
+    _replay_and_catch_up(dsn, args, workdir, out)
+    return out
+
+
+def _raw_and_passthrough(
+    dsn: str, args: argparse.Namespace, workdir: Path, out: dict[str, Any]
+) -> None:
+    """Raw INSERTs, then the same behind the thinnest HTTP service (bench/passthrough.py)."""
+    seconds, probes = args.seconds, out["probe_ms"]
+    # aio.run: the same event loop as `ledger serve` (uvloop where installed), so the raw
+    # INSERTs and the service are measured alike.
+    for c in (1, 8, 32):
+        say(f"raw INSERT, concurrency {c}")
+        probes[f"baseline.single_c{c}"] = cpu_probe_ms()
+        out["baseline"][f"single_c{c}"] = with_cpu(
+            None, dsn, raw, baseline.single_inserts(dsn, c, seconds)
+        )
+    if not args.peers_only:
+        say("raw batched INSERT of 100 rows, concurrency 8")
+        probes["baseline.batch100_c8"] = cpu_probe_ms()
+        out["baseline"]["batch100_c8"] = with_cpu(
+            None, dsn, raw, baseline.batch_inserts(dsn, 8, seconds, 100)
+        )
+    # The same INSERTs over HTTP with the ledger's load generator: what HTTP alone leaves
+    # of the raw rate here.
+    with running_passthrough(dsn, workdir / "passthrough.log") as passthrough:
+        spec = {"url": passthrough.url, "key": "unused", "seconds": seconds, "start": 0}
+        for c in (1, 8, 32):
+            say(f"HTTP pass-through to the raw INSERT, single posts, concurrency {c}")
+            probes[f"passthrough.single_c{c}"] = cpu_probe_ms()
+            out["passthrough"][f"single_c{c}"] = with_cpu(
+                passthrough.pid,
+                dsn,
+                run_load,
+                {**spec, "mode": "issue", "tag": f"pt{c}", "concurrency": c},
+            )
+        if not args.peers_only:
+            say("HTTP pass-through to the raw INSERT, batches of 100, concurrency 8")
+            probes["passthrough.batch100_c8"] = cpu_probe_ms()
+            out["passthrough"]["batch100_c8"] = with_cpu(
+                passthrough.pid,
+                dsn,
+                run_load,
+                {**spec, "mode": "batch", "batch": 100, "concurrency": 8},
+            )
+    aio.run(sql(dsn, "DROP TABLE bench_raw_events"))
+
+
+def _peer(admin_dsn: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """The peer (bench/peer.py) in its own environment, each of its settings on a fresh
+    database of the same server, at each concurrency."""
+    if not peers.available():
+        say(f"no peer environment at {peers.PYTHON} (`make bench` makes it); peer not measured")
+        return
+    for name, settings in peers.SETTINGS.items():
+        say(f"peer eventsourcing ({name}), concurrency 1, 8, 32, {args.peer_seconds:g} s each")
+        out["probe_ms"][f"peer.{name}"] = cpu_probe_ms()
+        out["peer"][name] = peers.measure(admin_dsn, args.peer_seconds, (1, 8, 32), settings)
+
+
+def _full_store(
+    dsn: str, args: argparse.Namespace, spec: dict[str, Any], next_batch: int, out: dict[str, Any]
+) -> None:
+    """Fill the store to `args.events` events, then time appends to the full store."""
+    target = args.events
+    say(f"filling the store to {target} events")
+    while (stored := head(dsn)) < target:
+        missing = (target - stored + 99) // 100
+        run_load(
+            {
+                **spec,
+                "mode": "batch",
+                "batch": 100,
+                "concurrency": 8,
+                "seconds": 3600,
+                "start": next_batch,
+                "max_operations": missing,
             }
         )
-        out["ledger"]["growth_full"]["stored_events"] = _head(dsn)
-        _say("downstream feeds: catch-up through follow() and the stream, stream delay")
-        auditor = create_key(dsn, "--role", "auditor")
-        catch_up = min(_head(dsn), feeds.CATCH_UP_EVENTS)
-        out["feeds"] = feeds.measure(ledger.url, auditor, guarantor, seconds, catch_up)
-    head = _head(dsn)
-    _checkpoint(dsn)
+        next_batch += missing + 16
+    say("letting the read models catch up")
+    wait_settled(dsn)
+    # Both growth figures are taken just after a checkpoint, so they compare the
+    # store's size and not what PostgreSQL is still writing out.
+    checkpoint(dsn)
+    say("append latency with the store full")
+    out["probe_ms"]["ledger.growth_full"] = cpu_probe_ms()
+    out["ledger"]["growth_full"] = run_load(
+        {
+            **spec,
+            "mode": "issue",
+            "tag": "gf",
+            "concurrency": 1,
+            "seconds": args.seconds,
+            "start": 10_000,
+            "max_operations": 9000,
+        }
+    )
+    out["ledger"]["growth_full"]["stored_events"] = head(dsn)
+
+
+def _replay_and_catch_up(
+    dsn: str, args: argparse.Namespace, workdir: Path, out: dict[str, Any]
+) -> None:
+    """Replay and projection catch-up over the whole store."""
+    stored = head(dsn)
+    checkpoint(dsn)
     # Replay is timed `--replays` times over the same store and the median taken: on
     # this kind of shared machine one run can take half again as long as the next
     # for the same work (see bench/probe.py). Catch-up runs once: each rebuild leaves
     # the generation it replaced behind as dead rows, so the next would start worse off.
-    _say(f"replaying {head} events, {args.replays} times")
-    probes["ledger.replay"] = cpu_probe_ms()
+    say(f"replaying {stored} events, {args.replays} times")
+    out["probe_ms"]["ledger.replay"] = cpu_probe_ms()
+    replay = ["audit", "replay", "--to-position", str(stored), "--out"]
     replays = [
-        timed_command(
-            ["audit", "replay", "--to-position", str(head), "--out", str(workdir / "replay.json")],
-            dsn,
-        )
-        for _ in range(args.replays)
+        timed_command([*replay, str(workdir / "replay.json")], dsn) for _ in range(args.replays)
     ]
-    out["ledger"]["replay"] = repeated(head, replays)
-    _say(f"projection catch-up from position 1 over {head} events")
-    probes["ledger.catch_up"] = cpu_probe_ms()
-    out["ledger"]["catch_up"] = repeated(head, [timed_command(["projections", "rebuild"], dsn)])
-    return out
-
-
-def _raw(load: Coroutine[Any, Any, Run]) -> dict[str, Any]:
-    return aio.run(load).as_dict()
-
-
-def _with_cpu(
-    server: int | None,
-    phase: Callable[..., dict[str, Any]],
-    *args: Any,
-    settle: str | None = None,
-) -> dict[str, Any]:
-    """The figures of a timed phase, with the CPU each process spent on it per event
-    (bench/cpu.py). With `settle` (a ledger's DSN), counting goes on until its read models
-    have caught up, so the runner's share of the phase is counted whole."""
-    split = CpuSplit(server)
-    split.start()
-    figures = phase(*args)
-    if settle is not None:
-        _settle(settle)
-    figures["cpu_us"] = split.stop(int(figures["events"]))
-    return figures
-
-
-def _settle(dsn: str, within: float = 600.0) -> None:
-    """Wait until every read model has caught up with the log, so a timed load has the
-    machine to itself rather than sharing it with the runner's catch-up."""
-    deadline = time.monotonic() + within
-    query = """SELECT coalesce(min(c.position), 0) >= (SELECT coalesce(max(position), 0)
-                                                          FROM event_log)
-                 FROM projection_checkpoints c"""
-    while not aio.run(_sql(dsn, query)):
-        if time.monotonic() > deadline:
-            _say("read models still catching up; measuring anyway")
-            return
-        time.sleep(1.0)
-
-
-def _checkpoint(dsn: str) -> None:
-    """Write out what the loads so far left dirty, so the next figure is timed on a ledger
-    at rest rather than beside PostgreSQL flushing them (a checkpoint of the fill's
-    million writes takes tens of seconds and started during the full-store appends)."""
-    _say("checkpoint")
-    try:
-        aio.run(_sql(dsn, "CHECKPOINT"))
-    except asyncpg.InsufficientPrivilegeError:
-        _say("this role may not CHECKPOINT; measuring anyway")
-
-
-def _head(dsn: str) -> int:
-    return int(aio.run(_sql(dsn, "SELECT coalesce(max(position), 0) FROM event_log")))
+    out["ledger"]["replay"] = repeated(stored, replays)
+    say(f"projection catch-up from position 1 over {stored} events")
+    out["probe_ms"]["ledger.catch_up"] = cpu_probe_ms()
+    out["ledger"]["catch_up"] = repeated(stored, [timed_command(["projections", "rebuild"], dsn)])
 
 
 def _standbys(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from tests.streaming import NoStandby
 
     try:
-        figures = standbys.measure(workdir, seconds=args.seconds, smes=args.standby_smes, say=_say)
+        figures = standbys.measure(workdir, seconds=args.seconds, smes=args.standby_smes, say=say)
     except NoStandby as exc:
-        _say(f"standbys: skipped, no streaming standby can be made here: {exc}")
+        say(f"standbys: skipped, no streaming standby can be made here: {exc}")
         figures = {"skipped": str(exc)}
     return {
         "git_revision": _git_revision(),
@@ -327,7 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="events stored for replay")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed load")
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the figures (default bench/results.json; with --peers-only, "
+        "bench/results-peers.json, so a quick run never replaces the recorded full one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument(
         "--replays", type=int, default=3, help="timed replays (the median is reported)"
@@ -347,26 +346,38 @@ def main(argv: list[str] | None = None) -> int:
         help="run only the hot standby read phase; its figures replace the 'standbys' "
         "entry of --out, the rest of the file is kept",
     )
+    parser.add_argument(
+        "--peer-seconds", type=float, default=3.0, help="length of each timed load of the peer"
+    )
+    parser.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="only single posts at concurrency 1, 8 and 32: the ledger beside the raw "
+        "INSERT, the HTTP pass-through and the peer (a minute or two at --seconds 3)",
+    )
     args = parser.parse_args(argv)
-    if args.replays < 1:
-        parser.error("--replays must be 1 or more")
+    if args.out is None:
+        args.out = HERE / ("results-peers.json" if args.peers_only else "results.json")
     if args.standby_smes < 1:
         parser.error("--standby-smes must be 1 or more")
     if args.standbys_only:
         return _standbys_only(args)
+    if args.replays < 1:
+        parser.error("--replays must be 1 or more")
     args.serve_args = []
+    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp, server(Path(tmp)) as admin_dsn:
         name = f"ledger_bench_{uuid.uuid4().hex[:8]}"
-        aio.run(_sql(admin_dsn, f'CREATE DATABASE "{name}"'))
+        aio.run(sql(admin_dsn, f'CREATE DATABASE "{name}"'))
         dsn = with_database(admin_dsn, name)
         try:
-            figures = measure(dsn, args, Path(tmp))
-            version = aio.run(_sql(dsn, "SHOW server_version"))
-            if not args.no_standbys:
+            figures = measure(dsn, admin_dsn, args, Path(tmp))
+            version = aio.run(sql(dsn, "SHOW server_version"))
+            if not args.no_standbys and not args.peers_only:
                 figures["standbys"] = _standbys(args, Path(tmp))
         finally:
             if not args.keep:
-                aio.run(_sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                aio.run(sql(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     results = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -376,13 +387,16 @@ def main(argv: list[str] | None = None) -> int:
         "postgresql": version,
         "git_revision": _git_revision(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "run_seconds": round(time.monotonic() - began),
         **figures,
     }
     results["targets"] = evaluate(results)
-    results["targets"].update(feeds.evaluate(results["feeds"]))
+    if "feeds" in results:
+        results["targets"].update(feeds.evaluate(results["feeds"]))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(render(results))
-    print(feeds.render(results["feeds"]))
+    if "feeds" in results:
+        print(feeds.render(results["feeds"]))
     return 0
 
 

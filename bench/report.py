@@ -7,27 +7,81 @@ from typing import Any
 from bench import standbys
 
 TARGETS = {
+    "single_c1_p50_ms": ("single posts at concurrency 1, p50 ms", "<=", 2.5),
+    "single_c1_ratio": ("single posts at concurrency 1 / raw INSERT rate", ">=", 0.40),
+    "single_c1_cpu_us": ("single posts at concurrency 1, CPU per post us", "<=", 1500.0),
     "single_c32_ratio": ("single posts at concurrency 32 / raw INSERT rate", ">=", 0.40),
+    "single_c32_peer_ratio": (
+        "single posts at concurrency 32 / eventsourcing with database functions",
+        ">=",
+        1.0,
+    ),
+    "single_c32_passthrough_ratio": (
+        "single posts at concurrency 32 / HTTP pass-through",
+        ">=",
+        0.60,
+    ),
     "single_c32_p99_ms": ("single posts at concurrency 32, p99 ms", "<", 50.0),
     "batch100_events_per_s": ("batches of 100, events/s", ">=", 30_000.0),
-    "replay_events_per_s": ("replay, events/s", ">=", 100_000.0),
+    "replay_events_per_s": ("replay, events/s", ">=", 150_000.0),
     "replay_peak_rss_mb": ("replay, peak memory MB", "<", 300.0),
     "catch_up_events_per_s": ("projection catch-up, events/s", ">=", 10_000.0),
     "growth_ratio": ("append p50 full store / empty store", "<=", 1.25),
+    "inclusion_p99_ms": ("inclusion proof, p99 ms", "<", 10.0),
+    "consistency_p99_ms": ("consistency proof, p99 ms", "<", 10.0),
+    "checkpoint_lag_p99_s": ("checkpoint lag under load at concurrency 32, p99 s", "<=", 1.0),
+    "tree_slower_pct": ("single posts at concurrency 32, % slower with the tree", "<=", 5.0),
+    "verify_url_events_per_s": ("ledger audit verify --url, events/s", ">=", 50_000.0),
 }
 
 
+def _rate(group: dict[str, Any], key: str) -> float | None:
+    return group[key]["events_per_s"] if key in group else None
+
+
 def figures(results: dict[str, Any]) -> dict[str, float]:
-    """The figures the targets are about."""
+    """The figures the targets are about, those the run measured (a quick run, fewer)."""
     base, led = results["baseline"], results["ledger"]
+    peer = results.get("peer", {}).get("db_functions", {})
+    passthrough = results.get("passthrough", {})
+    out: dict[str, float] = {}
+    c1, c32 = led.get("single_c1"), led.get("single_c32")
+    if c1:
+        out["single_c1_p50_ms"] = c1["p50_ms"]
+        out["single_c1_ratio"] = c1["events_per_s"] / base["single_c1"]["events_per_s"]
+        if c1.get("cpu_us", {}).get("total"):
+            out["single_c1_cpu_us"] = c1["cpu_us"]["total"]
+    if c32:
+        out["single_c32_ratio"] = c32["events_per_s"] / base["single_c32"]["events_per_s"]
+        if (rate := _rate(peer, "single_c32")) is not None:
+            out["single_c32_peer_ratio"] = c32["events_per_s"] / rate
+        if (rate := _rate(passthrough, "single_c32")) is not None:
+            out["single_c32_passthrough_ratio"] = c32["events_per_s"] / rate
+        out["single_c32_p99_ms"] = c32["p99_ms"]
+    if "batch100_c8" in base:  # not in the quick run, whose batches only register SMEs
+        out["batch100_events_per_s"] = led["batch100_c8"]["events_per_s"]
+    if "replay" in led:
+        out["replay_events_per_s"] = led["replay"]["events_per_s"]
+        out["replay_peak_rss_mb"] = led["replay"]["peak_rss_mb"]
+    if "catch_up" in led:
+        out["catch_up_events_per_s"] = led["catch_up"]["events_per_s"]
+    if "growth_full" in led and "growth_empty" in led:
+        out["growth_ratio"] = led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"]
+    out.update(_log_figures(results.get("log")))
+    if results.get("verify_url"):
+        out["verify_url_events_per_s"] = results["verify_url"]["events_per_s"]
+    return out
+
+
+def _log_figures(log: dict[str, Any] | None) -> dict[str, float]:
+    """The verifiable log's figures (bench/log_proofs.py), when measured."""
+    if not log:
+        return {}
     return {
-        "single_c32_ratio": led["single_c32"]["events_per_s"] / base["single_c32"]["events_per_s"],
-        "single_c32_p99_ms": led["single_c32"]["p99_ms"],
-        "batch100_events_per_s": led["batch100_c8"]["events_per_s"],
-        "replay_events_per_s": led["replay"]["events_per_s"],
-        "replay_peak_rss_mb": led["replay"]["peak_rss_mb"],
-        "catch_up_events_per_s": led["catch_up"]["events_per_s"],
-        "growth_ratio": led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"],
+        "inclusion_p99_ms": log["proofs"]["inclusion"]["p99_ms"],
+        "consistency_p99_ms": log["proofs"]["consistency"]["p99_ms"],
+        "checkpoint_lag_p99_s": log["checkpoint_lag_c32"]["p99_s"],
+        "tree_slower_pct": log["tree_cost"]["single_c32"]["slower_pct"],
     }
 
 
@@ -50,33 +104,27 @@ def _ratio(ledger: dict[str, Any], raw: dict[str, Any]) -> str:
     return f"{ledger['events_per_s'] / raw['events_per_s']:.2f}"
 
 
-def render(results: dict[str, Any]) -> str:
-    """A Markdown table of every measurement and every target."""
-    lines = [
-        f"PostgreSQL {results['postgresql']}, {results['machine']['cpus']} CPUs, "
-        f"revision {results['git_revision']}",
-        "",
-        "| measurement | events/s | p50 ms | p99 ms | raw INSERT events/s | ratio |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+def _ledger_rows(results: dict[str, Any]) -> list[str]:
     base, led = results["baseline"], results["ledger"]
+    lines = []
     for c in (1, 8, 32):
         b, m = base[f"single_c{c}"], led[f"single_c{c}"]
         lines.append(
             f"| single posts, concurrency {c} | {m['events_per_s']:.0f} | {m['p50_ms']:.1f} | "
             f"{m['p99_ms']:.1f} | {b['events_per_s']:.0f} | {_ratio(m, b)} |"
         )
-    b, m = base["batch100_c8"], led["batch100_c8"]
-    lines.append(
-        f"| batches of 100, concurrency 8 | {m['events_per_s']:.0f} | {m['p50_ms']:.1f} | "
-        f"{m['p99_ms']:.1f} | {b['events_per_s']:.0f} | {_ratio(m, b)} |"
-    )
+    if "batch100_c8" in base:
+        b, m = base["batch100_c8"], led["batch100_c8"]
+        lines.append(
+            f"| batches of 100, concurrency 8 | {m['events_per_s']:.0f} | {m['p50_ms']:.1f} | "
+            f"{m['p99_ms']:.1f} | {b['events_per_s']:.0f} | {_ratio(m, b)} |"
+        )
     passthrough = results.get("passthrough", {})
     for key, label in (
         ("single_c32", "single posts, concurrency 32"),
         ("batch100_c8", "batches of 100, concurrency 8"),
     ):
-        if key in passthrough:
+        if key in passthrough and key in base:
             b, m = base[key], passthrough[key]
             lines.append(
                 f"| HTTP pass-through to the raw INSERT, {label} | {m['events_per_s']:.0f} | "
@@ -87,20 +135,37 @@ def render(results: dict[str, Any]) -> str:
         ("growth_empty", "append, near-empty store"),
         ("growth_full", "append, full store"),
     ):
-        m = led[key]
-        lines.append(
-            f"| {label} ({m['stored_events']} events) | {m['events_per_s']:.0f} | "
-            f"{m['p50_ms']:.2f} | {m['p99_ms']:.2f} | | |"
-        )
+        if key in led:
+            m = led[key]
+            lines.append(
+                f"| {label} ({m['stored_events']} events) | {m['events_per_s']:.0f} | "
+                f"{m['p50_ms']:.2f} | {m['p99_ms']:.2f} | | |"
+            )
     for key, label in (("replay", "audit replay"), ("catch_up", "projection catch-up")):
-        m = led[key]
-        runs = m.get("runs_s", [])
-        each = f", median of {', '.join(f'{t:g}' for t in runs)} s" if len(runs) > 1 else ""
-        lines.append(
-            f"| {label} ({m['events']} events{each}, peak {m['peak_rss_mb']} MB) | "
-            f"{m['events_per_s']:.0f} | | | | |"
-        )
+        if key in led:
+            m = led[key]
+            runs = m.get("runs_s", [])
+            each = f", median of {', '.join(f'{t:g}' for t in runs)} s" if len(runs) > 1 else ""
+            lines.append(
+                f"| {label} ({m['events']} events{each}, peak {m['peak_rss_mb']} MB) | "
+                f"{m['events_per_s']:.0f} | | | | |"
+            )
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    """A Markdown table of every measurement and every target."""
+    lines = [
+        f"PostgreSQL {results['postgresql']}, {results['machine']['cpus']} CPUs, "
+        f"revision {results['git_revision']}, {results.get('run_seconds', '?')} s in all",
+        "",
+        "| measurement | events/s | p50 ms | p99 ms | raw INSERT events/s | ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+        *_ledger_rows(results),
+    ]
+    lines += _peer_table(results)
     lines += _cpu_table(results)
+    lines += _log_table(results.get("log"))
     lines += ["", "| target | measured | wanted | met |", "|---|---:|---|---|"]
     for t in results["targets"].values():
         lines.append(
@@ -120,16 +185,79 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_CPU_ROWS = (
-    ("baseline", "single_c32", "raw INSERT, concurrency 32"),
-    ("passthrough", "single_c32", "HTTP pass-through, single posts, concurrency 32"),
-    ("ledger", "single_c32", "ledger, single posts, concurrency 32"),
-    ("baseline", "batch100_c8", "raw batched INSERT of 100"),
-    ("passthrough", "batch100_c8", "HTTP pass-through, batches of 100"),
-    ("ledger", "batch100_c8", "ledger, batches of 100"),
+_PEERS = (("default", "eventsourcing"), ("db_functions", "eventsourcing, database functions"))
+
+
+def _cell(group: dict[str, Any], key: str) -> str:
+    m = group.get(key)
+    return f"{m['events_per_s']:.0f} ({m['p50_ms']:.1f})" if m else ""
+
+
+def _peer_table(results: dict[str, Any]) -> list[str]:
+    """Single posts at each concurrency: the ledger beside the peer, the pass-through and
+    the raw INSERT, events/s (p50 ms), and the ledger's rate over each of theirs."""
+    led, peer = results["ledger"], results.get("peer", {})
+    others = [(results["baseline"], "raw INSERT")]
+    if "single_c1" in results.get("passthrough", {}):
+        others.append((results["passthrough"], "pass-through"))
+    others += [(peer[name], label) for name, label in _PEERS if name in peer]
+    lines = [
+        "",
+        "| single posts, events/s (p50 ms) | ledger | "
+        + " | ".join(label for _, label in others)
+        + " | "
+        + " | ".join(f"ledger / {label}" for _, label in others)
+        + " |",
+        "|---" + "|---:" * (1 + 2 * len(others)) + "|",
+    ]
+    for c in (1, 8, 32):
+        key = f"single_c{c}"
+        mine = led[key]["events_per_s"]
+        rates = [g[key]["events_per_s"] if key in g else None for g, _ in others]
+        lines.append(
+            f"| concurrency {c} | {_cell(led, key)} | "
+            + " | ".join(_cell(g, key) for g, _ in others)
+            + " | "
+            + " | ".join(f"{mine / r:.2f}" if r else "" for r in rates)
+            + " |"
+        )
+    return lines
+
+
+# Each column's part: the HTTP service or the peer's process; the ledger's read-model
+# runner; PostgreSQL (the backends of the measured database), then the ledger's split by
+# what each backend does; the load generator, or the raw INSERTs' own client.
+_CPU_COLUMNS = (
+    ("service", "peer"),
+    ("runner",),
+    ("postgresql",),
+    ("pg_appender",),
+    ("pg_sealer",),
+    ("pg_runner",),
+    ("load_generator", "client"),
 )
-# Each column's part; the fourth is the load generator, or the raw INSERTs' own client.
-_CPU_COLUMNS = (("service",), ("runner",), ("postgresql",), ("load_generator", "client"))
+
+
+def _cpu_rows(results: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    rows = []
+    peer = results.get("peer", {})
+    for c in (1, 8, 32):
+        key = f"single_c{c}"
+        groups = [
+            (results["baseline"], "raw INSERT"),
+            (results.get("passthrough", {}), "HTTP pass-through"),
+            *((peer[name], label) for name, label in _PEERS if name in peer),
+            (results["ledger"], "ledger"),
+        ]
+        rows += [(g[key], f"{label}, single, concurrency {c}") for g, label in groups if key in g]
+    for group, label in (
+        ("baseline", "raw batched INSERT of 100"),
+        ("passthrough", "HTTP pass-through, batches of 100"),
+        ("ledger", "ledger, batches of 100"),
+    ):
+        if "batch100_c8" in results.get(group, {}):
+            rows.append((results[group]["batch100_c8"], label))
+    return rows
 
 
 def _cpu_table(results: dict[str, Any]) -> list[str]:
@@ -137,12 +265,13 @@ def _cpu_table(results: dict[str, Any]) -> list[str]:
     cores = int(results["machine"]["cpus"])
     lines = [
         "",
-        "| CPU per event, us | service | runner | PostgreSQL | load generator or client | "
-        f"total | {cores} cores / total, events/s | same without the service |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU per event, us | service or peer | runner | PostgreSQL | of which appends "
+        "| sealer | runner | load generator or client "
+        f"| total | {cores} cores / total, events/s | same without the service |",
+        "|---" + "|---:" * 10 + "|",
     ]
-    for group, key, label in _CPU_ROWS:
-        cpu = results.get(group, {}).get(key, {}).get("cpu_us")
+    for figures_, label in _cpu_rows(results):
+        cpu = figures_.get("cpu_us")
         if not cpu or not cpu.get("total"):
             continue
         cells = [
@@ -154,4 +283,30 @@ def _cpu_table(results: dict[str, Any]) -> list[str]:
             f"| {label} | {' | '.join(cells)} | {cpu['total']:g} | "
             f"{cores * 1e6 / cpu['total']:.0f} | {without} |"
         )
-    return lines if len(lines) > 2 else []
+    return lines if len(lines) > 3 else []
+
+
+def _log_table(log: dict[str, Any] | None) -> list[str]:
+    """The verifiable log's figures: proofs, checkpoint lag, the tree's cost to posts."""
+    if not log:
+        return []
+    proofs, lag = log["proofs"], log["checkpoint_lag_c32"]
+    lines = [
+        "",
+        f"| verifiable log ({proofs['size']} events) | p50 | p99 |",
+        "|---|---:|---:|",
+        f"| inclusion proof, ms | {proofs['inclusion']['p50_ms']} | "
+        f"{proofs['inclusion']['p99_ms']} |",
+        f"| consistency proof, ms | {proofs['consistency']['p50_ms']} | "
+        f"{proofs['consistency']['p99_ms']} |",
+        f"| checkpoint lag at concurrency 32, s (max {lag['max_s']}) | {lag['p50_s']} | "
+        f"{lag['p99_s']} |",
+    ]
+    for c in (1, 32):
+        cost = log["tree_cost"][f"single_c{c}"]
+        lines.append(
+            f"| single posts at concurrency {c}: {cost['tree_on_events_per_s']:.0f} events/s "
+            f"with the tree, {cost['tree_off_events_per_s']:.0f} without "
+            f"({cost['slower_pct']}% slower) | | |"
+        )
+    return lines

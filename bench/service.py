@@ -60,6 +60,9 @@ class Service:
     def start(self, ready_within: float = 60.0) -> None:
         """Start the process and wait until /readyz answers 200."""
         env = {**os.environ, "LEDGER_DATABASE_URL": self.dsn, "LEDGER_LOG_FORMAT": "json"}
+        # The log's signing key beside the process's log: instances started with logs
+        # in one directory share one key, as instances of one deployment do.
+        env.setdefault("LEDGER_SIGNING_KEY_FILE", str(self.key_file))
         self._close_log()
         self._out = self.log.open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own CLI
@@ -75,6 +78,11 @@ class Service:
             if time.monotonic() > deadline:
                 raise RuntimeError("ledger serve did not become ready")
             time.sleep(0.1)
+
+    @property
+    def key_file(self) -> Path:
+        """The log signing key file the process uses (unless the environment names one)."""
+        return self.log.parent / "log-signing.key"
 
     def ready(self) -> bool:
         """Whether /readyz answers 200."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
+from msgspec import Meta
 
 from events.credit_code import credit_code_problem
 from events.errors import field_problem
@@ -24,6 +25,7 @@ from events.types import (
     SmeId,
     Year,
 )
+from events.witness_key import witness_key_problem
 
 
 class PayloadBase(
@@ -263,6 +265,26 @@ class LimitReinstated(_InstitutionEvent, frozen=True, kw_only=True):
     reason: Reason
 
 
+class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
+    """A party that witnesses the log (SPEC 8.2) registered its cosignature key."""
+
+    TYPE: ClassVar[str] = "witness.registered"
+    witness_id: Ident
+    name: Name
+    key: Annotated[str, Meta(min_length=1, max_length=400)]
+
+    def __post_init__(self) -> None:
+        """Refuse a key that is not an Ed25519 cosignature verifier key."""
+        problem = witness_key_problem(self.key)
+        if problem is not None:
+            raise field_problem("key", problem)
+
+    @property
+    def stream_id(self) -> str:
+        """Return `witness-{witness_id}`."""
+        return f"witness-{self.witness_id}"
+
+
 Payload = (
     InstitutionRegistered
     | ProgramRegistered
@@ -283,6 +305,7 @@ Payload = (
     | InstitutionNetAssetsRecorded
     | InstitutionLimitsSet
     | LimitReinstated
+    | WitnessRegistered
 )
 """Any event's data."""
 
@@ -306,6 +329,7 @@ _ALL: tuple[type[Payload], ...] = (
     InstitutionNetAssetsRecorded,
     InstitutionLimitsSet,
     LimitReinstated,
+    WitnessRegistered,
 )
 
 PAYLOADS: dict[str, type[Payload]] = {cls.TYPE: cls for cls in _ALL}

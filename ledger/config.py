@@ -18,6 +18,8 @@ DATA_DIR = "LEDGER_DATA_DIR"
 HOST = "LEDGER_HOST"
 PORT = "LEDGER_PORT"
 LOG_FORMAT = "LEDGER_LOG_FORMAT"
+LOG_ORIGIN = "LEDGER_LOG_ORIGIN"
+SIGNING_KEY_FILE = "LEDGER_SIGNING_KEY_FILE"
 READ_DATABASE_URL = "LEDGER_READ_DATABASE_URL"
 READ_MAX_LAG_S = "LEDGER_READ_MAX_LAG_S"
 
@@ -27,6 +29,8 @@ ENV_VARS: tuple[str, ...] = (
     HOST,
     PORT,
     LOG_FORMAT,
+    LOG_ORIGIN,
+    SIGNING_KEY_FILE,
     READ_DATABASE_URL,
     READ_MAX_LAG_S,
 )
@@ -124,9 +128,16 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     log_format: LogFormat = "json"
+    log_origin: str | None = None
+    signing_key_file: Path | None = None
     # Hot standbys the read-only routes go to (SPEC section 13); none by default.
     read_database_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     read_max_lag_s: float = DEFAULT_READ_MAX_LAG_S
+
+    @property
+    def key_file(self) -> Path:
+        """Where the log's signing key is: LEDGER_SIGNING_KEY_FILE, else in the data dir."""
+        return self.signing_key_file or self.data_dir / "log-signing.key"
 
     @classmethod
     def from_env(
@@ -150,6 +161,7 @@ class Settings:
         raw_port = get(PORT)
         raw_format = get(LOG_FORMAT)
         raw_dir = get(DATA_DIR)
+        raw_key = get(SIGNING_KEY_FILE)
         raw_reads = get(READ_DATABASE_URL)
         raw_lag = get(READ_MAX_LAG_S)
         return cls(
@@ -162,6 +174,8 @@ class Settings:
                 if raw_format
                 else ("console" if stderr_is_tty else "json")
             ),
+            log_origin=get(LOG_ORIGIN),
+            signing_key_file=Path(raw_key) if raw_key else None,
             read_database_urls=parse_read_urls(raw_reads) if raw_reads else (),
             read_max_lag_s=parse_max_lag(raw_lag) if raw_lag else DEFAULT_READ_MAX_LAG_S,
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from events.envelope import Posted, posted_fingerprint, store_posted
-from events.payloads import GuaranteeIssued, Payload
+from events.payloads import GuaranteeIssued, Payload, WitnessRegistered
 from events.stored import Actor, StoredEvent
 from ledger.rules.decide import decide
 from ledger.rules.footprint import (
@@ -25,7 +25,7 @@ from ledger.rules.footprint import (
     issued_guarantees,
     referenced_guarantees,
 )
-from ledger.rules.refusal import Refusal
+from ledger.rules.refusal import Refusal, invalid_state
 from ledger.rules.state import View
 from ledger.rules.undo import Undo
 from ledger.store.decisions import Prepared
@@ -228,6 +228,11 @@ def _decide_one(
                 "expected_version": expected,
             },
         )
+    if isinstance(payload, WitnessRegistered) and current > 0:
+        # A witness's stream holds its registration alone: once it exists, the id is
+        # taken (checked under the stream's lock, so two concurrent registrations
+        # cannot both pass).
+        raise invalid_state(f"witness {payload.witness_id} is already registered")
     at = envelope.occurred_at if envelope.occurred_at is not None else recorded_at
     derived = decide(view, payload.TYPE, payload, actor, at)
     versions[stream_id] = current + 1

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
 from ledger.config import DEFAULT_READ_MAX_LAG_S
 from ledger.posting import Ledger
 from ledger.standbys import ReadRouter, open_standbys
+from ledger.store.checkpoints import Checkpointer
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import Sealer
+from ledger.store.tree import TileCache
+from ledger.tlog.keys import Signer
 
 SERVICE_ROLE = "ledger_service"
 """The database role the service acts as: it can append events but never change them."""
@@ -45,9 +48,11 @@ CONNECT_TIMEOUT = 5.0
 """Seconds to open a connection: an unreachable database is reported, not waited for."""
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """One connection acting as the service role."""
-    return await asyncpg.connect(dsn, server_settings=service_settings(), timeout=CONNECT_TIMEOUT)
+async def connect(dsn: str, **settings: str) -> asyncpg.Connection:
+    """One connection acting as the service role (with `settings` on top of its own)."""
+    return await asyncpg.connect(
+        dsn, server_settings={**service_settings(), **settings}, timeout=CONNECT_TIMEOUT
+    )
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -70,6 +75,10 @@ class Runtime:
     waiter: PositionWaiter
     reads: ReadRouter
     """Where the read-only routes read: a usable hot standby, or else the primary."""
+    signer: Signer | None = None
+    """The log's signing key; without it the sealer keeps the tree but signs no checkpoint."""
+    tiles: TileCache = field(default_factory=TileCache.sized)
+    """Hash tiles read for proofs, kept hashed (this database's only)."""
 
 
 @contextlib.asynccontextmanager
@@ -78,6 +87,7 @@ async def running(
     *,
     pool_size: int = 10,
     seal_timeout: float = 10.0,
+    signer: Signer | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> AsyncIterator[Runtime]:
@@ -97,7 +107,17 @@ async def running(
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
-    sealer = Sealer(lambda: connect(dsn), waiter.resolve, on_active=waiter.sealing_here)
+    # A sealing round commits without waiting for its WAL to reach the disk: what it
+    # writes follows from the appends it seals, whose commits are durable, so a round
+    # lost in a crash is redone identically on restart (same positions, same hashes;
+    # tests/reliability/test_seal_crash.py). The next durable commit of anyone flushes
+    # it in passing, and the WAL writer within a fraction of a second in any case.
+    sealer = Sealer(
+        lambda: connect(dsn, synchronous_commit="off"),
+        waiter.resolve,
+        on_active=waiter.sealing_here,
+        checkpointer=None if signer is None else Checkpointer(signer),
+    )
     ledger = Ledger(
         pool,
         waiter,
@@ -120,7 +140,7 @@ async def running(
     if standbys:
         tasks.append(asyncio.create_task(reads.run(), name="standby-monitor"))
     try:
-        yield Runtime(dsn, pool, ledger, sealer, waiter, reads)
+        yield Runtime(dsn, pool, ledger, sealer, waiter, reads, signer)
     finally:
         for task in tasks:
             task.cancel()

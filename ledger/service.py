@@ -13,10 +13,13 @@ from aiohttp import web
 from ledger import projection_process
 from ledger.auth.keys import count_keys, create_key
 from ledger.collector import set_aside_start_up
+from ledger.commands import CommandError
 from ledger.config import Settings
 from ledger.http.app import create_app
 from ledger.logs import configure_logging
+from ledger.store.identity import IdentityError, establish
 from ledger.store.migrate import migrate
+from ledger.tlog.keys import Signer
 
 log = structlog.get_logger("ledger.service")
 
@@ -35,6 +38,17 @@ async def prepare_store(dsn: str) -> str | None:
             if await count_keys(conn) > 0:
                 return None
             return (await create_key(conn, role="admin")).key
+    finally:
+        await conn.close()
+
+
+async def log_signer(dsn: str, settings: Settings) -> Signer:
+    """The log's signing key for this store (created on a brand-new one), or CommandError."""
+    conn = await asyncpg.connect(dsn, timeout=30)
+    try:
+        return await establish(conn, settings.key_file, settings.log_origin)
+    except IdentityError as exc:
+        raise CommandError(str(exc)) from None
     finally:
         await conn.close()
 
@@ -66,6 +80,8 @@ async def run_service(settings: Settings, dsn: str) -> None:
     """Migrate, announce a first admin key on a brand-new store, serve until SIGINT/SIGTERM."""
     configure_logging(settings.log_format)
     first_key = await prepare_store(dsn)
+    signer = await log_signer(dsn, settings)
+    log.info("log identity", origin=signer.name, verifier_key=signer.verifier().encode())
     if first_key is not None:
         # Printed once, to stdout (logs go to stderr): only its hash is stored.
         print("New ledger: an admin API key was created. It is shown only now, keep it safe:")
@@ -76,6 +92,7 @@ async def run_service(settings: Settings, dsn: str) -> None:
     app = create_app(
         dsn,
         projections=False,
+        signer=signer,
         read_dsns=settings.read_database_urls,
         read_max_lag=settings.read_max_lag_s,
     )

@@ -6,11 +6,15 @@ import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import asyncpg
 import pytest
 import structlog
 
 from ledger.runtime import Runtime, running
+from ledger.store.identity import establish
+from ledger.tlog.keys import Signer
 from tests import pg
 
 
@@ -59,7 +63,23 @@ async def db_dsn(pg_admin_dsn: str, pg_template: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def runtime(db_dsn: str) -> AsyncIterator[Runtime]:
-    """A running ledger (pool, sealer, waiter) on the test's database."""
-    async with running(db_dsn) as rt:
+def key_file(tmp_path: Path) -> Path:
+    """Where this test's log signing key lives (created by the first start)."""
+    return tmp_path / "log-signing.key"
+
+
+@pytest.fixture
+async def log_signer(db_dsn: str, key_file: Path) -> Signer:
+    """The log's signing key on this test's database, established as `ledger serve` does."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        return await establish(conn, key_file, None)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def runtime(db_dsn: str, log_signer: Signer) -> AsyncIterator[Runtime]:
+    """A running ledger (pool, sealer signing checkpoints, waiter) on the test's database."""
+    async with running(db_dsn, signer=log_signer) as rt:
         yield rt

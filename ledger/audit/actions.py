@@ -167,7 +167,7 @@ def opened(path: str) -> Iterator[BinaryIO]:
         yield source
 
 
-async def import_file(dsn: str, source: BinaryIO) -> int:
+async def import_file(dsn: str, source: BinaryIO, key_file: Path | None = None) -> int:
     """Load an export into the empty ledger (creating its schema first if needed)."""
     from ledger.store.migrate import migrate
 
@@ -175,7 +175,7 @@ async def import_file(dsn: str, source: BinaryIO) -> int:
     async with _connection(dsn, read_only=False) as conn:
         await migrate(conn)
         try:
-            done = await import_log(conn, source, progress=progress)
+            done = await import_log(conn, source, progress=progress, key_file=key_file)
         except ImportRefused as exc:
             raise CommandError(f"nothing imported: {exc}") from None
     progress.finish(f"imported {done.count} events; digest {done.head_position}:{done.head_hash}")

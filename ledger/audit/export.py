@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 
 from ledger.audit.columns import disagreement
+from ledger.audit.export_log import write_log
 from ledger.audit.scan import head, scan_log, snapshot
 from ledger.store.chain import GENESIS, link
 
@@ -95,4 +96,6 @@ async def export_log(
                 previous, count = computed, expected
             if progress is not None:
                 progress(count, end)
+        # Then the log's identity and its checkpoints through the exported head.
+        await write_log(conn, out, count)
     return Exported(count=count, head_position=count, head_hash=previous.hex())

@@ -11,7 +11,7 @@ import msgspec
 from ledger.audit.scan import ScannedEvent
 from ledger.store.chain import GENESIS, link
 
-Problem = Literal["changed", "removed", "reordered", "digest-mismatch"]
+Problem = Literal["changed", "removed", "reordered", "digest-mismatch", "checkpoint-mismatch"]
 """What verification found wrong at the first bad position."""
 
 

@@ -56,8 +56,7 @@ async def replay(
     `to_position` lies beyond the head). `on_position` sees the fold after
     every event.
     """
-    fold = Fold(projections)
-    previous = GENESIS
+    folder = ChainFold(Fold(projections), as_of, on_position)
     async with snapshot(conn):
         head_position, _ = await head(conn)
         if to_position is not None and to_position > head_position:
@@ -68,21 +67,50 @@ async def replay(
         async with contextlib.aclosing(scan_bodies(conn, through=end)) as batches:
             async for batch in batches:
                 for position, stored_hash, body in batch:
-                    if position != fold.position + 1 or body is None:
-                        raise ReplayError(_broken(fold.position + 1))
-                    computed = link(previous, position, body)
-                    if computed != stored_hash:
-                        raise ReplayError(_broken(position))
-                    entry = read_log_entry(body, position, stored_hash.hex())
-                    if as_of is not None and entry.recorded_at > as_of:
-                        return fold
-                    fold.apply(entry)
-                    previous = computed
-                    if on_position is not None:
-                        on_position(fold)
+                    if not folder.take(position, stored_hash, body):
+                        return folder.fold
                 if progress is not None:
-                    progress(fold.position, end)
-    return fold
+                    progress(folder.fold.position, end)
+    return folder.fold
+
+
+class ChainFold:
+    """Folds events in log order, each only once its link checks; stops after `as_of`.
+
+    The one folding step of every replay: from a database, over HTTP, from an export.
+    """
+
+    def __init__(
+        self,
+        fold: Fold,
+        as_of: dt.datetime | None = None,
+        on_position: Callable[[Fold], None] | None = None,
+    ) -> None:
+        self.fold = fold
+        self.previous = GENESIS
+        self._as_of = as_of
+        self._on_position = on_position
+
+    def take(self, position: int, stored_hash: bytes, body: bytes | None) -> bool:
+        """Check and fold the event at `position`; False (and nothing folded) past `as_of`.
+
+        ReplayError when it is not the next position, is missing, or its link does not
+        recompute from the one before.
+        """
+        fold = self.fold
+        if position != fold.position + 1 or body is None:
+            raise ReplayError(_broken(fold.position + 1))
+        computed = link(self.previous, position, body)
+        if computed != stored_hash:
+            raise ReplayError(_broken(position))
+        entry = read_log_entry(body, position, stored_hash.hex())
+        if self._as_of is not None and entry.recorded_at > self._as_of:
+            return False
+        fold.apply(entry)
+        self.previous = computed
+        if self._on_position is not None:
+            self._on_position(fold)
+        return True
 
 
 def _broken(position: int) -> str:

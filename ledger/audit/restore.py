@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -20,12 +21,19 @@ import msgspec
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.columns import fingerprint_matches
 from ledger.audit.export import decode_line
+from ledger.audit.export_log import (
+    LogImportRefused,
+    LogLines,
+    decode_log_line,
+    is_event_line,
+    store_log,
+)
 from ledger.rules.decide import decide
 from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
 from ledger.rules.refusal import Refusal
 from ledger.store import decisions
 from ledger.store.chain import GENESIS, link
-from ledger.store.sealer import SEALED_CHANNEL
+from ledger.store.sealer import SEALED_CHANNEL, TREE_CATCH_UP
 
 CHUNK = 500
 """Events inserted and re-decided per round trip."""
@@ -58,9 +66,16 @@ async def import_log(
     lines: Iterable[bytes],
     *,
     progress: Callable[[int], None] | None = None,
+    key_file: Path | None = None,
 ) -> Imported:
-    """Load exported `lines` into the empty ledger on `conn` (as the schema owner)."""
+    """Load exported `lines` into the empty ledger on `conn` (as the schema owner).
+
+    The export's log (origin, verifier key) becomes this ledger's, and its checkpoints
+    are stored once checked against the events; a `key_file` that is not that log's
+    signing key is refused.
+    """
     state = _Chain()
+    log_lines = LogLines()
     async with conn.transaction():
         # Posts and the sealer wait until the import has committed or failed.
         await conn.execute("LOCK TABLE events, event_log, streams IN EXCLUSIVE MODE")
@@ -69,6 +84,12 @@ async def import_log(
         chunk: list[_Line] = []
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
+                continue
+            if not is_event_line(raw):
+                try:
+                    log_lines.add(decode_log_line(raw))
+                except (msgspec.DecodeError, LogImportRefused) as exc:
+                    raise ImportRefused(f"line {number}: {exc}") from None
                 continue
             chunk.append(state.next(number, raw))
             if len(chunk) == CHUNK:
@@ -80,6 +101,13 @@ async def import_log(
             await _store(conn, chunk)
         if progress is not None:
             progress(state.position)
+        # The Merkle tree of the loaded log, in the same transaction (migration 0013).
+        while await conn.fetchval("SELECT ledger_tree_catch_up($1)", TREE_CATCH_UP):
+            pass
+        try:
+            await store_log(conn, log_lines, state.position, key_file)
+        except LogImportRefused as exc:
+            raise ImportRefused(str(exc)) from None
         await conn.execute("SELECT pg_notify($1, $2)", SEALED_CHANNEL, str(state.position))
     return Imported(state.position, state.position, state.previous.hex())
 

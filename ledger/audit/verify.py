@@ -14,6 +14,7 @@ from ledger.audit import faults
 from ledger.audit.columns import disagreement
 from ledger.audit.faults import Fault, Problem
 from ledger.audit.scan import ScannedEvent, head, scan_ahead, snapshot
+from ledger.audit.verify_tree import TreeCheck
 from ledger.store.chain import GENESIS, link
 
 __all__ = ["Problem", "Progress", "VerifyReport", "format_digest", "parse_digest", "verify_chain"]
@@ -86,7 +87,10 @@ async def verify_chain(
         if digest is not None:
             end = min(max(end, digest[0]), head_position)
         verifier = _Verifier(digest)
+        # The Merkle tree and its signed checkpoints, rebuilt from the same verified bytes.
+        tree = TreeCheck()
         try:
+            await tree.start(conn, end)
             removed_at = await faults.first_left_out(conn, end)
             stop = end if removed_at is None else removed_at - 1
             suspect: _Suspect | None = None
@@ -95,6 +99,7 @@ async def verify_chain(
                     suspect = verifier.check(batch)
                     if suspect is not None:
                         break
+                    tree.check(batch)
                     if progress is not None:
                         progress(verifier.done, end)
             if suspect is not None:
@@ -108,6 +113,7 @@ async def verify_chain(
                     "removed",
                     f"an event sealed before position {removed_at} is no longer in the log",
                 )
+            await tree.finish(conn, head_position)
             if digest is not None and digest[0] > head_position:
                 raise Fault(
                     head_position + 1,

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 
 from ledger.commands import CommandError, Subparsers
+from ledger.commands._audit_remote import add_remote_options, is_remote
 from ledger.config import Settings
 
 _AS_OF_HELP = (
@@ -52,6 +53,13 @@ def register(subparsers: Subparsers) -> None:
     )
     verify.add_argument("--through", metavar="N", type=_position, help="stop at position N")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_remote_options(verify)
+    verify.add_argument(
+        "--state",
+        metavar="FILE",
+        help="with --url: remember what was verified here, and next time prove the new "
+        "checkpoint consistent with it and read only the new events",
+    )
     verify.set_defaults(handler=run, action="verify")
 
     replay = actions.add_parser(
@@ -69,6 +77,7 @@ def register(subparsers: Subparsers) -> None:
     replay.add_argument(
         "--compare", action="store_true", help="compare the live read models with a replay"
     )
+    add_remote_options(replay, export=True)
     replay.set_defaults(handler=run, action="replay")
 
     export = actions.add_parser(
@@ -101,16 +110,28 @@ def register(subparsers: Subparsers) -> None:
     load.add_argument("file", metavar="FILE", help="an export written by `ledger audit export`")
     load.set_defaults(handler=run, action="import")
 
+    from ledger.commands._audit_log import register_log_actions
+
+    register_log_actions(actions)
+
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one audit action against the ledger's database."""
+    """Run one audit action against the ledger's database (or, with --url, its HTTP API)."""
     from ledger.auth.dsn import resolve_dsn
+
+    if is_remote(args):
+        from ledger.commands import _audit_remote
+
+        return _audit_remote.run(args)
+    if getattr(args, "state", None) is not None:
+        raise CommandError("--state goes with --url")
 
     point = args.action == "replay" and (args.to_position is not None or args.as_of is not None)
     if args.action == "replay" and args.compare and point:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
         raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
+    args.key_file = settings.key_file
     if getattr(args, "standby", False):
         return _dispatch(args, _standby_dsn(settings))
     with resolve_dsn(settings, create=False) as dsn:
@@ -154,7 +175,7 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
             return asyncio.run(actions.export(dsn, args.out))
         case _:
             with actions.opened(args.file) as source:
-                return asyncio.run(actions.import_file(dsn, source))
+                return asyncio.run(actions.import_file(dsn, source, args.key_file))
 
 
 def _digest(value: str) -> tuple[int, bytes]:

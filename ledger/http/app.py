@@ -10,7 +10,18 @@ import structlog
 from aiohttp import web
 
 from ledger.config import DEFAULT_READ_MAX_LAG_S
-from ledger.http import audit, event_stream, events, openapi, ops, readmodels, streams
+from ledger.http import (
+    audit,
+    cosignatures,
+    event_stream,
+    events,
+    export,
+    log,
+    openapi,
+    ops,
+    readmodels,
+    streams,
+)
 from ledger.http.context import (
     ACCESS_LOG,
     LIMITS,
@@ -26,6 +37,7 @@ from ledger.http.middleware import observe, problems
 from ledger.http.standby_metrics import StandbyCollector
 from ledger.runtime import connect, running
 from ledger.store.origin import log_origin
+from ledger.tlog.keys import Signer
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
@@ -52,6 +64,7 @@ def create_app(
     seal_timeout: float = 10.0,
     limits: Limits | None = None,
     projections: bool = False,
+    signer: Signer | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> web.Application:
@@ -60,6 +73,7 @@ def create_app(
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
     and stop when it stops; with `projections`, so does the runner that keeps the read
     models following the log (the service runs it; most tests need no read models).
+    With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints.
     With `read_dsns`, the read-only routes read from those hot standbys while they lag
     at most `read_max_lag` seconds (SPEC section 13).
     """
@@ -73,6 +87,7 @@ def create_app(
             dsn,
             pool_size=pool_size,
             seal_timeout=seal_timeout,
+            signer=signer,
             read_dsns=read_dsns,
             read_max_lag=read_max_lag,
         ) as runtime:
@@ -92,6 +107,13 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
-    for table in (*tables, event_stream.routes, openapi.routes):
+    for table in (
+        *tables,
+        event_stream.routes,
+        log.routes,
+        cosignatures.routes,
+        export.routes,
+        openapi.routes,
+    ):
         app.router.add_routes(table)
     return app

@@ -49,6 +49,77 @@ _MIN_POSITION = (
     "wait (a few seconds) until the read model reflects this position",
 )
 
+_SIZE = _int(1, 2**62)
+LOG_OPERATIONS: tuple[Op, ...] = (
+    Op("get", "/v1/log/key", "The log's verifier key (signed-note vkey)", {200: "text"}, _READ),
+    Op(
+        "get",
+        "/v1/log/checkpoint",
+        "The latest signed checkpoint with its cosignatures (C2SP tlog-checkpoint)",
+        {200: "text"},
+        _READ,
+    ),
+    Op(
+        "get",
+        "/v1/log/checkpoints/{size}",
+        "The checkpoint signed at that tree size, with its cosignatures",
+        {200: "text"},
+        _READ,
+    ),
+    Op(
+        "get",
+        "/v1/log/proof/inclusion",
+        "RFC 9162 inclusion proof of a position in a tree size",
+        {200: "InclusionProof"},
+        (*_READ, 409),
+        query=(
+            ("position", _SIZE, "the log position to prove (required)"),
+            ("size", _SIZE, "the tree size (default: the latest checkpoint's)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/log/proof/consistency",
+        "RFC 9162 consistency proof between two tree sizes",
+        {200: "ConsistencyProof"},
+        _READ,
+        query=(
+            ("from", _SIZE, "the smaller tree size (required)"),
+            ("to", _SIZE, "the larger tree size (required)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/log/tile/{level}/{index}",
+        "A C2SP tlog-tiles hash tile: index as x###/.../### and .p/W for a partial one",
+        {200: "binary"},
+        _READ,
+    ),
+    Op(
+        "get",
+        "/v1/events/{event_id}/proof",
+        "The event's C2SP tlog-proof@v1 (auditor, admin, parties to its stream)",
+        {200: "text"},
+        (*_READ, 409),
+    ),
+    Op(
+        "post",
+        "/v1/log/cosignatures",
+        "A witness's cosigned checkpoint (C2SP tlog-cosignature): kept and served with it",
+        {201: "CosignaturesAccepted", 200: "CosignaturesAccepted"},
+        (401, 404, 413, 422, 503),
+        extra={
+            "requestBody": {
+                "required": True,
+                "description": "The checkpoint note as GET /v1/log/checkpoint gives it, with "
+                f"one or more registered witnesses' cosignature lines. At most {MAX_BODY} bytes.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    ),
+)
+"""The verifiable log's routes (SPEC 8.1, 8.2)."""
+
 OPERATIONS: tuple[Op, ...] = (
     Op(
         "post",
@@ -173,6 +244,18 @@ OPERATIONS: tuple[Op, ...] = (
             ("sme_id", {"type": "string"}, "an SME's exposure"),
         ),
     ),
+    Op(
+        "get",
+        "/v1/audit/export",
+        "The log as NDJSON lines of `ledger audit export`, exact stored bytes (auditor, admin)",
+        {200: "ndjson"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("limit", _int(1, 10_000), "at most this many (default 1000)"),
+        ),
+    ),
+    *LOG_OPERATIONS,
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
     Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
     Op(
@@ -195,6 +278,10 @@ def _ref(name: str) -> dict[str, str]:
 def _success(name: str) -> dict[str, Any]:
     if name == "text":
         return {"text/plain": {"schema": {"type": "string"}}}
+    if name == "binary":
+        return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    if name == "ndjson":
+        return {"application/x-ndjson": {"schema": {"type": "string"}}}
     if name == "EventPage":
         cloudevents = {"type": "array", "items": CLOUDEVENT_SCHEMA}
         return {

@@ -50,6 +50,9 @@ DOCUMENTED: tuple[type[msgspec.Struct], ...] = (
     schemas.InstitutionPosition,
     schemas.ProgramSummary,
     schemas.ChainCheck,
+    schemas.InclusionProof,
+    schemas.ConsistencyProof,
+    schemas.CosignaturesAccepted,
     ProblemBody,
     FieldError,
 )

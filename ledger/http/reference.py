@@ -65,8 +65,11 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> list[str]:
             )
         lines.append("")
     if "requestBody" in op:
-        body = op["requestBody"]["content"]["application/json"]["schema"]
-        lines += [f"Body: {_type(body)}. {op['requestBody'].get('description', '')}", ""]
+        media, spec = next(iter(op["requestBody"]["content"].items()))
+        body = _type(spec["schema"])
+        if media != "application/json":
+            body += f" as `{media}`"  # a witness's cosigned note is text
+        lines += [f"Body: {body}. {op['requestBody'].get('description', '')}", ""]
     lines += ["| status | answer |", "| --- | --- |"]
     for status, answer in op["responses"].items():
         content = answer.get("content", {})

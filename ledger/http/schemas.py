@@ -252,3 +252,37 @@ class ChainCheck(_Body):
     problem: ChainProblem | None = None
     """What was wrong at the first bad position."""
     reason: str | None = None
+
+
+class InclusionProof(msgspec.Struct, kw_only=True):
+    """GET /v1/log/proof/inclusion: base64 hashes, in RFC 9162 order."""
+
+    position: int
+    size: int
+    leaf_hash: str
+    root: str
+    hashes: list[str]
+
+
+ConsistencyProof = msgspec.defstruct(
+    "ConsistencyProof",
+    [("from", int), ("to", int), ("hashes", list[str])],
+    kw_only=True,
+    module=__name__,
+)
+"""GET /v1/log/proof/consistency: base64 hashes, in RFC 9162 order."""
+
+
+class CosignatureResult(msgspec.Struct, frozen=True):
+    """One witness's cosignature of the note: its time, and whether it was new."""
+
+    witness_id: str
+    time: int
+    new: bool
+
+
+class CosignaturesAccepted(msgspec.Struct, frozen=True):
+    """What POST /v1/log/cosignatures kept, for the checkpoint of `size`."""
+
+    size: int
+    cosignatures: list[CosignatureResult]

@@ -21,6 +21,7 @@ ADMIN_EVENTS = frozenset(
         "institution.registered",
         "program.registered",
         "program.amended",
+        "witness.registered",
         "institution.limits_set",
         "limit.reinstated",
     }

@@ -72,4 +72,8 @@ def decide(
             limits.set_limits(view, payload)
         case p.LimitReinstated():
             limits.reinstate_limit(view, payload)
+        case p.WitnessRegistered():
+            # Nothing the rules decide on: the ledger reads registered keys from the
+            # events themselves; a second registration is refused by its stream's version.
+            pass
     return None

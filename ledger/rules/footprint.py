@@ -103,6 +103,8 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
         match event:
             case p.InstitutionRegistered():
                 fp.institutions.add(event.institution_id)
+            case p.WitnessRegistered():
+                pass  # its stream's lock (above) is all it needs
             case p.ProgramRegistered() | p.ProgramAmended():
                 # An amendment may add or drop a rate limit, which decides whether posts
                 # in the program take the breaker's lock: none may be under way meanwhile.

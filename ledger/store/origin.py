@@ -25,6 +25,11 @@ async def log_origin(
     restarts and service instances. Where the store keeps an origin of its own, this
     is the one place to read it from.
     """
+    # The origin the log's identity fixed when the store was first served (its
+    # checkpoints' key name, ledger/store/identity.py) wins: it is the log's name.
+    recorded = await conn.fetchval("SELECT origin FROM log_identity")
+    if recorded is not None:
+        return str(recorded)
     configured = environ.get(ORIGIN_ENV, "").strip()
     if configured:
         return configured

@@ -12,12 +12,16 @@ import structlog
 
 from ledger.aio import wait_event
 from ledger.store.chain import GENESIS
+from ledger.store.checkpoints import Checkpointer, RefusedToSign
+from ledger.store.tree import MissingTile
 from ledger.store.watermark import APPEND_LOCK
 
 # One sealer at a time across every service instance sharing the database.
 SEALER_LOCK = 0x6C65646765720002
 APPENDED_CHANNEL = "ledger_appended"
 SEALED_CHANNEL = "ledger_sealed"
+TREE_CATCH_UP = 65536
+"""Leaves added to a lagging Merkle tree per statement (about a second's work)."""
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +125,7 @@ class Sealer:
         batch: int = 5000,
         idle_wait: float = 1.0,
         busy_wait: float = 0.002,
+        checkpointer: Checkpointer | None = None,
     ) -> None:
         self._connect = connect
         self._on_sealed = on_sealed
@@ -128,6 +133,8 @@ class Sealer:
         self._batch = batch
         self._idle_wait = idle_wait
         self._busy_wait = busy_wait
+        self._checkpointer = checkpointer
+        self._refused_until = 0.0
         self._wake = asyncio.Event()
         self.active = False
 
@@ -163,6 +170,12 @@ class Sealer:
                 self._on_active(conn.get_server_pid())
             await conn.add_listener(APPENDED_CHANNEL, self._notified)
             head = await read_head(conn)
+            # A store of an earlier release, or an imported log, may hold events the
+            # tree does not yet: ledger_seal grows the tree only from where it is.
+            while await conn.fetchval("SELECT ledger_tree_catch_up($1)", TREE_CATCH_UP):
+                pass
+            if self._checkpointer is not None:
+                await self._checkpointer.start(conn)
             log.info("sealer.active", head=head.position)
             while True:
                 # Cleared before sealing, so a wake-up that arrives meanwhile is kept.
@@ -176,13 +189,29 @@ class Sealer:
                 # Events may be committed yet unsealable while an older
                 # transaction is still open: poll briefly until they are taken.
                 # Otherwise the next append's notice (or local wake) ends the wait.
-                await wait_event(self._wake, self._busy_wait if sealing.held else self._idle_wait)
+                wait = self._busy_wait if sealing.held else self._idle_wait
+                due = await self._checkpoint(conn, head.position)
+                await wait_event(self._wake, wait if due is None else min(wait, due))
         finally:
             if self.active and self._on_active is not None:
                 self._on_active(None)
             self.active = False
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    async def _checkpoint(self, conn: asyncpg.Connection, size: int) -> float | None:
+        """Let the checkpointer sign a grown log; seconds until it is due, if it waits."""
+        if self._checkpointer is None or asyncio.get_running_loop().time() < self._refused_until:
+            return None
+        try:
+            return await self._checkpointer.after_round(conn, size)
+        except (RefusedToSign, MissingTile) as exc:
+            # Sealing goes on (posts wait on it); signing waits: for a person when the
+            # tree contradicts a checkpoint, a second when the tree lags the log.
+            log.error("checkpoint.refused", error=str(exc))
+            pause = 30.0 if isinstance(exc, RefusedToSign) else 1.0
+            self._refused_until = asyncio.get_running_loop().time() + pause
+            return None
 
     def _notified(self, *_args: object) -> None:
         self._wake.set()

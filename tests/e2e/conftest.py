@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from ledger.auth.keys import create_key
 from ledger.http.app import create_app
 from ledger.http.context import Limits
+from ledger.tlog.keys import Signer
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
@@ -20,9 +21,11 @@ FAST = Limits(acquire_timeout=1.0, post_timeout=10.0, read_timeout=5.0, min_posi
 
 
 @pytest.fixture
-async def client(db_dsn: str, aiohttp_client: ClientFactory) -> TestClient[Any, Any]:
-    """A client of the ledger's app on this test's database."""
-    return await aiohttp_client(create_app(db_dsn, pool_size=4, limits=FAST))
+async def client(
+    db_dsn: str, log_signer: Signer, aiohttp_client: ClientFactory
+) -> TestClient[Any, Any]:
+    """A client of the ledger's app on this test's database, signing checkpoints."""
+    return await aiohttp_client(create_app(db_dsn, pool_size=4, limits=FAST, signer=log_signer))
 
 
 class Keys:

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from schemathesis import checks
 from ledger.auth.keys import create_key
 from ledger.demo import database_keys, run_demo
 from ledger.http.app import create_app
+from ledger.store.identity import establish
 from tests import pg
 from tests.e2e.conftest import FAST
 
@@ -54,8 +56,9 @@ async def test_every_event_type_has_a_documented_envelope(client: TestClient[Any
 class LiveServer:
     """The app served on a real port from its own thread and event loop."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, key_file: Path) -> None:
         self.dsn = dsn
+        self.key_file = key_file
         self.url = ""
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -64,9 +67,15 @@ class LiveServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            signer = await establish(conn, self.key_file, None)
+        finally:
+            await conn.close()
         # Event streams end after half a second, so generated requests to them finish.
         limits = dataclasses.replace(FAST, stream_lifetime=0.5)
-        runner = web.AppRunner(create_app(self.dsn, pool_size=4, limits=limits, projections=True))
+        app = create_app(self.dsn, pool_size=4, limits=limits, projections=True, signer=signer)
+        runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -99,13 +108,13 @@ async def _admin_key(dsn: str) -> str:
 
 
 @pytest.fixture
-def live(pg_admin_dsn: str, pg_template: str) -> Iterator[tuple[LiveServer, str]]:
+def live(pg_admin_dsn: str, pg_template: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     """A served ledger with the demo loaded, and an admin key."""
     name = asyncio.run(pg.create_database(pg_admin_dsn, pg_template))
     dsn = pg.with_database(pg_admin_dsn, name)
     try:
         key = asyncio.run(_admin_key(dsn))
-        with LiveServer(dsn) as server:
+        with LiveServer(dsn, tmp_path / "log-signing.key") as server:
             asyncio.run(run_demo(server.url, key, database_keys(dsn), say=lambda _: None))
             yield server, key
     finally:

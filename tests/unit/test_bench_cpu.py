@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu import CpuSplit, children, process_seconds
+from bench.cpu import CpuSplit, _role, children, process_seconds
+from bench.peers import _environment
 from bench.probe import spin
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -58,3 +59,19 @@ def test_with_a_server_the_split_counts_the_server_and_finished_loads() -> None:
     assert "client" not in cpu
     assert cpu["load_generator"] > 0
     assert cpu["service"] >= 0
+
+
+def test_a_backend_is_told_by_the_statements_it_runs() -> None:
+    assert _role("SELECT * FROM ledger_seal($1, $2, $3, $4, $5, $6, $7, $8)") == "sealer"
+    assert _role("SELECT name, generation, position FROM projection_checkpoints") == "runner"
+    assert _role("SELECT * FROM ledger_append($1, $2)") is None
+
+
+def test_the_peer_reads_the_database_from_a_postgresql_url() -> None:
+    env = _environment("postgresql://bench:s%40cret@127.0.0.1:5433/peer_db")
+    assert env["POSTGRES_DBNAME"] == "peer_db"
+    assert env["POSTGRES_HOST"] == "127.0.0.1"
+    assert env["POSTGRES_PORT"] == "5433"
+    assert env["POSTGRES_USER"] == "bench"
+    assert env["POSTGRES_PASSWORD"] == "s@cret"
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"

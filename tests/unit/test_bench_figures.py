@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench.probe import cpu_probe_ms, spin
-from bench.report import render
+from bench.report import evaluate, render
 from bench.stats import repeated
 
 MB = 2**20
@@ -97,4 +97,32 @@ def test_the_report_gives_the_cpu_per_event_and_the_rate_it_allows() -> None:
     }
     lines = render(results).splitlines()
     row = next(line for line in lines if line.startswith("| ledger, batches of 100 |"))
-    assert row == "| ledger, batches of 100 | 60 | 20 | 100 | 20 | 200 | 10000 | 14286 |"
+    assert row == "| ledger, batches of 100 | 60 | 20 | 100 |  |  |  | 20 | 200 | 10000 | 14286 |"
+
+
+def _single(rate: float, p50: float) -> dict[str, Any]:
+    return {"events_per_s": rate, "p50_ms": p50, "p99_ms": 2 * p50}
+
+
+def test_the_report_gives_the_ledger_over_the_peer_at_each_concurrency() -> None:
+    results = _results()
+    results["peer"] = {
+        "db_functions": {f"single_c{c}": _single(500.0, 2.0) for c in (1, 8, 32)},
+    }
+    for c, rate in ((1, 250.0), (8, 500.0), (32, 1000.0)):
+        results["ledger"][f"single_c{c}"].update(_single(rate, 4.0))
+    lines = render(results).splitlines()
+    for c, ratio in ((1, "0.50"), (8, "1.00"), (32, "2.00")):
+        row = next(line for line in lines if line.startswith(f"| concurrency {c} |"))
+        assert "| 500 (2.0) |" in row
+        assert row.endswith(f"| {ratio} |")
+
+
+def test_the_quick_run_is_judged_only_on_what_it_measured() -> None:
+    results = _results()
+    for key in ("batch100_c8", "replay", "catch_up", "growth_empty", "growth_full"):
+        results["ledger"].pop(key, None)
+    results["baseline"].pop("batch100_c8")
+    assert set(evaluate(results)) >= {"single_c1_p50_ms", "single_c32_ratio"}
+    assert "batch100_events_per_s" not in evaluate(results)
+    assert "replay_events_per_s" not in evaluate(results)

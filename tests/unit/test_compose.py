@@ -36,7 +36,19 @@ def health_command(svc: dict[str, Any]) -> str:
 
 def test_runs_exactly_postgres_and_the_ledger(compose: dict[str, Any]) -> None:
     default = {name for name, svc in compose["services"].items() if not svc.get("profiles")}
-    assert default == {"postgres", "ledger"}
+    assert default == {"postgres", "ledger", "ledger-2"}
+
+
+def test_two_ledger_instances_share_one_signing_key(compose: dict[str, Any]) -> None:
+    first, second = service(compose, "ledger"), service(compose, "ledger-2")
+    key_file = first["environment"]["LEDGER_SIGNING_KEY_FILE"]
+    assert second["environment"]["LEDGER_SIGNING_KEY_FILE"] == key_file
+    [volume] = first["volumes"]
+    name, _, target = volume.partition(":")
+    assert key_file.startswith(target + "/")
+    assert name in (compose.get("volumes") or {}), "the key volume must be named"
+    assert second["volumes"] == first["volumes"]
+    assert second["ports"] != first["ports"]
 
 
 def test_postgres_is_16_on_a_named_volume(compose: dict[str, Any]) -> None:

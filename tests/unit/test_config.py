@@ -29,6 +29,8 @@ def test_every_variable_is_read() -> None:
         "LEDGER_HOST": "0.0.0.0",
         "LEDGER_PORT": "9000",
         "LEDGER_LOG_FORMAT": "console",
+        "LEDGER_LOG_ORIGIN": "example.org/log",
+        "LEDGER_SIGNING_KEY_FILE": "/run/secrets/log-signing.key",
         "LEDGER_READ_DATABASE_URL": "postgresql://ledger:pw@standby:5432/ledger",
         "LEDGER_READ_MAX_LAG_S": "2.5",
     }
@@ -38,9 +40,16 @@ def test_every_variable_is_read() -> None:
     assert settings.host == "0.0.0.0"
     assert settings.port == 9000
     assert settings.log_format == "console"
+    assert settings.log_origin == "example.org/log"
+    assert settings.key_file == Path("/run/secrets/log-signing.key")
     assert settings.read_database_urls == ("postgresql://ledger:pw@standby:5432/ledger",)
     assert settings.read_max_lag_s == 2.5
     assert set(env) == set(ENV_VARS)
+
+
+def test_the_signing_key_defaults_to_the_data_dir() -> None:
+    settings = Settings.from_env({"LEDGER_DATA_DIR": "/data"}, stderr_is_tty=False)
+    assert settings.key_file == Path("/data/log-signing.key")
 
 
 def test_log_format_defaults_to_console_on_a_terminal() -> None:

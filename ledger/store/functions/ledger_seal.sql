@@ -29,6 +29,7 @@ DECLARE
     positions bigint[] := '{}';
     hashes    bytea[] := '{}';
     txs       text[] := '{}';
+    leaves    bytea[] := '{}';
     last_at   bigint := head_position;
     chained   bytea := head_hash;
     candidate record;
@@ -90,6 +91,7 @@ BEGIN
         positions := positions || last_at;
         hashes := hashes || chained;
         txs := txs || candidate.tx_id;
+        leaves := leaves || sha256('\x00'::bytea || candidate.body);
     END LOOP;
 
     IF cardinality(seqs) = 0 THEN
@@ -98,6 +100,9 @@ BEGIN
     END IF;
     INSERT INTO event_log (position, seq, hash)
     SELECT * FROM unnest(positions, seqs, hashes);
+    -- The Merkle tree grows by the same events' leaves (SHA-256 of 0x00 and the same
+    -- exact stored bytes), in this transaction: functions/ledger_tree_append.sql.
+    PERFORM ledger_tree_append(head_position, leaves);
     PERFORM pg_notify(sealed_channel, last_at::text);
     RETURN QUERY SELECT held_back, u.seq, u.position, u.hash, u.tx
                    FROM unnest(seqs, positions, hashes, txs) AS u(seq, position, hash, tx);

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ledger.audit.verify import Progress, VerifyReport, verify_chain
 from ledger.runtime import Runtime, connect
 from tests.integration.audit import tamper
@@ -26,6 +28,16 @@ async def _verify(
 async def _digest(runtime: Runtime, position: int) -> tuple[int, bytes]:
     value = await runtime.pool.fetchval("SELECT hash FROM event_log WHERE position = $1", position)
     return position, bytes(value)
+
+
+async def _checkpointed(runtime: Runtime, size: int) -> int:
+    """Wait (a few seconds at most) for a signed checkpoint of at least `size`; its size."""
+    for _ in range(100):
+        signed = await runtime.pool.fetchval("SELECT max(size) FROM log_checkpoints")
+        if signed is not None and signed >= size:
+            return int(signed)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no checkpoint of size {size}")
 
 
 async def test_an_untouched_ledger_verifies_through_its_head_with_the_stored_head_hash(
@@ -130,13 +142,17 @@ async def test_verifying_through_a_position_before_a_rewrite_is_ok(runtime: Runt
 
 
 async def test_a_digest_taken_before_a_resealed_rewrite_catches_it(runtime: Runtime) -> None:
-    """A forger who also recomputes every link fools the chain, but not an earlier digest."""
-    await play_all(runtime.ledger)
+    """A forger who also recomputes every link and the tree fools the chain, but not an
+    earlier digest, nor the checkpoints the log signed."""
+    head = await play_all(runtime.ledger)
     digest = await _digest(runtime, 20)
+    signed = await _checkpointed(runtime, head)
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
         await tamper.reseal(su)
-    assert (await _verify(runtime)).ok
+    report = await _verify(runtime)
+    assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
+    assert 17 <= (report.first_bad_position or 0) <= signed
     report = await _verify(runtime, digest=digest)
     assert (report.ok, report.first_bad_position, report.problem) == (
         False,

@@ -8,6 +8,8 @@ from typing import Any
 
 SME = "91500000MA5U7K3Q8Y"
 EVENT_ID = "3f2b8c1e-5a0d-4c55-9b1e-0c8a7d2e4f61"
+WITNESS_KEY = "fund-witness+6f89b152+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+"""A C2SP verifier key of an Ed25519 cosignature (type 0x04) key."""
 
 NATIONAL_TERMS: dict[str, Any] = {
     "per_sme_cap": 3000000000,
@@ -107,6 +109,11 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
         "institution_id": "CQ-SCI-GUAR",
         "year": 2025,
         "reason": "Recoveries under way; the review board lifts the suspension.",
+    },
+    "witness.registered": {
+        "witness_id": "W-FUND",
+        "name": "National fund's witness",
+        "key": WITNESS_KEY,
     },
 }
 

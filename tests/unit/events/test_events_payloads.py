@@ -23,6 +23,7 @@ STREAMS = {
     "institution.net_assets_recorded": "institution-CQ-SCI-GUAR",
     "institution.limits_set": "institution-CQ-SCI-GUAR",
     "limit.reinstated": "institution-CQ-SCI-GUAR",
+    "witness.registered": "witness-W-FUND",
 }
 
 
@@ -44,7 +45,7 @@ def refused_at(type_: str, data: dict[str, Any]) -> str:
 
 def test_every_spec_type_has_a_payload_and_an_example() -> None:
     assert set(PAYLOADS) == set(TYPES)
-    assert len(EVENT_TYPES) == 19
+    assert len(EVENT_TYPES) == 20
 
 
 @pytest.mark.parametrize("type_", TYPES)

@@ -1,0 +1,239 @@
+"""Replay with no database (SPEC 8.3): over HTTP with an API key, or from an export file.
+
+Each event is folded only once its link recomputes from the one before
+(ChainFold, as with a DSN) and its leaf is in the tree. Where the replay stops
+(the position asked for, the last event recorded by --as-of), the root of the
+events read so far must be the log's: equal to the root of a checkpoint the
+pinned log key signed, or proved a prefix of it by a consistency proof. The
+state is written only after that check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import msgspec
+
+from ledger.audit.export import decode_line
+from ledger.audit.export_log import is_event_line
+from ledger.audit.export_trailer import carried_roots, read_trailer
+from ledger.audit.remote_verify import prefetched_pages, signed_checkpoint
+from ledger.audit.replay import ChainFold, ReplayError
+from ledger.remote import Ledger
+from ledger.store.chain import GENESIS, link
+from ledger.tlog.checkpoint import Checkpoint
+from ledger.tlog.errors import TlogError
+from ledger.tlog.frontier import Frontier
+from ledger.tlog.hashing import leaf_hash
+from ledger.tlog.keys import Verifier
+from ledger.tlog.proofs import verify_consistency
+from projections.fold import Fold
+
+BATCH = 10_000
+"""Export lines read from a file at a time."""
+
+
+@dataclass
+class _Replay:
+    """Folds export lines through ChainFold, hashing each event into the tree's right edge.
+
+    Once the fold stops (at `end`, or at the --as-of moment), a `tail` replay goes
+    on checking the links and hashing the leaves of the lines after it, without
+    folding them, so that checkpoints beyond the fold can be checked too.
+    """
+
+    folder: ChainFold
+    end: int | None
+    tail: bool = False
+    frontier: Frontier = field(default_factory=Frontier)
+    keep_roots_at: set[int] = field(default_factory=set)
+    roots: dict[int, bytes] = field(default_factory=dict)
+    """The root at each size of `keep_roots_at` the lines reached."""
+    folding: bool = True
+    fold_root: bytes | None = None
+    """The root of the events folded, once the fold has stopped."""
+    previous: bytes = GENESIS
+
+    @property
+    def done(self) -> bool:
+        """Whether no more lines are wanted."""
+        return not self.folding and not self.tail
+
+    def _stop(self) -> None:
+        self.folding = False
+        self.fold_root = self.frontier.root()
+
+    def take_lines(self, lines: list[bytes]) -> None:
+        """Check (and, until the fold stops, fold) each event line in order."""
+        for raw in lines:
+            if self.done:
+                return
+            if not is_event_line(raw):
+                continue
+            position = self.frontier.size + 1
+            if self.folding and self.end is not None and position > self.end:
+                self._stop()
+                if self.done:
+                    return
+            at, stored, body = _decoded(raw, position)
+            if self.folding and self.folder.take(at, stored, body):
+                self.previous = self.folder.previous
+            else:
+                if self.folding:
+                    self._stop()  # the --as-of moment: this event is checked, not folded
+                    if self.done:
+                        return
+                if at != position or body is None:
+                    raise ReplayError(f"position {position} is missing from the export")
+                computed = link(self.previous, position, body)
+                if computed != stored:
+                    raise ReplayError(f"the export's chain is broken at position {position}")
+                self.previous = computed
+            assert body is not None  # ChainFold refuses a missing body
+            self.frontier.add(leaf_hash(body))
+            if self.frontier.size in self.keep_roots_at:
+                self.roots[self.frontier.size] = self.frontier.root()
+
+    def finish(self) -> bytes:
+        """The root of the events folded."""
+        if self.folding:
+            self._stop()
+        assert self.fold_root is not None
+        return self.fold_root
+
+
+def _decoded(raw: bytes, position: int) -> tuple[int, bytes, bytes | None]:
+    """An event line's position, stored link and body (None for a removed event)."""
+    try:
+        line = decode_line(raw)
+        stored = bytes.fromhex(line.hash)
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+        raise ReplayError(f"export line {position} is malformed: {exc}") from None
+    body = bytes(line.event)
+    return line.position, stored, None if body == b"null" else body
+
+
+def _end(to_position: int | None, size: int) -> int:
+    if to_position is not None and to_position > size:
+        raise ReplayError(
+            f"position {to_position} is beyond the log's latest signed checkpoint ({size})"
+        )
+    return size if to_position is None else to_position
+
+
+async def _prove_prefix(ledger: Ledger, size: int, root: bytes, checkpoint: Checkpoint) -> None:
+    """Check that the tree of the first `size` events is a prefix of the signed one."""
+    if size == 0:
+        return
+    if size == checkpoint.size:
+        if root != checkpoint.root:
+            raise ReplayError(
+                f"the events through {size} do not give the root the log signed at that size"
+            )
+        return
+    hashes, _ = await ledger.consistency(size, checkpoint.size)
+    try:
+        verify_consistency(size, checkpoint.size, root, checkpoint.root, hashes)
+    except TlogError as exc:
+        raise ReplayError(
+            f"the events through {size} are not a prefix of the signed checkpoint "
+            f"{checkpoint.size}: {exc}"
+        ) from None
+
+
+async def replay_remote(
+    ledger: Ledger,
+    log_key: Verifier,
+    *,
+    to_position: int | None = None,
+    as_of: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Fold:
+    """Fold the log over HTTP to `to_position` (default its latest checkpoint) or `as_of`."""
+    _, checkpoint = await signed_checkpoint(ledger, log_key)
+    end = _end(to_position, checkpoint.size)
+    replay = _Replay(ChainFold(Fold(), as_of), end)
+    async for page in prefetched_pages(ledger, 0, end):
+        replay.take_lines(page.splitlines())
+        if progress is not None:
+            progress(replay.folder.fold.position, end)
+        if replay.done:
+            break
+    fold = replay.folder.fold
+    if as_of is None and fold.position < end:
+        raise ReplayError(f"the export ends at position {fold.position}, before {end}")
+    await _prove_prefix(ledger, fold.position, replay.finish(), checkpoint)
+    return fold
+
+
+def _file_batches(source: BinaryIO) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for raw in source:
+        if raw.strip():
+            batch.append(raw.rstrip(b"\n"))
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def replay_export(
+    source: BinaryIO,
+    *,
+    ledger: Ledger | None = None,
+    log_key: Verifier | None = None,
+    to_position: int | None = None,
+    as_of: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> Fold:
+    """Fold an export file, checked against its chain and the checkpoints it carries.
+
+    Every checkpoint the export carries must verify with the log key (`log_key`,
+    else the one the export names) and state the root of the export's events at
+    its size. With `ledger`, the events folded must also be a prefix of the log
+    its latest signed checkpoint states. `warn` is told what was not checked.
+    """
+    trailer = read_trailer(source)
+    carried = carried_roots(trailer, log_key, warn)
+    latest = None
+    if ledger is not None and log_key is not None:
+        _, latest = await signed_checkpoint(ledger, log_key)
+    wanted = set(carried) | ({latest.size} if latest is not None else set())
+    replay = _Replay(ChainFold(Fold(), as_of), to_position, tail=bool(wanted))
+    replay.keep_roots_at = wanted
+    for batch in _file_batches(source):
+        replay.take_lines(batch)
+        if progress is not None:
+            progress(replay.folder.fold.position, trailer.events)
+        if replay.done:
+            break
+    fold = replay.folder.fold
+    if to_position is not None and fold.position < to_position and as_of is None:
+        raise ReplayError(f"position {to_position} is beyond the export's end ({fold.position})")
+    fold_root = replay.finish()
+    for size, root in carried.items():
+        if replay.roots.get(size) != root:
+            raise ReplayError(
+                f"the export's events through {size} do not give the root of the checkpoint "
+                "the log signed at that size"
+            )
+    if latest is not None and ledger is not None:
+        if fold.position <= latest.size:
+            await _prove_prefix(ledger, fold.position, fold_root, latest)
+        elif replay.roots.get(latest.size) != latest.root:
+            raise ReplayError(
+                f"the export's events through {latest.size} do not give the root the "
+                "log signed at that size"
+            )
+    elif max(carried, default=0) < fold.position:
+        warn(
+            f"note: events after position {max(carried, default=0)} are checked against the "
+            "export's hash chain only: no signed checkpoint in it covers them; give --url, "
+            "--api-key and --log-key to check them against the ledger's"
+        )
+    return fold

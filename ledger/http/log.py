@@ -1,0 +1,178 @@
+"""The verifiable log over HTTP (SPEC 8.1): key, checkpoints, proofs and hash tiles."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import asyncpg
+from aiohttp import web
+
+from ledger.audit.event_proof import build_proof, event_head, find_event
+from ledger.http.access import check_stream_access
+from ledger.http.auth import authenticate
+from ledger.http.context import RUNTIME
+from ledger.http.db import read_connection
+from ledger.http.params import int_param, optional_int
+from ledger.http.problems import Problem, invalid
+from ledger.http.schemas import json_response_body
+from ledger.store import checkpoints, identity, tree
+from ledger.tlog.errors import FormatError
+from ledger.tlog.tiles import parse_tile_path, tile_path
+
+routes = web.RouteTableDef()
+
+TEXT = "text/plain"
+_MAX = 2**62
+_RETRY = {"Retry-After": "1"}
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _text(body: str) -> web.Response:
+    return web.Response(text=body, content_type=TEXT, charset="utf-8")
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def not_checkpointed(what: str) -> Problem:
+    """409: no signed checkpoint covers `what` yet; retry in a second."""
+    return Problem("not-checkpointed", f"no signed checkpoint covers {what} yet", headers=_RETRY)
+
+
+async def _latest(conn: asyncpg.Connection) -> checkpoints.Signed:
+    signed = await checkpoints.latest(conn)
+    if signed is None:
+        raise not_checkpointed("the log")
+    return signed
+
+
+@routes.get("/v1/log/key")
+async def log_key(request: web.Request) -> web.Response:
+    """The log's verifier key, `<name>+<8 hex>+<base64>`."""
+    await authenticate(request)
+    async with read_connection(request) as conn:
+        known = await identity.recorded(conn)
+    if known is None:
+        raise Problem("not-found", "this ledger has no log key yet: start it with `ledger serve`")
+    return _text(known.verifier_key + "\n")
+
+
+@routes.get("/v1/log/checkpoint")
+async def latest_checkpoint(request: web.Request) -> web.Response:
+    """The latest signed checkpoint with every cosignature received for it."""
+    await authenticate(request)
+    async with read_connection(request) as conn:
+        signed = await checkpoints.latest(conn)
+        if signed is None:
+            raise Problem("not-found", "no checkpoint is signed yet: the log is empty")
+        return _text(await checkpoints.with_cosignatures(conn, signed))
+
+
+@routes.get("/v1/log/checkpoints/{size}")
+async def checkpoint_at(request: web.Request) -> web.Response:
+    """The checkpoint signed at `size`, with its cosignatures; 404 if none was."""
+    await authenticate(request)
+    raw = request.match_info["size"]
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= _MAX or raw[0] == "0":
+        raise invalid("path.size", f"must be a whole number from 1 to {_MAX}")
+    async with read_connection(request) as conn:
+        signed = await checkpoints.at_size(conn, int(raw))
+        if signed is None:
+            raise Problem("not-found", f"no checkpoint was signed at size {raw}")
+        return _text(await checkpoints.with_cosignatures(conn, signed))
+
+
+@routes.get("/v1/log/proof/inclusion")
+async def inclusion(request: web.Request) -> web.Response:
+    """RFC 9162 inclusion proof of the event at `position` in the tree of `size`."""
+    await authenticate(request)
+    if "position" not in request.query:
+        raise invalid("query.position", "required: the log position (from 1) to prove")
+    position = int_param(request, "position", 1, 1, _MAX)
+    size = optional_int(request, "size", 1, _MAX)
+    async with read_connection(request) as conn:
+        sealed = await tree.tree_size(conn)
+        if size is None:
+            size = (await _latest(conn)).size
+        if size > sealed:
+            raise invalid("query.size", f"must be at most the sealed log's size ({sealed})")
+        if position > size:
+            raise invalid("query.position", f"must be at most size ({size})")
+        cache = request.app[RUNTIME].tiles
+        leaf, hashes, root = await tree.proof_with_root(conn, position - 1, size, cache)
+    body = {
+        "position": position,
+        "size": size,
+        "leaf_hash": _b64(leaf),
+        "root": _b64(root),
+        "hashes": [_b64(h) for h in hashes],
+    }
+    return web.Response(body=json_response_body(body), content_type="application/json")
+
+
+@routes.get("/v1/log/proof/consistency")
+async def consistency(request: web.Request) -> web.Response:
+    """RFC 9162 consistency proof from the tree of `from` leaves to that of `to`."""
+    await authenticate(request)
+    for name in ("from", "to"):
+        if name not in request.query:
+            raise invalid(f"query.{name}", "required: a tree size from 1")
+    old = int_param(request, "from", 1, 1, _MAX)
+    new = int_param(request, "to", 1, 1, _MAX)
+    if old > new:
+        raise invalid("query.from", f"must be at most to ({new})")
+    async with read_connection(request) as conn:
+        sealed = await tree.tree_size(conn)
+        if new > sealed:
+            raise invalid("query.to", f"must be at most the sealed log's size ({sealed})")
+        hashes = await tree.consistency_proof(conn, old, new, request.app[RUNTIME].tiles)
+    body = {"from": old, "to": new, "hashes": [_b64(h) for h in hashes]}
+    return web.Response(body=json_response_body(body), content_type="application/json")
+
+
+@routes.get(r"/v1/log/tile/{level}/{index:.+}")
+async def tile(request: web.Request) -> web.Response:
+    """A C2SP tlog-tiles hash tile, full or `.p/W`; 404 for a tile that does not exist."""
+    await authenticate(request)
+    path = f"{request.match_info['level']}/{request.match_info['index']}"
+    try:
+        wanted = parse_tile_path(path)
+    except FormatError as exc:
+        raise Problem("not-found", f"no tile {path}: {exc}") from None
+    if wanted.index >= _MAX >> 8:
+        raise Problem("not-found", f"tile {path} lies beyond any log this ledger can hold")
+    async with read_connection(request) as conn:
+        try:
+            data = (await tree.read_tiles(conn, [wanted]))[wanted]
+        except tree.MissingTile:
+            raise Problem("not-found", f"tile {tile_path(wanted)} does not exist") from None
+    return web.Response(
+        body=data,
+        content_type="application/octet-stream",
+        # A full tile never changes; a partial one at a width never does either.
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
+
+
+@routes.get("/v1/events/{event_id}/proof")
+async def event_proof(request: web.Request) -> web.Response:
+    """The event's C2SP tlog-proof@v1 in the latest checkpoint (auditor, admin, its parties)."""
+    actor = await authenticate(request)
+    event_id = request.match_info["event_id"]
+    if not _UUID.match(event_id):
+        raise Problem("not-found", "no event: the id is not a UUID")
+    async with read_connection(request) as conn:
+        event = await find_event(conn, event_id)
+        if event is None:
+            raise Problem("not-found", f"no event {event_id}")
+        try:
+            stream_id = event_head(event.body).stream_id
+        except FormatError:
+            raise Problem("invalid-state", "the event's stored bytes do not decode") from None
+        await check_stream_access(conn, actor, stream_id)
+        signed = await checkpoints.latest(conn)
+        if event.position is None or signed is None or signed.size < event.position:
+            raise not_checkpointed(f"event {event_id}")
+        return _text(await build_proof(conn, event, signed, request.app[RUNTIME].tiles))

@@ -1,0 +1,147 @@
+"""Signed checkpoints: the active sealer signs each new tree size, at most every half second."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from ledger.store import tree
+from ledger.tlog.checkpoint import Checkpoint
+from ledger.tlog.errors import TlogError
+from ledger.tlog.keys import Signer
+from ledger.tlog.note import open_note, sign
+from ledger.tlog.proofs import verify_consistency
+
+log = structlog.get_logger(__name__)
+
+SIGN_INTERVAL = 0.5
+"""Seconds a grown log waits for its checkpoint at most (batching, never one per event)."""
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A stored checkpoint: its size, root and the log's signed note."""
+
+    size: int
+    root: bytes
+    note: str
+
+
+async def latest(conn: asyncpg.Connection | asyncpg.Pool) -> Signed | None:
+    """The checkpoint of the largest size, if any."""
+    row = await conn.fetchrow(
+        "SELECT size, root, note FROM log_checkpoints ORDER BY size DESC LIMIT 1"
+    )
+    return None if row is None else Signed(row["size"], bytes(row["root"]), row["note"])
+
+
+async def at_size(conn: asyncpg.Connection | asyncpg.Pool, size: int) -> Signed | None:
+    """The checkpoint signed at `size`, if any."""
+    row = await conn.fetchrow("SELECT size, root, note FROM log_checkpoints WHERE size = $1", size)
+    return None if row is None else Signed(row["size"], bytes(row["root"]), row["note"])
+
+
+async def with_cosignatures(conn: asyncpg.Connection | asyncpg.Pool, signed: Signed) -> str:
+    """The checkpoint's note with every cosignature received for it appended."""
+    lines = await conn.fetch(
+        "SELECT line FROM log_cosignatures WHERE size = $1 ORDER BY received_at, witness_id",
+        signed.size,
+    )
+    return signed.note + "".join(r["line"] for r in lines)
+
+
+class RefusedToSign(RuntimeError):
+    """The tree is not consistent with the last checkpoint: the log must not sign it."""
+
+
+class Checkpointer:
+    """Signs a checkpoint for the tree's size once it has grown, after proving it consistent.
+
+    Runs inside the active sealer (the holder of its lock), on its connection.
+    """
+
+    def __init__(self, signer: Signer, *, interval: float = SIGN_INTERVAL) -> None:
+        self._signer = signer
+        self._interval = interval
+        self._last: Signed | None = None
+        self._grown_at: float | None = None
+        # The checkpointer's own: tiles hashed for one checkpoint serve the next.
+        self._tiles = tree.TileCache.sized(64)
+        self.refusing: str | None = None
+        """Why this sealer does not sign, when it does not."""
+
+    @property
+    def origin(self) -> str:
+        """The log's origin: its key's name."""
+        return self._signer.name
+
+    async def start(self, conn: asyncpg.Connection) -> None:
+        """Take up from the last stored checkpoint (checking it is the log's own)."""
+        self._grown_at = None
+        self.refusing = None
+        self._last = await latest(conn)
+        if self._last is not None:
+            try:
+                open_note(self._last.note, [self._signer.verifier()])
+            except TlogError as exc:
+                # Sealing must go on; signing after a checkpoint not ours never does.
+                self.refusing = f"stored checkpoint {self._last.size} is not the log's: {exc}"
+                log.error("checkpoint.refused", error=self.refusing)
+
+    def signed_size(self) -> int:
+        """The size of the last checkpoint signed (0 before any)."""
+        return 0 if self._last is None else self._last.size
+
+    async def after_round(self, conn: asyncpg.Connection, size: int) -> float | None:
+        """Sign `size` if due; return seconds until a checkpoint is due, or None if none is."""
+        if self.refusing is not None or size <= self.signed_size():
+            self._grown_at = None
+            return None
+        now = time.monotonic()
+        if self._grown_at is None:
+            self._grown_at = now
+        due = self._grown_at + self._interval
+        if now < due:
+            return due - now
+        await self.sign(conn, size)
+        self._grown_at = None
+        return None
+
+    async def sign(self, conn: asyncpg.Connection, size: int) -> Signed:
+        """Sign the tree at `size` after proving it consistent with the last checkpoint."""
+        root = await tree.root_at(conn, size, self._tiles)
+        last = self._last
+        if last is not None and last.size < size:
+            proof = await tree.consistency_proof(conn, last.size, size, self._tiles)
+            try:
+                verify_consistency(last.size, size, last.root, root, proof)
+            except TlogError as exc:
+                raise RefusedToSign(
+                    f"the tree at {size} is not consistent with checkpoint {last.size}: {exc}"
+                ) from exc
+        note = sign(Checkpoint(self.origin, size, root).text(), [self._signer])
+        # The sealer's connection commits its rounds without waiting for the WAL flush
+        # (a lost round is redone identically), but a checkpoint, once served, must never
+        # be lost: it commits durably, which also flushes the rounds it covers.
+        async with conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = on")
+            stored = await conn.fetchrow(
+                """INSERT INTO log_checkpoints (size, root, note) VALUES ($1, $2, $3)
+                   ON CONFLICT (size) DO NOTHING RETURNING size""",
+                size,
+                root,
+                note,
+            )
+        if stored is None:
+            # Signed already (by a sealer active before this one): keep the stored one.
+            existing = await at_size(conn, size)
+            if existing is None or existing.root != root:
+                raise RefusedToSign(f"a different checkpoint of size {size} is stored")
+            self._last = existing
+        else:
+            self._last = Signed(size, root, note)
+            log.info("checkpoint.signed", size=size)
+        return self._last

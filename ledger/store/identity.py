@@ -1,0 +1,127 @@
+"""The log's identity: its origin and signing key, fixed when the store is first started.
+
+The signing key lives in a file (mode 0600), never in the database; the store
+records only the verifier key, so an instance given another key refuses to start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from ledger.tlog.errors import NoteError
+from ledger.tlog.keys import ED25519, Signer, generate_signer, parse_signer
+
+ORIGIN_PREFIX = "guarantee-ledger/"
+
+
+class IdentityError(RuntimeError):
+    """The signing key or origin given does not fit this store; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LogIdentity:
+    """What the store records: the origin and the verifier key."""
+
+    origin: str
+    verifier_key: str
+
+
+def default_origin() -> str:
+    """`guarantee-ledger/` and 16 random hex digits."""
+    return ORIGIN_PREFIX + secrets.token_hex(8)
+
+
+def read_key_file(path: Path) -> Signer:
+    """The signer in `path`; IdentityError if unreadable or not a signed-note private key."""
+    # Another instance may be writing it this very moment (a new store): wait briefly.
+    for _ in range(50):
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise IdentityError(f"cannot read the log signing key {path}: {exc.strerror}") from exc
+        if text:
+            break
+        time.sleep(0.1)
+    try:
+        signer = parse_signer(text)
+    except NoteError as exc:
+        raise IdentityError(f"{path} is not a signed-note private key: {exc}") from None
+    if signer.alg != ED25519:
+        raise IdentityError(f"{path} is not an Ed25519 log key (type 0x01)")
+    return signer
+
+
+def create_key_file(path: Path, origin: str) -> Signer:
+    """A new key named `origin` written to `path` (mode 0600); an existing file is read instead."""
+    signer = generate_signer(origin)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return read_key_file(path)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(signer.encode() + "\n")
+    return signer
+
+
+async def recorded(conn: asyncpg.Connection | asyncpg.Pool) -> LogIdentity | None:
+    """The identity the store recorded, if it has one yet."""
+    row = await conn.fetchrow("SELECT origin, verifier_key FROM log_identity")
+    return None if row is None else LogIdentity(row["origin"], row["verifier_key"])
+
+
+def signer_for(key_file: Path, known: LogIdentity | None, origin: str | None) -> Signer:
+    """The key to sign with: read (or, for a store with no identity yet, created) and checked."""
+    if known is None:
+        if key_file.exists():
+            signer = read_key_file(key_file)
+        else:
+            signer = create_key_file(key_file, origin or default_origin())
+        if origin is not None and signer.name != origin:
+            raise IdentityError(
+                f"the signing key in {key_file} is named {signer.name}, "
+                f"not LEDGER_LOG_ORIGIN {origin}"
+            )
+        return signer
+    if not key_file.exists():
+        raise IdentityError(
+            f"this store's log is signed by {known.verifier_key}, but its signing key file "
+            f"{key_file} does not exist: set LEDGER_SIGNING_KEY_FILE to that key's file"
+        )
+    return read_key_file(key_file)
+
+
+def check_fits(signer: Signer, known: LogIdentity, key_file: Path, origin: str | None) -> None:
+    """Refuse a key other than the one the store recorded, or another origin."""
+    if signer.verifier().encode() != known.verifier_key:
+        raise IdentityError(
+            f"the signing key in {key_file} is not this store's log key "
+            f"{known.verifier_key}: refusing to start"
+        )
+    if origin is not None and origin != known.origin:
+        raise IdentityError(
+            f"LEDGER_LOG_ORIGIN is {origin}, but this store's log is {known.origin}"
+        )
+
+
+async def establish(conn: asyncpg.Connection, key_file: Path, origin: str | None) -> Signer:
+    """The log's signer for this store: recorded on first start, checked on every other."""
+    known = await recorded(conn)
+    signer = signer_for(key_file, known, origin)
+    if known is None:
+        await conn.execute(
+            """INSERT INTO log_identity (origin, verifier_key) VALUES ($1, $2)
+               ON CONFLICT (one) DO NOTHING""",
+            signer.name,
+            signer.verifier().encode(),
+        )
+        known = await recorded(conn)
+        assert known is not None
+    check_fits(signer, known, key_file, origin)
+    return signer

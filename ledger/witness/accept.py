@@ -1,0 +1,119 @@
+"""Which cosignatures of a posted note the ledger accepts: pure checks, no IO.
+
+A posted note is the checkpoint text the log signed, followed by signature
+lines: the log's own (ignored: the text is compared with the stored note
+instead) and one or more witnesses' cosignatures. Every other line must be a
+registered witness's key and verify as C2SP tlog-cosignature/v1 over that text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from events.errors import FieldError
+from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
+from ledger.tlog.cosignature import verify_cosignature
+from ledger.tlog.errors import TlogError
+from ledger.tlog.keys import Verifier, parse_verifier
+from ledger.tlog.note import Note, parse
+
+
+class Refused(Exception):
+    """The note is refused; `errors` say what is wrong, one {path, message} each."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A registered witness and its parsed key."""
+
+    witness_id: str
+    verifier: Verifier
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    """One accepted cosignature: whose, when it says it was made, and its line."""
+
+    witness_id: str
+    time: int
+    line: str
+
+
+def read_note(body: bytes) -> tuple[Note, Checkpoint]:
+    """The posted note and its checkpoint; Refused when either is malformed."""
+    try:
+        note = parse(body)
+        return note, parse_checkpoint(note.text)
+    except TlogError as exc:
+        raise Refused([FieldError(path="body", message=f"malformed note: {exc}")]) from None
+
+
+def witnesses_of(registered: Sequence[tuple[str, str]]) -> list[Witness]:
+    """Witnesses from (witness_id, key text) pairs; keys that do not parse are skipped."""
+    found: list[Witness] = []
+    for witness_id, key in registered:
+        try:
+            found.append(Witness(witness_id, parse_verifier(key)))
+        except TlogError:
+            continue  # refused when registered; only a rewritten event gets here
+    return found
+
+
+def accept(
+    note: Note, signed_text: str | None, log: Verifier, witnesses: Sequence[Witness]
+) -> list[Cosigned]:
+    """The cosignatures of `note` to store, or Refused naming every line that is wrong.
+
+    `signed_text` is the text of the checkpoint the log signed at the note's size
+    (None when it signed none).
+    """
+    if signed_text is None or signed_text != note.text:
+        raise Refused(
+            [
+                FieldError(
+                    path="body",
+                    message="checkpoint never signed: the log signed no "
+                    "checkpoint with exactly this text; cosign one from GET /v1/log/checkpoint",
+                )
+            ]
+        )
+    by_key: dict[tuple[str, int], Witness] = {}
+    for w in witnesses:
+        by_key.setdefault((w.verifier.name, w.verifier.key_id), w)  # the earliest registration
+    errors: list[FieldError] = []
+    accepted: list[Cosigned] = []
+    for i, sig in enumerate(note.signatures):
+        if (sig.name, sig.key_id) == (log.name, log.key_id):
+            continue
+        path = f"body.signatures[{i}]"
+        witness = by_key.get((sig.name, sig.key_id))
+        if witness is None:
+            errors.append(
+                FieldError(
+                    path=path,
+                    message=(
+                        f"unknown witness: no registered witness has the key {sig.name}+"
+                        f"{sig.key_id:08x}; an admin registers it with witness.registered"
+                    ),
+                )
+            )
+            continue
+        try:
+            stamp = verify_cosignature(note.text, sig, witness.verifier)
+        except TlogError as exc:
+            errors.append(FieldError(path=path, message=f"bad signature: {exc}"))
+            continue
+        if all(c.witness_id != witness.witness_id for c in accepted):
+            accepted.append(Cosigned(witness.witness_id, stamp, sig.line()))
+    if errors:
+        raise Refused(errors)
+    if not accepted:
+        raise Refused(
+            [FieldError(path="body", message="the note carries no witness's cosignature")]
+        )
+    return accepted

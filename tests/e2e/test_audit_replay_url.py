@@ -1,0 +1,174 @@
+"""Replay with no database, over HTTP or from an export, equals the DSN replay byte for byte."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from ledger.audit.export import decode_line, encode_line, export_log
+from ledger.audit.export_log import is_event_line
+from ledger.audit.remote_replay import replay_export, replay_remote
+from ledger.audit.replay import ReplayError, replay
+from ledger.audit.state_file import write_state
+from ledger.remote import Ledger
+from ledger.runtime import Runtime
+from ledger.store.chain import GENESIS, link
+from ledger.tlog.keys import Signer
+from projections.fold import Fold
+from tests.e2e.conftest import Keys
+from tests.e2e.ledger_cli import run_ledger
+from tests.e2e.witnesses import checkpoint_of
+from tests.integration.audit import tamper
+from tests.integration.audit.scenario import play_all
+
+Client = TestClient[Any, Any]
+
+
+def _bytes(fold: Fold) -> bytes:
+    out = io.BytesIO()
+    write_state(fold, out)
+    return out.getvalue()
+
+
+async def _played(runtime: Runtime, client: Client, keys: Keys) -> int:
+    head = await play_all(runtime.ledger)
+    await checkpoint_of(client, await keys.role("reader"), head)
+    return head
+
+
+def _url(client: Client) -> str:
+    return str(client.make_url("")).rstrip("/")
+
+
+async def _auditor(keys: Keys) -> str:
+    return (await keys.role("auditor"))["Authorization"].removeprefix("Bearer ")
+
+
+async def _dsn_replay(runtime: Runtime, **point: Any) -> bytes:
+    async with runtime.pool.acquire() as conn:
+        return _bytes(await replay(conn, **point))
+
+
+async def _export(runtime: Runtime) -> bytes:
+    out = io.BytesIO()
+    async with runtime.pool.acquire() as conn:
+        await export_log(conn, out)
+    return out.getvalue()
+
+
+async def test_replay_over_http_equals_the_dsn_replay_at_every_position(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    head = await _played(runtime, client, keys)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        for position in (1, head // 2, head):
+            fold = await replay_remote(ledger, log_signer.verifier(), to_position=position)
+            assert _bytes(fold) == await _dsn_replay(runtime, to_position=position), position
+
+
+async def test_replay_over_http_as_of_a_moment_equals_the_dsn_replay(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    await _played(runtime, client, keys)
+    moment: dt.datetime = await runtime.pool.fetchval(
+        "SELECT e.recorded_at FROM events e JOIN event_log l USING (seq) WHERE l.position = 9"
+    )
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        fold = await replay_remote(ledger, log_signer.verifier(), as_of=moment)
+    assert fold.position == 9
+    assert _bytes(fold) == await _dsn_replay(runtime, as_of=moment)
+
+
+async def test_replay_from_an_export_equals_the_dsn_replay(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    head = await _played(runtime, client, keys)
+    source = await _export(runtime)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        fold = await replay_export(
+            io.BytesIO(source), ledger=ledger, log_key=log_signer.verifier(), to_position=head
+        )
+    assert _bytes(fold) == await _dsn_replay(runtime, to_position=head)
+    alone = await replay_export(io.BytesIO(source), to_position=head - 3)
+    assert _bytes(alone) == await _dsn_replay(runtime, to_position=head - 3)
+
+
+async def test_a_changed_event_is_never_folded_over_http(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    head = await _played(runtime, client, keys)
+    async with tamper.superuser(db_dsn) as conn:
+        await tamper.change_body(conn, 5, b'"role":"', b'"role":"x')
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        with pytest.raises(ReplayError, match="position 5"):
+            await replay_remote(ledger, log_signer.verifier(), to_position=head)
+
+
+def _forged(export: bytes) -> tuple[bytes, bytes]:
+    """The export with event 3 rewritten and every link after recomputed; and its trailer."""
+    previous, forged, trailer = GENESIS, io.BytesIO(), b""
+    for raw in export.splitlines(keepends=True):
+        if not is_event_line(raw):
+            trailer += raw
+            continue
+        line = decode_line(raw)
+        body = bytes(line.event)
+        if line.position == 3:
+            body = body.replace(b'"name":"', b'"name":"X', 1)
+        previous = link(previous, line.position, body)
+        forged.write(encode_line(line.position, previous, bytes.fromhex(line.fingerprint), body))
+    return forged.getvalue(), trailer
+
+
+async def test_an_export_rewritten_with_its_links_fails_its_own_checkpoints(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """Its chain holds (the links were recomputed); the roots the log signed do not."""
+    head = await _played(runtime, client, keys)
+    events, trailer = _forged(await _export(runtime))
+    with pytest.raises(ReplayError, match="do not give the root"):
+        await replay_export(
+            io.BytesIO(events + trailer), log_key=log_signer.verifier(), to_position=head
+        )
+
+
+async def test_an_export_without_checkpoints_is_checked_against_the_ledger(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """Stripped of its checkpoints, only its chain is checked; the ledger's root catches it."""
+    head = await _played(runtime, client, keys)
+    events, _ = _forged(await _export(runtime))
+    warned: list[str] = []
+    alone = await replay_export(io.BytesIO(events), to_position=head, warn=warned.append)
+    assert alone.position == head
+    assert "hash chain only" in warned[0]
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        with pytest.raises(ReplayError, match=r"prefix|root"):
+            await replay_export(
+                io.BytesIO(events), ledger=ledger, log_key=log_signer.verifier(),
+                to_position=head,
+            )  # fmt: skip
+
+
+async def test_the_commands_write_what_the_dsn_replay_writes(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer, db_dsn: str, tmp_path: Path
+) -> None:
+    head = await _played(runtime, client, keys)
+    export = tmp_path / "log.ndjson"
+    export.write_bytes(await _export(runtime))
+    point = ["--to-position", str(head - 1)]
+    dsn = await run_ledger("audit", "replay", *point, LEDGER_DATABASE_URL=db_dsn)
+    assert dsn.code == 0, dsn.err
+    remote = ["--url", _url(client), "--api-key", await _auditor(keys)]
+    remote += ["--log-key", log_signer.verifier().encode()]
+    over_http = await run_ledger("audit", "replay", *point, *remote)
+    from_file = await run_ledger("audit", "replay", *point, "--from-export", str(export))
+    assert (over_http.code, from_file.code) == (0, 0), over_http.err + from_file.err
+    assert over_http.out == dsn.out
+    assert from_file.out == dsn.out
+    assert "the key the export itself names" in from_file.err

@@ -1,0 +1,199 @@
+"""An auditor's verify over HTTP: the export's exact bytes, checked against signed checkpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from ledger.audit import remote_state
+from ledger.audit.export import decode_line
+from ledger.audit.remote_verify import verify_remote
+from ledger.remote import Ledger
+from ledger.store.chain import GENESIS, link
+from ledger.tlog.keys import Signer
+from tests.e2e.conftest import Keys
+from tests.e2e.ledger_cli import run_ledger
+from tests.e2e.witnesses import checkpoint_of
+from tests.factory import institution
+from tests.integration.audit.tamper import body_at, change_body, reseal, superuser
+
+Client = TestClient[Any, Any]
+
+
+class CountingLedger(Ledger):
+    """A Ledger that records from which position each export page was asked for."""
+
+    def __init__(self, url: str, api_key: str) -> None:
+        super().__init__(url, api_key)
+        self.read_after: list[int] = []
+
+    async def export_pages(
+        self, after: int, through: int, limit: int
+    ) -> AsyncGenerator[bytes, None]:
+        self.read_after.append(after)
+        async for page in super().export_pages(after, through, limit):
+            yield page
+
+
+async def _grow(client: Client, keys: Keys, count: int, start: int) -> None:
+    events = [institution(f"B-{start + i}") for i in range(count)]
+    r = await client.post("/v1/events", json=events, headers=await keys.role("admin"))
+    assert r.status == 201
+    await checkpoint_of(client, await keys.role("reader"), start + count)
+
+
+def _url(client: Client) -> str:
+    return str(client.make_url("")).rstrip("/")
+
+
+async def _auditor(keys: Keys) -> str:
+    return (await keys.role("auditor"))["Authorization"].removeprefix("Bearer ")
+
+
+async def test_export_pages_are_the_exact_stored_bytes(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    await _grow(client, keys, 5, 0)
+    headers = await keys.role("auditor")
+    r = await client.get("/v1/audit/export?after=1&limit=3", headers=headers)
+    assert r.content_type == "application/x-ndjson"
+    lines = [decode_line(raw) for raw in (await r.read()).splitlines()]
+    assert [line.position for line in lines] == [2, 3, 4]
+    async with superuser(db_dsn) as conn:
+        assert bytes(lines[0].event) == await body_at(conn, 2)
+
+
+async def test_export_is_for_auditors_and_admins(client: Client, keys: Keys) -> None:
+    r = await client.get("/v1/audit/export", headers=await keys.role("reader"))
+    assert r.status == 403
+
+
+async def test_export_limit_out_of_range_is_422(client: Client, keys: Keys) -> None:
+    r = await client.get("/v1/audit/export?limit=10001", headers=await keys.role("auditor"))
+    assert r.status == 422
+    assert (await r.json())["errors"][0]["path"] == "query.limit"
+
+
+async def test_a_sound_log_verifies_against_its_checkpoint(
+    client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    await _grow(client, keys, 7, 0)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    assert done.report.ok
+    assert done.report.verified_through == done.checkpoint.size == 7
+
+
+async def test_a_changed_event_is_named_at_its_position(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    await _grow(client, keys, 6, 0)
+    async with superuser(db_dsn) as conn:
+        await change_body(conn, 4, b"B-3", b"B-X")
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 4, "changed")
+    assert report.verified_through == 3
+    assert done.verified is None
+
+
+async def _rewrite_and_relink(db_dsn: str, position: int) -> None:
+    """Change one event and recompute every link from it on, leaving the tree alone."""
+    async with superuser(db_dsn) as conn:
+        await change_body(conn, position, b"B-", b"F-")
+        previous = GENESIS
+        rows = await conn.fetch(
+            "SELECT l.position, e.body FROM event_log l JOIN events e USING (seq) ORDER BY 1"
+        )
+        for row in rows:
+            previous = link(previous, row["position"], bytes(row["body"]))
+            await conn.execute(
+                "UPDATE event_log SET hash = $2 WHERE position = $1", row["position"], previous
+            )
+
+
+async def test_a_rewrite_hidden_by_relinking_is_named_from_the_logs_tree(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    """The chain holds; the signed root does not; the stored leaves name the position."""
+    await _grow(client, keys, 300, 0)
+    await _rewrite_and_relink(db_dsn, 260)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 260, "changed")
+    assert "rewritten along with the links" in (report.reason or "")
+
+
+async def test_a_rewrite_with_its_links_and_tree_fails_the_signed_root(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    """A thorough forger rebuilds the tree too: the checkpoint the log signed still fails."""
+    await _grow(client, keys, 6, 0)
+    async with superuser(db_dsn) as conn:
+        await change_body(conn, 2, b"B-1", b"F-1")
+        await reseal(conn)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (
+        False,
+        6,
+        "checkpoint-mismatch",
+    )
+
+
+async def test_with_state_the_second_run_reads_only_new_events(
+    client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    await _grow(client, keys, 5, 0)
+    async with CountingLedger(_url(client), await _auditor(keys)) as ledger:
+        first = await verify_remote(ledger, log_signer.verifier(), None)
+        assert first.verified is not None
+        await _grow(client, keys, 4, 5)
+        second = await verify_remote(ledger, log_signer.verifier(), first.verified)
+    assert ledger.read_after == [0, 5]
+    assert (second.read_from, second.report.verified_through) == (6, 9)
+    assert second.report.ok
+
+
+async def test_a_state_of_another_history_is_not_consistent(
+    client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """A remembered root the log never had: the new checkpoint is not proved consistent."""
+    await _grow(client, keys, 5, 0)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        first = await verify_remote(ledger, log_signer.verifier(), None)
+        assert first.verified is not None
+        await _grow(client, keys, 3, 5)
+        forged = remote_state.Verified(
+            first.verified.origin, 5, bytes(32), first.verified.chain_head, first.verified.edge
+        )
+        done = await verify_remote(ledger, log_signer.verifier(), forged)
+    assert (done.report.ok, done.report.problem) == (False, "checkpoint-mismatch")
+
+
+async def test_the_command_prints_the_position_and_exits_1(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str, tmp_path: Path
+) -> None:
+    await _grow(client, keys, 4, 0)
+    state = tmp_path / "verified.json"
+    args = ["audit", "verify", "--url", _url(client), "--api-key", await _auditor(keys)]
+    args += ["--log-key", log_signer.verifier().encode(), "--state", str(state)]
+    ok = await run_ledger(*args)
+    assert ok.code == 0, ok.err
+    assert "ok: verified positions 1 to 4" in ok.out
+    assert json.loads(state.read_text())["size"] == 4
+    await _grow(client, keys, 3, 4)
+    again = await run_ledger(*args)
+    assert "read 3 events (positions 5 to 7)" in again.out
+    async with superuser(db_dsn) as conn:
+        await change_body(conn, 6, b"B-5", b"B-Y")
+    bad = await run_ledger(*args[:-2])
+    assert bad.code == 1
+    assert "NOT OK: first bad position 6 (changed)" in bad.out

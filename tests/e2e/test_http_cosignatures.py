@@ -1,0 +1,169 @@
+"""Witnesses: registered by an admin, their cosignatures checked, kept once, served with it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from ledger.tlog.cosignature import cosign
+from ledger.tlog.keys import Signer
+from ledger.tlog.note import Signature, parse
+from tests.e2e.conftest import Keys
+from tests.e2e.witnesses import checkpoint_of, cosigned, registration, witness_key
+from tests.factory import institution
+
+Client = TestClient[Any, Any]
+TEXT = {"Content-Type": "text/plain"}
+
+
+async def _registered(client: Client, keys: Keys, witness: Signer, wid: str = "W-1") -> None:
+    r = await client.post(
+        "/v1/events",
+        json=registration(wid, witness.verifier().encode()),
+        headers=await keys.role("admin"),
+    )
+    assert r.status == 201, await r.text()
+
+
+async def _post(client: Client, keys: Keys, note: str) -> Any:
+    headers = {**await keys.role("reader"), **TEXT}
+    return await client.post("/v1/log/cosignatures", data=note.encode(), headers=headers)
+
+
+async def _stored(db_dsn: str) -> int:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM log_cosignatures"))
+    finally:
+        await conn.close()
+
+
+async def _refusal(r: Any) -> str:
+    assert r.status == 422, await r.text()
+    assert r.content_type == "application/problem+json"
+    body = await r.json()
+    return " ".join(e["path"] + " " + e["message"] for e in body["errors"])
+
+
+async def test_only_an_admin_registers_a_witness(client: Client, keys: Keys) -> None:
+    body = registration("W-1", witness_key().verifier().encode())
+    r = await client.post("/v1/events", json=body, headers=await keys.role("auditor"))
+    assert r.status == 403
+
+
+async def test_a_witness_id_is_registered_once(client: Client, keys: Keys) -> None:
+    await _registered(client, keys, witness_key())
+    body = registration("W-1", witness_key().verifier().encode())
+    r = await client.post("/v1/events", json=body, headers=await keys.role("admin"))
+    assert r.status == 409
+    assert (await r.json())["type"] == "/problems/invalid-state"
+
+
+async def test_concurrent_registrations_of_one_id_store_one(client: Client, keys: Keys) -> None:
+    headers = await keys.role("admin")
+    bodies = [registration("W-1", witness_key().verifier().encode()) for _ in range(8)]
+    answers = await asyncio.gather(
+        *(client.post("/v1/events", json=b, headers=headers) for b in bodies)
+    )
+    assert sorted(r.status for r in answers) == [201] + [409] * 7
+
+
+async def test_a_malformed_witness_key_is_422_at_data_key(client: Client, keys: Keys) -> None:
+    body = registration("W-1", "fund-witness+00000000+AAAA")
+    r = await client.post("/v1/events", json=body, headers=await keys.role("admin"))
+    assert "$.data.key" in await _refusal(r)
+
+
+async def test_a_cosignature_is_stored_and_served_with_its_checkpoint(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    witness = witness_key()
+    await _registered(client, keys, witness)
+    reader = await keys.role("reader")
+    note = await checkpoint_of(client, reader, 1)
+    r = await _post(client, keys, cosigned(note, witness))
+    assert r.status == 201, await r.text()
+    [result] = (await r.json())["cosignatures"]
+    assert (result["witness_id"], result["time"], result["new"]) == ("W-1", 1_700_000_000, True)
+    size = parse(note).text.split("\n")[1]
+    for path in ("/v1/log/checkpoint", f"/v1/log/checkpoints/{size}"):
+        served = await (await client.get(path, headers=reader)).text()
+        assert served == cosigned(note, witness)
+
+
+async def test_a_repeated_cosignature_keeps_the_first(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """Same witness, same checkpoint, a later time: 200, one row, the first line served."""
+    witness = witness_key()
+    await _registered(client, keys, witness)
+    reader = await keys.role("reader")
+    note = await checkpoint_of(client, reader, 1)
+    assert (await _post(client, keys, cosigned(note, witness, at=100))).status == 201
+    again = await _post(client, keys, cosigned(note, witness, at=200))
+    assert again.status == 200
+    assert (await again.json())["cosignatures"][0]["new"] is False
+    assert await _stored(db_dsn) == 1
+    served = await (await client.get("/v1/log/checkpoint", headers=reader)).text()
+    assert served == cosigned(note, witness, at=100)
+
+
+async def test_a_malformed_note_is_refused(client: Client, keys: Keys, db_dsn: str) -> None:
+    r = await _post(client, keys, "not a note at all")
+    assert "malformed note" in await _refusal(r)
+    assert await _stored(db_dsn) == 0
+
+
+async def test_an_unregistered_witness_is_refused(client: Client, keys: Keys, db_dsn: str) -> None:
+    await _registered(client, keys, witness_key())
+    stranger = witness_key("stranger")
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    said = await _refusal(await _post(client, keys, cosigned(note, stranger)))
+    assert "unknown witness" in said
+    assert "stranger+" in said
+    assert await _stored(db_dsn) == 0
+
+
+async def test_a_checkpoint_never_signed_is_refused(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    witness = witness_key()
+    await _registered(client, keys, witness)
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    origin, size, _root = parse(note).text.split("\n")[:3]
+    forged_root = base64.b64encode(bytes(32)).decode()
+    forged = f"{origin}\n{size}\n{forged_root}\n"
+    log_line = note[len(parse(note).text) + 1 :]
+    body = forged + "\n" + log_line + cosign(forged, witness, 5).line()
+    assert "checkpoint never signed" in await _refusal(await _post(client, keys, body))
+    assert await _stored(db_dsn) == 0
+
+
+async def test_a_bad_signature_is_refused_and_nothing_of_the_note_is_stored(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """One good and one bad cosignature: 422 naming the bad line, neither stored."""
+    good, bad = witness_key("good"), witness_key("bad")
+    await _registered(client, keys, good, "W-GOOD")
+    await _registered(client, keys, bad, "W-BAD")
+    note = await checkpoint_of(client, await keys.role("reader"), 2)
+    text = parse(note).text
+    line = cosign(text, bad, 7)
+    flipped = Signature(
+        line.name, line.key_id, line.signature[:-1] + bytes([line.signature[-1] ^ 1])
+    )
+    body = cosigned(note, good) + flipped.line()
+    said = await _refusal(await _post(client, keys, body))
+    assert "bad signature" in said
+    assert "signatures[2]" in said
+    assert await _stored(db_dsn) == 0
+
+
+async def test_a_note_without_cosignatures_is_refused(client: Client, keys: Keys) -> None:
+    await client.post("/v1/events", json=institution("B-1"), headers=await keys.role("admin"))
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    assert "no witness's cosignature" in await _refusal(await _post(client, keys, note))

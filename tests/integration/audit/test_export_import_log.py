@@ -1,0 +1,138 @@
+"""Export and import carry the signed log: the imported ledger continues the same log."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ledger.audit.export import export_log
+from ledger.audit.restore import ImportRefused, import_log
+from ledger.audit.verify import verify_chain
+from ledger.runtime import Runtime, running
+from ledger.store.identity import IdentityError, establish
+from ledger.tlog.keys import Signer, generate_signer
+from ledger.tlog.note import open_note
+from tests.factory import ADMIN, institution, posted
+
+
+async def _signed_log(runtime: Runtime, count: int) -> bytes:
+    """`count` events in two posts, checkpointed, exported."""
+    await runtime.ledger.post(posted(*[institution(f"B-{i}") for i in range(count // 2)]), ADMIN)
+    await asyncio.sleep(0.7)
+    await runtime.ledger.post(
+        posted(*[institution(f"B-{i}") for i in range(count // 2, count)]), ADMIN
+    )
+    for _ in range(100):
+        if await runtime.pool.fetchval("SELECT max(size) FROM log_checkpoints") == count:
+            break
+        await asyncio.sleep(0.05)
+    out = io.BytesIO()
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        await export_log(conn, out)
+    finally:
+        await conn.close()
+    return out.getvalue()
+
+
+async def _import(dsn: str, data: bytes, key_file: Path | None = None) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await import_log(conn, io.BytesIO(data), key_file=key_file)
+    finally:
+        await conn.close()
+
+
+async def _rows(dsn: str, query: str) -> list[tuple[object, ...]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [tuple(r.values()) for r in await conn.fetch(query)]
+    finally:
+        await conn.close()
+
+
+CHECKPOINTS = "SELECT size, root, note FROM log_checkpoints ORDER BY size"
+IDENTITY = "SELECT origin, verifier_key FROM log_identity"
+
+
+async def test_the_export_carries_the_log_and_its_checkpoints(
+    runtime: Runtime, other_dsn: str, key_file: Path
+) -> None:
+    """Same origin, same key, same checkpoints (roots and notes) after an import."""
+    data = await _signed_log(runtime, 10)
+    assert data.count(b'{"checkpoint":') >= 2
+    await _import(other_dsn, data, key_file)
+    assert await _rows(other_dsn, IDENTITY) == await _rows(runtime.dsn, IDENTITY)
+    assert await _rows(other_dsn, CHECKPOINTS) == await _rows(runtime.dsn, CHECKPOINTS)
+    conn = await asyncpg.connect(other_dsn)
+    try:
+        report = await verify_chain(conn)
+    finally:
+        await conn.close()
+    assert (report.ok, report.verified_through) == (True, 10)
+
+
+async def test_the_imported_ledger_continues_the_same_log(
+    runtime: Runtime, other_dsn: str, key_file: Path, log_signer: Signer
+) -> None:
+    """With the log's own key, the moved ledger signs new sizes consistent with the old."""
+    await _import(other_dsn, await _signed_log(runtime, 6), key_file)
+    conn = await asyncpg.connect(other_dsn)
+    try:
+        signer = await establish(conn, key_file, None)
+    finally:
+        await conn.close()
+    async with running(other_dsn, signer=signer) as moved:
+        await moved.ledger.post(posted(institution("B-NEW")), ADMIN)
+        for _ in range(60):
+            if await moved.pool.fetchval("SELECT max(size) FROM log_checkpoints") == 7:
+                break
+            await asyncio.sleep(0.05)
+        note = await moved.pool.fetchval("SELECT note FROM log_checkpoints WHERE size = 7")
+    open_note(note, [log_signer.verifier()])
+
+
+async def test_an_import_with_another_signing_key_is_refused(
+    runtime: Runtime, other_dsn: str, tmp_path: Path
+) -> None:
+    """A key file that is not the exported log's key: nothing imported."""
+    data = await _signed_log(runtime, 4)
+    other = tmp_path / "other.key"
+    other.write_text(generate_signer("guarantee-ledger/other").encode() + "\n")
+    with pytest.raises(ImportRefused, match="not the exported log's key"):
+        await _import(other_dsn, data, other)
+    assert await _rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
+
+
+async def test_a_changed_checkpoint_line_is_refused(runtime: Runtime, other_dsn: str) -> None:
+    """A checkpoint whose note was altered does not verify: nothing imported."""
+    data = await _signed_log(runtime, 4)
+    at = data.index(b'{"checkpoint":')
+    changed = data[:at] + data[at:].replace(b"\\n4\\n", b"\\n3\\n", 1)
+    with pytest.raises(ImportRefused, match="checkpoint"):
+        await _import(other_dsn, changed)
+    assert await _rows(other_dsn, "SELECT count(*) FROM log_checkpoints") == [(0,)]
+
+
+async def test_an_empty_ledger_started_with_its_own_key_adopts_the_imported_log(
+    runtime: Runtime, other_dsn: str, key_file: Path, tmp_path: Path
+) -> None:
+    """The new ledger's first-start identity gives way; its own key then refuses to start."""
+    conn = await asyncpg.connect(other_dsn)
+    try:
+        await establish(conn, tmp_path / "own.key", None)
+    finally:
+        await conn.close()
+    await _import(other_dsn, await _signed_log(runtime, 4))
+    assert await _rows(other_dsn, IDENTITY) == await _rows(runtime.dsn, IDENTITY)
+    conn = await asyncpg.connect(other_dsn)
+    try:
+        with pytest.raises(IdentityError, match="not this store's log key"):
+            await establish(conn, tmp_path / "own.key", None)
+        await establish(conn, key_file, None)
+    finally:
+        await conn.close()

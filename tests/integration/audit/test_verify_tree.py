@@ -1,0 +1,123 @@
+"""Verify recomputes the Merkle tree and its signed checkpoints: tree rows rewritten are named."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from ledger.audit.verify import VerifyReport, verify_chain
+from ledger.runtime import Runtime, connect
+from tests.factory import ADMIN, institution, posted
+
+
+async def _verify(runtime: Runtime) -> VerifyReport:
+    conn = await connect(runtime.dsn)
+    try:
+        return await verify_chain(conn)
+    finally:
+        await conn.close()
+
+
+async def _fill(runtime: Runtime, count: int) -> None:
+    """`count` events, then a checkpoint covering them all."""
+    for start in range(0, count, 100):
+        batch = [institution(f"B-{i}") for i in range(start, min(count, start + 100))]
+        await runtime.ledger.post(posted(*batch), ADMIN)
+    for _ in range(100):
+        if await runtime.pool.fetchval("SELECT max(size) FROM log_checkpoints") == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no checkpoint of the whole log")
+
+
+async def _as_superuser(runtime: Runtime, *statements: str) -> None:
+    """Run statements past every trigger, as a database superuser could."""
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            for statement in statements:
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _flip_entry(level: int, idx: int, entry: int) -> str:
+    """SQL flipping the first byte of one hash of a tile."""
+    at = entry * 32
+    return (
+        f"UPDATE log_tiles SET hashes = overlay(hashes PLACING "
+        f"set_byte(substring(hashes FROM {at + 1} FOR 1), 0, "
+        f"get_byte(hashes, {at}) # 1) FROM {at + 1} FOR 1) "
+        f"WHERE level = {level} AND idx = {idx}"
+    )
+
+
+async def test_an_untouched_tree_and_its_checkpoints_verify(runtime: Runtime) -> None:
+    """Tiles of two levels and every checkpoint agree with the events."""
+    await _fill(runtime, 300)
+    assert (await _verify(runtime)).ok
+
+
+async def test_a_changed_leaf_hash_is_named_at_its_position(runtime: Runtime) -> None:
+    """One byte of leaf 41's stored hash: verify names position 42 as changed."""
+    await _fill(runtime, 60)
+    await _as_superuser(runtime, _flip_entry(0, 0, 41))
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 42, "changed")
+    assert "tile 0/000.p/60" in (report.reason or "")
+
+
+async def test_a_changed_upper_tile_is_named_at_the_first_position_it_covers(
+    runtime: Runtime,
+) -> None:
+    """The level-1 hash of leaves 0..255 rewritten: position 1 is named."""
+    await _fill(runtime, 300)
+    await _as_superuser(runtime, _flip_entry(1, 0, 0))
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 1, "changed")
+
+
+async def test_a_removed_tile_is_named(runtime: Runtime) -> None:
+    """A deleted tile row is named at the first position it held."""
+    await _fill(runtime, 300)
+    await _as_superuser(runtime, "DELETE FROM log_tiles WHERE level = 0 AND idx = 1")
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 257, "changed")
+
+
+async def test_a_rewritten_checkpoint_is_named(runtime: Runtime) -> None:
+    """A checkpoint row whose root was replaced no longer matches the events."""
+    await _fill(runtime, 20)
+    await _as_superuser(runtime, "UPDATE log_checkpoints SET root = sha256('x') WHERE size = 20")
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (
+        False,
+        20,
+        "checkpoint-mismatch",
+    )
+
+
+async def test_a_forged_checkpoint_note_is_named(runtime: Runtime) -> None:
+    """A checkpoint note whose signature was altered fails the log key."""
+    await _fill(runtime, 20)
+    await _as_superuser(
+        runtime,
+        "UPDATE log_checkpoints SET note = replace(note, '\u2014 ', '\u2014 x') WHERE size = 20",
+    )
+    report = await _verify(runtime)
+    assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
+    assert "not signed by the log's key" in (report.reason or "")
+
+
+async def test_a_checkpoint_beyond_a_truncated_log_is_a_removal(runtime: Runtime) -> None:
+    """The last event removed after its checkpoint was signed: removed at that position."""
+    await _fill(runtime, 20)
+    await _as_superuser(
+        runtime,
+        "DELETE FROM events WHERE seq = (SELECT seq FROM event_log WHERE position = 20)",
+        "DELETE FROM event_log WHERE position = 20",
+    )
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 20, "removed")

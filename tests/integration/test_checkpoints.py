@@ -1,0 +1,143 @@
+"""Signed checkpoints: within a second of growth, batched, consistent, one per size."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ledger.runtime import Runtime
+from ledger.store import checkpoints, tree
+from ledger.store.checkpoints import Checkpointer, RefusedToSign
+from ledger.store.identity import IdentityError, establish
+from ledger.tlog.checkpoint import parse_checkpoint
+from ledger.tlog.keys import Signer, generate_signer
+from ledger.tlog.note import open_note
+from tests.factory import ADMIN, institution, posted
+
+
+async def _wait_checkpoint(db_dsn: str, size: int, within: float = 1.5) -> checkpoints.Signed:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        deadline = time.monotonic() + within
+        while True:
+            found = await checkpoints.latest(conn)
+            if found is not None and found.size >= size:
+                return found
+            assert time.monotonic() < deadline, f"no checkpoint of size {size} in {within}s"
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def test_a_post_is_checkpointed_within_a_second(
+    runtime: Runtime, db_dsn: str, log_signer: Signer
+) -> None:
+    """The active sealer signs the new size within 1 s, over the stored tree's root."""
+    await runtime.ledger.post(posted(institution("B-1")), ADMIN)
+    started = time.monotonic()
+    signed = await _wait_checkpoint(db_dsn, 1, within=1.0)
+    assert time.monotonic() - started <= 1.0
+    note, _ = open_note(signed.note, [log_signer.verifier()])
+    body = parse_checkpoint(note.text)
+    assert (body.origin, body.size) == (log_signer.name, 1)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        assert body.root == await tree.root_at(conn, 1) == signed.root
+    finally:
+        await conn.close()
+
+
+async def test_checkpoints_are_batched_not_per_event(runtime: Runtime, db_dsn: str) -> None:
+    """Many posts in a burst get a few checkpoints, the last of the full size."""
+    await asyncio.gather(
+        *(runtime.ledger.post(posted(institution(f"B-{i}")), ADMIN) for i in range(60))
+    )
+    await _wait_checkpoint(db_dsn, 60)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM log_checkpoints")
+    finally:
+        await conn.close()
+    assert 1 <= count <= 10
+
+
+async def test_a_second_checkpoint_of_one_size_is_refused_by_the_database(
+    runtime: Runtime, db_dsn: str
+) -> None:
+    """The size is the key: no two checkpoints of one size can be stored."""
+    await runtime.ledger.post(posted(institution("B-1")), ADMIN)
+    signed = await _wait_checkpoint(db_dsn, 1)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                "INSERT INTO log_checkpoints (size, root, note) VALUES ($1, $2, 'x')",
+                signed.size,
+                bytes(32),
+            )
+    finally:
+        await conn.close()
+
+
+async def test_the_log_refuses_to_sign_a_tree_inconsistent_with_its_checkpoint(
+    runtime: Runtime, db_dsn: str, log_signer: Signer
+) -> None:
+    """A tile rewritten below a signed checkpoint stops signing (RefusedToSign)."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    await _wait_checkpoint(db_dsn, 2)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(
+                "UPDATE log_tiles SET hashes = '\\x00'::bytea || substring(hashes FROM 2)"
+                " WHERE level = 0 AND idx = 0"
+            )
+            await conn.execute("UPDATE log_tree SET size = 3")
+            await conn.execute(
+                "UPDATE log_tiles SET hashes = hashes || '\\x'::bytea || sha256('x')"
+                " WHERE level = 0 AND idx = 0"
+            )
+        checkpointer = Checkpointer(log_signer)
+        await checkpointer.start(conn)
+        with pytest.raises(RefusedToSign, match="not consistent"):
+            await checkpointer.sign(conn, 3)
+    finally:
+        await conn.close()
+
+
+async def test_a_new_store_creates_its_key_file_mode_0600(db_dsn: str, tmp_path: Path) -> None:
+    """The first start writes the key (0600) and records its verifier key and origin."""
+    key = tmp_path / "keys" / "log-signing.key"
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        signer = await establish(conn, key, None)
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert signer.name.startswith("guarantee-ledger/")
+        assert len(signer.name) == 33
+        row = await conn.fetchrow("SELECT origin, verifier_key FROM log_identity")
+        assert (row["origin"], row["verifier_key"]) == (signer.name, signer.verifier().encode())
+        assert (await establish(conn, key, None)).verifier() == signer.verifier()
+    finally:
+        await conn.close()
+
+
+async def test_another_key_or_none_refuses_to_start(db_dsn: str, tmp_path: Path) -> None:
+    """Once recorded, a different key file or a missing one is refused, naming the fix."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await establish(conn, tmp_path / "a.key", "guarantee-ledger/test")
+        other = tmp_path / "b.key"
+        other.write_text(generate_signer("guarantee-ledger/test").encode() + "\n")
+        with pytest.raises(IdentityError, match="is not this store's log key"):
+            await establish(conn, other, None)
+        with pytest.raises(IdentityError, match="does not exist"):
+            await establish(conn, tmp_path / "missing.key", None)
+        with pytest.raises(IdentityError, match="LEDGER_LOG_ORIGIN"):
+            await establish(conn, tmp_path / "a.key", "guarantee-ledger/other")
+    finally:
+        await conn.close()

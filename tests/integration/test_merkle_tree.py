@@ -1,0 +1,114 @@
+"""The Merkle tree the sealer keeps (migration 0013): equal to one built from the stored bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+from ledger.runtime import Runtime, running
+from ledger.store import tree
+from ledger.store.migrate import migrate
+from ledger.store.sealer import EMPTY_HEAD, seal_batch
+from ledger.tlog.builder import TreeBuilder
+from ledger.tlog.hashing import leaf_hash
+from tests import pg
+from tests.factory import ADMIN, institution, posted
+
+TREE = 13
+
+
+async def _built(conn: asyncpg.Connection) -> tuple[TreeBuilder, dict[tuple[int, int], bytes]]:
+    """A tree built in Python from the stored bodies, and every tile it made."""
+    builder = TreeBuilder()
+    tiles: dict[tuple[int, int], bytes] = {}
+    rows = await conn.fetch(
+        "SELECT e.body FROM event_log l JOIN events e USING (seq) ORDER BY l.position"
+    )
+    for row in rows:
+        for tile, data in builder.add(leaf_hash(bytes(row["body"]))):
+            tiles[(tile.level, tile.index)] = data
+    for tile, data in builder.partial():
+        tiles[(tile.level, tile.index)] = data
+    return builder, tiles
+
+
+async def _stored(conn: asyncpg.Connection) -> dict[tuple[int, int], bytes]:
+    rows = await conn.fetch("SELECT level, idx, hashes FROM log_tiles")
+    return {(r["level"], r["idx"]): bytes(r["hashes"]) for r in rows}
+
+
+async def test_sealed_posts_grow_the_tree_from_their_exact_stored_bytes(
+    runtime: Runtime, db_dsn: str
+) -> None:
+    """Concurrent posts: the stored tiles and root equal those built from the bodies."""
+    await asyncio.gather(
+        *(runtime.ledger.post(posted(institution(f"B-{i}")), ADMIN) for i in range(300))
+    )
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        builder, tiles = await _built(conn)
+        assert builder.size == 300 == await tree.tree_size(conn)
+        assert await _stored(conn) == tiles
+        assert await tree.root_at(conn, 300) == builder.root()
+    finally:
+        await conn.close()
+
+
+async def _append_sealed(conn: asyncpg.Connection, count: int) -> None:
+    """Events appended and sealed as a store of the previous release did."""
+    await conn.executemany(
+        """INSERT INTO events (event_id, stream_id, stream_version, type, fingerprint, body,
+                               recorded_at)
+           VALUES ($1, $2, 1, 'institution.registered', '\\x00', $3, now())""",
+        [(uuid.uuid4(), f"s-{i}", f'{{"n": {i}}}'.encode()) for i in range(count)],
+    )
+    head = EMPTY_HEAD
+    while True:
+        sealing = await seal_batch(conn, head, 1000)
+        if not sealing.sealed:
+            break
+        head = sealing.head
+
+
+async def test_upgrade_builds_the_tree_of_events_sealed_before(pg_admin_dsn: str) -> None:
+    """On a store upgraded with 1000 sealed events, the sealer builds exactly their tree."""
+    name = await pg.create_database(pg_admin_dsn, "template0")
+    conn = await asyncpg.connect(pg.with_database(pg_admin_dsn, name))
+    try:
+        await migrate(conn, through=TREE - 1)
+        await _append_sealed(conn, 1000)
+        assert TREE in await migrate(conn)
+        assert await tree.tree_size(conn) == 0
+        # The first active sealer of the new release builds it.
+        async with running(pg.with_database(pg_admin_dsn, name)) as rt:
+            for _ in range(100):
+                if await tree.tree_size(conn) == 1000:
+                    break
+                await asyncio.sleep(0.05)
+            assert rt.sealer.active
+        builder, tiles = await _built(conn)
+        assert builder.size == 1000 == await tree.tree_size(conn)
+        assert await _stored(conn) == tiles
+    finally:
+        await conn.close()
+        await pg.drop_database(pg_admin_dsn, name)
+
+
+async def test_a_tile_can_only_grow(runtime: Runtime, db_dsn: str) -> None:
+    """Changing a stored hash, shrinking or deleting a tile is refused by the database."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        for statement in (
+            "UPDATE log_tiles SET hashes = '\\x00'::bytea || substring(hashes FROM 2)",
+            "UPDATE log_tiles SET hashes = substring(hashes FROM 1 FOR 32)",
+            "DELETE FROM log_tiles",
+            "UPDATE log_tree SET size = 1",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()

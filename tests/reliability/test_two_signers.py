@@ -1,0 +1,118 @@
+"""Two `ledger serve` instances sharing one key: the active sealer's holder killed under load."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from ledger.audit.verify import verify_chain
+from ledger.store import tree
+from ledger.tlog.checkpoint import parse_checkpoint
+from ledger.tlog.keys import generate_signer, parse_verifier
+from ledger.tlog.note import open_note
+from ledger.tlog.proofs import verify_consistency
+from tests.reliability.harness import Service, Tally, post_until, prepare, report
+
+
+@pytest.fixture
+def two_services(db_dsn: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
+    """Two `ledger serve` processes sharing the test database and one signing key file."""
+    first = Service(db_dsn, tmp_path / "first.log")
+    second = Service(db_dsn, tmp_path / "second.log")
+    first.start()
+    second.start()
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+async def _signed_size(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT coalesce(max(size), 0) FROM log_checkpoints"))
+
+
+def _holder(first: Service, second: Service) -> tuple[Service, Service]:
+    """The instance whose sealer is active (it logged so), and the other."""
+    if "sealer.active" in first.log.read_text():
+        return first, second
+    return second, first
+
+
+async def test_signing_continues_when_the_sealers_holder_is_killed(
+    two_services: tuple[Service, Service], db_dsn: str, tmp_path: Path
+) -> None:
+    """Checkpoints go on from the survivor; one per size; each consistent with every later."""
+    first, second = two_services
+    guarantor = await asyncio.to_thread(prepare, db_dsn, first)
+    holder, survivor = _holder(first, second)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        tally, stop = Tally(), asyncio.Event()
+        urls = [first.url, second.url]
+        load = asyncio.create_task(post_until(urls, guarantor, tally, stop, workers=8, start=5_000))
+        await asyncio.sleep(2.0)
+        before = await _signed_size(conn)
+        await asyncio.to_thread(holder.kill)
+        await asyncio.sleep(3.0)
+        stop.set()
+        await load
+        size = int(await conn.fetchval("SELECT size FROM log_tree"))
+        for _ in range(100):
+            if await _signed_size(conn) == size:
+                break
+            await asyncio.sleep(0.05)
+        after = await _signed_size(conn)
+        vkey = parse_verifier(await conn.fetchval("SELECT verifier_key FROM log_identity"))
+        rows = await conn.fetch("SELECT size, root, note FROM log_checkpoints ORDER BY size")
+        signed = []
+        for row in rows:
+            note, _ = open_note(row["note"], [vkey])
+            body = parse_checkpoint(note.text)
+            assert (body.size, body.root) == (row["size"], bytes(row["root"]))
+            signed.append(body)
+        for old, new in itertools.combinations(signed, 2):
+            proof = await tree.consistency_proof(conn, old.size, new.size)
+            verify_consistency(old.size, new.size, old.root, new.root, proof)
+        verified = await verify_chain(conn)
+    finally:
+        await conn.close()
+    report(
+        "two signers, holder killed",
+        acknowledged=len(tally.acknowledged),
+        checkpoints=len(signed),
+        signed_before_kill=before,
+        signed_at_end=after,
+        log_size=size,
+    )
+    assert before > 0
+    assert after == size > before
+    assert "sealer.active" in survivor.log.read_text()
+    assert verified.ok
+
+
+def test_an_instance_without_the_stores_key_refuses_to_start(db_dsn: str, tmp_path: Path) -> None:
+    """Another key, or none, for a store whose key is recorded: one clear line, no service."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Service(db_dsn, tmp_path / "a" / "serve.log")
+    first.start()
+    first.stop()
+    other = Service(db_dsn, tmp_path / "b" / "serve.log")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        other.start()
+    other.stop()
+    other.key_file.write_text(generate_signer("guarantee-ledger/other").encode() + "\n")
+    with pytest.raises(RuntimeError, match="is not this store's log key"):
+        other.start()
+    other.stop()
+    errors = [
+        line for line in other.log.read_text().splitlines() if line.startswith("ledger: error:")
+    ]
+    assert len(errors) == 2
+    assert "refusing to start" in errors[-1]
