@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, feeds, log_proofs, peers, standbys, verify_url
+from bench import baseline, feeds, log_proofs, peers, standbys, statements, verify_url
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.phases import checkpoint, head, raw, say, sql, wait_settled, with_cpu
 from bench.probe import cpu_probe_ms
@@ -147,7 +148,17 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
             )
         if args.peers_only:
             return out
-        _full_store(dsn, args, spec, next_batch, out)
+        fill_started = _full_store(dsn, args, spec, next_batch, out)
+        wait_settled(dsn)
+        say("statements of the guarantor for this quarter")
+        probes["ledger.statement"] = cpu_probe_ms()
+        # As known before the fill: what an auditor asks of a past moment.
+        out["ledger"]["statement"] = statements.measure(
+            ledger.url, guarantor, GUARANTOR_ID, fill_started
+        )
+        out["ledger"]["statement"]["stored_events"] = head(dsn)
+        say("statement query over 100 000 guarantees of one institution")
+        out["ledger"]["statement"]["synthetic"] = aio.run(statements.synthetic(dsn, 100_000))
         say("downstream feeds: catch-up through follow() and the stream, stream delay")
         auditor = create_key(dsn, "--role", "auditor")
         catch_up = min(head(dsn), feeds.CATCH_UP_EVENTS)
@@ -227,9 +238,11 @@ def _peer(admin_dsn: str, args: argparse.Namespace, out: dict[str, Any]) -> None
 
 def _full_store(
     dsn: str, args: argparse.Namespace, spec: dict[str, Any], next_batch: int, out: dict[str, Any]
-) -> None:
-    """Fill the store to `args.events` events, then time appends to the full store."""
+) -> datetime.datetime:
+    """Fill the store to `args.events` events, then time appends to the full store;
+    return when the fill started."""
     target = args.events
+    fill_started = datetime.datetime.now(datetime.UTC)
     say(f"filling the store to {target} events")
     while (stored := head(dsn)) < target:
         missing = (target - stored + 99) // 100
@@ -264,6 +277,7 @@ def _full_store(
         }
     )
     out["ledger"]["growth_full"]["stored_events"] = head(dsn)
+    return fill_started
 
 
 def _replay_and_catch_up(

@@ -32,6 +32,7 @@ TARGETS = {
     "checkpoint_lag_p99_s": ("checkpoint lag under load at concurrency 32, p99 s", "<=", 1.0),
     "tree_slower_pct": ("single posts at concurrency 32, % slower with the tree", "<=", 5.0),
     "verify_url_events_per_s": ("ledger audit verify --url, events/s", ">=", 50_000.0),
+    "statement_ms": ("quarterly statement on the full store, p50 ms", "<", 1000.0),
 }
 
 
@@ -67,6 +68,8 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
         out["catch_up_events_per_s"] = led["catch_up"]["events_per_s"]
     if "growth_full" in led and "growth_empty" in led:
         out["growth_ratio"] = led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"]
+    if "statement" in led:
+        out["statement_ms"] = led["statement"]["now"]["p50_ms"]
     out.update(_log_figures(results.get("log")))
     if results.get("verify_url"):
         out["verify_url_events_per_s"] = results["verify_url"]["events_per_s"]
@@ -150,6 +153,21 @@ def _ledger_rows(results: dict[str, Any]) -> list[str]:
                 f"| {label} ({m['events']} events{each}, peak {m['peak_rss_mb']} MB) | "
                 f"{m['events_per_s']:.0f} | | | | |"
             )
+    if "statement" in led:
+        for key, label in (("now", "as known now"), ("known_at_past", "as known before the fill")):
+            m = led["statement"][key]
+            lines.append(
+                f"| quarterly statement, {label} ({m['guarantees']} guarantees, "
+                f"{led['statement']['stored_events']} events) | | {m['p50_ms']:.2f} | "
+                f"max {m['max_ms']:.2f} | | |"
+            )
+    synthetic = led.get("statement", {}).get("synthetic")
+    if synthetic:
+        lines.append(
+            f"| statement query, {synthetic['guarantees']} guarantees of one institution "
+            f"({synthetic['rows']} movement rows) | | {synthetic['p50_ms']:.2f} | "
+            f"max {synthetic['max_ms']:.2f} | | |"
+        )
     return lines
 
 

@@ -55,5 +55,20 @@ class RecoveryDerived(
     split: RoleAmounts
 
 
-Derived = IssuedDerived | CompensationDerived | RecoveryDerived | None
+class StatementDerived(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag_field="kind",
+    tag="statement",
+):
+    """What a statement.filed fixed: the last log position its statement counted, and the
+    SHA-256 (hex) of the statement's canonical JSON without known_at."""
+
+    position: int
+    digest: str
+
+
+Derived = IssuedDerived | CompensationDerived | RecoveryDerived | StatementDerived | None
 """Derived facts of a stored event, or None for events that have none."""

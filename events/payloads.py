@@ -285,6 +285,25 @@ class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
         return f"witness-{self.witness_id}"
 
 
+class StatementFiled(PayloadBase, frozen=True, kw_only=True):
+    """An institution filed its statement for business dates from..to (SPEC 9)."""
+
+    TYPE: ClassVar[str] = "statement.filed"
+    institution_id: Ident
+    from_: datetime.date = msgspec.field(name="from")
+    to: datetime.date
+
+    def __post_init__(self) -> None:
+        """Refuse a period that ends before it starts."""
+        if self.from_ > self.to:
+            raise field_problem("from", f"from {self.from_} is after to {self.to}")
+
+    @property
+    def stream_id(self) -> str:
+        """Return `institution-{institution_id}`."""
+        return f"institution-{self.institution_id}"
+
+
 Payload = (
     InstitutionRegistered
     | ProgramRegistered
@@ -306,6 +325,7 @@ Payload = (
     | InstitutionLimitsSet
     | LimitReinstated
     | WitnessRegistered
+    | StatementFiled
 )
 """Any event's data."""
 
@@ -330,6 +350,7 @@ _ALL: tuple[type[Payload], ...] = (
     InstitutionLimitsSet,
     LimitReinstated,
     WitnessRegistered,
+    StatementFiled,
 )
 
 PAYLOADS: dict[str, type[Payload]] = {cls.TYPE: cls for cls in _ALL}

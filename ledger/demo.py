@@ -1,4 +1,11 @@
-"""The demo scenario: seed programs and institutions, SMEs, guarantees, a default, a recovery.
+"""The demo scenario: a year of business dated across 2025, and a recovery in 2026.
+
+The seed programs and institutions are registered on 2 January 2025, guarantees
+issued in the first and second quarters, a loan repaid and renewed, one defaulted
+in the third quarter and compensated in the fourth, a recovery comes in 2026-Q1.
+The guarantor files its statement for 2025-Q2 in July, and a repayment made in
+June is only reported after that: statements, the books as of any date and the
+comparison with the filed statement all show real movement.
 
 Event ids are derived from the step names, so loading the demo twice reposts the
 same events and the ledger answers each with its original receipt (200).
@@ -31,6 +38,7 @@ LIANGJIANG = "liangjiang-sci-tech-growth"
 SME_HIGH_TECH = "91500000MA60XJ2K25"
 SME_LIANGJIANG = "91500112MA5YQ7LT0Y"
 ADMIN = "admin"
+FILING_STEP = "file 2025-Q2 statement of " + GUARANTOR_ID
 
 
 @dataclass(frozen=True)
@@ -41,11 +49,18 @@ class Step:
     poster: str
     type: str
     data: dict[str, Any]
+    day: str = "2025-01-02"
+    """The business date it happened (at 10:00 in Asia/Shanghai)."""
 
     def envelope(self) -> dict[str, Any]:
         """The envelope as posted, its event id fixed by the step name."""
         event_id = uuid.uuid5(_NAMESPACE, self.name)
-        return {"event_id": str(event_id), "type": self.type, "data": self.data}
+        return {
+            "event_id": str(event_id),
+            "type": self.type,
+            "occurred_at": f"{self.day}T10:00:00+08:00",
+            "data": self.data,
+        }
 
 
 def _g(guarantee_id: str, **data: Any) -> dict[str, Any]:
@@ -95,6 +110,7 @@ def scenario() -> list[Step]:
                 REVIEWER_ID,
                 "sme.registered",
                 {"sme_id": sme_id, "name": name},
+                "2025-01-06",
             )
         )
         steps.append(
@@ -109,6 +125,7 @@ def scenario() -> list[Step]:
                     "valid_from": "2025-01-01",
                     "valid_until": "2027-12-31",
                 },
+                "2025-01-06",
             )
         )
     steps += _limits()
@@ -132,6 +149,7 @@ def scenario() -> list[Step]:
                 maturity_date="2026-03-01",
                 **national,
             ),
+            "2025-03-01",
         ),
         Step(
             "issue G-NAT-002",
@@ -145,6 +163,7 @@ def scenario() -> list[Step]:
                 maturity_date="2026-04-01",
                 **national,
             ),
+            "2025-04-01",
         ),
         Step(
             "issue G-LJ-001",
@@ -161,46 +180,80 @@ def scenario() -> list[Step]:
                 start_date="2025-05-01",
                 maturity_date="2026-05-01",
             ),
+            "2025-05-01",
         ),
-        Step("repay G-NAT-002", BANK_ID, "loan.repaid", _g("G-NAT-002", amount=100_000_000)),
+        Step(
+            "repay G-NAT-002",
+            BANK_ID,
+            "loan.repaid",
+            _g("G-NAT-002", amount=100_000_000),
+            "2025-06-15",
+        ),
         Step(
             "renew G-NAT-002",
             GUARANTOR_ID,
             "guarantee.renewed",
             _g("G-NAT-002", maturity_date="2027-04-01"),
+            "2025-06-20",
         ),
+        Step(
+            FILING_STEP,
+            GUARANTOR_ID,
+            "statement.filed",
+            {"institution_id": GUARANTOR_ID, "from": "2025-04-01", "to": "2025-06-30"},
+            "2025-07-05",
+        ),
+        Step(
+            "repay G-LJ-001",
+            BANK_ID,
+            "loan.repaid",
+            _g("G-LJ-001", amount=800_000_000),
+            "2025-07-10",
+        ),
+        Step("release G-LJ-001", POOL_ID, "guarantee.released", _g("G-LJ-001"), "2025-07-15"),
         Step(
             "default G-NAT-001",
             BANK_ID,
             "loan.defaulted",
-            _g("G-NAT-001", overdue_principal=600_000_000, default_date="2025-12-01"),
+            _g("G-NAT-001", overdue_principal=600_000_000, default_date="2025-08-20"),
+            "2025-08-20",
         ),
         Step(
             "file C-NAT-001",
             BANK_ID,
             "claim.filed",
             _g("G-NAT-001", claim_id="C-NAT-001", amount=600_000_000),
+            "2025-09-05",
         ),
         Step(
             "approve C-NAT-001",
             GUARANTOR_ID,
             "claim.approved",
             _g("G-NAT-001", claim_id="C-NAT-001", approved_amount=600_000_000),
+            "2025-09-25",
         ),
         Step(
             "compensate C-NAT-001",
             GUARANTOR_ID,
             "compensation.paid",
             _g("G-NAT-001", claim_id="C-NAT-001"),
+            "2025-10-15",
         ),
         Step(
             "recover C-NAT-001",
             GUARANTOR_ID,
             "recovery.recorded",
             _g("G-NAT-001", claim_id="C-NAT-001", amount=100_000_000),
+            "2026-02-10",
         ),
-        Step("repay G-LJ-001", BANK_ID, "loan.repaid", _g("G-LJ-001", amount=800_000_000)),
-        Step("release G-LJ-001", POOL_ID, "guarantee.released", _g("G-LJ-001")),
+        # Made in June, reported to the ledger only after the quarter was filed.
+        Step(
+            "late repay G-NAT-002",
+            BANK_ID,
+            "loan.repaid",
+            _g("G-NAT-002", amount=50_000_000),
+            "2025-06-28",
+        ),
     ]
     return steps
 
@@ -232,25 +285,48 @@ async def run_demo(
     keys = {ADMIN: admin_key}
     own = session is None
     http = aiohttp.ClientSession() if session is None else session
-    stored = 0
+    stored = last = 0
     try:
         for step in scenario():
             if step.poster not in keys:
                 # The admin steps come first: the institutions exist by now.
                 keys.update(await institution_keys(posters()))
             headers = {"Authorization": f"Bearer {keys[step.poster]}"}
+            if step.type == "statement.filed":
+                # Filed as the read models tell it: let them take in what came before.
+                await _statement_reflects(http, url, headers, step.data, last)
             async with http.post(f"{url}/v1/events", json=step.envelope(), headers=headers) as r:
                 body = await r.json(content_type=None)
             if r.status not in (200, 201):
                 detail = body.get("detail", body) if isinstance(body, dict) else body
                 raise DemoFailed(f"{step.name}: {r.status} {detail}")
             stored += r.status == 201
+            last = int(body["position"])
             again = " (already there)" if r.status == 200 else ""
             say(f"{step.name:<28} by {step.poster:<14} -> position {body['position']}{again}")
     finally:
         if own:
             await http.close()
     return stored
+
+
+async def _statement_reflects(
+    http: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    filing: dict[str, Any],
+    position: int,
+) -> None:
+    """Wait until the statement about to be filed reflects `position` (the last step)."""
+    params = {"from": filing["from"], "to": filing["to"], "min_position": str(position)}
+    for _ in range(10):
+        async with http.get(
+            f"{url}/v1/statements/{filing['institution_id']}", params=params, headers=headers
+        ) as r:
+            if r.status == 200:
+                return
+            if r.status != 503:
+                raise DemoFailed(f"statement of {filing['institution_id']}: {r.status}")
 
 
 def database_keys(dsn: str) -> InstitutionKeys:

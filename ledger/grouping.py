@@ -17,6 +17,7 @@ from functools import cached_property
 from events.envelope import Posted, posted_fingerprint, store_posted
 from events.payloads import GuaranteeIssued, Payload, WitnessRegistered
 from events.stored import Actor, StoredEvent
+from ledger.rules.business_time import check_occurred
 from ledger.rules.decide import decide
 from ledger.rules.footprint import (
     Footprint,
@@ -136,7 +137,7 @@ def decide_group(
     recorded_at: dt.datetime,
 ) -> Decided:
     """Decide `posts` in order against `prepared`; the View keeps what the accepted ones did."""
-    view, versions = prepared.view, prepared.versions
+    view, versions, occurred = prepared.view, prepared.versions, prepared.occurred
     known = {event_id: e.fingerprint for event_id, e in prepared.earlier.items()}
     decided = Decided()
     for post, fp in zip(posts, fps, strict=True):
@@ -150,8 +151,9 @@ def decide_group(
             continue
         undo = Undo(view, fp) if len(post.events) > 1 else None
         saved = {stream: versions.get(stream) for stream in post.streams}
+        saved_times = {stream: occurred.get(stream) for stream in post.streams}
         try:
-            stored = _decide_post(view, post, versions, recorded_at)
+            stored = _decide_post(view, post, versions, occurred, recorded_at)
         except Refusal as refusal:
             # A single event is refused before it changes anything (the rules check
             # first); a batch's earlier events are taken back.
@@ -162,6 +164,11 @@ def decide_group(
                     versions.pop(stream, None)
                 else:
                     versions[stream] = version
+            for stream, time in saved_times.items():
+                if time is None:
+                    occurred.pop(stream, None)
+                else:
+                    occurred[stream] = time
             decided.outcomes.append(refusal)
             continue
         prints = [posted_fingerprint(p) for p in post.events]
@@ -172,13 +179,17 @@ def decide_group(
 
 
 def _decide_post(
-    view: View, post: Post, versions: dict[str, int], recorded_at: dt.datetime
+    view: View,
+    post: Post,
+    versions: dict[str, int],
+    occurred: dict[str, dt.datetime],
+    recorded_at: dt.datetime,
 ) -> list[StoredEvent]:
     assert post.actor is not None, "a post is decided only once its poster is known"
     stored: list[StoredEvent] = []
     for index, posted in enumerate(post.events):
         try:
-            stored.append(_decide_one(view, posted, post.actor, versions, recorded_at))
+            stored.append(_decide_one(view, posted, post.actor, versions, occurred, recorded_at))
         except Refusal as refusal:
             raise refusal.at(f"$[{index}]") if post.batch else refusal from None
     return stored
@@ -211,6 +222,7 @@ def _decide_one(
     posted: Posted,
     actor: Actor,
     versions: dict[str, int],
+    occurred: dict[str, dt.datetime],
     recorded_at: dt.datetime,
 ) -> StoredEvent:
     envelope, payload = posted.envelope, posted.payload
@@ -228,14 +240,17 @@ def _decide_one(
                 "expected_version": expected,
             },
         )
+    # Business time first: an event refused for it must change nothing in the View.
+    when = envelope.occurred_at if envelope.occurred_at is not None else recorded_at
+    check_occurred(stream_id, when, recorded_at, occurred.get(stream_id))
     if isinstance(payload, WitnessRegistered) and current > 0:
         # A witness's stream holds its registration alone: once it exists, the id is
         # taken (checked under the stream's lock, so two concurrent registrations
         # cannot both pass).
         raise invalid_state(f"witness {payload.witness_id} is already registered")
-    at = envelope.occurred_at if envelope.occurred_at is not None else recorded_at
-    derived = decide(view, payload.TYPE, payload, actor, at)
+    derived = decide(view, payload.TYPE, payload, actor, when)
     versions[stream_id] = current + 1
+    occurred[stream_id] = when
     return store_posted(
         posted, derived=derived, stream_version=current + 1, recorded_at=recorded_at, actor=actor
     )

@@ -15,6 +15,7 @@ from events.envelope import Posted
 from events.payloads import Payload
 from events.stored import Actor, encode_stored
 from ledger.auth.keys import Presented, UnknownKey, matched
+from ledger.filing import fix_statements
 from ledger.grouping import Accepted, Post, decide_group, footprints, partition
 from ledger.receipts import Pending, PostResult, Receipt, Stored, settled, stored_or_refused
 from ledger.rules.footprint import issued_guarantees, merged
@@ -232,6 +233,8 @@ class Ledger:
                 kept = [(p, fp) for p, fp in zip(now, fps, strict=True) if id(p) not in gone]
                 now, fps = [p for p, _ in kept], [fp for _, fp in kept]
                 later = [post for post in later if id(post) not in gone]
+            # Filings fix the statement as the read models tell it now (SPEC 9).
+            await fix_statements(conn, prepared.view, (e for post in now for e in post.payloads))
             recorded_at = self._clock()
             decided = decide_group(prepared, now, fps, recorded_at)
             new_events: list[decisions.NewEvent] = []

@@ -31,6 +31,7 @@ class Docs:
         self._strict = strict
         self.known: set[str] = set()
         self.changed: set[str] = set()
+        self.rows: list[tuple[Any, ...]] = []
 
     def peek(self, key: str) -> Doc | None:
         """The document under `key` if held, else None (for `needs`, never raises)."""
@@ -54,6 +55,15 @@ class Docs:
         """Store (or replace) a document and mark it changed."""
         self._docs[key] = doc
         self.changed.add(key)
+
+    def emit(self, row: tuple[Any, ...]) -> None:
+        """Add a row to the projection's row table (see Projection.rows)."""
+        self.rows.append(row)
+
+    def take_rows(self) -> list[tuple[Any, ...]]:
+        """The rows emitted since the last time, clearing them."""
+        rows, self.rows = self.rows, []
+        return rows
 
     def load(self, docs: dict[str, Doc], keys: set[str]) -> None:
         """Add documents read from storage for `keys`, never over ones already held."""
@@ -92,3 +102,18 @@ class Projection:
     """Event types `apply` may change a document for; events of other types are never
     given to it (nor to `needs`). Most of a large log is of types a projection ignores,
     and skipping them is what keeps a replay fast."""
+    rows: RowTable | None = None
+    """A table of rows the applies `emit`, beside the documents: for read models that are
+    queried by ranges (dates, positions) rather than looked up by key."""
+
+
+@dataclass(frozen=True)
+class RowTable:
+    """A projection's table of emitted rows: its name and columns (after `generation`).
+
+    Rows are only ever added, one or more per event, never changed: the documents hold
+    what an apply needs to know, the rows what readers sum over.
+    """
+
+    table: str
+    columns: tuple[str, ...]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 
@@ -48,6 +49,9 @@ class PackedDocs(Docs):
         return doc
 
     get = peek
+
+    def emit(self, row: tuple[Any, ...]) -> None:
+        """Rows are for the SQL tables: an in-memory fold keeps documents only."""
 
     def settle(self, shared: dict[str, tuple[str, bytes]] | None = None) -> None:
         """Pack every changed document, and let go of the unpacked ones.

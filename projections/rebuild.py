@@ -30,6 +30,11 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+def _tables(proj: Projection) -> list[str]:
+    """The tables holding a projection's generations: documents, and rows if it has them."""
+    return [proj.table] if proj.rows is None else [proj.table, proj.rows.table]
+
+
 async def _build(
     conn: asyncpg.Connection,
     projections: Sequence[Projection],
@@ -75,10 +80,11 @@ async def rebuild(
         generations = {name: live[name].generation + 1 for name in names}
         for proj in projections:
             # Leftovers of an interrupted rebuild, and generations swapped out before.
-            await conn.execute(
-                f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry
-                live[proj.name].generation,
-            )
+            for table in _tables(proj):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry
+                    live[proj.name].generation,
+                )
         head = await head_position(conn)
         started = time.monotonic()
 
@@ -98,10 +104,11 @@ async def rebuild(
                 conn, [store.Checkpoint(name, generations[name], position) for name in names]
             )
         for proj in projections:
-            await conn.execute(
-                f"DELETE FROM {proj.table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry
-                generations[proj.name],
-            )
+            for table in _tables(proj):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE generation <> $1",  # noqa: S608 - table names are fixed in the registry
+                    generations[proj.name],
+                )
         report(position)
         return position
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections import claims, guarantees, institutions, programs, sme_exposure
+from projections import claims, guarantees, institutions, movements, programs, sme_exposure
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
@@ -13,6 +13,7 @@ PROJECTIONS: dict[str, Projection] = {
         claims.PROJECTION,
         institutions.PROJECTION,
         programs.PROJECTION,
+        movements.PROJECTION,
     )
 }
 """All projections, by name (the names of their checkpoint rows)."""

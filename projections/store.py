@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -111,6 +112,20 @@ async def upsert_docs(
     )
 
 
+async def insert_rows(
+    conn: asyncpg.Connection, proj: Projection, generation: int, rows: list[tuple[Any, ...]]
+) -> None:
+    """Add emitted rows to the projection's row table, in one statement."""
+    if proj.rows is None or not rows:
+        return
+    table = proj.rows
+    await conn.copy_records_to_table(
+        table.table,
+        records=[(generation, *row) for row in rows],
+        columns=["generation", *table.columns],
+    )
+
+
 async def _prefetch(
     conn: asyncpg.Connection, proj: Projection, generation: int, entries: list[LogEntry]
 ) -> Docs:
@@ -155,3 +170,4 @@ async def apply_batch(
                 docs.load(await load_docs(conn, proj, generation, missing), missing)
             proj.apply(docs, entry)
     await upsert_docs(conn, proj, generation, docs.take_changed())
+    await insert_rows(conn, proj, generation, docs.take_rows())

@@ -109,13 +109,30 @@ async def verify(
 
 
 async def replay_state(
-    dsn: str, to_position: int | None, as_of: dt.datetime | None, out: str | None
+    dsn: str,
+    to_position: int | None,
+    as_of: dt.datetime | None,
+    out: str | None,
+    *,
+    business_date: dt.date | None = None,
 ) -> int:
-    """Rebuild every read model at a position or moment and write it as JSON."""
+    """Rebuild every read model at a position or moment (or as of a business date as
+    known at that moment) and write it as JSON."""
     progress = Progress("replay")
     async with _connection(dsn) as conn:
         try:
-            fold = await replay(conn, to_position=to_position, as_of=as_of, progress=progress)
+            fold = await replay(
+                conn,
+                to_position=to_position,
+                as_of=as_of,
+                business_date=business_date,
+                progress=progress,
+            )
+        except LookupError as exc:
+            raise CommandError(
+                f"the events dated up to {business_date} refer to something registered "
+                f"later in business time ({exc}); choose a later --business-date"
+            ) from None
         except ReplayError as exc:
             raise CommandError(str(exc)) from None
     with _output(out) as stream:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 import asyncpg
 
+from events.business import business_date as day_of
 from events.stored import read_log_entry
 from ledger.audit.scan import head, scan_bodies, snapshot
 from ledger.store.chain import GENESIS, link
@@ -44,11 +45,15 @@ async def replay(
     *,
     to_position: int | None = None,
     as_of: dt.datetime | None = None,
+    business_date: dt.date | None = None,
     projections: Iterable[Projection] | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_position: Callable[[Fold], None] | None = None,
 ) -> Fold:
     """Fold the log from position 1 to `to_position` (default the head), or up to `as_of`.
+
+    With `business_date`, only the events whose business date (SPEC 9) is at or
+    before it are folded: the books as of that day, as known at `as_of` (or now).
 
     Events are read in batches from one snapshot, so memory holds the read
     models, never the log. Each link is recomputed on the way: a state is
@@ -56,7 +61,7 @@ async def replay(
     `to_position` lies beyond the head). `on_position` sees the fold after
     every event.
     """
-    folder = ChainFold(Fold(projections), as_of, on_position)
+    folder = ChainFold(Fold(projections), as_of, on_position, business_date)
     async with snapshot(conn):
         head_position, _ = await head(conn)
         if to_position is not None and to_position > head_position:
@@ -70,7 +75,7 @@ async def replay(
                     if not folder.take(position, stored_hash, body):
                         return folder.fold
                 if progress is not None:
-                    progress(folder.fold.position, end)
+                    progress(folder.reached, end)
     return folder.fold
 
 
@@ -85,29 +90,35 @@ class ChainFold:
         fold: Fold,
         as_of: dt.datetime | None = None,
         on_position: Callable[[Fold], None] | None = None,
+        business_date: dt.date | None = None,
     ) -> None:
         self.fold = fold
         self.previous = GENESIS
+        self.reached = 0  # the last position verified (folded or, later in business time, not)
+        self._business_date = business_date
         self._as_of = as_of
         self._on_position = on_position
 
     def take(self, position: int, stored_hash: bytes, body: bytes | None) -> bool:
-        """Check and fold the event at `position`; False (and nothing folded) past `as_of`.
+        """Check and fold the event at `position`; False (and nothing folded) past `as_of`;
+        an event later in business time than `business_date` is checked, not folded.
 
         ReplayError when it is not the next position, is missing, or its link does not
         recompute from the one before.
         """
         fold = self.fold
-        if position != fold.position + 1 or body is None:
-            raise ReplayError(_broken(fold.position + 1))
+        if position != self.reached + 1 or body is None:
+            raise ReplayError(_broken(self.reached + 1))
         computed = link(self.previous, position, body)
         if computed != stored_hash:
             raise ReplayError(_broken(position))
         entry = read_log_entry(body, position, stored_hash.hex())
         if self._as_of is not None and entry.recorded_at > self._as_of:
             return False
+        self.previous, self.reached = computed, position
+        if self._business_date is not None and day_of(entry.occurred_at) > self._business_date:
+            return True  # later in business time: verified, not folded
         fold.apply(entry)
-        self.previous = computed
         if self._on_position is not None:
             self._on_position(fold)
         return True

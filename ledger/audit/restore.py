@@ -18,6 +18,8 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from events.derived import StatementDerived
+from events.payloads import StatementFiled
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.columns import fingerprint_matches
 from ledger.audit.export import decode_line
@@ -203,6 +205,12 @@ async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
     payloads = [c.event.data for c in chunk]
     refs = await decisions.guarantee_refs(conn, referenced_guarantees(payloads))
     view = (await decisions.prepare(conn, footprint(payloads, refs), lock=False)).view
+    # A filing's figures came from the read models when it was accepted: taken as stored
+    # (GET /v1/statements/{id}?filed=latest checks them against the log).
+    for c in chunk:
+        data, derived = c.event.data, c.event.derived
+        if isinstance(data, StatementFiled) and isinstance(derived, StatementDerived):
+            view.statements[(data.institution_id, data.from_, data.to)] = derived
     for c in chunk:
         stored = c.event
         try:

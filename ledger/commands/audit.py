@@ -73,6 +73,20 @@ def register(subparsers: Subparsers) -> None:
     point = replay.add_mutually_exclusive_group()
     point.add_argument("--to-position", metavar="N", type=_position, help="after position N")
     point.add_argument("--as-of", metavar="TIMESTAMP", type=_timestamp, help=_AS_OF_HELP)
+    replay.add_argument(
+        "--business-date",
+        metavar="DATE",
+        type=_date,
+        help="the books as of the end of this business day (YYYY-MM-DD, Asia/Shanghai): "
+        "only the events whose occurred_at falls on or before it",
+    )
+    replay.add_argument(
+        "--known-at",
+        metavar="TIMESTAMP",
+        type=_timestamp,
+        help="with --business-date: as known at this moment (" + _AS_OF_HELP + "); "
+        "--as-of means the same",
+    )
     replay.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
     replay.add_argument(
         "--compare", action="store_true", help="compare the live read models with a replay"
@@ -120,17 +134,32 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.auth.dsn import resolve_dsn
 
     if is_remote(args):
+        if getattr(args, "business_date", None) is not None:
+            raise CommandError(
+                "--business-date replays from a database; over --url or --from-export, "
+                "use --to-position or --as-of"
+            )
         from ledger.commands import _audit_remote
 
         return _audit_remote.run(args)
     if getattr(args, "state", None) is not None:
         raise CommandError("--state goes with --url")
 
-    point = args.action == "replay" and (args.to_position is not None or args.as_of is not None)
+    point = args.action == "replay" and (
+        args.to_position is not None or args.as_of is not None or args.business_date is not None
+    )
+    if args.action == "replay" and args.known_at is not None and args.business_date is None:
+        raise CommandError("--known-at goes with --business-date (alone, use --as-of)")
+    if args.action == "replay" and args.business_date is not None and args.to_position is not None:
+        raise CommandError("--business-date goes with --known-at (or --as-of), not --to-position")
+    if args.action == "replay" and args.known_at is not None and args.as_of is not None:
+        raise CommandError("--known-at and --as-of mean the same: give one")
     if args.action == "replay" and args.compare and point:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
-        raise CommandError("give --to-position N or --as-of TIMESTAMP (or --compare)")
+        raise CommandError(
+            "give --to-position N, --as-of TIMESTAMP or --business-date DATE (or --compare)"
+        )
     args.key_file = settings.key_file
     if getattr(args, "standby", False):
         return _dispatch(args, _standby_dsn(settings))
@@ -170,7 +199,15 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
         case "replay" if args.compare:
             return asyncio.run(actions.compare(dsn))
         case "replay":
-            return asyncio.run(actions.replay_state(dsn, args.to_position, args.as_of, args.out))
+            return asyncio.run(
+                actions.replay_state(
+                    dsn,
+                    args.to_position,
+                    args.as_of or args.known_at,
+                    args.out,
+                    business_date=args.business_date,
+                )
+            )
         case "export":
             return asyncio.run(actions.export(dsn, args.out))
         case _:
@@ -200,3 +237,10 @@ def _timestamp(value: str) -> dt.datetime:
         return parse_as_of(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a date is YYYY-MM-DD, not {value!r}") from None

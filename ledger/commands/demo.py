@@ -18,9 +18,12 @@ def register(subparsers: Subparsers) -> None:
         "demo",
         help="load a sample scenario through the HTTP API",
         description=(
-            "Post the seed institutions and programs, SMEs with eligibilities, guarantees, "
-            "a repayment, a renewal, a default, a claim, its compensation and a recovery "
-            "to a running ledger. Keys cannot be created over HTTP, so the demo creates "
+            "Post a year of business dated across 2025 to a running ledger: the seed "
+            "institutions and programs, SMEs with eligibilities, guarantees issued in Q1 and "
+            "Q2, a repayment, a renewal, a release, a default in Q3, its compensation in Q4, "
+            "a recovery in 2026-Q1, the guarantor's statement filed for 2025-Q2 and then a "
+            "June repayment reported late into it. Keys cannot be created over HTTP, so the "
+            "demo creates "
             "the institutions' keys in the ledger's database (LEDGER_DATABASE_URL or the "
             "embedded PostgreSQL), and an admin key too unless --key or "
             f"${ADMIN_KEY_VAR} gives one. Running it again posts the same events: "

@@ -20,6 +20,7 @@ from ledger.http import (
     openapi,
     ops,
     readmodels,
+    statements,
     streams,
 )
 from ledger.http.context import (
@@ -107,6 +108,7 @@ def create_app(
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables = (events.routes, streams.routes, readmodels.routes, audit.routes, ops.routes)
+    app.router.add_routes(statements.routes)
     for table in (
         *tables,
         event_stream.routes,

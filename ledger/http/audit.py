@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -9,18 +10,20 @@ import msgspec
 from aiohttp import web
 
 from ledger.audit.replay import ReplayError
-from ledger.audit.state import state_at
+from ledger.audit.state import STATE_IDS, OutOfBusinessOrder, state_at
 from ledger.audit.verify import verify_chain
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.params import int_param, optional_int, text_param
+from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import (
     ChainCheck,
     ClaimShares,
     GuaranteeSummary,
+    InstitutionPosition,
+    ProgramSummary,
     SmeExposure,
     json_response_body,
 )
@@ -49,38 +52,53 @@ STATE_BODIES: dict[str, type[msgspec.Struct]] = {
     "guarantee_id": GuaranteeSummary,
     "claim_id": ClaimShares,
     "sme_id": SmeExposure,
+    "institution_id": InstitutionPosition,
+    "program_id": ProgramSummary,
 }
 """What GET /v1/audit/state answers, by the id it is given: the read model's own body."""
-_STATE_IDS = tuple(STATE_BODIES)
+assert tuple(STATE_BODIES) == STATE_IDS
 
 
 @routes.get("/v1/audit/state")
 async def state(request: web.Request) -> web.Response:
-    """One read model (guarantee, claim or SME exposure) as it stood at `position`."""
+    """One read model as it stood at `position`, or as of `business_date` (and `known_at`)."""
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading past states")
-    if "position" not in request.query:
-        raise invalid("query.position", "required: the log position to look at")
-    position = int_param(request, "position", 0, 0, 2**62)
-    given = [(name, value) for name in _STATE_IDS if (value := text_param(request, name))]
+    day = date_param(request, "business_date")
+    known_at = moment_param(request, "known_at", now=dt.datetime.now(dt.UTC))
+    if day is None and "position" not in request.query:
+        raise invalid(
+            "query.position", "required: the log position (or a business_date) to look at"
+        )
+    if day is not None and "position" in request.query:
+        raise invalid("query", "give position or business_date, not both")
+    if known_at is not None and day is None:
+        raise invalid("query.known_at", "known_at goes with business_date")
+    position = None if day is not None else int_param(request, "position", 0, 0, 2**62)
+    given = [(name, value) for name in STATE_IDS if (value := text_param(request, name))]
     if len(given) != 1:
-        raise invalid("query", "give exactly one of " + ", ".join(_STATE_IDS))
+        raise invalid("query", "give exactly one of " + ", ".join(STATE_IDS))
     name, ident = given[0]
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:
         head = await head_position(conn)
-        if position > head:
+        if position is not None and position > head:
             if standby is not None:
                 raise Behind(f"standby {standby.name} has not replayed position {position}")
             raise invalid("query.position", f"beyond the head of the log ({head})")
         try:
-            return await state_at(conn, position, **{name: ident})
+            return await state_at(
+                conn, position, business_date=day, known_at=known_at, **{name: ident}
+            )
+        except OutOfBusinessOrder as exc:
+            raise Problem("invalid-state", str(exc)) from None
         except ReplayError as exc:
             # The history up to there does not verify: no state is answered from it.
             raise Problem("invalid-state", f"{exc}; see GET /v1/audit/verify") from None
 
     body = await read_routed(request, work, within=request.app[LIMITS].audit_timeout)
     if body is None:
-        raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at position {position}")
+        when = f"position {position}" if day is None else f"business date {day}"
+        raise Problem("not-found", f"no {name.removesuffix('_id')} {ident} at {when}")
     typed = msgspec.convert(body, STATE_BODIES[name])
     return web.Response(body=json_response_body(typed), content_type="application/json")

@@ -234,14 +234,22 @@ OPERATIONS: tuple[Op, ...] = (
     Op(
         "get",
         "/v1/audit/state",
-        "A read model (guarantee, claim or SME exposure) as it stood at a position",
+        "A read model as it stood at a position, or as of a business date (SPEC 9)",
         {200: "AuditState"},
         (401, 403, 404, 409, 422, 503),
         query=(
-            ("position", _int(0, 2**62), "the log position (required)"),
+            ("position", _int(0, 2**62), "the log position (or give business_date)"),
+            ("business_date", {"type": "string", "format": "date"}, "the books as of this day"),
+            (
+                "known_at",
+                {"type": "string", "format": "date-time"},
+                "with business_date: counting events recorded by then (default now)",
+            ),
             ("guarantee_id", {"type": "string"}, "a guarantee (give exactly one id)"),
             ("claim_id", {"type": "string"}, "a claim"),
             ("sme_id", {"type": "string"}, "an SME's exposure"),
+            ("institution_id", {"type": "string"}, "an institution's position"),
+            ("program_id", {"type": "string"}, "a program"),
         ),
     ),
     Op(
@@ -254,6 +262,31 @@ OPERATIONS: tuple[Op, ...] = (
             ("after", _int(0, 2**62), "events after this position (default 0)"),
             ("limit", _int(1, 10_000), "at most this many (default 1000)"),
         ),
+    ),
+    Op(
+        "get",
+        "/v1/statements/{institution_id}",
+        "An institution's statement per program over business dates (SPEC 9): JSON, or CSV "
+        "for Accept: text/csv (auditor, admin, reader, itself)",
+        {200: "StatementAnswer"},
+        (*_READ, 409),
+        query=(
+            ("period", {"type": "string"}, "2025, 2025-Q2 or 2025-06 (or give from and to)"),
+            ("from", {"type": "string", "format": "date"}, "first business date (included)"),
+            ("to", {"type": "string", "format": "date"}, "last business date (included)"),
+            (
+                "known_at",
+                {"type": "string", "format": "date-time"},
+                "count the events recorded by then (default now)",
+            ),
+            ("filed", {"type": "string", "enum": ["latest"]}, "the latest filed statement"),
+            ("compare", {"type": "string", "enum": ["filed"]}, "the filed statement against now"),
+            _MIN_POSITION,
+        ),
+        extra={
+            "description": "With Accept: text/csv, one row per program, columns named by "
+            "their JSON path (issued.count ...)."
+        },
     ),
     *LOG_OPERATIONS,
     Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),

@@ -13,6 +13,7 @@ from events.stored import LogEntry
 from ledger.http import schemas
 from ledger.http.audit import STATE_BODIES
 from ledger.http.problems import ProblemBody
+from ledger.http.statement_schemas import STATEMENT_ANSWERS
 
 REF = "#/components/schemas/{name}"
 
@@ -53,6 +54,7 @@ DOCUMENTED: tuple[type[msgspec.Struct], ...] = (
     schemas.InclusionProof,
     schemas.ConsistencyProof,
     schemas.CosignaturesAccepted,
+    *STATEMENT_ANSWERS,
     ProblemBody,
     FieldError,
 )
@@ -112,8 +114,13 @@ def components() -> dict[str, Any]:
         "anyOf": [_ref(cls.__name__) for cls in PAYLOADS.values()],
     }
     found["AuditState"] = {
-        "description": "The read model asked for, as it stood at the position: the body of "
-        "the guarantee, claim or SME exposure route.",
+        "description": "The read model asked for, as it stood at the position or business "
+        "date: the body of its own route (guarantee, claim, SME, institution or program).",
         "oneOf": [_ref(cls.__name__) for cls in STATE_BODIES.values()],
+    }
+    found["StatementAnswer"] = {
+        "description": "A statement; with filed=latest the filed one (with filed_at and "
+        "digest); with compare=filed both, with the changes and late events.",
+        "oneOf": [_ref(cls.__name__) for cls in STATEMENT_ANSWERS],
     }
     return dict(sorted(found.items()))

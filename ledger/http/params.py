@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
@@ -11,6 +12,11 @@ from ledger.http.problems import invalid
 
 _INT = re.compile(r"^[0-9]{1,18}$")
 _NUMBER = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6})?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_MOMENT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,6})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
 def _one(request: web.Request, name: str) -> str | None:
@@ -51,3 +57,36 @@ def seconds_param(request: web.Request, name: str, default: float, high: float) 
 def text_param(request: web.Request, name: str) -> str | None:
     """A text query parameter as given, or None when absent."""
     return _one(request, name)
+
+
+def date_param(request: web.Request, name: str) -> dt.date | None:
+    """A `YYYY-MM-DD` date query parameter, or None when absent."""
+    raw = _one(request, name)
+    if raw is None:
+        return None
+    try:
+        if not _DATE.match(raw):
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise invalid(f"query.{name}", "must be a date YYYY-MM-DD, e.g. 2025-06-30") from None
+
+
+def moment_param(request: web.Request, name: str, *, now: dt.datetime) -> dt.datetime | None:
+    """An RFC 3339 timestamp with its offset, not after `now`, or None when absent."""
+    raw = _one(request, name)
+    if raw is None:
+        return None
+    try:
+        if not _MOMENT.match(raw):
+            raise ValueError
+        moment = dt.datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(
+            f"query.{name}",
+            "must be an RFC 3339 timestamp with its offset, e.g. 2026-01-05T10:00:00+08:00 "
+            "(write + as %2B in a URL)",
+        ) from None
+    if moment > now:
+        raise invalid(f"query.{name}", f"{raw} is in the future; give a moment up to now")
+    return moment

@@ -11,6 +11,7 @@ from events.payloads import (
     Payload,
     SmeEligibilityRecorded,
     SmeRegistered,
+    StatementFiled,
 )
 from events.stored import Actor
 from ledger.rules.refusal import forbidden
@@ -61,6 +62,10 @@ def authorize(view: View, event_type: str, payload: Payload, actor: Actor) -> No
     if isinstance(payload, SmeEligibilityRecorded):
         if actor.role != "reviewer":
             raise forbidden("only a reviewer key may record an eligibility")
+        return
+    if isinstance(payload, StatementFiled):
+        if actor.role != "admin" and who != payload.institution_id:
+            raise forbidden("only the institution itself or an admin may file its statement")
         return
     if isinstance(payload, GuaranteeIssued):
         if who is None or who != payload.guarantor_id:

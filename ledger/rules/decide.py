@@ -7,7 +7,7 @@ import datetime as dt
 from events import payloads as p
 from events.derived import Derived
 from events.stored import Actor
-from ledger.rules import claims, issuance, lifecycle, limits, registry
+from ledger.rules import claims, filing, issuance, lifecycle, limits, registry
 from ledger.rules.authorize import authorize
 from ledger.rules.state import View
 
@@ -76,4 +76,6 @@ def decide(
             # Nothing the rules decide on: the ledger reads registered keys from the
             # events themselves; a second registration is refused by its stream's version.
             pass
+        case p.StatementFiled():
+            return filing.file_statement(view, payload)
     return None

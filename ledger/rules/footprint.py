@@ -101,7 +101,7 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
     for event in events:
         fp.exclusive.add(f"stream:{event.stream_id}")
         match event:
-            case p.InstitutionRegistered():
+            case p.InstitutionRegistered() | p.StatementFiled():
                 fp.institutions.add(event.institution_id)
             case p.WitnessRegistered():
                 pass  # its stream's lock (above) is all it needs

@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 
 from events.breaker import Breaker
+from events.derived import StatementDerived
 from events.terms import ProgramTerms
 from events.types import Category, InstitutionKind, Role, RoleAmounts
 
@@ -164,6 +165,9 @@ class View:
     guarantor_in_force: dict[str, int] = field(default_factory=dict)
     guarantor_sme: dict[tuple[str, str], int] = field(default_factory=dict)
     breakers: dict[BreakerKey, Breaker] = field(default_factory=dict)
+    statements: dict[tuple[str, dt.date, dt.date], StatementDerived] = field(default_factory=dict)
+    """What a statement.filed in this post would fix, by (institution, from, to): computed
+    from the read models in the append transaction before the rules decide (SPEC 9)."""
     dirty: set[tuple[str, str]] = field(default_factory=set)
 
     def touch(self, kind: str, key: str) -> None:

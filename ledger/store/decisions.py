@@ -1,8 +1,9 @@
 """Reading and writing what the rules decide on, in the append transaction, in one call each.
 
 `prepare` takes the post's locks and reads its decision state, stream
-versions and posters' keys (ledger_prepare, migration 0012); `append` stores
-the events and the state the rules changed (ledger_append, migration 0009).
+versions and business times, and posters' keys (ledger_prepare); `append`
+stores the events and the state the rules changed (ledger_append). Both are
+defined in ledger/store/functions/.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class Prepared:
 
     view: View
     versions: dict[str, int] = field(default_factory=dict)
+    occurred: dict[str, dt.datetime] = field(default_factory=dict)
+    """Each stream's latest occurred_at (its business time), where it has one."""
     earlier: dict[str, Earlier] = field(default_factory=dict)
     keys: dict[str, StoredKey] = field(default_factory=dict)
     limited: set[str] = field(default_factory=set)
@@ -136,6 +139,8 @@ def _key(prepared: Prepared, r: asyncpg.Record) -> None:
 
 def _version(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.versions[r["r_key"]] = r["r_n1"]
+    if r["r_at"] is not None:
+        prepared.occurred[r["r_key"]] = r["r_at"]
 
 
 def _institution_row(prepared: Prepared, r: asyncpg.Record) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from ledger.demo import scenario
@@ -81,3 +83,35 @@ async def test_a_reader_may_not_read_past_states(client: Client, keys: Keys) -> 
         headers=await keys.role("reader"),
     )
     assert (r.status, (await r.json())["type"]) == (403, "/problems/forbidden")
+
+
+async def test_business_date_answers_the_guarantee_as_of_that_day(
+    client: Client, keys: Keys
+) -> None:
+    await _load_demo(client, keys)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    r = await client.get(
+        "/v1/audit/state",
+        params={"business_date": today, "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+    assert r.status == 200, await r.text()
+    assert (await r.json())["guarantee_id"] == "G-NAT-001"
+
+
+@pytest.mark.parametrize(
+    ("params", "path"),
+    [
+        ({"business_date": "2025-02-30", "guarantee_id": "G-1"}, "query.business_date"),
+        ({"business_date": "2025-06-30", "known_at": "3000-01-01T00:00:00Z"}, "query.known_at"),
+        ({"business_date": "2025-06-30", "known_at": "2025-06-30"}, "query.known_at"),
+        ({"business_date": "2025-06-30", "position": "3", "guarantee_id": "G-1"}, "query"),
+    ],
+)
+async def test_bad_business_time_parameters_are_422_naming_them(
+    client: Client, keys: Keys, params: dict[str, str], path: str
+) -> None:
+    params = {"guarantee_id": "G-1", **params}
+    r = await client.get("/v1/audit/state", params=params, headers=await keys.role("auditor"))
+    body = await r.json()
+    assert (r.status, body["errors"][0]["path"]) == (422, path)

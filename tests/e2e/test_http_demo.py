@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from ledger.demo import database_keys, run_demo, scenario
 from ledger.http.app import create_app
+from ledger.seeds import GUARANTOR_ID
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 
 
@@ -79,3 +80,46 @@ async def test_demo_positions_show_the_pool_programs_rate_limit_and_only_there(
     assert limit["status"] in {"ok", "warning", "suspended", "reinstated"}
     assert set(limit) == {"year", "rate_bp", "discharged", "warning_bp", "suspend_bp", "status"}
     assert "limit" not in rows["national-sme-tech-2024"]
+
+
+async def test_demo_shows_the_late_june_repayment_against_the_filed_second_quarter(
+    served: TestClient[Any, Any], keys: Keys, db_dsn: str
+) -> None:
+    """Filed in July, the 2025-Q2 statement misses a June repayment reported afterwards."""
+    await _load(served, keys, db_dsn)
+    head = len(scenario())
+    r = await served.get(
+        f"/v1/statements/{GUARANTOR_ID}",
+        params={"period": "2025-Q2", "compare": "filed", "min_position": str(head)},
+        headers=await keys.role("auditor"),
+    )
+    assert r.status == 200, await r.text()
+    body = await r.json()
+    assert body["late_events"] == [head]
+    changed = {(c["program_id"], c["field"], c["filed"], c["now"]) for c in body["changes"]}
+    assert changed == {
+        ("national-sme-tech-2024", "repaid", 100_000_000, 150_000_000),
+        ("national-sme-tech-2024", "closing_in_force", 1_400_000_000, 1_350_000_000),
+        ("national-sme-tech-2024", "discharged", 100_000_000, 150_000_000),
+    }
+
+
+async def test_demo_spreads_its_business_over_the_quarters_of_2025(
+    served: TestClient[Any, Any], keys: Keys, db_dsn: str
+) -> None:
+    await _load(served, keys, db_dsn)
+    head = len(scenario())
+    auditor = await keys.role("auditor")
+    issued = []
+    for period in ("2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"):
+        r = await served.get(
+            f"/v1/statements/{GUARANTOR_ID}",
+            params={"period": period, "min_position": str(head)},
+            headers=auditor,
+        )
+        programs = {p["program_id"]: p for p in (await r.json())["programs"]}
+        issued.append(programs["national-sme-tech-2024"])
+    assert [q["issued"]["count"] for q in issued] == [1, 1, 0, 0, 0]
+    assert issued[2]["defaulted"]["count"] == 1
+    assert issued[3]["compensated"]["amount"] == 600_000_000
+    assert issued[4]["recovered"]["amount"] == 100_000_000

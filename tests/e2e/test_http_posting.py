@@ -302,3 +302,30 @@ async def test_every_stored_event_records_the_actor_of_its_key(client: Client, k
     r = await client.get("/v1/streams/guarantee-G-NAT-001", headers=await keys.role("auditor"))
     (entry,) = (await r.json())["events"]
     assert entry["actor"] == {"role": "guarantor", "institution_id": "CQ-SCI-GUAR"}
+
+
+async def test_occurred_at_far_ahead_is_422_at_occurred_at_and_stores_nothing(
+    client: Client, keys: Keys
+) -> None:
+    event = institution("B-1", occurred_at="2999-01-01T00:00:00+08:00")
+    body = await _refused(client, event, await keys.role("admin"))
+    _problem(body, "validation-error", 422)
+    assert body["errors"][0]["path"] == "$.occurred_at"
+    r = await client.get("/v1/events", headers=await keys.role("auditor"))
+    assert (await r.json())["events"] == []
+
+
+async def test_an_event_going_back_in_business_time_is_409_naming_both_times(
+    client: Client, keys: Keys
+) -> None:
+    admin = await keys.role("admin")
+    await _post(client, institution("B-1", occurred_at="2025-06-01T10:00:00+08:00"), admin)
+    filing = envelope(
+        "statement.filed",
+        {"institution_id": "B-1", "from": "2025-01-01", "to": "2025-03-31"},
+        occurred_at="2025-05-01T10:00:00+08:00",
+    )
+    body = await _refused(client, filing, admin)
+    _problem(body, "invalid-state", 409)
+    assert "2025-05-01T10:00:00+08:00" in body["detail"]
+    assert "2025-06-01T10:00:00+08:00" in body["detail"]

@@ -59,6 +59,7 @@ async def test_every_function_in_the_database_equals_its_file(conn: asyncpg.Conn
     assert await _differences(conn) == []
     assert set(await in_database(conn)) == {
         "ledger_append",
+        "ledger_occurred_at",
         "ledger_prepare",
         "ledger_prepare_limits",
         "ledger_refuse_rewrite",
@@ -69,6 +70,7 @@ async def test_every_function_in_the_database_equals_its_file(conn: asyncpg.Conn
         "ledger_tree_append",
         "ledger_tree_catch_up",
         "ledger_tree_grows",
+        "ledger_stream_occurred_at",
         "ledger_volume_shard",
     }
 

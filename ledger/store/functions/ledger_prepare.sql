@@ -1,7 +1,7 @@
 -- The first of a post's two calls: takes every lock the post needs and reads
--- everything the rules need (earlier events with these ids, stream versions,
--- decision state, the per-SME balances and program volumes, the posters'
--- keys). The rules then decide in the service, and ledger_append writes.
+-- everything the rules need (earlier events with these ids, stream versions and
+-- business times, decision state, the per-SME balances and program volumes, the
+-- posters' keys). The rules then decide in the service, and ledger_append writes.
 -- It only bundles statements the service could run one by one: it runs with
 -- the caller's rights (SECURITY INVOKER), and the service role's grants still
 -- decide what it may read. Rows are tagged by r_kind; the columns each kind
@@ -67,8 +67,10 @@ BEGIN
     END IF;
     IF cardinality(stream_ids) > 0 THEN
         RETURN QUERY
+            -- With the stream's business time (migration 0015), for the rules to keep
+            -- the stream in business order.
             SELECT 'version', s.stream_id, NULL::text, NULL::text, s.version, NULL::bigint, NULL::bigint,
-                   NULL::bytea, NULL::timestamptz
+                   NULL::bytea, s.occurred_at
               FROM streams s WHERE s.stream_id = ANY(stream_ids);
     END IF;
     IF cardinality(institution_ids) > 0 THEN

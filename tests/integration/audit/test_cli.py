@@ -137,6 +137,7 @@ def test_replay_to_a_position_writes_every_read_model_as_it_stood_then(
         "claims",
         "guarantees",
         "institutions",
+        "movements",
         "programs",
         "sme_exposure",
     }
@@ -161,3 +162,21 @@ def test_replay_needs_a_position_a_moment_or_compare(db_dsn: str, ledger: Cli) -
     code, _, err = ledger(db_dsn, "replay")
     assert code == 1
     assert "--to-position" in err
+
+
+def test_replay_as_of_a_business_date_folds_only_the_events_dated_up_to_it(
+    db_dsn: str, ledger: Cli, tmp_path: Path
+) -> None:
+    _populate(db_dsn)
+    out = tmp_path / "state.json"
+    # Every event of the scenario defaults to its recording time, today or later.
+    code, _, _ = ledger(db_dsn, "replay", "--business-date", "2020-01-01", "--out", str(out))
+    assert code == 0
+    state = json.loads(out.read_text())
+    assert state["read_models"]["guarantees"] == {}
+
+
+def test_known_at_without_a_business_date_is_refused(db_dsn: str, ledger: Cli) -> None:
+    code, _, err = ledger(db_dsn, "replay", "--known-at", "2025-01-01T00:00:00+08:00")
+    assert code != 0
+    assert "--business-date" in err

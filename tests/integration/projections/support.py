@@ -11,6 +11,7 @@ from events.stored import LogEntry
 from ledger.runtime import Runtime
 from ledger.store.reads import head_position, read_log
 from projections import queries
+from projections.base import Docs
 from projections.fold import Fold
 from projections.registry import PROJECTIONS
 from projections.runner import decode_rows
@@ -66,13 +67,41 @@ async def wait_caught_up(conn: asyncpg.Connection | asyncpg.Pool, seconds: float
             await asyncio.sleep(0.05)
 
 
+async def table_rows(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> list[tuple[Any, ...]]:
+    """The rows readers see in a projection's row table (its current generation), in order."""
+    rows_table = PROJECTIONS[name].rows
+    assert rows_table is not None
+    columns = ", ".join(f"r.{c}" for c in rows_table.columns)
+    rows = await conn.fetch(
+        f"""SELECT {columns} FROM {rows_table.table} r
+              JOIN projection_checkpoints c ON c.name = $1 AND c.generation = r.generation
+             ORDER BY r.position, r.institution_id""",
+        name,
+    )
+    return [tuple(r) for r in rows]
+
+
+def pure_rows(name: str, entries: list[LogEntry]) -> list[tuple[Any, ...]]:
+    """The rows a projection's pure apply emits for `entries`, in order."""
+    proj = PROJECTIONS[name]
+    docs = Docs()
+    for entry in entries:
+        if entry.type in proj.handles:
+            proj.apply(docs, entry)
+    return docs.take_rows()
+
+
 async def assert_tables_equal_fold(conn: asyncpg.Connection | asyncpg.Pool) -> Fold:
-    """Every projection's table holds exactly the documents of the fold of the log."""
-    fold = await fold_of_log(conn)
+    """Every projection's table holds exactly the documents of the fold of the log,
+    and every row table exactly the rows its apply emits for the log."""
+    entries = await log_entries(conn)
+    fold = Fold().apply_all(entries)
     checkpoints = await queries.projection_positions(conn)
-    for name in PROJECTIONS:
+    for name, proj in PROJECTIONS.items():
         assert checkpoints[name] == fold.position, name
         assert await table_docs(conn, name) == fold.documents(name), name
+        if proj.rows is not None:
+            assert await table_rows(conn, name) == pure_rows(name, entries), name
     return fold
 
 

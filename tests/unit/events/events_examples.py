@@ -115,6 +115,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
         "name": "National fund's witness",
         "key": WITNESS_KEY,
     },
+    "statement.filed": {"institution_id": "CQ-SCI-GUAR", "from": "2025-04-01", "to": "2025-06-30"},
 }
 
 TYPES: tuple[str, ...] = tuple(_EXAMPLES)

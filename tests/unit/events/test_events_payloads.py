@@ -24,6 +24,7 @@ STREAMS = {
     "institution.limits_set": "institution-CQ-SCI-GUAR",
     "limit.reinstated": "institution-CQ-SCI-GUAR",
     "witness.registered": "witness-W-FUND",
+    "statement.filed": "institution-CQ-SCI-GUAR",
 }
 
 
@@ -45,7 +46,7 @@ def refused_at(type_: str, data: dict[str, Any]) -> str:
 
 def test_every_spec_type_has_a_payload_and_an_example() -> None:
     assert set(PAYLOADS) == set(TYPES)
-    assert len(EVENT_TYPES) == 20
+    assert len(EVENT_TYPES) == 21
 
 
 @pytest.mark.parametrize("type_", TYPES)

@@ -1,0 +1,169 @@
+"""GET /v1/statements/{institution_id}: an institution's period statement (SPEC 9)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import msgspec
+from aiohttp import web
+
+from events.business import SHANGHAI
+from ledger.filed_statements import (
+    DigestMismatch,
+    changes,
+    filed_statement,
+    late_positions,
+    latest_filing,
+)
+from ledger.http.access import known_shape, not_found
+from ledger.http.auth import READ_ROLES, authenticate
+from ledger.http.context import LIMITS
+from ledger.http.params import date_param, moment_param, text_param
+from ledger.http.problems import Problem, invalid
+from ledger.http.readmodels import _primary_reflects as primary_reflects
+from ledger.http.readmodels import _standby_reflects as standby_reflects
+from ledger.http.readmodels import _wanted as wanted_position
+from ledger.http.replicas import read_routed
+from ledger.http.schemas import json_response_body
+from ledger.http.statement_schemas import FiledStatement, Statement, StatementComparison
+from ledger.periods import PERIOD_FORMS, period_dates
+from ledger.standbys import Standby
+from ledger.statement_csv import statement_csv
+from projections.queries import reflected_position
+from projections.statements import Cut, institution_kind, statement
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a statement request asks for: whose, which business dates, as known when."""
+
+    institution_id: str
+    first: dt.date
+    last: dt.date
+    known_at: dt.datetime | None
+
+
+def asked(request: web.Request) -> Asked:
+    """The request's institution, period and known_at, or 422 naming what to fix."""
+    ident = request.match_info["institution_id"]
+    known_shape(ident)
+    period = text_param(request, "period")
+    first, last = date_param(request, "from"), date_param(request, "to")
+    if period is not None:
+        if first is not None or last is not None:
+            raise invalid("query.period", "give period, or from and to, not both")
+        try:
+            first, last = period_dates(period)
+        except ValueError as exc:
+            raise invalid("query.period", str(exc)) from None
+    elif first is None or last is None:
+        missing = "to" if first is not None else "from" if last is not None else "period"
+        raise invalid(
+            f"query.{missing}",
+            f"give period ({PERIOD_FORMS}), or from and to (YYYY-MM-DD, both included)",
+        )
+    if first > last:
+        raise invalid("query.from", f"from {first} is after to {last}; swap them")
+    known_at = moment_param(request, "known_at", now=dt.datetime.now(dt.UTC))
+    return Asked(ident, first, last, known_at)
+
+
+def check_reader(actor_role: str, actor_institution: str | None, institution_id: str) -> None:
+    """403 unless auditor, admin, reader or the institution itself."""
+    if actor_role not in READ_ROLES and actor_institution != institution_id:
+        raise Problem("forbidden", "an institution's key reads only its own statements")
+
+
+def respond(
+    request: web.Request, body: dict[str, Any], answer: type[msgspec.Struct] = Statement
+) -> web.Response:
+    """JSON as the type the OpenAPI document describes, or CSV when the client accepts
+    text/csv (and not JSON first); the comparison is JSON only."""
+    accept = request.headers.get("Accept", "")
+    wants_csv = "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]
+    if wants_csv and answer is not StatementComparison:
+        return web.Response(text=statement_csv(body), content_type="text/csv", charset="utf-8")
+    typed = msgspec.convert(body, answer)
+    return web.Response(body=json_response_body(typed), content_type="application/json")
+
+
+@routes.get("/v1/statements/{institution_id}")
+async def get_statement(request: web.Request) -> web.Response:
+    """Per program: in force, movements, losses over a period (auditor, admin, reader, itself).
+
+    `?filed=latest`: the latest filed statement of that period, recomputed and checked
+    against its digest; `?compare=filed`: that one against the statement now.
+    """
+    actor = await authenticate(request)
+    ask = asked(request)
+    filed = text_param(request, "filed")
+    compare = text_param(request, "compare")
+    if filed not in (None, "latest"):
+        raise invalid("query.filed", "the only choice is filed=latest")
+    if compare not in (None, "filed"):
+        raise invalid("query.compare", "the only choice is compare=filed")
+    if filed and compare:
+        raise invalid("query.compare", "give filed=latest or compare=filed, not both")
+    check_reader(actor.role, actor.institution_id, ask.institution_id)
+    wanted = wanted_position(request)
+    deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
+
+    async def work(
+        conn: asyncpg.Connection, standby: Standby | None
+    ) -> tuple[dict[str, Any], type[msgspec.Struct]]:
+        # As the read-model routes do: on a standby that reflects min_position, else the primary.
+        if wanted is not None:
+            if standby is None:
+                await primary_reflects(conn, wanted, deadline)
+            else:
+                await standby_reflects(request, conn, standby, wanted, deadline)
+        return await _answer(conn, ask, filed, compare)
+
+    body, answer = await read_routed(request, work)
+    return respond(request, body, answer)
+
+
+async def _answer(
+    conn: asyncpg.Connection, ask: Asked, filed: str | None, compare: str | None
+) -> tuple[dict[str, Any], type[msgspec.Struct]]:
+    kind = await institution_kind(conn, ask.institution_id)
+    if kind is None:
+        raise not_found(f"institution {ask.institution_id}")
+    known_at = ask.known_at or dt.datetime.now(SHANGHAI)
+    now = await statement(
+        conn,
+        ask.institution_id,
+        kind,
+        ask.first,
+        ask.last,
+        known_at.astimezone(SHANGHAI),
+        Cut(known_at=ask.known_at),
+    )
+    if not (filed or compare):
+        return now, Statement
+    filing = await latest_filing(conn, ask.institution_id, ask.first, ask.last)
+    if filing is None:
+        raise not_found(f"statement filed by {ask.institution_id} for {ask.first} to {ask.last}")
+    reflected = await reflected_position(conn)
+    if reflected < filing.position:
+        raise Problem(
+            "service-unavailable",
+            f"the read models reflect position {reflected}, not yet the filed "
+            f"{filing.position}; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        then = await filed_statement(conn, ask.institution_id, kind, ask.first, ask.last, filing)
+    except DigestMismatch as exc:
+        raise Problem("invalid-state", str(exc)) from None
+    if filed:
+        return then, FiledStatement
+    late = await late_positions(conn, ask.institution_id, ask.last, filing.position, ask.known_at)
+    body = {"filed": then, "now": now, "changes": changes(then, now), "late_events": late}
+    return body, StatementComparison

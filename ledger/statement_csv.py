@@ -1,0 +1,34 @@
+"""A statement as CSV: one row per program, columns named by their JSON path (`issued.count`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+HEADS = ("institution_id", "kind", "from", "to", "known_at", "position")
+"""The statement's own fields, repeated on every row before the program's."""
+
+
+def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as one level, keys joined by dots, in document order."""
+    flat: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def statement_csv(body: dict[str, Any]) -> str:
+    """The statement body as CSV text (null written as an empty field)."""
+    rows = [
+        {**{head: body[head] for head in HEADS}, **flatten(program)} for program in body["programs"]
+    ]
+    out = io.StringIO()
+    columns = list(rows[0]) if rows else [*HEADS, "program_id"]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,126 @@
+"""Filing a statement (SPEC 9): reproduced byte for byte later, compared field by field."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from ledger.http.app import create_app
+from ledger.runtime import Runtime
+from projections.statements import statement_digest
+from tests.e2e.conftest import FAST, ClientFactory, Keys
+from tests.e2e.test_http_statements import HEAD
+from tests.integration.business.scenario import SECOND_SME, post_dated, seed_dated, year
+from tests.unit.rules.world import BANK, GUAR, issued, key
+
+Client = TestClient[Any, Any]
+Q2 = {"from": "2025-04-01", "to": "2025-06-30"}
+
+
+@pytest.fixture
+async def books(runtime: Runtime, db_dsn: str, aiohttp_client: ClientFactory) -> Client:
+    """The year of business posted, and a client of the service with its read models."""
+    await seed_dated(runtime)
+    await post_dated(runtime, year())
+    return await aiohttp_client(create_app(db_dsn, pool_size=4, limits=FAST, projections=True))
+
+
+def _filing(institution: str, **period: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "statement.filed",
+        "data": {"institution_id": institution, **(period or Q2)},
+    }
+
+
+async def _statement(client: Client, headers: dict[str, str], position: int, **q: str) -> Any:
+    params = {**Q2, "min_position": str(position), **q}
+    r = await client.get(f"/v1/statements/{GUAR}", params=params, headers=headers)
+    assert r.status == 200, await r.text()
+    return await r.read()
+
+
+async def _file(client: Client, keys: Keys) -> int:
+    await _statement(client, await keys.of(GUAR), HEAD)  # the read model has the year
+    r = await client.post("/v1/events", json=_filing(GUAR), headers=await keys.of(GUAR))
+    assert r.status == 201, await r.text()
+    return int((await r.json())["position"])
+
+
+async def _late_issue(runtime: Runtime) -> int:
+    """G-3, issued in June, reported only now."""
+    late = issued("G-3", sme_id=SECOND_SME, loan_amount=200_000_000)
+    (position,) = await post_dated(runtime, [(late, key(GUAR), "2025-06-20T10:00:00+08:00")])
+    return position
+
+
+async def test_the_filed_statement_is_reproduced_byte_for_byte_after_late_events(
+    books: Client, keys: Keys, runtime: Runtime
+) -> None:
+    who = await keys.of(GUAR)
+    filed_at = await _file(books, keys)
+    first = await _statement(books, who, filed_at, filed="latest")
+    late = await _late_issue(runtime)
+    again = await _statement(books, who, late, filed="latest")
+    assert again == first
+
+
+async def test_the_filed_statement_carries_its_digest_and_the_figures_then(
+    books: Client, keys: Keys
+) -> None:
+    who = await keys.of(GUAR)
+    filed_at = await _file(books, keys)
+    body = json.loads(await _statement(books, who, filed_at, filed="latest"))
+    figures = {k: v for k, v in body.items() if k not in ("filed_at", "digest")}
+    assert body["digest"] == statement_digest(figures)
+    now = json.loads(await _statement(books, who, filed_at))
+    assert figures["programs"] == now["programs"]
+    assert figures["position"] == now["position"]
+
+
+async def test_compare_lists_exactly_the_changed_fields_and_the_late_positions(
+    books: Client, keys: Keys, runtime: Runtime
+) -> None:
+    await _file(books, keys)
+    late = await _late_issue(runtime)
+    body = json.loads(await _statement(books, await keys.role("auditor"), late, compare="filed"))
+    assert body["late_events"] == [late]
+    assert {(c["field"], c["filed"], c["now"]) for c in body["changes"]} == {
+        ("issued.count", 1, 2),
+        ("issued.amount", 500_000_000, 700_000_000),
+        ("closing_in_force", 1_400_000_000, 1_600_000_000),
+    }
+    assert body["filed"]["digest"]
+    assert body["now"]["position"] == late
+
+
+async def test_nothing_filed_for_the_period_is_404(books: Client, keys: Keys) -> None:
+    r = await books.get(
+        f"/v1/statements/{GUAR}", params={**Q2, "filed": "latest"}, headers=await keys.of(GUAR)
+    )
+    assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
+
+
+async def test_only_the_institution_itself_or_an_admin_may_file(books: Client, keys: Keys) -> None:
+    r = await books.post("/v1/events", json=_filing(GUAR), headers=await keys.of(BANK))
+    assert (r.status, (await r.json())["type"]) == (403, "/problems/forbidden")
+    r = await books.post("/v1/events", json=_filing(GUAR), headers=await keys.role("admin"))
+    assert r.status == 201, await r.text()
+
+
+async def test_filing_for_an_unknown_institution_is_invalid_state(
+    books: Client, keys: Keys
+) -> None:
+    r = await books.post("/v1/events", json=_filing("NOBODY"), headers=await keys.role("admin"))
+    assert (r.status, (await r.json())["type"]) == (409, "/problems/invalid-state")
+
+
+async def test_filing_a_period_that_ends_before_it_starts_is_422(books: Client, keys: Keys) -> None:
+    event = _filing(GUAR, **{"from": "2025-07-01", "to": "2025-06-30"})
+    r = await books.post("/v1/events", json=event, headers=await keys.of(GUAR))
+    body = await r.json()
+    assert (r.status, body["errors"][0]["path"]) == (422, "$.data.from")

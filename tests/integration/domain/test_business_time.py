@@ -1,0 +1,126 @@
+"""Business time (SPEC 9): occurred_at not far ahead of the clock, streams in business order."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from events import payloads as p
+from ledger.posting import PostResult
+from ledger.rules.refusal import Refusal
+from ledger.runtime import Runtime, running
+from tests.factory import posted
+from tests.integration.domain.scenario import as_posted, event_count, post, seed
+from tests.unit.rules.world import BANK, GUAR, issued, key
+
+SH = dt.timezone(dt.timedelta(hours=8))
+
+
+def _at(text: str) -> str:
+    return dt.datetime.fromisoformat(text).isoformat()
+
+
+async def _issued(rt: Runtime, occurred_at: str) -> None:
+    await seed(rt, "little_giant")
+    await post(rt, issued("G-1"), key(GUAR), occurred_at=occurred_at)
+
+
+async def test_occurred_at_more_than_five_minutes_ahead_is_refused_with_its_path(
+    runtime: Runtime,
+) -> None:
+    await seed(runtime, "little_giant")
+    ahead = (dt.datetime.now(SH) + dt.timedelta(minutes=6)).isoformat()
+    before = await event_count(runtime)
+    with pytest.raises(Refusal) as refused:
+        await post(runtime, issued("G-1"), key(GUAR), occurred_at=ahead)
+    assert (refused.value.status, refused.value.path) == (422, "$.occurred_at")
+    assert await event_count(runtime) == before
+
+
+async def test_occurred_at_a_little_ahead_is_accepted(runtime: Runtime) -> None:
+    await seed(runtime, "little_giant")
+    ahead = (dt.datetime.now(SH) + dt.timedelta(minutes=4)).isoformat()
+    result = await post(runtime, issued("G-1"), key(GUAR), occurred_at=ahead)
+    assert result.receipts[0].stream_version == 1
+
+
+async def test_an_event_earlier_than_its_stream_is_invalid_state_naming_both_times(
+    runtime: Runtime,
+) -> None:
+    await _issued(runtime, "2025-06-01T10:00:00+08:00")
+    before = await event_count(runtime)
+    repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    with pytest.raises(Refusal) as refused:
+        await post(runtime, repaid, key(BANK), occurred_at="2025-05-31T10:00:00+08:00")
+    assert (refused.value.status, refused.value.slug) == (409, "invalid-state")
+    assert _at("2025-05-31T10:00:00+08:00") in refused.value.detail
+    assert _at("2025-06-01T10:00:00+08:00") in refused.value.detail
+    assert await event_count(runtime) == before
+
+
+async def test_an_event_at_the_same_business_time_as_its_stream_is_accepted(
+    runtime: Runtime,
+) -> None:
+    await _issued(runtime, "2025-06-01T10:00:00+08:00")
+    repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    # The same instant in another offset is not earlier.
+    await post(runtime, repaid, key(BANK), occurred_at="2025-06-01T02:00:00+00:00")
+
+
+async def test_an_event_without_occurred_at_takes_the_recording_time_as_its_business_time(
+    runtime: Runtime,
+) -> None:
+    await seed(runtime, "little_giant")
+    await post(runtime, issued("G-1"), key(GUAR))
+    repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    with pytest.raises(Refusal) as refused:
+        await post(runtime, repaid, key(BANK), occurred_at="2025-06-01T10:00:00+08:00")
+    assert refused.value.slug == "invalid-state"
+
+
+async def test_a_refused_batch_event_leaves_the_stream_time_as_it_was(runtime: Runtime) -> None:
+    """The batch's first event would have moved the stream on; the second is refused."""
+    await _issued(runtime, "2025-06-01T10:00:00+08:00")
+    repay = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    batch = posted(
+        as_posted(repay, occurred_at="2025-08-01T10:00:00+08:00"),
+        as_posted(repay, occurred_at="2025-07-01T10:00:00+08:00"),
+    )
+    with pytest.raises(Refusal):
+        await runtime.ledger.post(batch, key(BANK), batch=True)
+    repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    await post(runtime, repaid, key(BANK), occurred_at="2025-07-01T10:00:00+08:00")
+
+
+async def test_concurrent_posts_to_one_stream_from_two_instances_keep_business_order(
+    db_dsn: str,
+) -> None:
+    """Each post is decided against the time its predecessors left: the stored stream
+    never goes back in business time, whichever of them win."""
+    async with running(db_dsn) as first, running(db_dsn) as second:
+        await _issued(first, "2025-01-01T10:00:00+08:00")
+        days = list(range(2, 30))
+        results = await asyncio.gather(
+            *(
+                post(
+                    (first, second)[d % 2],
+                    p.LoanRepaid(guarantee_id="G-1", amount=1),
+                    key(BANK),
+                    occurred_at=f"2025-01-{d:02d}T10:00:00+08:00",
+                )
+                for d in days
+            ),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, PostResult | Refusal) for r in results), results
+        refused = [r for r in results if isinstance(r, Refusal)]
+        assert all(r.slug == "invalid-state" for r in refused)
+        rows = await first.pool.fetch(
+            """SELECT ledger_occurred_at(body) AS t FROM events
+                WHERE stream_id = 'guarantee-G-1' ORDER BY stream_version"""
+        )
+        times = [r["t"] for r in rows]
+        assert times == sorted(times)
+        assert len(times) == 1 + len(days) - len(refused)

@@ -1,0 +1,50 @@
+"""A statement as CSV: one row per program, columns named by JSON path."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ledger.statement_csv import flatten, statement_csv
+
+BODY = {
+    "institution_id": "G",
+    "kind": "guarantor",
+    "from": "2025-04-01",
+    "to": "2025-06-30",
+    "known_at": "2026-01-05T10:00:00+08:00",
+    "position": 12,
+    "programs": [
+        {"program_id": "P", "issued": {"count": 2, "amount": 300}, "compensation_rate_bp": None},
+        {"program_id": "Q", "issued": {"count": 0, "amount": 0}, "compensation_rate_bp": 25},
+    ],
+}
+
+
+def test_nested_figures_are_named_by_their_json_path() -> None:
+    assert flatten({"a": 1, "b": {"c": 2, "d": {"e": 3}}}) == {"a": 1, "b.c": 2, "b.d.e": 3}
+
+
+def test_each_program_is_one_row_with_the_statement_fields_first() -> None:
+    rows = list(csv.DictReader(io.StringIO(statement_csv(BODY))))
+    assert [r["program_id"] for r in rows] == ["P", "Q"]
+    assert list(rows[0])[:7] == [
+        "institution_id",
+        "kind",
+        "from",
+        "to",
+        "known_at",
+        "position",
+        "program_id",
+    ]
+    assert (rows[0]["issued.count"], rows[0]["issued.amount"]) == ("2", "300")
+
+
+def test_null_is_an_empty_field() -> None:
+    rows = list(csv.DictReader(io.StringIO(statement_csv(BODY))))
+    assert (rows[0]["compensation_rate_bp"], rows[1]["compensation_rate_bp"]) == ("", "25")
+
+
+def test_a_statement_without_programs_still_has_a_header() -> None:
+    text = statement_csv({**BODY, "programs": []})
+    assert text.splitlines()[0].startswith("institution_id,kind,from,to,known_at,position")
