@@ -1,7 +1,7 @@
 """The compensation-rate circuit breaker's arithmetic, shared by the rules and the read models.
 
 One institution's standing in one program for one calendar year of business
-dates (SPEC sections 9 and 10): what left force, how much of it by
+dates: what left force, how much of it by
 compensation, and whether new issuance is suspended.
 """
 

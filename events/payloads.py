@@ -266,7 +266,7 @@ class LimitReinstated(_InstitutionEvent, frozen=True, kw_only=True):
 
 
 class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
-    """A party that witnesses the log (SPEC 8.2) registered its cosignature key."""
+    """A party that witnesses the log registered its cosignature key."""
 
     TYPE: ClassVar[str] = "witness.registered"
     witness_id: Ident
@@ -286,7 +286,7 @@ class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
 
 
 class StatementFiled(PayloadBase, frozen=True, kw_only=True):
-    """An institution filed its statement for business dates from..to (SPEC 9)."""
+    """An institution filed its statement for business dates from..to."""
 
     TYPE: ClassVar[str] = "statement.filed"
     institution_id: Ident

@@ -38,7 +38,7 @@ LimitRole = Literal["guarantor", "bank"]
 
 
 class CompensationRateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The compensation-rate circuit breaker of a program (SPEC section 10)."""
+    """The compensation-rate circuit breaker of a program."""
 
     role: LimitRole
     warning_bp: PositiveBp

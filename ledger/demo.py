@@ -69,7 +69,7 @@ def _g(guarantee_id: str, **data: Any) -> dict[str, Any]:
 
 def _limits() -> list[Step]:
     """The guarantor's net assets (2 000 000 000 yuan) and its regulatory limits:
-    15 times net assets in force, 10% of them to any one SME (SPEC section 10)."""
+    15 times net assets in force, 10% of them to any one SME."""
     return [
         Step(
             f"net assets {GUARANTOR_ID}",

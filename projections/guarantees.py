@@ -84,7 +84,7 @@ def apply(docs: Docs, entry: LogEntry) -> None:
 
 
 def render(doc: Doc, position: int) -> dict[str, Any]:
-    """The guarantee body (SPEC section 6) from its document."""
+    """The guarantee body from its document."""
     fields = (
         "guarantee_id",
         "program_id",

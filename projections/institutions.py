@@ -238,8 +238,8 @@ def _cap(row: Doc, program: Doc) -> tuple[int | None, int]:
 def render(
     doc: Doc, programs: Mapping[str, Doc], position: int, year: int | None = None
 ) -> dict[str, Any]:
-    """The position body (SPEC section 6) from the institution's and its programs' documents;
-    programs with a compensation-rate limit show its breaker for `year` (SPEC section 10)."""
+    """The position body from the institution's and its programs' documents;
+    programs with a compensation-rate limit show its breaker for `year`."""
     rows = []
     for program_id in sorted(doc["programs"]):
         row = doc["programs"][program_id]

@@ -90,7 +90,7 @@ async def institution_position(conn: Conn, institution_id: str) -> dict[str, Any
     if got is None:
         return None
     doc, found, position = got
-    # The breaker shown is the current year's (SPEC section 10), in business time.
+    # The breaker shown is the current year's, in business time.
     year = dt.datetime.now(BUSINESS_TZ).year
     return institutions.render(doc, found, position, year)
 

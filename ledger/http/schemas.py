@@ -161,7 +161,7 @@ class ClaimShares(_Body):
 
 
 class RateLimitStanding(_Body):
-    """The compensation-rate breaker of an institution in a program, this year (SPEC 10)."""
+    """The compensation-rate breaker of an institution in a program, this year."""
 
     year: int
     rate_bp: int | None

@@ -86,7 +86,7 @@ def _headroom(view: View, g: GuaranteeState) -> dict[Role, int | None]:
 def compensate(
     view: View, event: CompensationPaid, at: dt.datetime | None = None
 ) -> CompensationDerived:
-    """Pay the approved claim and fix each party's share of the loss (SPEC section 5)."""
+    """Pay the approved claim and fix each party's share of the loss."""
     g = guarantee(view, event.guarantee_id)
     require(g, "compensation.paid", "approved")
     claim = _claim(g, event.claim_id, "compensation.paid")

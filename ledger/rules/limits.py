@@ -1,4 +1,4 @@
-"""Risk limits (SPEC section 10): leverage, single-SME concentration and the rate breaker."""
+"""Risk limits: leverage, single-SME concentration and the rate breaker."""
 
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ class GuaranteeState(msgspec.Struct, kw_only=True):
 
 
 class GuarantorLimits(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A guarantor's latest recorded net assets and limits (SPEC section 10)."""
+    """A guarantor's latest recorded net assets and limits."""
 
     institution_id: str
     net_assets: int | None = None
@@ -167,7 +167,7 @@ class View:
     breakers: dict[BreakerKey, Breaker] = field(default_factory=dict)
     statements: dict[tuple[str, dt.date, dt.date], StatementDerived] = field(default_factory=dict)
     """What a statement.filed in this post would fix, by (institution, from, to): computed
-    from the read models in the append transaction before the rules decide (SPEC 9)."""
+    from the read models in the append transaction before the rules decide."""
     dirty: set[tuple[str, str]] = field(default_factory=set)
 
     def touch(self, kind: str, key: str) -> None:

@@ -63,7 +63,7 @@ class Prepared:
     earlier: dict[str, Earlier] = field(default_factory=dict)
     keys: dict[str, StoredKey] = field(default_factory=dict)
     limited: set[str] = field(default_factory=set)
-    """Institutions with recorded limits among those read (SPEC section 10)."""
+    """Institutions with recorded limits among those read."""
 
 
 async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, GuaranteeRef]:
@@ -119,7 +119,7 @@ async def prepare(
     view.program_volume.update({(pid, role): 0 for pid in fp.volumes for role in ROLES})
     for r in rows:
         _READERS[r["r_kind"]](prepared, r)
-    # Only a post that some risk limit applies to makes a third call (SPEC section 10).
+    # Only a post that some risk limit applies to makes a third call.
     wanted = limit_rows.wanted(view, fp, prepared.limited)
     if wanted is not None:
         await limit_rows.load(conn, prepared, wanted, lock=lock, barrier=fp.barrier)

@@ -75,7 +75,7 @@ BEGIN
     END IF;
     IF cardinality(institution_ids) > 0 THEN
         RETURN QUERY
-            -- r_key2: the institution has limits (SPEC section 10), read in passing.
+            -- r_key2: the institution has limits, read in passing.
             SELECT 'institution', i.institution_id, l.institution_id, NULL::text, NULL::bigint,
                    NULL::bigint, NULL::bigint, i.doc, NULL::timestamptz
               FROM w_institutions i
