@@ -9,5 +9,5 @@ SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def business_date(moment: dt.datetime) -> dt.date:
-    """The date of `moment` in Asia/Shanghai (SPEC section 9)."""
+    """The date of `moment` in Asia/Shanghai."""
     return moment.astimezone(SHANGHAI).date()

@@ -11,7 +11,20 @@ from msgspec import Meta
 from events.credit_code import credit_code_problem
 from events.errors import field_problem
 from events.terms import ProgramTerms
-from events.types import Bp, Category, Fen, Ident, InstitutionKind, Name, Reason, Reference, SmeId
+from events.types import (
+    Bp,
+    Category,
+    Fen,
+    Ident,
+    InstitutionKind,
+    LeverageX100,
+    Name,
+    PositiveBp,
+    Reason,
+    Reference,
+    SmeId,
+    Year,
+)
 from events.witness_key import witness_key_problem
 
 
@@ -218,8 +231,42 @@ class ClaimClosed(_ClaimEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "claim.closed"
 
 
+class _InstitutionEvent(PayloadBase, frozen=True, kw_only=True):
+    institution_id: Ident
+
+    @property
+    def stream_id(self) -> str:
+        """Return `institution-{institution_id}`."""
+        return f"institution-{self.institution_id}"
+
+
+class InstitutionNetAssetsRecorded(_InstitutionEvent, frozen=True, kw_only=True):
+    """An institution's net assets as of a date (the base of its leverage limits)."""
+
+    TYPE: ClassVar[str] = "institution.net_assets_recorded"
+    net_assets: Fen
+    as_of: datetime.date
+
+
+class InstitutionLimitsSet(_InstitutionEvent, frozen=True, kw_only=True):
+    """A guarantor's leverage and single-SME concentration limits, relative to net assets."""
+
+    TYPE: ClassVar[str] = "institution.limits_set"
+    max_leverage_x100: LeverageX100
+    max_single_sme_bp: PositiveBp
+
+
+class LimitReinstated(_InstitutionEvent, frozen=True, kw_only=True):
+    """An admin lifted an institution's compensation-rate suspension in a program for a year."""
+
+    TYPE: ClassVar[str] = "limit.reinstated"
+    program_id: Ident
+    year: Year
+    reason: Reason
+
+
 class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
-    """A party that witnesses the log (SPEC 8.2) registered its cosignature key."""
+    """A party that witnesses the log registered its cosignature key."""
 
     TYPE: ClassVar[str] = "witness.registered"
     witness_id: Ident
@@ -239,7 +286,7 @@ class WitnessRegistered(PayloadBase, frozen=True, kw_only=True):
 
 
 class StatementFiled(PayloadBase, frozen=True, kw_only=True):
-    """An institution filed its statement for business dates from..to (SPEC 9)."""
+    """An institution filed its statement for business dates from..to."""
 
     TYPE: ClassVar[str] = "statement.filed"
     institution_id: Ident
@@ -274,6 +321,9 @@ Payload = (
     | CompensationPaid
     | RecoveryRecorded
     | ClaimClosed
+    | InstitutionNetAssetsRecorded
+    | InstitutionLimitsSet
+    | LimitReinstated
     | WitnessRegistered
     | StatementFiled
 )
@@ -296,6 +346,9 @@ _ALL: tuple[type[Payload], ...] = (
     CompensationPaid,
     RecoveryRecorded,
     ClaimClosed,
+    InstitutionNetAssetsRecorded,
+    InstitutionLimitsSet,
+    LimitReinstated,
     WitnessRegistered,
     StatementFiled,
 )

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from events.errors import FieldError
-from events.types import CATEGORIES, Bp, Category, Fen, Ident, RoleAmounts
+from events.types import CATEGORIES, Bp, Category, Fen, FenOrZero, Ident, PositiveBp, RoleAmounts
 
 CappedRole = Literal["national_fund", "reguarantor", "compensation_pool"]
 """A role whose total losses in a program can be capped."""
@@ -33,6 +33,19 @@ class TermsShares(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     compensation_pool: Bp = 0
 
 
+LimitRole = Literal["guarantor", "bank"]
+"""The role whose compensation rate a program limits."""
+
+
+class CompensationRateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The compensation-rate circuit breaker of a program."""
+
+    role: LimitRole
+    warning_bp: PositiveBp
+    suspend_bp: PositiveBp
+    min_discharged: FenOrZero = 0
+
+
 class ProgramTerms(
     msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
 ):
@@ -48,6 +61,7 @@ class ProgramTerms(
     national_fund_bp_by_category: dict[Category, Bp] | None = None
     compensation_caps_bp: dict[CappedRole, Bp] = {}
     parties: dict[ProgramRole, Ident] = {}
+    compensation_rate_limit: CompensationRateLimit | None = None
 
     def guarantor_bp(self, fund_bp: int | None = None) -> int:
         """Return the guarantor's share in bp, given the fund's share (default: shares_bp)."""
@@ -138,4 +152,10 @@ def terms_errors(terms: ProgramTerms, path: str = "$.data.terms") -> list[FieldE
     for role in PROGRAM_ROLES:
         if can_share[role] and role not in terms.parties:
             add(f"parties.{role}", f"{role} can get a share, so parties must name its institution")
+    limit = terms.compensation_rate_limit
+    if limit is not None and limit.warning_bp > limit.suspend_bp:
+        add(
+            "compensation_rate_limit.warning_bp",
+            f"warning_bp ({limit.warning_bp}) must be at most suspend_bp ({limit.suspend_bp})",
+        )
     return errors

@@ -20,6 +20,17 @@ FenOrZero = Annotated[int, Meta(ge=0, le=MAX_FEN, description="Money in fen, >= 
 Bp = Annotated[int, Meta(ge=0, le=10000, description="Basis points, 0..10000")]
 """A rate or share in integer basis points (10000 bp = 100%)."""
 
+PositiveBp = Annotated[int, Meta(ge=1, le=10000, description="Basis points, 1..10000")]
+"""A limit in basis points that must leave some room: 1..10000."""
+
+LeverageX100 = Annotated[
+    int, Meta(ge=100, le=10000, description="Times net assets x 100: 100 (1x) .. 10000 (100x)")
+]
+"""A leverage limit in hundredths of a multiple (1000 = 10 times); 1x to 100x is sane."""
+
+Year = Annotated[int, Meta(ge=2000, le=2200, description="Calendar year, 2000..2200")]
+"""A calendar year of business dates."""
+
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """Pattern of institution, program, guarantee and claim identifiers."""
 

@@ -1,4 +1,4 @@
-"""Service settings read from the environment (SPEC section 7)."""
+"""Service settings read from the environment."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ class Settings:
     log_format: LogFormat = "json"
     log_origin: str | None = None
     signing_key_file: Path | None = None
-    # Hot standbys the read-only routes go to (SPEC section 13); none by default.
+    # Hot standbys the read-only routes go to; none by default.
     read_database_urls: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     read_max_lag_s: float = DEFAULT_READ_MAX_LAG_S
 

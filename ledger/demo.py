@@ -67,6 +67,25 @@ def _g(guarantee_id: str, **data: Any) -> dict[str, Any]:
     return {"guarantee_id": guarantee_id, **data}
 
 
+def _limits() -> list[Step]:
+    """The guarantor's net assets (2 000 000 000 yuan) and its regulatory limits:
+    15 times net assets in force, 10% of them to any one SME."""
+    return [
+        Step(
+            f"net assets {GUARANTOR_ID}",
+            ADMIN,
+            "institution.net_assets_recorded",
+            {"institution_id": GUARANTOR_ID, "net_assets": 200_000_000_000, "as_of": "2024-12-31"},
+        ),
+        Step(
+            f"limits {GUARANTOR_ID}",
+            ADMIN,
+            "institution.limits_set",
+            {"institution_id": GUARANTOR_ID, "max_leverage_x100": 1500, "max_single_sme_bp": 1000},
+        ),
+    ]
+
+
 def scenario() -> list[Step]:
     """Every step of the demo, in order."""
     steps = [
@@ -109,6 +128,7 @@ def scenario() -> list[Step]:
                 "2025-01-06",
             )
         )
+    steps += _limits()
     national = {
         "program_id": NATIONAL,
         "bank_id": BANK_ID,

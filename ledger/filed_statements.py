@@ -1,4 +1,4 @@
-"""Filed statements (SPEC 9): the latest filing of a period, recomputed and checked against
+"""Filed statements: the latest filing of a period, recomputed and checked against
 its digest, and what changed since it was filed."""
 
 from __future__ import annotations

@@ -248,7 +248,7 @@ def _decide_one(
         # taken (checked under the stream's lock, so two concurrent registrations
         # cannot both pass).
         raise invalid_state(f"witness {payload.witness_id} is already registered")
-    derived = decide(view, payload.TYPE, payload, actor)
+    derived = decide(view, payload.TYPE, payload, actor, when)
     versions[stream_id] = current + 1
     occurred[stream_id] = when
     return store_posted(

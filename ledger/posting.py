@@ -233,7 +233,7 @@ class Ledger:
                 kept = [(p, fp) for p, fp in zip(now, fps, strict=True) if id(p) not in gone]
                 now, fps = [p for p, _ in kept], [fp for _, fp in kept]
                 later = [post for post in later if id(post) not in gone]
-            # Filings fix the statement as the read models tell it now (SPEC 9).
+            # Filings fix the statement as the read models tell it now.
             await fix_statements(conn, prepared.view, (e for post in now for e in post.payloads))
             recorded_at = self._clock()
             decided = decide_group(prepared, now, fps, recorded_at)

@@ -102,7 +102,7 @@ def apply(docs: Docs, entry: LogEntry) -> None:
 
 
 def render(doc: Doc, position: int) -> dict[str, Any]:
-    """The claim body (SPEC section 6): every role present, zeros where it has no share."""
+    """The claim body: every role present, zeros where it has no share."""
     shares = {}
     for role in ROLES:
         borne, recovered = doc["borne"][role], doc["recovered"][role]

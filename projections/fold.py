@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from events.breaker import BUSINESS_TZ
 from events.payloads import EVENT_TYPES
 from events.stored import LogEntry
 from projections import claims, guarantees, institutions, programs, sme_exposure
@@ -90,14 +92,19 @@ class Fold:
         doc = self._doc(claims.NAME, claims.claim_key(claim_id))
         return None if doc is None else claims.render(doc, self.position)
 
-    def institution_position(self, institution_id: str) -> dict[str, Any] | None:
-        """The institution position body, or None for an unknown institution."""
+    def institution_position(
+        self, institution_id: str, year: int | None = None
+    ) -> dict[str, Any] | None:
+        """The institution position body (with the breakers of `year`, default the current
+        year as the live read model shows them), or None for an unknown institution."""
         doc = self._doc(institutions.NAME, institutions.institution_key(institution_id))
         if doc is None:
             return None
         keys = institutions.program_keys(doc)
         found = {key: self.docs[institutions.NAME].need(key) for key in keys}
-        return institutions.render(doc, found, self.position)
+        if year is None:
+            year = dt.datetime.now(BUSINESS_TZ).year
+        return institutions.render(doc, found, self.position, year)
 
     def program_summary(self, program_id: str) -> dict[str, Any] | None:
         """The program body, or None for an unknown program."""

@@ -102,7 +102,7 @@ def _point(entry: LogEntry, change: balance.BalanceChange) -> Doc:
 
 
 def render(doc: Doc, position: int) -> dict[str, Any]:
-    """The guarantee body (SPEC section 6) from its document."""
+    """The guarantee body from its document."""
     fields = (
         "guarantee_id",
         "program_id",

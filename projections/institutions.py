@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import msgspec
+
 from events import payloads as p
+from events.breaker import Breaker, business_year, record, reinstate
 from events.derived import CompensationDerived, RecoveryDerived
 from events.stored import LogEntry
+from events.terms import CompensationRateLimit
 from events.types import ROLES
 from projections import balance
+from projections.balance import BalanceChange
 from projections.base import Doc, Docs, Projection
 
 NAME = "institutions"
@@ -35,6 +40,8 @@ def needs(docs: Docs, entry: LogEntry) -> Iterable[str]:
         case p.ProgramRegistered() | p.ProgramAmended():
             named = [institution_key(i) for i in data.terms.parties.values()]
             return [program_key(data.program_id), *named]
+        case p.LimitReinstated():
+            return [institution_key(data.institution_id), program_key(data.program_id)]
         case p.GuaranteeIssued():
             issued = balance.new_guarantee(entry)
             named = [institution_key(i) for i in issued["parties"].values()]
@@ -81,8 +88,16 @@ def _add_role(docs: Docs, institution_id: str, program_id: str, role: str) -> No
 def _program_event(docs: Docs, data: p.ProgramRegistered | p.ProgramAmended) -> None:
     key = program_key(data.program_id)
     doc = docs.get(key) or {"program_id": data.program_id, "volume": {}, "borne": {}}
-    # Caps are those of the current terms, as the rules apply them.
-    docs.put(key, {**doc, "caps_bp": dict(data.terms.compensation_caps_bp)})
+    # Caps and the rate limit are those of the current terms, as the rules apply them.
+    limit = data.terms.compensation_rate_limit
+    docs.put(
+        key,
+        {
+            **doc,
+            "caps_bp": dict(data.terms.compensation_caps_bp),
+            "rate_limit": None if limit is None else msgspec.to_builtins(limit),
+        },
+    )
     for role, institution_id in data.terms.parties.items():
         _add_role(docs, institution_id, data.program_id, role)
 
@@ -107,6 +122,13 @@ def apply(docs: Docs, entry: LogEntry) -> None:
         case p.ProgramRegistered() | p.ProgramAmended():
             _program_event(docs, data)
             return
+        case p.LimitReinstated():
+            row = _row(docs, data.institution_id, data.program_id)
+            breakers = row.setdefault("breakers", {})
+            breaker = _breaker(breakers.get(str(data.year)))
+            reinstate(breaker)
+            breakers[str(data.year)] = msgspec.to_builtins(breaker)
+            return
     change = balance.track(docs, entry)
     gid = balance.guarantee_id_of(entry)
     if gid is None:
@@ -124,6 +146,7 @@ def apply(docs: Docs, entry: LogEntry) -> None:
     if change is not None and change.delta:
         for institution_id in set(parties.values()):
             _row(docs, institution_id, program_id)["in_force_balance"] += change.delta
+    _discharge(docs, entry, g, change)
     derived = entry.derived
     if isinstance(derived, CompensationDerived):
         shares = derived.shares.as_dict()
@@ -135,6 +158,62 @@ def apply(docs: Docs, entry: LogEntry) -> None:
         for role, amount in derived.split.as_dict().items():
             if amount:
                 _row(docs, parties[role], program_id)["recovered"] += amount
+
+
+_LIMIT = msgspec.convert  # decoding builtins back into the shared structs
+
+
+def _breaker(raw: Doc | None) -> Breaker:
+    return Breaker() if raw is None else _LIMIT(raw, Breaker)
+
+
+def _rate_limit(program: Doc | None) -> CompensationRateLimit | None:
+    raw = None if program is None else program.get("rate_limit")
+    return None if raw is None else _LIMIT(raw, CompensationRateLimit)
+
+
+def _discharge(docs: Docs, entry: LogEntry, g: Doc, change: BalanceChange | None) -> None:
+    """Count what left force towards the program's breaker, as the rules do (events.breaker)."""
+    data = entry.data
+    if isinstance(data, p.CompensationPaid):
+        derived = entry.derived
+        assert isinstance(derived, CompensationDerived)
+        kind, amount = "compensated", derived.approved_amount
+    elif change is None:
+        return
+    elif isinstance(data, p.LoanRepaid):
+        kind, amount = "repaid", change.before - change.after
+    elif isinstance(data, p.GuaranteeReleased):
+        kind, amount = "released", change.before
+    elif isinstance(data, p.ClaimClosed):
+        kind, amount = "closed", change.before
+    else:
+        return
+    limit = _rate_limit(docs.get(program_key(g["program_id"])))
+    who = None if limit is None else g["parties"].get(limit.role)
+    if limit is None or who is None or amount <= 0:
+        return
+    row = _row(docs, who, g["program_id"])
+    breakers = row.setdefault("breakers", {})
+    year = str(business_year(entry.occurred_at))
+    breaker = _breaker(breakers.get(year))
+    record(breaker, limit, kind, amount)  # type: ignore[arg-type]
+    breakers[year] = msgspec.to_builtins(breaker)
+
+
+def _limit_view(row: Doc, program: Doc, year: int) -> dict[str, Any] | None:
+    limit = _rate_limit(program)
+    if limit is None:
+        return None
+    breaker = _breaker(row.get("breakers", {}).get(str(year)))
+    return {
+        "year": year,
+        "rate_bp": breaker.rate_bp,
+        "discharged": breaker.discharged,
+        "warning_bp": limit.warning_bp,
+        "suspend_bp": limit.suspend_bp,
+        "status": breaker.status(limit),
+    }
 
 
 def program_keys(doc: Doc) -> list[str]:
@@ -156,12 +235,17 @@ def _cap(row: Doc, program: Doc) -> tuple[int | None, int]:
     return cap, used
 
 
-def render(doc: Doc, programs: Mapping[str, Doc], position: int) -> dict[str, Any]:
-    """The position body (SPEC section 6) from the institution's and its programs' documents."""
+def render(
+    doc: Doc, programs: Mapping[str, Doc], position: int, year: int | None = None
+) -> dict[str, Any]:
+    """The position body from the institution's and its programs' documents;
+    programs with a compensation-rate limit show its breaker for `year`."""
     rows = []
     for program_id in sorted(doc["programs"]):
         row = doc["programs"][program_id]
-        cap, used = _cap(row, programs[program_key(program_id)])
+        program = programs[program_key(program_id)]
+        cap, used = _cap(row, program)
+        limit = None if year is None else _limit_view(row, program, year)
         rows.append(
             {
                 "program_id": program_id,
@@ -173,6 +257,7 @@ def render(doc: Doc, programs: Mapping[str, Doc], position: int) -> dict[str, An
                 "net_loss": row["borne"] - row["recovered"],
                 "cap": cap,
                 "cap_used": used,
+                **({} if limit is None else {"limit": limit}),
             }
         )
     return {
@@ -189,6 +274,8 @@ PROJECTION = Projection(
     table="proj_institutions",
     needs=needs,
     apply=apply,
-    handles=balance.PROGRAM_EVENTS | {"institution.registered"} | balance.GUARANTEE_EVENTS,
+    handles=balance.PROGRAM_EVENTS
+    | {"institution.registered", "limit.reinstated"}
+    | balance.GUARANTEE_EVENTS,
 )
 """The institution positions read model."""

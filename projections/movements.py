@@ -1,4 +1,4 @@
-"""Movements by institution, program and business date: what statements sum (SPEC 9).
+"""Movements by institution, program and business date: what statements sum.
 
 Every event of a guarantee's stream adds one row per institution that takes part in
 the guarantee (its bank, guarantor, reguarantor, and the national fund or pool where

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 
+from events.breaker import BUSINESS_TZ
 from ledger.store.reads import head_position
 from projections import claims, guarantees, institutions, programs
 from projections import sme_exposure as exposure
@@ -88,7 +90,9 @@ async def institution_position(conn: Conn, institution_id: str) -> dict[str, Any
     if got is None:
         return None
     doc, found, position = got
-    return institutions.render(doc, found, position)
+    # The breaker shown is the current year's, in business time.
+    year = dt.datetime.now(BUSINESS_TZ).year
+    return institutions.render(doc, found, position, year)
 
 
 async def program_summary(conn: Conn, program_id: str) -> dict[str, Any] | None:

@@ -76,7 +76,7 @@ def program_keys(sme: Doc) -> list[str]:
 
 
 def render(sme: Doc, programs: Mapping[str, Doc], position: int) -> dict[str, Any]:
-    """The exposure body (SPEC section 6) from the SME's and its programs' documents."""
+    """The exposure body from the SME's and its programs' documents."""
     rows = []
     for program_id in sorted(sme["programs"]):
         row = sme["programs"][program_id]

@@ -1,4 +1,4 @@
-"""Statements (SPEC 9): an institution's movements per program over business dates, summed
+"""Statements: an institution's movements per program over business dates, summed
 from the movements read model (projections/movements.py) by two index ranges."""
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ async def statement(
     known_at: dt.datetime,
     cut: Cut,
 ) -> dict[str, Any]:
-    """The statement body (SPEC 9) of `institution_id` for business dates first..last."""
+    """The statement body of `institution_id` for business dates first..last."""
     rows = await conn.fetch(STATEMENT_SQL, institution_id, first, last, cut.known_at, cut.position)
     return {
         "institution_id": institution_id,

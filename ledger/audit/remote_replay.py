@@ -1,4 +1,4 @@
-"""Replay with no database (SPEC 8.3): over HTTP with an API key, or from an export file.
+"""Replay with no database: over HTTP with an API key, or from an export file.
 
 Each event is folded only once its link recomputes from the one before
 (ChainFold, as with a DSN) and its leaf is in the tree. Where the replay stops

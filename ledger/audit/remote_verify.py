@@ -1,4 +1,4 @@
-"""An auditor's verify over HTTP (SPEC 8.3): the chain and the Merkle root from the export,
+"""An auditor's verify over HTTP: the chain and the Merkle root from the export,
 checked against the log's signed checkpoint, with no database.
 
 The export gives each event's exact stored bytes and stored link. Every link is

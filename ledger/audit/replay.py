@@ -52,7 +52,7 @@ async def replay(
 ) -> Fold:
     """Fold the log from position 1 to `to_position` (default the head), or up to `as_of`.
 
-    With `business_date`, only the events whose business date (SPEC 9) is at or
+    With `business_date`, only the events whose business date is at or
     before it are folded: the books as of that day, as known at `as_of` (or now).
 
     Events are read in batches from one snapshot, so memory holds the read

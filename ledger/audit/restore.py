@@ -214,7 +214,7 @@ async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
     for c in chunk:
         stored = c.event
         try:
-            derived = decide(view, stored.type, stored.data, stored.actor)
+            derived = decide(view, stored.type, stored.data, stored.actor, stored.occurred_at)
         except Refusal as refusal:
             raise ImportRefused(
                 f"position {c.position}: the rules refuse this event now: {refusal.detail}"

@@ -37,7 +37,7 @@ class VerifyReport:
     problem: Problem | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The body of GET /v1/audit/verify (SPEC section 6), plus problem and reason."""
+        """The body of GET /v1/audit/verify, plus problem and reason."""
         return {
             "ok": self.ok,
             "verified_through": self.verified_through,

@@ -1,4 +1,4 @@
-"""The ledger's problems (SPEC section 6) as exceptions: one class per slug, one common base."""
+"""The ledger's problems as exceptions: one class per slug, one common base."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ledger witness`: cosign the log's checkpoints as they grow (SPEC 8.2), and `keygen`."""
+"""`ledger witness`: cosign the log's checkpoints as they grow, and `keygen`."""
 
 from __future__ import annotations
 

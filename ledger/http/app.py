@@ -78,7 +78,7 @@ def create_app(
     models following the log (the service runs it; most tests need no read models).
     With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints.
     With `read_dsns`, the read-only routes read from those hot standbys while they lag
-    at most `read_max_lag` seconds (SPEC section 13).
+    at most `read_max_lag` seconds.
     """
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()

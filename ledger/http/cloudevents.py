@@ -1,4 +1,4 @@
-"""Events as CloudEvents 1.0 in the structured JSON format (SPEC section 12)."""
+"""Events as CloudEvents 1.0 in the structured JSON format."""
 
 from __future__ import annotations
 

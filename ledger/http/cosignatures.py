@@ -1,4 +1,4 @@
-"""POST /v1/log/cosignatures: a witness's cosigned checkpoint (SPEC 8.2), checked then kept."""
+"""POST /v1/log/cosignatures: a witness's cosigned checkpoint, checked then kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /v1/events/stream: the sealed log as server-sent events (SPEC section 12).
+"""GET /v1/events/stream: the sealed log as server-sent events.
 
 Each event goes out as `id: <position>`, `event: <type>`, `data: <the event>`; a
 reconnecting consumer resumes after its `Last-Event-ID`. Every connection waits on

@@ -1,4 +1,4 @@
-"""The verifiable log over HTTP (SPEC 8.1): key, checkpoints, proofs and hash tiles."""
+"""The verifiable log over HTTP: key, checkpoints, proofs and hash tiles."""
 
 from __future__ import annotations
 

@@ -234,7 +234,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op(
         "get",
         "/v1/audit/state",
-        "A read model as it stood at a position, or as of a business date (SPEC 9)",
+        "A read model as it stood at a position, or as of a business date",
         {200: "AuditState"},
         (401, 403, 404, 409, 422, 503),
         query=(
@@ -266,7 +266,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op(
         "get",
         "/v1/statements/{institution_id}",
-        "An institution's statement per program over business dates (SPEC 9): JSON, or CSV "
+        "An institution's statement per program over business dates: JSON, or CSV "
         "for Accept: text/csv (auditor, admin, reader, itself)",
         {200: "StatementAnswer"},
         (*_READ, 409),

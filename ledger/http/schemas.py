@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -174,8 +174,19 @@ class ClaimShares(_Body):
     parties: dict[Role, str]
 
 
-class PositionLine(_Body):
-    """An institution's standing in one program."""
+class RateLimitStanding(_Body):
+    """The compensation-rate breaker of an institution in a program, this year."""
+
+    year: int
+    rate_bp: int | None
+    discharged: int
+    warning_bp: int
+    suspend_bp: int
+    status: Literal["ok", "warning", "suspended", "reinstated"]
+
+
+class PositionLine(_Body, omit_defaults=True):
+    """An institution's standing in one program (`limit` only where the program has one)."""
 
     program_id: str
     roles: list[Role]
@@ -186,6 +197,8 @@ class PositionLine(_Body):
     net_loss: int
     cap: int | None
     cap_used: int
+    limit: RateLimitStanding | None = None
+    """Only for programs with a compensation_rate_limit."""
 
 
 class InstitutionPosition(_Body):

@@ -1,4 +1,4 @@
-"""The answers of GET /v1/statements/{institution_id} as types (SPEC 9): what the route sends
+"""The answers of GET /v1/statements/{institution_id} as types: what the route sends
 and what the OpenAPI document describes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""GET /v1/statements/{institution_id}: an institution's period statement (SPEC 9)."""
+"""GET /v1/statements/{institution_id}: an institution's period statement."""
 
 from __future__ import annotations
 

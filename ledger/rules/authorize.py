@@ -5,6 +5,7 @@ from __future__ import annotations
 from events.payloads import (
     GuaranteeIssued,
     GuaranteeReleased,
+    InstitutionNetAssetsRecorded,
     LoanDefaulted,
     LoanRepaid,
     Payload,
@@ -17,7 +18,14 @@ from ledger.rules.refusal import forbidden
 from ledger.rules.state import View
 
 ADMIN_EVENTS = frozenset(
-    {"institution.registered", "program.registered", "program.amended", "witness.registered"}
+    {
+        "institution.registered",
+        "program.registered",
+        "program.amended",
+        "witness.registered",
+        "institution.limits_set",
+        "limit.reinstated",
+    }
 )
 BANK_EVENTS = frozenset({"loan.repaid", "loan.defaulted", "claim.filed"})
 GUARANTOR_EVENTS = frozenset(
@@ -42,6 +50,10 @@ def authorize(view: View, event_type: str, payload: Payload, actor: Actor) -> No
     if event_type in ADMIN_EVENTS:
         if actor.role != "admin":
             raise forbidden(f"only an admin key may post {event_type}")
+        return
+    if isinstance(payload, InstitutionNetAssetsRecorded):
+        if actor.role != "admin" and who != payload.institution_id:
+            raise forbidden("only an admin key or the institution itself may record its net assets")
         return
     if isinstance(payload, SmeRegistered):
         if actor.role not in ("guarantor", "reviewer"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from events.derived import CompensationDerived, RecoveryDerived
 from events.payloads import (
     ClaimApproved,
@@ -13,6 +15,7 @@ from events.payloads import (
 )
 from events.types import ROLES, Role, RoleAmounts
 from ledger.rules.lifecycle import guarantee, require, set_balance, set_status
+from ledger.rules.limits import discharge
 from ledger.rules.refusal import invalid_state
 from ledger.rules.shares import compensation_cap, split_loss, split_recovery
 from ledger.rules.state import ClaimState, GuaranteeState, View
@@ -80,8 +83,10 @@ def _headroom(view: View, g: GuaranteeState) -> dict[Role, int | None]:
     return headroom
 
 
-def compensate(view: View, event: CompensationPaid) -> CompensationDerived:
-    """Pay the approved claim and fix each party's share of the loss (SPEC section 5)."""
+def compensate(
+    view: View, event: CompensationPaid, at: dt.datetime | None = None
+) -> CompensationDerived:
+    """Pay the approved claim and fix each party's share of the loss."""
     g = guarantee(view, event.guarantee_id)
     require(g, "compensation.paid", "approved")
     claim = _claim(g, event.claim_id, "compensation.paid")
@@ -97,6 +102,7 @@ def compensate(view: View, event: CompensationPaid) -> CompensationDerived:
     claim.status = "compensated"
     set_balance(view, g, max(0, g.balance - loss))
     set_status(view, g, "compensated")
+    discharge(view, g, "compensated", loss, at)
     parties = {role: g.parties[role] for role in ROLES if role in g.parties}
     return CompensationDerived(approved_amount=loss, shares=borne, parties=parties)
 
@@ -122,11 +128,13 @@ def recover(view: View, event: RecoveryRecorded) -> RecoveryDerived:
     return RecoveryDerived(split=RoleAmounts.from_mapping(part))
 
 
-def close(view: View, event: ClaimClosed) -> None:
+def close(view: View, event: ClaimClosed, at: dt.datetime | None = None) -> None:
     """Close the compensated claim and, with it, the guarantee."""
     g = guarantee(view, event.guarantee_id)
     require(g, "claim.closed", "compensated")
     claim = _claim(g, event.claim_id, "claim.closed")
     claim.status = "closed"
     g.open_claim = None
+    left = g.in_force_balance
     set_status(view, g, "closed")
+    discharge(view, g, "closed", left, at)

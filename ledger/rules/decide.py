@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from events import payloads as p
 from events.derived import Derived
 from events.stored import Actor
-from ledger.rules import claims, filing, issuance, lifecycle, registry
+from ledger.rules import claims, filing, issuance, lifecycle, limits, registry
 from ledger.rules.authorize import authorize
 from ledger.rules.state import View
 
 
-def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Derived:
-    """Check `payload` (of `event_type`, posted by `actor`) and apply it to `view`.
+def decide(
+    view: View,
+    event_type: str,
+    payload: p.Payload,
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> Derived:
+    """Check `payload` (of `event_type`, posted by `actor`, at business time `at`) and
+    apply it to `view`.
+
+    `at` (the event's occurred_at) places it in a year of the compensation-rate
+    breakers; without it (rule tests only) the breakers are left out.
 
     Returns the facts the ledger derives and stores with the event (fixed
     shares, loss split, recovery split), or raises Refusal. `view` is changed
@@ -33,13 +45,13 @@ def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Der
         case p.SmeEligibilityRecorded():
             registry.record_eligibility(view, payload)
         case p.GuaranteeIssued():
-            return issuance.issue(view, payload)
+            return issuance.issue(view, payload, at)
         case p.LoanRepaid():
-            lifecycle.repay(view, payload)
+            lifecycle.repay(view, payload, at)
         case p.GuaranteeRenewed():
             lifecycle.renew(view, payload)
         case p.GuaranteeReleased():
-            lifecycle.release(view, payload)
+            lifecycle.release(view, payload, at)
         case p.LoanDefaulted():
             lifecycle.default(view, payload)
         case p.ClaimFiled():
@@ -49,11 +61,17 @@ def decide(view: View, event_type: str, payload: p.Payload, actor: Actor) -> Der
         case p.ClaimRejected():
             claims.reject(view, payload)
         case p.CompensationPaid():
-            return claims.compensate(view, payload)
+            return claims.compensate(view, payload, at)
         case p.RecoveryRecorded():
             return claims.recover(view, payload)
         case p.ClaimClosed():
-            claims.close(view, payload)
+            claims.close(view, payload, at)
+        case p.InstitutionNetAssetsRecorded():
+            limits.record_net_assets(view, payload)
+        case p.InstitutionLimitsSet():
+            limits.set_limits(view, payload)
+        case p.LimitReinstated():
+            limits.reinstate_limit(view, payload)
         case p.WitnessRegistered():
             # Nothing the rules decide on: the ledger reads registered keys from the
             # events themselves; a second registration is refused by its stream's version.

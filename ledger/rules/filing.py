@@ -1,4 +1,4 @@
-"""Filing a statement (SPEC 9): by the institution itself or an admin, with its figures fixed."""
+"""Filing a statement: by the institution itself or an admin, with its figures fixed."""
 
 from __future__ import annotations
 

@@ -36,6 +36,24 @@ class Footprint:
     claims: set[str] = field(default_factory=set)
     balances: set[tuple[str, str]] = field(default_factory=set)
     volumes: set[str] = field(default_factory=set)
+    barrier: bool = False
+    """The post changes what the limits apply to (a guarantor's limits, a program's
+    terms): it waits for every other append to end and holds the rest off."""
+    limit_pairs: set[tuple[str, str]] = field(default_factory=set)
+    """(guarantor, SME) of issuances: checked against the guarantor's limits, if any."""
+    limit_institutions: set[str] = field(default_factory=set)
+    """Institutions whose net assets or limits the post records."""
+    renewals: set[str] = field(default_factory=set)
+    """Guarantees renewed (a raised balance is checked against the guarantor's limits)."""
+    discharges: set[str] = field(default_factory=set)
+    """Guarantees whose balance leaves force (counted by their program's breaker, if any)."""
+    breakers: dict[tuple[str, str], bool] = field(default_factory=dict)
+    """(program, institution) breakers read, and whether the post may change them."""
+
+    def add_breaker(self, program_id: str, institution_id: str, exclusive: bool) -> None:
+        """Read a breaker (exclusive: and maybe change it), when its program has a limit."""
+        key = (program_id, institution_id)
+        self.breakers[key] = self.breakers.get(key, False) or exclusive
 
 
 # Events that can change a guarantee's in-force balance (the amount or whether it
@@ -49,6 +67,10 @@ _BALANCE_EVENTS = (
     p.CompensationPaid,
     p.ClaimClosed,
 )
+
+
+# Events whose balance leaves force, counted by a program's compensation-rate breaker.
+_DISCHARGE_EVENTS = (p.LoanRepaid, p.GuaranteeReleased, p.CompensationPaid, p.ClaimClosed)
 
 
 def referenced_guarantees(events: list[p.Payload]) -> set[str]:
@@ -73,6 +95,9 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
     """
     fp = Footprint()
     known = dict(refs)
+    # Parties of guarantees this post issues: a discharge later in the post counts for
+    # one of them, in a breaker no stored guarantee leads ledger_prepare to.
+    issued_here: dict[str, p.GuaranteeIssued] = {}
     for event in events:
         fp.exclusive.add(f"stream:{event.stream_id}")
         match event:
@@ -81,6 +106,9 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
             case p.WitnessRegistered():
                 pass  # its stream's lock (above) is all it needs
             case p.ProgramRegistered() | p.ProgramAmended():
+                # An amendment may add or drop a rate limit, which decides whether posts
+                # in the program take the breaker's lock: none may be under way meanwhile.
+                fp.barrier = fp.barrier or isinstance(event, p.ProgramAmended)
                 fp.exclusive.add(f"program:{event.program_id}")
                 fp.programs.add(event.program_id)
                 fp.institutions.update(event.terms.parties.values())
@@ -89,6 +117,7 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
                 fp.smes.add(event.sme_id)
             case p.GuaranteeIssued():
                 known[event.guarantee_id] = GuaranteeRef(event.program_id, event.sme_id)
+                issued_here[event.guarantee_id] = event
                 fp.exclusive.add(f"sme:{event.sme_id}")
                 fp.shared.add(f"program:{event.program_id}")
                 fp.programs.add(event.program_id)
@@ -98,8 +127,25 @@ def footprint(events: list[p.Payload], refs: Mapping[str, GuaranteeRef]) -> Foot
                 fp.institutions.update(
                     i for i in (event.bank_id, event.guarantor_id, event.reguarantor_id) if i
                 )
+                fp.limit_pairs.add((event.guarantor_id, event.sme_id))
+                fp.add_breaker(event.program_id, event.guarantor_id, False)
+                fp.add_breaker(event.program_id, event.bank_id, False)
+            case p.InstitutionNetAssetsRecorded() | p.InstitutionLimitsSet():
+                # Whether a guarantor has limits decides whether its posts take its lock.
+                fp.barrier = True
+                fp.institutions.add(event.institution_id)
+                fp.limit_institutions.add(event.institution_id)
+            case p.LimitReinstated():
+                fp.shared.add(f"program:{event.program_id}")
+                fp.institutions.add(event.institution_id)
+                fp.programs.add(event.program_id)
+                fp.add_breaker(event.program_id, event.institution_id, True)
             case _:
                 _guarantee_event(fp, event, known)
+                first = issued_here.get(getattr(event, "guarantee_id", ""))
+                if first is not None and isinstance(event, _DISCHARGE_EVENTS):
+                    fp.add_breaker(first.program_id, first.guarantor_id, True)
+                    fp.add_breaker(first.program_id, first.bank_id, True)
     fp.shared -= fp.exclusive
     return fp
 
@@ -117,7 +163,10 @@ def _guarantee_event(fp: Footprint, event: p.Payload, known: Mapping[str, Guaran
     if isinstance(event, _BALANCE_EVENTS):
         fp.exclusive.add(f"sme:{ref.sme_id}")
         fp.balances.add((ref.sme_id, ref.program_id))
+    if isinstance(event, _DISCHARGE_EVENTS):
+        fp.discharges.add(guarantee_id)
     if isinstance(event, p.GuaranteeRenewed):
+        fp.renewals.add(guarantee_id)
         # A renewal that raises the balance checks the program's current per-SME
         # cap, which an amendment (exclusive on the program) may change.
         fp.shared.add(f"program:{ref.program_id}")
@@ -143,5 +192,12 @@ def merged(footprints: list[Footprint]) -> Footprint:
         whole.claims |= fp.claims
         whole.balances |= fp.balances
         whole.volumes |= fp.volumes
+        whole.barrier = whole.barrier or fp.barrier
+        whole.limit_pairs |= fp.limit_pairs
+        whole.limit_institutions |= fp.limit_institutions
+        whole.renewals |= fp.renewals
+        whole.discharges |= fp.discharges
+        for (program_id, institution_id), exclusive in fp.breakers.items():
+            whole.add_breaker(program_id, institution_id, exclusive)
     whole.shared -= whole.exclusive
     return whole

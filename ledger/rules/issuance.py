@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from events.derived import IssuedDerived
 from events.payloads import GuaranteeIssued
 from events.terms import fund_category, shares_for
 from events.types import Category, Role
 from ledger.rules.dates import within_term
+from ledger.rules.limits import check_exposure, check_not_suspended, track_balance
 from ledger.rules.refusal import Refusal, invalid_state, invalid_value
 from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
 
@@ -88,8 +91,11 @@ def _parties(program: ProgramState, event: GuaranteeIssued, roles: list[Role]) -
     return parties
 
 
-def issue(view: View, event: GuaranteeIssued) -> IssuedDerived:
-    """Accept a new guarantee, fixing its shares from the program's current terms."""
+def issue(view: View, event: GuaranteeIssued, at: dt.datetime | None = None) -> IssuedDerived:
+    """Accept a new guarantee, fixing its shares from the program's current terms.
+
+    `at` is the event's business time (its year selects the breaker checked).
+    """
     if event.guarantee_id in view.guarantees:
         raise invalid_state(f"guarantee {event.guarantee_id} already exists")
     program = view.programs.get(event.program_id)
@@ -112,9 +118,11 @@ def issue(view: View, event: GuaranteeIssued) -> IssuedDerived:
             f"program {program.program_id} gives the reguarantor a share: name one",
         )
     parties = _parties(program, event, roles)
+    check_not_suspended(view, event.program_id, event.guarantor_id, event.bank_id, at)
     check_cap(view, event.sme_id, program, event.loan_amount)
+    check_exposure(view, event.guarantor_id, event.sme_id, event.loan_amount)
 
-    view.guarantees[event.guarantee_id] = GuaranteeState(
+    g = view.guarantees[event.guarantee_id] = GuaranteeState(
         guarantee_id=event.guarantee_id,
         program_id=event.program_id,
         program_version=program.version,
@@ -134,6 +142,7 @@ def issue(view: View, event: GuaranteeIssued) -> IssuedDerived:
     view.touch("guarantee", event.guarantee_id)
     key = (event.sme_id, event.program_id)
     view.sme_balance[key] = view.sme_balance.get(key, 0) + event.loan_amount
+    track_balance(view, g, event.loan_amount)
     for role in roles:
         vkey = (event.program_id, role)
         view.program_volume[vkey] = view.program_volume.get(vkey, 0) + event.loan_amount

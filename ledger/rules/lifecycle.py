@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from events.payloads import GuaranteeReleased, GuaranteeRenewed, LoanDefaulted, LoanRepaid
 from ledger.rules.dates import within_term
 from ledger.rules.issuance import check_cap
+from ledger.rules.limits import check_exposure, discharge, track_balance
 from ledger.rules.refusal import invalid_state, invalid_value
 from ledger.rules.state import GuaranteeState, GuaranteeStatus, View
 
@@ -42,15 +45,19 @@ def set_status(view: View, g: GuaranteeState, status: GuaranteeStatus) -> None:
 
 def _sync(view: View, g: GuaranteeState, before: int) -> None:
     key = (g.sme_id, g.program_id)
-    view.sme_balance[key] = view.sme_balance.get(key, 0) + g.in_force_balance - before
+    change = g.in_force_balance - before
+    view.sme_balance[key] = view.sme_balance.get(key, 0) + change
+    track_balance(view, g, change)
     view.touch("guarantee", g.guarantee_id)
 
 
-def repay(view: View, event: LoanRepaid) -> None:
+def repay(view: View, event: LoanRepaid, at: dt.datetime | None = None) -> None:
     """A repayment lowers the balance, never below zero."""
     g = guarantee(view, event.guarantee_id)
     require(g, "loan.repaid", "active", "defaulted")
+    before = g.balance
     set_balance(view, g, max(0, g.balance - event.amount))
+    discharge(view, g, "repaid", before - g.balance, at)
 
 
 def renew(view: View, event: GuaranteeRenewed) -> None:
@@ -76,16 +83,19 @@ def renew(view: View, event: GuaranteeRenewed) -> None:
             )
         if event.balance > g.balance:
             check_cap(view, g.sme_id, program, event.balance - g.balance)
+            check_exposure(view, g.guarantor_id, g.sme_id, event.balance - g.balance)
         set_balance(view, g, event.balance)
     g.maturity_date = event.maturity_date
     view.touch("guarantee", g.guarantee_id)
 
 
-def release(view: View, event: GuaranteeReleased) -> None:
+def release(view: View, event: GuaranteeReleased, at: dt.datetime | None = None) -> None:
     """An active guarantee ends without loss; its balance no longer counts."""
     g = guarantee(view, event.guarantee_id)
     require(g, "guarantee.released", "active")
+    left = g.in_force_balance
     set_status(view, g, "released")
+    discharge(view, g, "released", left, at)
 
 
 def default(view: View, event: LoanDefaulted) -> None:

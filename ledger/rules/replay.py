@@ -29,7 +29,7 @@ def fold(events: Iterable[StoredEvent], view: View | None = None) -> tuple[View,
     rules disagree; it propagates to the caller unchanged.
     """
     state = View() if view is None else view
-    derived = [decide(state, e.type, e.data, e.actor) for e in events]
+    derived = [decide(state, e.type, e.data, e.actor, e.occurred_at) for e in events]
     return state, derived
 
 
@@ -37,7 +37,7 @@ def verify(events: Iterable[StoredEvent]) -> View:
     """Fold stored events and raise ReplayMismatch at the first whose stored facts differ."""
     state = View()
     for event in events:
-        decided = decide(state, event.type, event.data, event.actor)
+        decided = decide(state, event.type, event.data, event.actor, event.occurred_at)
         if decided != event.derived:
             raise ReplayMismatch(event, decided)
     return state

@@ -78,7 +78,7 @@ def split_loss(
     shares_bp: Mapping[Role, int],
     headroom: Mapping[Role, int | None],
 ) -> dict[Role, int]:
-    """Split an approved loss across roles by shares, then apply cap headroom (SPEC 5)."""
+    """Split an approved loss across roles by shares, then apply cap headroom."""
     shares = _amounts("shares_bp", shares_bp)
     if any(bp > BP_DENOMINATOR for bp in shares.values()):
         raise ValueError(f"shares_bp must each be within 0..{BP_DENOMINATOR}")

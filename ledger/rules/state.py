@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from events.breaker import Breaker
 from events.derived import StatementDerived
 from events.terms import ProgramTerms
 from events.types import Category, InstitutionKind, Role, RoleAmounts
@@ -115,13 +116,42 @@ class GuaranteeState(msgspec.Struct, kw_only=True):
         return [role for role, bp in self.shares_bp.as_dict().items() if bp > 0]
 
 
+class GuarantorLimits(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A guarantor's latest recorded net assets and limits."""
+
+    institution_id: str
+    net_assets: int | None = None
+    as_of: dt.date | None = None
+    max_leverage_x100: int | None = None
+    max_single_sme_bp: int | None = None
+
+    def limits_fen(self) -> tuple[int, int] | None:
+        """(leverage limit, single-SME limit) in fen once both the net assets and the
+        limits are recorded; None before (the limits do not apply yet)."""
+        net, leverage, single = self.net_assets, self.max_leverage_x100, self.max_single_sme_bp
+        if net is None or leverage is None or single is None:
+            return None
+        return net * leverage // 100, net * single // 10000
+
+
+BreakerKey = tuple[str, str, int]
+"""(program_id, institution_id, year) of a compensation-rate breaker."""
+
+
+def breaker_key_text(key: BreakerKey) -> str:
+    """The breaker key as one dirty-row key (identifiers never hold a space)."""
+    return f"{key[0]} {key[1]} {key[2]}"
+
+
 @dataclass
 class View:
     """The decision state a post needs: loaded under its locks, updated as events are decided.
 
     Each map holds the whole truth for the keys a post's footprint names (loaded
     before the first decision) or, when folding the log from the start, for all
-    keys; the rules add to the sums (`sme_balance`, `program_volume`) as they go.
+    keys; the rules add to the sums (`sme_balance`, `program_volume`,
+    `guarantor_in_force`, `guarantor_sme`) as they go. A guarantor's sums are
+    loaded only when it has limits: for others they are partial and never read.
     """
 
     institutions: dict[str, InstitutionState] = field(default_factory=dict)
@@ -131,9 +161,13 @@ class View:
     claim_owner: dict[str, str] = field(default_factory=dict)
     sme_balance: dict[tuple[str, str], int] = field(default_factory=dict)
     program_volume: dict[tuple[str, str], int] = field(default_factory=dict)
+    guarantor_limits: dict[str, GuarantorLimits] = field(default_factory=dict)
+    guarantor_in_force: dict[str, int] = field(default_factory=dict)
+    guarantor_sme: dict[tuple[str, str], int] = field(default_factory=dict)
+    breakers: dict[BreakerKey, Breaker] = field(default_factory=dict)
     statements: dict[tuple[str, dt.date, dt.date], StatementDerived] = field(default_factory=dict)
     """What a statement.filed in this post would fix, by (institution, from, to): computed
-    from the read models in the append transaction before the rules decide (SPEC 9)."""
+    from the read models in the append transaction before the rules decide."""
     dirty: set[tuple[str, str]] = field(default_factory=set)
 
     def touch(self, kind: str, key: str) -> None:

@@ -14,9 +14,17 @@ from typing import TypeVar
 
 import msgspec
 
+from events.breaker import Breaker
 from events.types import ROLES
 from ledger.rules.footprint import Footprint
-from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
+from ledger.rules.state import (
+    GuaranteeState,
+    GuarantorLimits,
+    InstitutionState,
+    ProgramState,
+    SmeState,
+    View,
+)
 
 S = TypeVar("S", bound=msgspec.Struct)
 K = TypeVar("K")
@@ -27,15 +35,17 @@ _institution = msgspec.msgpack.Decoder(InstitutionState)
 _program = msgspec.msgpack.Decoder(ProgramState)
 _sme = msgspec.msgpack.Decoder(SmeState)
 _guarantee = msgspec.msgpack.Decoder(GuaranteeState)
+_limits = msgspec.msgpack.Decoder(GuarantorLimits)
+_breaker = msgspec.msgpack.Decoder(Breaker)
 
 
-def _save(states: dict[str, S], keys: Iterable[str]) -> dict[str, bytes | None]:
+def _save(states: dict[K, S], keys: Iterable[K]) -> dict[K, bytes | None]:
     # Encoded, since the rules change states in place (a guarantee's balance, a claim).
     return {k: (None if (s := states.get(k)) is None else _encode(s)) for k in keys}
 
 
 def _put_back(
-    states: dict[str, S], saved: dict[str, bytes | None], decoder: msgspec.msgpack.Decoder[S]
+    states: dict[K, S], saved: dict[K, bytes | None], decoder: msgspec.msgpack.Decoder[S]
 ) -> None:
     for key, encoded in saved.items():
         if encoded is None:
@@ -74,6 +84,12 @@ class Undo:
         self._volumes = _plain(
             view.program_volume, [(program, role) for program in fp.programs for role in ROLES]
         )
+        # Which of these a post changes is known only once its guarantees are loaded;
+        # they hold just the few rows its footprint loaded, so all are saved.
+        self._limits = _save(view.guarantor_limits, list(view.guarantor_limits))
+        self._in_force = dict(view.guarantor_in_force)
+        self._to_sme = dict(view.guarantor_sme)
+        self._breakers = _save(view.breakers, list(view.breakers))
         self._dirty = set(view.dirty)
 
     def restore(self) -> None:
@@ -86,4 +102,10 @@ class Undo:
         _plain_back(view.claim_owner, self._claims)
         _plain_back(view.sme_balance, self._balances)
         _plain_back(view.program_volume, self._volumes)
+        view.guarantor_limits = {}
+        _put_back(view.guarantor_limits, self._limits, _limits)
+        view.guarantor_in_force = self._in_force
+        view.guarantor_sme = self._to_sme
+        view.breakers = {}
+        _put_back(view.breakers, self._breakers, _breaker)
         view.dirty = self._dirty

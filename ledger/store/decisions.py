@@ -21,7 +21,14 @@ from events.stored import Actor
 from events.types import ROLES
 from ledger.auth.keys import Presented, StoredKey
 from ledger.rules.footprint import Footprint, GuaranteeRef
-from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
+from ledger.rules.state import (
+    GuaranteeState,
+    InstitutionState,
+    ProgramState,
+    SmeState,
+    View,
+)
+from ledger.store import limit_rows
 from ledger.store.watermark import APPEND_LOCK
 
 _encode = msgspec.json.Encoder().encode
@@ -55,6 +62,8 @@ class Prepared:
     """Each stream's latest occurred_at (its business time), where it has one."""
     earlier: dict[str, Earlier] = field(default_factory=dict)
     keys: dict[str, StoredKey] = field(default_factory=dict)
+    limited: set[str] = field(default_factory=set)
+    """Institutions with recorded limits among those read."""
 
 
 async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, GuaranteeRef]:
@@ -87,7 +96,7 @@ async def prepare(
     balances = sorted(fp.balances)
     rows = await conn.fetch(
         """SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                        $14)""",
+                                        $14, $15)""",
         APPEND_LOCK,
         keys,
         [k in fp.exclusive for k in keys],
@@ -102,6 +111,7 @@ async def prepare(
         [program for _, program in balances],
         list(fp.volumes),
         sorted({k.key_id for k in presented}),
+        fp.barrier,
     )
     prepared = Prepared(View())
     view = prepared.view
@@ -109,6 +119,10 @@ async def prepare(
     view.program_volume.update({(pid, role): 0 for pid in fp.volumes for role in ROLES})
     for r in rows:
         _READERS[r["r_kind"]](prepared, r)
+    # Only a post that some risk limit applies to makes a third call.
+    wanted = limit_rows.wanted(view, fp, prepared.limited)
+    if wanted is not None:
+        await limit_rows.load(conn, prepared, wanted, lock=lock, barrier=fp.barrier)
     return prepared
 
 
@@ -131,6 +145,8 @@ def _version(prepared: Prepared, r: asyncpg.Record) -> None:
 
 def _institution_row(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.view.institutions[r["r_key"]] = _institution.decode(r["r_doc"])
+    if r["r_key2"] is not None:
+        prepared.limited.add(r["r_key"])
 
 
 def _program_row(prepared: Prepared, r: asyncpg.Record) -> None:
@@ -143,6 +159,8 @@ def _sme_row(prepared: Prepared, r: asyncpg.Record) -> None:
 
 def _guarantee_state(prepared: Prepared, r: asyncpg.Record) -> None:
     prepared.view.guarantees[r["r_key"]] = _guarantee.decode(r["r_doc"])
+    if r["r_key2"] is not None:  # the guarantee of a guarantor with limits
+        prepared.limited.add(r["r_key2"])
 
 
 def _claim(prepared: Prepared, r: asyncpg.Record) -> None:
@@ -199,10 +217,12 @@ async def append(
     program's volume totals. Returns each new event's seq by event id; `notify`
     names the channel told that events were appended (None: tell nobody).
     """
+    by_kind = _by_kind(view)
     rows = await conn.fetch(
         """SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
                                        $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-                                       $25, $26, $27, $28, $29, $30)""",
+                                       $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,
+                                       $36, $37, $38)""",
         notify,
         [e.event_id for e in events],
         [e.stream_id for e in events],
@@ -213,8 +233,9 @@ async def append(
         recorded_at,
         list(versions),
         list(versions.values()),
-        *_state_columns(view),
+        *_state_columns(view, by_kind),
         *_volume_columns(view, issued),
+        *limit_rows.columns(view, by_kind),
     )
     return {str(r["r_event_id"]): r["r_seq"] for r in rows}
 
@@ -235,11 +256,16 @@ def _volume_columns(view: View, issued: Sequence[str]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], []]
 
 
-def _state_columns(view: View) -> list[list[Any]]:
-    """The changed state rows as the column arrays ledger_append takes, from $11 on."""
+def _by_kind(view: View) -> dict[str, list[str]]:
+    """The keys of the changed state rows by kind, each kind's in sorted order."""
     by_kind: dict[str, list[str]] = {}
     for kind, key in sorted(view.dirty):
         by_kind.setdefault(kind, []).append(key)
+    return by_kind
+
+
+def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
+    """The changed state rows as the column arrays ledger_append takes, from $11 on."""
     institutions = [view.institutions[i] for i in by_kind.get("institution", [])]
     programs = by_kind.get("program", [])
     smes = by_kind.get("sme", [])

@@ -1,4 +1,4 @@
-"""The log's origin: the name of this ledger's log (SPEC 8.1), the `source` of its CloudEvents."""
+"""The log's origin: the name of this ledger's log, the `source` of its CloudEvents."""
 
 from __future__ import annotations
 

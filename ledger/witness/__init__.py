@@ -1,1 +1,1 @@
-"""Witnessing the log (SPEC 8.2): what the ledger accepts, and the witness that cosigns."""
+"""Witnessing the log: what the ledger accepts, and the witness that cosigns."""

@@ -63,6 +63,25 @@ async def test_demo_claim_caps_the_fund_at_five_percent_of_the_program_volume(
     }
 
 
+async def test_demo_positions_show_the_pool_programs_rate_limit_and_only_there(
+    served: TestClient[Any, Any], keys: Keys, db_dsn: str
+) -> None:
+    """The Liangjiang seed limits its banks: the bank's position shows this year's breaker."""
+    await _load(served, keys, db_dsn)
+    head = len(scenario())
+    r = await served.get(
+        f"/v1/institutions/CQ-TECH-BANK/position?min_position={head}",
+        headers=await keys.role("auditor"),
+    )
+    assert r.status == 200, await r.text()
+    rows = {row["program_id"]: row for row in (await r.json())["programs"]}
+    limit = rows["liangjiang-sci-tech-growth"]["limit"]
+    assert (limit["warning_bp"], limit["suspend_bp"]) == (300, 500)
+    assert limit["status"] in {"ok", "warning", "suspended", "reinstated"}
+    assert set(limit) == {"year", "rate_bp", "discharged", "warning_bp", "suspend_bp", "status"}
+    assert "limit" not in rows["national-sme-tech-2024"]
+
+
 async def test_demo_shows_the_late_june_repayment_against_the_filed_second_quarter(
     served: TestClient[Any, Any], keys: Keys, db_dsn: str
 ) -> None:

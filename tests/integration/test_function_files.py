@@ -61,6 +61,7 @@ async def test_every_function_in_the_database_equals_its_file(conn: asyncpg.Conn
         "ledger_append",
         "ledger_occurred_at",
         "ledger_prepare",
+        "ledger_prepare_limits",
         "ledger_refuse_rewrite",
         "ledger_seal",
         "ledger_tile_grows",

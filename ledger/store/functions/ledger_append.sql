@@ -1,7 +1,8 @@
 -- The second of a post's two calls: writes the events, the streams' new
 -- versions and the decision state they changed, adds to the programs'
--- running volumes, and sends the append notice if asked, in the caller's
--- transaction (SECURITY INVOKER, like ledger_prepare).
+-- running volumes, and the risk limits' state (migration 0016), and sends the
+-- append notice if asked, in the caller's transaction (SECURITY INVOKER, like
+-- ledger_prepare).
 
 CREATE OR REPLACE FUNCTION ledger_append(
     notify_channel     text,
@@ -33,9 +34,19 @@ CREATE OR REPLACE FUNCTION ledger_append(
     volume_programs    text[],
     volume_roles       text[],
     volume_smes        text[],
-    volume_amounts     bigint[]
+    volume_amounts     bigint[],
+    program_limit_roles  text[],
+    guarantee_guarantors text[],
+    limits_ids           text[],
+    limits_docs          bytea[],
+    breaker_programs     text[],
+    breaker_institutions text[],
+    breaker_years        integer[],
+    breaker_docs         bytea[]
 ) RETURNS TABLE (r_seq bigint, r_event_id uuid)
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    newly text[];
 BEGIN
     -- Events first: a concurrent post of the same event_id fails here, at once.
     RETURN QUERY
@@ -55,9 +66,10 @@ BEGIN
         ON CONFLICT (institution_id) DO UPDATE SET kind = EXCLUDED.kind, doc = EXCLUDED.doc;
     END IF;
     IF cardinality(program_ids) > 0 THEN
-        INSERT INTO w_programs (program_id, doc)
-        SELECT * FROM unnest(program_ids, program_docs)
-        ON CONFLICT (program_id) DO UPDATE SET doc = EXCLUDED.doc;
+        INSERT INTO w_programs (program_id, doc, rate_limit_role)
+        SELECT * FROM unnest(program_ids, program_docs, program_limit_roles)
+        ON CONFLICT (program_id) DO UPDATE
+            SET doc = EXCLUDED.doc, rate_limit_role = EXCLUDED.rate_limit_role;
     END IF;
     IF cardinality(sme_ids) > 0 THEN
         INSERT INTO w_smes (sme_id, doc)
@@ -65,20 +77,43 @@ BEGIN
         ON CONFLICT (sme_id) DO UPDATE SET doc = EXCLUDED.doc;
     END IF;
     -- A guarantee's capped roles come as one comma-separated text each
-    -- (arrays of arrays must be rectangular in PostgreSQL).
+    -- (arrays of arrays must be rectangular in PostgreSQL). guarantor_id is set
+    -- once, when the guarantor has limits (the barrier fills in older guarantees).
     IF cardinality(guarantee_ids) > 0 THEN
         INSERT INTO w_guarantees
-               (guarantee_id, program_id, sme_id, loan_amount, balance, volume_roles, doc)
+               (guarantee_id, program_id, sme_id, loan_amount, balance, volume_roles, doc,
+                guarantor_id)
         SELECT g.id, g.program_id, g.sme_id, g.loan, g.balance,
-               string_to_array(g.roles, ','), g.doc
+               string_to_array(g.roles, ','), g.doc, g.guarantor_id
           FROM unnest(guarantee_ids, guarantee_programs, guarantee_smes, guarantee_loans,
-                      guarantee_balances, guarantee_roles, guarantee_docs)
-               AS g(id, program_id, sme_id, loan, balance, roles, doc)
+                      guarantee_balances, guarantee_roles, guarantee_docs, guarantee_guarantors)
+               AS g(id, program_id, sme_id, loan, balance, roles, doc, guarantor_id)
         ON CONFLICT (guarantee_id) DO UPDATE SET balance = EXCLUDED.balance, doc = EXCLUDED.doc;
     END IF;
     IF cardinality(claim_ids) > 0 THEN
         INSERT INTO w_claims (claim_id, guarantee_id)
         SELECT * FROM unnest(claim_ids, claim_guarantees);
+    END IF;
+    IF cardinality(limits_ids) > 0 THEN
+        SELECT coalesce(array_agg(x), '{}') INTO newly
+          FROM unnest(limits_ids) AS x
+         WHERE NOT EXISTS (SELECT 1 FROM w_guarantor_limits l WHERE l.institution_id = x);
+        INSERT INTO w_guarantor_limits (institution_id, doc)
+        SELECT * FROM unnest(limits_ids, limits_docs)
+        ON CONFLICT (institution_id) DO UPDATE SET doc = EXCLUDED.doc;
+        -- A guarantor limited for the first time: its guarantees now carry its id
+        -- (once per guarantor, under the barrier that posts its first limit).
+        IF cardinality(newly) > 0 THEN
+            UPDATE w_guarantees w
+               SET guarantor_id = convert_from(w.doc, 'UTF8')::jsonb ->> 'guarantor_id'
+             WHERE w.guarantor_id IS NULL
+               AND convert_from(w.doc, 'UTF8')::jsonb ->> 'guarantor_id' = ANY(newly);
+        END IF;
+    END IF;
+    IF cardinality(breaker_programs) > 0 THEN
+        INSERT INTO w_breakers (program_id, institution_id, year, doc)
+        SELECT * FROM unnest(breaker_programs, breaker_institutions, breaker_years, breaker_docs)
+        ON CONFLICT (program_id, institution_id, year) DO UPDATE SET doc = EXCLUDED.doc;
     END IF;
     -- Last, so a shard row is held only until the commit that follows; in one
     -- order (program, role, shard), so two posts sharing shards never deadlock.
@@ -96,3 +131,4 @@ BEGIN
     END IF;
 END;
 $$;
+

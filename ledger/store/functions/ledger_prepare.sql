@@ -6,6 +6,12 @@
 -- the caller's rights (SECURITY INVOKER), and the service role's grants still
 -- decide what it may read. Rows are tagged by r_kind; the columns each kind
 -- fills are read in ledger/store/decisions.py.
+--
+-- Risk limits (SPEC section 10, migration 0016): the rows it reads anyway say
+-- whether a limit applies (an institution with limits, a program's terms, a
+-- limited guarantor's guarantee); only then does the service call
+-- ledger_prepare_limits, in the same transaction, for the limits' own locks
+-- and sums. A post without limits pays no statement and no lock for them.
 
 CREATE OR REPLACE FUNCTION ledger_prepare(
     append_lock      bigint,
@@ -21,13 +27,20 @@ CREATE OR REPLACE FUNCTION ledger_prepare(
     balance_smes     text[],
     balance_programs text[],
     volume_programs  text[],
-    key_ids          text[]
+    key_ids          text[],
+    barrier          boolean
 ) RETURNS TABLE (r_kind text, r_key text, r_key2 text, r_key3 text, r_n1 bigint,
                  r_n2 bigint, r_n3 bigint, r_doc bytea, r_at timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    -- Marks this transaction as an appender for the sealer, before any write.
-    PERFORM pg_advisory_xact_lock_shared(append_lock);
+    -- Marks this transaction as an appender for the sealer, before any write. A
+    -- barrier (a post that changes whether a risk limit applies) takes it
+    -- exclusively: it waits for every append under way and holds new ones off.
+    IF barrier THEN
+        PERFORM pg_advisory_xact_lock(append_lock);
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(append_lock);
+    END IF;
     -- The footprint's locks in one global order (by hash, then exclusive first),
     -- taken one row at a time in that order, so posts never deadlock.
     PERFORM count(CASE WHEN x THEN pg_advisory_xact_lock(h)
@@ -62,9 +75,12 @@ BEGIN
     END IF;
     IF cardinality(institution_ids) > 0 THEN
         RETURN QUERY
-            SELECT 'institution', i.institution_id, NULL::text, NULL::text, NULL::bigint, NULL::bigint,
-                   NULL::bigint, i.doc, NULL::timestamptz
-              FROM w_institutions i WHERE i.institution_id = ANY(institution_ids);
+            -- r_key2: the institution has limits, read in passing.
+            SELECT 'institution', i.institution_id, l.institution_id, NULL::text, NULL::bigint,
+                   NULL::bigint, NULL::bigint, i.doc, NULL::timestamptz
+              FROM w_institutions i
+              LEFT JOIN w_guarantor_limits l ON l.institution_id = i.institution_id
+             WHERE i.institution_id = ANY(institution_ids);
     END IF;
     IF cardinality(program_ids) > 0 THEN
         RETURN QUERY
@@ -80,8 +96,9 @@ BEGIN
     END IF;
     IF cardinality(guarantee_ids) > 0 THEN
         RETURN QUERY
-            SELECT 'guarantee', g.guarantee_id, NULL::text, NULL::text, NULL::bigint, NULL::bigint,
-                   NULL::bigint, g.doc, NULL::timestamptz
+            -- r_key2: the guarantor, where it has limits.
+            SELECT 'guarantee', g.guarantee_id, g.guarantor_id, NULL::text, NULL::bigint,
+                   NULL::bigint, NULL::bigint, g.doc, NULL::timestamptz
               FROM w_guarantees g WHERE g.guarantee_id = ANY(guarantee_ids);
     END IF;
     IF cardinality(claim_ids) > 0 THEN

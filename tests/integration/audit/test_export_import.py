@@ -27,6 +27,8 @@ DECISION_TABLES = (
     "w_guarantees",
     "w_claims",
     "w_program_volume",
+    "w_guarantor_limits",
+    "w_breakers",
     "streams",
 )
 

@@ -94,6 +94,22 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
     "compensation.paid": {"guarantee_id": "G-1", "claim_id": "C-1"},
     "recovery.recorded": {"guarantee_id": "G-1", "claim_id": "C-1", "amount": 100000000},
     "claim.closed": {"guarantee_id": "G-1", "claim_id": "C-1"},
+    "institution.net_assets_recorded": {
+        "institution_id": "CQ-SCI-GUAR",
+        "net_assets": 200000000000,
+        "as_of": "2024-12-31",
+    },
+    "institution.limits_set": {
+        "institution_id": "CQ-SCI-GUAR",
+        "max_leverage_x100": 1500,
+        "max_single_sme_bp": 1000,
+    },
+    "limit.reinstated": {
+        "program_id": "liangjiang-sci-tech-growth",
+        "institution_id": "CQ-SCI-GUAR",
+        "year": 2025,
+        "reason": "Recoveries under way; the review board lifts the suspension.",
+    },
     "witness.registered": {
         "witness_id": "W-FUND",
         "name": "National fund's witness",

@@ -20,6 +20,9 @@ STREAMS = {
     "program.amended": "program-national-sme-tech-2024",
     "sme.registered": f"sme-{SME}",
     "sme.eligibility_recorded": f"sme-{SME}",
+    "institution.net_assets_recorded": "institution-CQ-SCI-GUAR",
+    "institution.limits_set": "institution-CQ-SCI-GUAR",
+    "limit.reinstated": "institution-CQ-SCI-GUAR",
     "witness.registered": "witness-W-FUND",
     "statement.filed": "institution-CQ-SCI-GUAR",
 }
@@ -43,7 +46,7 @@ def refused_at(type_: str, data: dict[str, Any]) -> str:
 
 def test_every_spec_type_has_a_payload_and_an_example() -> None:
     assert set(PAYLOADS) == set(TYPES)
-    assert len(EVENT_TYPES) == 18
+    assert len(EVENT_TYPES) == 21
 
 
 @pytest.mark.parametrize("type_", TYPES)

@@ -114,15 +114,15 @@ class PureLedger:
         body, who = step
         item = posted(body)[0]
         saved = copy.deepcopy(self.view)
+        when = T0 + dt.timedelta(seconds=len(self.entries))
         try:
-            derived = decide(self.view, item.payload.TYPE, item.payload, who)
+            derived = decide(self.view, item.payload.TYPE, item.payload, who, when)
         except Refusal:
             self.view = saved
             return None
         stream = item.payload.stream_id
         version = self.versions.get(stream, 0) + 1
         self.versions[stream] = version
-        when = T0 + dt.timedelta(seconds=len(self.entries))
         stored = StoredEvent(
             event_id=str(item.envelope.event_id),
             type=item.payload.TYPE,

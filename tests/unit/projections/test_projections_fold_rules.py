@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
+from events.breaker import business_year
 from events.types import ROLES
 from projections.fold import Fold
-from tests.unit.projections.scenario import OPS, random_steps
+from tests.unit.projections.scenario import OPS, T0, random_steps
 
 
 @settings(max_examples=60, deadline=None)
@@ -44,3 +45,16 @@ def test_fold_balances_statuses_and_shares_equal_the_rules_state(
         assert summary["version"] == program.version
         borne = {role: amount for role, amount in summary["totals"]["borne"].items() if amount}
         assert borne == {role: amount for role, amount in program.borne.items() if amount}
+    for (program_id, institution_id, year), breaker in view.breakers.items():
+        position = fold.institution_position(institution_id, year)
+        assert position is not None
+        rows = {row["program_id"]: row for row in position["programs"]}
+        limit = rows[program_id]["limit"]
+        terms = view.programs[program_id].terms.compensation_rate_limit
+        assert terms is not None
+        assert (limit["rate_bp"], limit["discharged"], limit["status"]) == (
+            breaker.rate_bp,
+            breaker.discharged,
+            breaker.status(terms),
+        )
+    assert all(year == business_year(T0) for _, _, year in view.breakers)

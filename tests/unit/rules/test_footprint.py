@@ -123,3 +123,47 @@ def test_an_issuance_names_the_guarantee_it_creates_among_those_to_look_up() -> 
 def test_a_compensation_loads_its_program_volume_and_locks_the_program() -> None:
     fp = _fp(p.CompensationPaid(guarantee_id="G-0", claim_id="C-1"))
     assert (fp.volumes, f"program:{P}" in fp.exclusive) == ({P}, True)
+
+
+def test_an_issuance_takes_no_lock_for_limits_it_may_not_have() -> None:
+    """Limits are probed in ledger_prepare: the issuance's own locks are the cap's alone."""
+    fp = footprint([issued("G-1")], {})
+    assert fp.exclusive == {"stream:guarantee-G-1", f"sme:{SME}"}
+    assert fp.shared == {f"program:{P}"}
+    assert not fp.barrier
+    assert fp.limit_pairs == {("CQ-SCI-GUAR", SME)}
+    assert fp.breakers == {(P, "CQ-SCI-GUAR"): False, (P, "CQ-TECH-BANK"): False}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        p.InstitutionNetAssetsRecorded(
+            institution_id="CQ-SCI-GUAR", net_assets=1, as_of=dt.date(2025, 1, 1)
+        ),
+        p.InstitutionLimitsSet(
+            institution_id="CQ-SCI-GUAR", max_leverage_x100=1000, max_single_sme_bp=1000
+        ),
+        p.ProgramAmended(program_id=P, terms=NATIONAL.terms),
+    ],
+)
+def test_changing_what_a_limit_applies_to_is_a_barrier(event: p.Payload) -> None:
+    assert footprint([event], {}).barrier
+
+
+def test_a_discharge_names_its_guarantee_for_the_breaker_probe() -> None:
+    fp = footprint([p.LoanRepaid(guarantee_id="G-0", amount=1)], REFS)
+    assert fp.discharges == {"G-0"}
+    assert fp.breakers == {}
+
+
+def test_a_discharge_of_a_guarantee_issued_in_the_same_post_locks_its_breakers() -> None:
+    fp = footprint([issued("G-1"), p.GuaranteeReleased(guarantee_id="G-1")], {})
+    assert fp.breakers == {(P, "CQ-SCI-GUAR"): True, (P, "CQ-TECH-BANK"): True}
+
+
+def test_a_reinstatement_changes_its_breaker() -> None:
+    event = p.LimitReinstated(program_id=P, institution_id="CQ-SCI-GUAR", year=2025, reason="R")
+    fp = footprint([event], {})
+    assert fp.breakers == {(P, "CQ-SCI-GUAR"): True}
+    assert not fp.barrier

@@ -32,7 +32,16 @@ KINDS = {i.institution_id: i.kind for i in seeds.SEED_INSTITUTIONS}
 START = dt.date(2025, 3, 1)
 MATURITY = dt.date(2027, 3, 1)
 
-_ADMIN_TYPES = frozenset({"institution.registered", "program.registered", "program.amended"})
+_ADMIN_TYPES = frozenset(
+    {
+        "institution.registered",
+        "program.registered",
+        "program.amended",
+        "institution.net_assets_recorded",
+        "institution.limits_set",
+        "limit.reinstated",
+    }
+)
 _BANK_TYPES = frozenset({"loan.repaid", "loan.defaulted", "claim.filed"})
 
 
@@ -100,6 +109,10 @@ def snapshot(view: View) -> tuple[object, ...]:
         sorted(view.claim_owner.items()),
         sorted(view.sme_balance.items()),
         sorted(view.program_volume.items()),
+        encode(view.guarantor_limits),
+        sorted(view.guarantor_in_force.items()),
+        sorted(view.guarantor_sme.items()),
+        sorted((k, encode(b)) for k, b in view.breakers.items()),
         sorted(view.dirty),
     )
 
@@ -110,6 +123,8 @@ class World:
     def __init__(self) -> None:
         self.view = View()
         self.accepted: list[tuple[p.Payload, Actor, Derived]] = []
+        self.at: dt.datetime | None = None
+        """Business time of the events decided next (None: the breakers are left out)."""
 
     def poster(self, payload: p.Payload) -> Actor:
         """The key SPEC section 3 names for this event."""
@@ -127,7 +142,7 @@ class World:
     def post(self, payload: p.Payload, actor: Actor | None = None) -> Derived:
         """Decide an event that must be accepted; return its derived facts."""
         who = actor or self.poster(payload)
-        derived = decide(self.view, payload.TYPE, payload, who)
+        derived = decide(self.view, payload.TYPE, payload, who, self.at)
         self.accepted.append((payload, who, derived))
         return derived
 
@@ -135,7 +150,7 @@ class World:
         """Decide an event that must be refused, and check the state did not change."""
         before = snapshot(self.view)
         with pytest.raises(Refusal) as refused:
-            decide(self.view, payload.TYPE, payload, actor or self.poster(payload))
+            decide(self.view, payload.TYPE, payload, actor or self.poster(payload), self.at)
         assert snapshot(self.view) == before, "a refused event changed the decision state"
         return refused.value
 

@@ -1,0 +1,85 @@
+"""The compensation-rate circuit breaker's arithmetic, shared by the rules and the read models.
+
+One institution's standing in one program for one calendar year of business
+dates: what left force, how much of it by
+compensation, and whether new issuance is suspended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import msgspec
+
+from events.terms import CompensationRateLimit
+
+BUSINESS_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+"""Business time zone; China keeps +08:00 all year, so a fixed offset is exact."""
+
+BreakerStatus = Literal["ok", "warning", "suspended", "reinstated"]
+"""What the breaker says of an institution in a program for a year."""
+
+Discharge = Literal["repaid", "released", "compensated", "closed"]
+"""The ways a balance leaves force (section 9's `discharged` is their sum)."""
+
+
+def business_year(at: dt.datetime) -> int:
+    """The calendar year of a business time's date in Asia/Shanghai."""
+    return at.astimezone(BUSINESS_TZ).year
+
+
+class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Discharged amounts in fen by kind, and whether issuance is suspended or reinstated."""
+
+    repaid: int = 0
+    released: int = 0
+    compensated: int = 0
+    closed: int = 0
+    suspended: bool = False
+    reinstated: bool = False
+
+    @property
+    def discharged(self) -> int:
+        """repaid + released + compensated + closed."""
+        return self.repaid + self.released + self.compensated + self.closed
+
+    @property
+    def rate_bp(self) -> int | None:
+        """floor(compensated * 10000 / discharged), None while nothing was discharged."""
+        discharged = self.discharged
+        return None if discharged == 0 else self.compensated * 10000 // discharged
+
+    def status(self, limit: CompensationRateLimit) -> BreakerStatus:
+        """ok, warning (rate at or above warning_bp), suspended or reinstated."""
+        if self.suspended:
+            return "suspended"
+        if self.reinstated:
+            return "reinstated"
+        rate = self.rate_bp
+        return "warning" if rate is not None and rate >= limit.warning_bp else "ok"
+
+
+def record(breaker: Breaker, limit: CompensationRateLimit, kind: Discharge, amount: int) -> bool:
+    """Count `amount` discharged as `kind`; return True when this suspends issuance.
+
+    Suspension follows any event that leaves the rate at or above suspend_bp with
+    at least min_discharged discharged; once reinstated, only a compensation does.
+    """
+    if amount <= 0:
+        return False
+    setattr(breaker, kind, getattr(breaker, kind) + amount)
+    if breaker.suspended or (breaker.reinstated and kind != "compensated"):
+        return False
+    rate = breaker.rate_bp
+    if rate is None or rate < limit.suspend_bp or breaker.discharged < limit.min_discharged:
+        return False
+    breaker.suspended = True
+    breaker.reinstated = False
+    return True
+
+
+def reinstate(breaker: Breaker) -> None:
+    """Lift a suspension: it holds until a later compensation crosses suspend_bp again."""
+    breaker.suspended = False
+    breaker.reinstated = True
