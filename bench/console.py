@@ -1,5 +1,5 @@
 """The console's first byte: its pages and the API answers they are drawn from, timed with a
-store of many guarantees (SPEC 11; target: under 100 ms with 10^5 guarantees).
+store of many guarantees (target: under 100 ms with 10^5 guarantees).
 
 `python -m bench` runs this phase with the full store; `python -m bench.console
 --guarantees N` runs it alone on a fresh store of N guarantees (try it small first).

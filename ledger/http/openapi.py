@@ -325,7 +325,7 @@ OPERATIONS: tuple[Op, ...] = (
             ("limit", _int(1, 1000), "at most this many (default 100)"),
         ),
     ),
-    Op("get", "/", "The web console (section 11)", {200: "html"}, (), secured=False),
+    Op("get", "/", "The web console", {200: "html"}, (), secured=False),
     Op("get", "/console", "The web console", {200: "html"}, (), secured=False),
     Op("get", "/console/{page}", "A page of the web console", {200: "html"}, (404,), secured=False),
     Op(

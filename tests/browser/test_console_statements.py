@@ -105,5 +105,5 @@ async def test_without_statements_the_institution_page_says_they_are_not_served(
     page = await visit(watched, ledger, f"/console/institutions/{GUARANTOR_ID}")
     if await page.locator("[data-plot=rate]").count():
         pytest.skip("this ledger serves statements")
-    assert "not served by this ledger yet" in await page.inner_text("main")
+    assert "does not serve statements" in await page.inner_text("main")
     await page.context.close()

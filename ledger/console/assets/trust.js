@@ -1,4 +1,4 @@
-// What this browser trusts about the log (SPEC 11): the log key it saw first (pinned), and
+// What this browser trusts about the log: the log key it saw first (pinned), and
 // the last checkpoint it verified. Both are public, not secrets, and are kept in
 // localStorage so that the pin and the verified size outlive the tab: a later visit proves
 // the new checkpoint consistent with the one verified before. A failure raises an alarm

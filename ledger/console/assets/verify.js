@@ -259,7 +259,7 @@ export function parseCheckpoint(text) {
 
 /**
  * Verify a signed checkpoint note with the log's verifier: its signature, then its
- * fields; the origin must be the key's name (SPEC 8.1: the key name is the origin).
+ * fields; the origin must be the key's name (the ledger names its key after its origin).
  */
 export async function verifyCheckpoint(note, verifier) {
   const { text, others } = await openNote(note, verifier);

@@ -19,7 +19,7 @@ function trustFacts(s) {
 async function checkpoint(box, mine) {
   const result = await trust.checkLatest({ force: true });
   if (result.ok === null) {
-    fill(box, notice("info", result.none ? "The log has no signed checkpoint yet." : "This ledger does not serve signed checkpoints yet (SPEC section 8.1), so nothing can be verified in the browser."));
+    fill(box, notice("info", result.none ? "The log has no signed checkpoint yet." : "This ledger does not serve signed checkpoints, so nothing can be verified in the browser."));
     return;
   }
   if (!result.ok) {

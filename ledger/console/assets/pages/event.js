@@ -38,14 +38,14 @@ export async function render(el, { event_id }) {
       return;
     }
     if (e instanceof ApiError && e.status === 404) {
-      el.append(notice("info", "No proof is served for this event: either the event is unknown or this ledger does not serve proofs yet (SPEC section 8.1)."));
+      el.append(notice("info", "No proof is served for this event: either the event is unknown or this ledger does not serve proofs."));
       return;
     }
     el.append(explain(e));
     return;
   }
   if (result.ok === null) {
-    el.append(notice("info", "This ledger does not serve proofs yet (SPEC section 8.1), so the event cannot be verified in the browser."));
+    el.append(notice("info", "This ledger does not serve proofs, so the event cannot be verified in the browser."));
     return;
   }
   if (!result.proof) {

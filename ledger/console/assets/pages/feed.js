@@ -1,5 +1,5 @@
 // The live feed: events as they are sealed, newest first. It reads the server-sent event
-// stream (SPEC 12) where the ledger serves it, through fetch so the key stays in the
+// stream where the ledger serves it, through fetch so the key stays in the
 // Authorization header (EventSource cannot send one), and long-polls GET /v1/events where
 // it does not.
 

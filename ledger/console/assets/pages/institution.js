@@ -1,6 +1,6 @@
 // An institution: its position per program, its compensation rate by quarter against the
 // program's limit, and its statements (CSV download, as filed against now) once the
-// ledger serves them (SPEC sections 9 and 10).
+// ledger serves them.
 
 import { ApiError, get, maybe, path } from "../api.js";
 import { facts, fill, h, link, notice, section, table } from "../dom.js";
@@ -42,7 +42,7 @@ async function rates(id, pos, box) {
   for (const period of periods) {
     const s = await maybe(path`/v1/statements/${id}` + `?period=${period}`);
     if (s === null) {
-      box.append(notice("info", "Statements (SPEC section 9) are not served by this ledger yet, so the compensation rate by quarter cannot be shown."));
+      box.append(notice("info", "This ledger does not serve statements, so the compensation rate by quarter cannot be shown."));
       return false;
     }
     statements.push(s);
@@ -148,7 +148,7 @@ export async function render(el, { institution_id }) {
   const limited = pos.programs.map((p, i) => [p, i]).filter(([p]) => p.limit);
   if (limited.length) {
     box.append(table(
-      "Compensation-rate limit this year (SPEC section 10)",
+      "Compensation-rate limit this year",
       ["Program", "Year", "Rate", "Discharged", "Warning at", "Suspended at", "Status"],
       limited.map(([p, i]) => [
         link(path`/console/programs/${p.program_id}`, p.program_id),
@@ -171,7 +171,7 @@ export async function render(el, { institution_id }) {
     rateBox.append(explain(e));
   }
   if (!served) {
-    el.append(section("Statements", notice("info", "Statements are not served by this ledger yet.")));
+    el.append(section("Statements", notice("info", "This ledger does not serve statements.")));
     return;
   }
   const filedBox = h("div", {});
