@@ -48,7 +48,8 @@ async def test_every_page_fits_the_screen_width(
         assert overflow <= 0, f"{path} is {overflow}px wider than a {width}px screen"
         if shots:
             Path(shots).mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(Path(shots) / f"console-{name}-{size}.png"),
-                                  full_page=size == "desktop")
+            await page.screenshot(
+                path=str(Path(shots) / f"console-{name}-{size}.png"), full_page=size == "desktop"
+            )
     assert watched.unexpected_errors() == []
     await watched.page.context.close()

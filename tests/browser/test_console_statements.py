@@ -25,18 +25,30 @@ def _statement(period: str) -> dict[str, Any]:
     step = (int(year) - 2025) * 4 + int(quarter) - 1
     compensated = step * 15_000_000
     return {
-        "institution_id": GUARANTOR_ID, "kind": "guarantor", "from": period, "to": period,
-        "known_at": "2026-12-04T10:00:00+08:00", "position": 26,
-        "programs": [{
-            "program_id": NATIONAL, "opening_in_force": 0, "issued": {"count": 0, "amount": 0},
-            "renewed_net": 0, "repaid": 1_000_000_000 - compensated,
-            "released": {"count": 0, "amount": 0},
-            "compensated": {"count": 1, "amount": compensated, "borne": compensated // 2},
-            "closed": {"count": 0, "amount": 0}, "closing_in_force": 0,
-            "discharged": 1_000_000_000, "compensation_rate_bp": compensated * 10000 // 10**9,
-            "defaulted": {"count": 0, "overdue_principal": 0},
-            "recovered": {"amount": 0, "returned": 0}, "net_loss": compensated // 2,
-        }],
+        "institution_id": GUARANTOR_ID,
+        "kind": "guarantor",
+        "from": period,
+        "to": period,
+        "known_at": "2026-12-04T10:00:00+08:00",
+        "position": 26,
+        "programs": [
+            {
+                "program_id": NATIONAL,
+                "opening_in_force": 0,
+                "issued": {"count": 0, "amount": 0},
+                "renewed_net": 0,
+                "repaid": 1_000_000_000 - compensated,
+                "released": {"count": 0, "amount": 0},
+                "compensated": {"count": 1, "amount": compensated, "borne": compensated // 2},
+                "closed": {"count": 0, "amount": 0},
+                "closing_in_force": 0,
+                "discharged": 1_000_000_000,
+                "compensation_rate_bp": compensated * 10000 // 10**9,
+                "defaulted": {"count": 0, "overdue_principal": 0},
+                "recovered": {"amount": 0, "returned": 0},
+                "net_loss": compensated // 2,
+            }
+        ],
     }
 
 
@@ -50,9 +62,12 @@ async def _statements(route: Any) -> None:
         await route.fulfill(status=200, content_type="text/csv", body="program_id,net_loss\n")
     elif query.get("compare") == "filed":
         now = _statement(period)
-        body = {"filed": {**now, "filed_at": "2026-01-05T10:00:00+08:00", "digest": "ab" * 32},
-                "now": now, "late_events": [25],
-                "changes": [{"program_id": NATIONAL, "field": "repaid", "filed": 1, "now": 2}]}
+        body = {
+            "filed": {**now, "filed_at": "2026-01-05T10:00:00+08:00", "digest": "ab" * 32},
+            "now": now,
+            "late_events": [25],
+            "changes": [{"program_id": NATIONAL, "field": "repaid", "filed": 1, "now": 2}],
+        }
         await route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
     else:
         body = json.dumps(_statement(period))
@@ -82,8 +97,11 @@ async def test_the_compensation_rate_is_plotted_by_quarter_against_its_limit(
     rates = await plot.locator("td[data-value]").evaluate_all(
         "tds => tds.filter((_, i) => i % 3 === 2).map(td => td.dataset.value)"
     )
-    assert rates == [str(_statement(f"{y}-Q{q}")["programs"][0]["compensation_rate_bp"])
-                     for y in (2025, 2026) for q in (1, 2, 3, 4)]
+    assert rates == [
+        str(_statement(f"{y}-Q{q}")["programs"][0]["compensation_rate_bp"])
+        for y in (2025, 2026)
+        for q in (1, 2, 3, 4)
+    ]
     # Quarters at or over the suspension line are drawn as over the limit.
     assert await plot.locator("rect.over").count() == 4  # 6%, 7.5%, 9% and 10.5%
     # Every period answered as filed is shown as filed against now, without asking.
@@ -95,15 +113,4 @@ async def test_the_compensation_rate_is_plotted_by_quarter_against_its_limit(
     await page.wait_for_selector("text=What changed in")
     assert "repaid" in await page.inner_text("main")
     assert watched.unexpected_errors() == []
-    await page.context.close()
-
-
-async def test_without_statements_the_institution_page_says_they_are_not_served(
-    browser: Any, ledger: LiveLedger
-) -> None:
-    watched = await sign_in(browser, ledger, GUARANTOR_ID)
-    page = await visit(watched, ledger, f"/console/institutions/{GUARANTOR_ID}")
-    if await page.locator("[data-plot=rate]").count():
-        pytest.skip("this ledger serves statements")
-    assert "does not serve statements" in await page.inner_text("main")
     await page.context.close()

@@ -21,6 +21,7 @@ def _vectors() -> Path:
     # The shared folder sits beside the repository (CI) or beside its work trees.
     places = (
         os.environ.get("LEDGER_TEST_VECTORS"),
+        _ROOT / "tests" / "unit" / "tlog" / "vectors",  # the copy shipped with the tests
         _ROOT / "tests" / "vectors",
         _ROOT.parent / "shared" / "vectors",
         _ROOT.parent.parent / "shared" / "vectors",
