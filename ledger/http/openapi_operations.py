@@ -1,0 +1,341 @@
+"""The OpenAPI operation table: every route the service serves, with its answers and problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.http import schemas
+from ledger.http.events import MAX_BODY, MAX_LIMIT, MAX_WAIT
+
+_AUTH = (401,)
+_READ = (401, 403, 404, 422, 503)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One documented operation."""
+
+    method: str
+    path: str
+    summary: str
+    ok: dict[int, str]
+    """Success status -> component name (or "text" for plain text)."""
+    problems: tuple[int, ...]
+    query: tuple[tuple[str, dict[str, Any], str], ...] = ()
+    body: str | None = None
+    secured: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+    headers: tuple[tuple[str, dict[str, Any], str], ...] = ()
+
+
+def _int(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+_MIN_POSITION = (
+    "min_position",
+    _int(0, 2**62),
+    "wait (a few seconds) until the read model reflects this position",
+)
+
+_SIZE = _int(1, 2**62)
+LOG_OPERATIONS: tuple[Op, ...] = (
+    Op("get", "/v1/log/key", "The log's verifier key (signed-note vkey)", {200: "text"}, _READ),
+    Op(
+        "get",
+        "/v1/log/checkpoint",
+        "The latest signed checkpoint with its cosignatures (C2SP tlog-checkpoint)",
+        {200: "text"},
+        _READ,
+    ),
+    Op(
+        "get",
+        "/v1/log/checkpoints/{size}",
+        "The checkpoint signed at that tree size, with its cosignatures",
+        {200: "text"},
+        _READ,
+    ),
+    Op(
+        "get",
+        "/v1/log/proof/inclusion",
+        "RFC 9162 inclusion proof of a position in a tree size",
+        {200: "InclusionProof"},
+        (*_READ, 409),
+        query=(
+            ("position", _SIZE, "the log position to prove (required)"),
+            ("size", _SIZE, "the tree size (default: the latest checkpoint's)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/log/proof/consistency",
+        "RFC 9162 consistency proof between two tree sizes",
+        {200: "ConsistencyProof"},
+        _READ,
+        query=(
+            ("from", _SIZE, "the smaller tree size (required)"),
+            ("to", _SIZE, "the larger tree size (required)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/log/tile/{level}/{index}",
+        "A C2SP tlog-tiles hash tile: index as x###/.../### and .p/W for a partial one",
+        {200: "binary"},
+        _READ,
+    ),
+    Op(
+        "get",
+        "/v1/events/{event_id}/proof",
+        "The event's C2SP tlog-proof@v1 (auditor, admin, parties to its stream)",
+        {200: "text"},
+        (*_READ, 409),
+    ),
+    Op(
+        "post",
+        "/v1/log/cosignatures",
+        "A witness's cosigned checkpoint (C2SP tlog-cosignature): kept and served with it",
+        {201: "CosignaturesAccepted", 200: "CosignaturesAccepted"},
+        (401, 404, 413, 422, 503),
+        extra={
+            "requestBody": {
+                "required": True,
+                "description": "The checkpoint note as GET /v1/log/checkpoint gives it, with "
+                f"one or more registered witnesses' cosignature lines. At most {MAX_BODY} bytes.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
+    ),
+)
+"""The verifiable log's routes (SPEC 8.1, 8.2)."""
+
+OPERATIONS: tuple[Op, ...] = (
+    Op(
+        "post",
+        "/v1/events",
+        "Post one event, or an array of events atomically",
+        {201: "Receipt(s)", 200: "Receipt(s)"},
+        (400, 401, 403, 409, 413, 415, 422, 503),
+        body="PostedBody",
+    ),
+    Op(
+        "get",
+        "/v1/events",
+        "Events after a position, in order; long poll with wait",
+        {200: "EventPage"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("limit", _int(1, MAX_LIMIT), "at most this many (default 100)"),
+            (
+                "wait",
+                {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
+                "seconds to wait when there are none yet (default 0)",
+            ),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/events/stream",
+        "Server-sent events: the log after a position, then live (auditor, admin)",
+        {200: "event-stream"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            (
+                "format",
+                {"enum": ["ledger", "cloudevents"]},
+                "event data as in GET /v1/events (default) or as structured CloudEvents",
+            ),
+        ),
+        headers=(
+            (
+                "Last-Event-ID",
+                {"type": "string", "pattern": "^[0-9]{0,19}$"},
+                "the last position received: the stream resumes after it (wins over after)",
+            ),
+        ),
+        extra={
+            "description": (
+                "Each event as `id: <position>`, `event: <type>`, `data: <the event as in "
+                "GET /v1/events>`, and a comment line on an idle stream. A `Last-Event-ID` "
+                "header (sent by a reconnecting EventSource) wins over `after`. A consumer "
+                "that stops reading is cut off and resumes from its last id."
+            )
+        },
+    ),
+    Op(
+        "get",
+        "/v1/streams/{stream_id}",
+        "One stream's events (auditor, admin, parties)",
+        {200: "StreamPage"},
+        _READ,
+        query=(("from_version", _int(1, 2**31 - 1), "first version (default 1)"),),
+    ),
+    Op(
+        "get",
+        "/v1/smes/{sme_id}/exposure",
+        "An SME's balance, cap and headroom per program",
+        {200: schemas.SmeExposure.__name__},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/guarantees/{guarantee_id}",
+        "A guarantee (auditor, admin, reader, parties)",
+        {200: schemas.GuaranteeSummary.__name__},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/claims/{claim_id}",
+        "A claim's shares per role (auditor, admin, reader, parties)",
+        {200: schemas.ClaimShares.__name__},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/institutions/{institution_id}/position",
+        "An institution's position per program (auditor, admin, reader, itself)",
+        {200: schemas.InstitutionPosition.__name__},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/programs/{program_id}",
+        "A program's current terms, version and totals",
+        {200: schemas.ProgramSummary.__name__},
+        _READ,
+        query=(_MIN_POSITION,),
+    ),
+    Op(
+        "get",
+        "/v1/audit/verify",
+        "Recompute the hash chain; name the first bad position",
+        {200: schemas.ChainCheck.__name__},
+        (401, 403, 422, 503),
+        query=(("through", _int(1, 2**62), "verify through this position (default: the head)"),),
+    ),
+    Op(
+        "get",
+        "/v1/audit/state",
+        "A read model as it stood at a position, or as of a business date",
+        {200: "AuditState"},
+        (401, 403, 404, 409, 422, 503),
+        query=(
+            ("position", _int(0, 2**62), "the log position (or give business_date)"),
+            ("business_date", {"type": "string", "format": "date"}, "the books as of this day"),
+            (
+                "known_at",
+                {"type": "string", "format": "date-time"},
+                "with business_date: counting events recorded by then (default now)",
+            ),
+            ("guarantee_id", {"type": "string"}, "a guarantee (give exactly one id)"),
+            ("claim_id", {"type": "string"}, "a claim"),
+            ("sme_id", {"type": "string"}, "an SME's exposure"),
+            ("institution_id", {"type": "string"}, "an institution's position"),
+            ("program_id", {"type": "string"}, "a program"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/audit/export",
+        "The log as NDJSON lines of `ledger audit export`, exact stored bytes (auditor, admin)",
+        {200: "ndjson"},
+        (401, 403, 422, 503),
+        query=(
+            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("limit", _int(1, 10_000), "at most this many (default 1000)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/statements/{institution_id}",
+        "An institution's statement per program over business dates: JSON, or CSV "
+        "for Accept: text/csv (auditor, admin, reader, itself)",
+        {200: "StatementAnswer"},
+        (*_READ, 409),
+        query=(
+            ("period", {"type": "string"}, "2025, 2025-Q2 or 2025-06 (or give from and to)"),
+            ("from", {"type": "string", "format": "date"}, "first business date (included)"),
+            ("to", {"type": "string", "format": "date"}, "last business date (included)"),
+            (
+                "known_at",
+                {"type": "string", "format": "date-time"},
+                "count the events recorded by then (default now)",
+            ),
+            ("filed", {"type": "string", "enum": ["latest"]}, "the latest filed statement"),
+            ("compare", {"type": "string", "enum": ["filed"]}, "the filed statement against now"),
+            _MIN_POSITION,
+        ),
+        extra={
+            "description": "With Accept: text/csv, one row per program, columns named by "
+            "their JSON path (issued.count ...)."
+        },
+    ),
+    *LOG_OPERATIONS,
+    Op(
+        "get",
+        "/v1/programs",
+        "Every program, each as GET /v1/programs/{program_id} answers it",
+        {200: "object"},
+        (401, 503),
+    ),
+    Op(
+        "get",
+        "/v1/institutions",
+        "Every institution's id, kind and name",
+        {200: "object"},
+        (401, 503),
+    ),
+    Op(
+        "get",
+        "/v1/smes",
+        "SMEs (id and name) in id order, a page at a time",
+        {200: "object"},
+        (401, 404, 422, 503),
+        query=(
+            ("after", {"type": "string"}, "SMEs after this id (default: from the first)"),
+            ("limit", _int(1, 1000), "at most this many (default 100)"),
+        ),
+    ),
+    Op(
+        "get",
+        "/v1/smes/{sme_id}/guarantees",
+        "An SME's guarantees this key may read, each as GET /v1/guarantees/{id} answers it",
+        {200: "object"},
+        (401, 404, 422, 503),
+        query=(
+            ("after", {"type": "string"}, "guarantees after this id (default: from the first)"),
+            ("limit", _int(1, 1000), "at most this many (default 100)"),
+        ),
+    ),
+    Op("get", "/", "The web console", {200: "html"}, (), secured=False),
+    Op("get", "/console", "The web console", {200: "html"}, (), secured=False),
+    Op("get", "/console/{page}", "A page of the web console", {200: "html"}, (404,), secured=False),
+    Op(
+        "get",
+        "/console/assets/{name}",
+        "A script, style sheet or image of the web console",
+        {200: "asset"},
+        (404,),
+        secured=False,
+    ),
+    Op("get", "/v1/openapi.json", "This document", {200: "object"}, (), secured=False),
+    Op("get", "/healthz", "Liveness: the process answers", {200: "Health"}, (), secured=False),
+    Op(
+        "get",
+        "/readyz",
+        "Readiness: database reachable, migrations applied",
+        {200: "Health"},
+        (503,),
+        secured=False,
+    ),
+    Op("get", "/metrics", "Prometheus metrics", {200: "text"}, (), secured=False),
+)
+"""Every route the service serves (audit routes are added by their module)."""
