@@ -177,9 +177,7 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
         say("ledger audit verify --url over the whole log")
         out["verify_url"] = verify_url.measure(ledger.url, auditor, dsn, head(dsn))
         say(f"console first byte with {args.console_guarantees} guarantees stored")
-        out["console"] = console.phase(
-            ledger.url, admin, guarantor, dsn, args.console_guarantees
-        )
+        out["console"] = console.phase(ledger.url, admin, guarantor, dsn, args.console_guarantees)
     _replay_and_catch_up(dsn, args, workdir, out)
     return out
 

@@ -23,8 +23,9 @@ async def demo(db_dsn: str, aiohttp_client: ClientFactory, keys: Keys) -> Client
     admin = await keys.new(role="admin")
     await run_demo(url, admin, database_keys(db_dsn), say=lambda _: None, session=client.session)
     # Every read model reflects the demo's last event before the lists are read.
-    r = await client.get("/v1/guarantees/G-LJ-001?min_position=26", headers={
-        "Authorization": f"Bearer {admin}"})
+    r = await client.get(
+        "/v1/guarantees/G-LJ-001?min_position=26", headers={"Authorization": f"Bearer {admin}"}
+    )
     assert r.status == 200
     return client
 
