@@ -54,7 +54,7 @@ async def _connection(dsn: str, *, read_only: bool = True) -> AsyncIterator[asyn
 
 
 @contextlib.contextmanager
-def _output(path: str | None) -> Iterator[BinaryIO]:
+def output_to(path: str | None) -> Iterator[BinaryIO]:
     """stdout, or a file that appears under its name only once it is complete."""
     if path is None or path == "-":
         yield sys.stdout.buffer
@@ -135,7 +135,7 @@ async def replay_state(
             ) from None
         except ReplayError as exc:
             raise CommandError(str(exc)) from None
-    with _output(out) as stream:
+    with output_to(out) as stream:
         write_state(fold, stream)
     progress.finish(f"replayed {fold.position} events to position {fold.position}")
     return 0
@@ -164,7 +164,7 @@ async def export(dsn: str, out: str | None) -> int:
     """Write the log as NDJSON."""
     progress = Progress("export")
     async with _connection(dsn) as conn:
-        with _output(out) as stream:
+        with output_to(out) as stream:
             try:
                 done = await export_log(conn, stream, progress=progress)
             except ExportError as exc:

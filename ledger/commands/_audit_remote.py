@@ -84,7 +84,7 @@ def run_replay(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
     import contextlib
 
-    from ledger.audit.actions import _output, opened
+    from ledger.audit.actions import opened, output_to
     from ledger.audit.progress import Progress
     from ledger.audit.remote_replay import replay_export, replay_remote
     from ledger.audit.remote_verify import UnsignedCheckpoint
@@ -110,7 +110,7 @@ async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
                 )
     except (ReplayError, UnsignedCheckpoint, RemoteError) as exc:
         raise CommandError(str(exc)) from None
-    with _output(args.out) as stream:
+    with output_to(args.out) as stream:
         write_state(fold, stream)
     progress.finish(f"replayed {fold.position} events to position {fold.position}")
     return 0

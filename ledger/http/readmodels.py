@@ -48,7 +48,8 @@ async def reflected_position(conn: asyncpg.Connection) -> int:
     return await queries.reflected_position(conn)
 
 
-def _wanted(request: web.Request) -> int | None:
+def wanted_position(request: web.Request) -> int | None:
+    """The `min_position` a read asks to reflect, if any (422 when malformed)."""
     return optional_int(request, "min_position", 0, 2**62)
 
 
@@ -64,7 +65,7 @@ async def _primary_head(request: web.Request) -> int:
         return await head_position(c)
 
 
-async def _standby_reflects(
+async def standby_reflects(
     request: web.Request, conn: asyncpg.Connection, standby: Standby, wanted: int, deadline: float
 ) -> None:
     """Wait (bounded) for the standby's read models to reflect `wanted`; Behind if they do not.
@@ -85,7 +86,7 @@ async def _standby_reflects(
     raise Behind(f"standby {standby.name} does not reflect position {wanted} yet")
 
 
-async def _primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: float) -> None:
+async def primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: float) -> None:
     """Wait until `deadline` for the primary's read models to reflect `wanted`; 503 if not."""
     head = await head_position(conn)
     if wanted > head:
@@ -128,7 +129,7 @@ async def _answer(
     actor = await authenticate(request)
     ident = request.match_info[param]
     known_shape(ident)
-    wanted = _wanted(request)
+    wanted = wanted_position(request)
     limits = request.app[LIMITS]
     # One bound for the whole wait, on the standby and then on the primary.
     deadline = asyncio.get_running_loop().time() + limits.min_position_wait
@@ -137,9 +138,9 @@ async def _answer(
         await check(conn, actor, ident)
         if wanted is not None:
             if standby is None:
-                await _primary_reflects(conn, wanted, deadline)
+                await primary_reflects(conn, wanted, deadline)
             else:
-                await _standby_reflects(request, conn, standby, wanted, deadline)
+                await standby_reflects(request, conn, standby, wanted, deadline)
         body = await run(conn, ident)
         if body is None:
             raise not_found(f"{what} {ident}")

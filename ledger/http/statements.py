@@ -24,9 +24,7 @@ from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS
 from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
-from ledger.http.readmodels import _primary_reflects as primary_reflects
-from ledger.http.readmodels import _standby_reflects as standby_reflects
-from ledger.http.readmodels import _wanted as wanted_position
+from ledger.http.readmodels import primary_reflects, standby_reflects, wanted_position
 from ledger.http.replicas import read_routed
 from ledger.http.schemas import json_response_body
 from ledger.http.statement_schemas import FiledStatement, Statement, StatementComparison
