@@ -1,6 +1,6 @@
 """The verifiable log's costs: proof latency, checkpoint lag under load, the tree's share of a post.
 
-`measure(...)` runs against a ledger the benchmark started (bench/__main__.py) and
+`measure(...)` runs against a ledger the benchmark started (bench/measure.py) and
 returns plain figures. The tree's cost is measured in the same run by switching it
 off and on (ledger_seal without the lines that grow the tree, then as its file
 has it, the tree caught up in between), alternating, so both sides see the same machine.

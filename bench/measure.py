@@ -1,0 +1,132 @@
+"""The ledger's phases of the benchmark, in the order they run on one fresh database."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bench import comparisons, console, feeds, log_proofs, statements, store_phases, verify_url
+from bench.payloads import GUARANTOR_ID, setup_events
+from bench.phases import checkpoint, head, say, wait_settled, with_cpu
+from bench.probe import cpu_probe_ms
+from bench.service import create_key, post, run_load, running_service
+from ledger import aio
+
+
+def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Every phase of the benchmark against the fresh database `dsn` (on `admin_dsn`'s
+    server, where the peer gets fresh databases of its own); with `args.peers_only`,
+    only the single posts at each concurrency beside the raw INSERT, the pass-through
+    and the peer."""
+    out: dict[str, Any] = {"baseline": {}, "passthrough": {}, "peer": {}, "ledger": {}}
+    out["probe_ms"] = {}
+    comparisons.raw_and_passthrough(dsn, args, workdir, out)
+    comparisons.peer(admin_dsn, args, out)
+    probes: dict[str, float] = out["probe_ms"]
+    seconds = args.seconds
+    admin = create_key(dsn, "--role", "admin")
+    with running_service(dsn, workdir / "service.log", *args.serve_args) as ledger:
+        post(ledger.url, admin, setup_events())
+        guarantor = create_key(dsn, "--institution", GUARANTOR_ID)
+        spec = {"url": ledger.url, "key": guarantor}
+        say("registering 10 000 SMEs")
+        run_load(
+            {
+                **spec,
+                "mode": "batch",
+                "batch": 100,
+                "concurrency": 4,
+                "seconds": 600,
+                "start": 0,
+                "max_operations": 100,
+            }
+        )
+        wait_settled(dsn)
+        checkpoint(dsn)
+        if not args.peers_only:
+            say("append latency with a near-empty store")
+            probes["ledger.growth_empty"] = cpu_probe_ms()
+            out["ledger"]["growth_empty"] = run_load(
+                {
+                    **spec,
+                    "mode": "issue",
+                    "tag": "ge",
+                    "concurrency": 1,
+                    "seconds": seconds,
+                    "start": 0,
+                    "max_operations": 9000,
+                }
+            )
+            out["ledger"]["growth_empty"]["stored_events"] = head(dsn)
+        # Also registers the SMEs the single posts below name, in the quick run too.
+        say("batches of 100 events, concurrency 8")
+        probes["ledger.batch100_c8"] = cpu_probe_ms()
+        out["ledger"]["batch100_c8"] = with_cpu(
+            ledger.pid,
+            dsn,
+            run_load,
+            {
+                **spec,
+                "mode": "batch",
+                "batch": 100,
+                "concurrency": 8,
+                "seconds": seconds,
+                "start": 100,
+            },
+            settle=dsn,
+        )
+        next_batch = 100 + out["ledger"]["batch100_c8"]["operations"] + 16
+        for c in (1, 8, 32):
+            wait_settled(dsn)
+            say(f"single guarantee.issued posts, concurrency {c}")
+            probes[f"ledger.single_c{c}"] = cpu_probe_ms()
+            out["ledger"][f"single_c{c}"] = with_cpu(
+                ledger.pid,
+                dsn,
+                run_load,
+                {
+                    **spec,
+                    "mode": "issue",
+                    "tag": f"c{c}",
+                    "concurrency": c,
+                    "seconds": seconds,
+                    "start": 10_000,
+                    "max_operations": (next_batch - 100) * 100,
+                },
+                settle=dsn,
+            )
+        if args.peers_only:
+            return out
+        fill_started = store_phases.full_store(dsn, args, spec, next_batch, out)
+        wait_settled(dsn)
+        say("statements of the guarantor for this quarter")
+        probes["ledger.statement"] = cpu_probe_ms()
+        # As known before the fill: what an auditor asks of a past moment.
+        out["ledger"]["statement"] = statements.measure(
+            ledger.url, guarantor, GUARANTOR_ID, fill_started
+        )
+        out["ledger"]["statement"]["stored_events"] = head(dsn)
+        say("statement query over 100 000 guarantees of one institution")
+        out["ledger"]["statement"]["synthetic"] = aio.run(statements.synthetic(dsn, 100_000))
+        say("downstream feeds: catch-up through follow() and the stream, stream delay")
+        auditor = create_key(dsn, "--role", "auditor")
+        catch_up = min(head(dsn), feeds.CATCH_UP_EVENTS)
+        out["feeds"] = feeds.measure(ledger.url, auditor, guarantor, seconds, catch_up)
+        say("the verifiable log: tree on and off, checkpoint lag at 32, proof latency")
+        out["log"] = log_proofs.measure(
+            {
+                **spec,
+                "seconds": seconds,
+                "start": 10_000,
+                "max_operations": (next_batch - 100) * 100,
+            },
+            dsn,
+            auditor,
+        )
+        say("ledger audit verify --url over the whole log")
+        out["verify_url"] = verify_url.measure(ledger.url, auditor, dsn, head(dsn))
+        say(f"console first byte with {args.console_guarantees} guarantees stored")
+        out["console"] = console.phase(ledger.url, admin, guarantor, dsn, args.console_guarantees)
+    store_phases.replay_and_catch_up(dsn, args, workdir, out)
+    return out
