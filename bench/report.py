@@ -75,28 +75,10 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
     out.update(_log_figures(results.get("log")))
     if results.get("verify_url"):
         out["verify_url_events_per_s"] = results["verify_url"]["events_per_s"]
+    # Results recorded before the console was timed have no such figure.
+    if "console" in results:
+        out["console_first_byte_p95_ms"] = results["console"]["worst_p95_ms"]
     return out
-    return {
-        "single_c32_ratio": led["single_c32"]["events_per_s"] / base["single_c32"]["events_per_s"],
-        "single_c32_p99_ms": led["single_c32"]["p99_ms"],
-        "batch100_events_per_s": led["batch100_c8"]["events_per_s"],
-        "replay_events_per_s": led["replay"]["events_per_s"],
-        "replay_peak_rss_mb": led["replay"]["peak_rss_mb"],
-        "catch_up_events_per_s": led["catch_up"]["events_per_s"],
-        "growth_ratio": led["growth_full"]["p50_ms"] / led["growth_empty"]["p50_ms"],
-        **_log_figures(results.get("log")),
-        **(
-            {"verify_url_events_per_s": results["verify_url"]["events_per_s"]}
-            if results.get("verify_url")
-            else {}
-        ),
-        # Results recorded before the console was timed have no such figure.
-        **(
-            {"console_first_byte_p95_ms": results["console"]["worst_p95_ms"]}
-            if "console" in results
-            else {}
-        ),
-    }
 
 
 def _log_figures(log: dict[str, Any] | None) -> dict[str, float]:

@@ -126,3 +126,9 @@ def test_the_quick_run_is_judged_only_on_what_it_measured() -> None:
     assert set(evaluate(results)) >= {"single_c1_p50_ms", "single_c32_ratio"}
     assert "batch100_events_per_s" not in evaluate(results)
     assert "replay_events_per_s" not in evaluate(results)
+
+
+def test_the_console_first_byte_is_judged_when_it_was_timed() -> None:
+    results = _results()
+    results["console"] = {**results.get("console", {}), "worst_p95_ms": 0.8}
+    assert evaluate(results)["console_first_byte_p95_ms"]["met"] is True
