@@ -1,4 +1,4 @@
-"""The HTTP load generator, run in its own process: `python -m bench.load SPEC_JSON`.
+"""The HTTP load generator, run in its own process: `python -m bench.load LOAD_JSON`.
 
 Posts events to a running ledger at a fixed concurrency for a fixed time and
 prints one JSON line with the figures. Each worker takes the next number from

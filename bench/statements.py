@@ -1,4 +1,4 @@
-"""Timing statements (SPEC 9) on the full store: an institution's quarter, now and as known
+"""Timing statements on the full store: an institution's quarter, now and as known
 at an earlier moment, through the HTTP API."""
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ PAYLOADS: dict[str, type[Payload]] = {cls.TYPE: cls for cls in _ALL}
 """Payload class per stable event type name (`"guarantee.issued"` ...)."""
 
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
-"""All event type names, in SPEC order."""
+"""All event type names, in the order docs/api.md lists them."""
 
 
 def type_of(payload: Payload) -> str:

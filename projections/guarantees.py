@@ -13,7 +13,7 @@ from projections import balance
 from projections.base import Doc, Docs, Projection
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-"""The business time zone (SPEC section 2): business dates are dates there."""
+"""The business time zone (docs/statements.md): business dates are dates there."""
 
 NAME = "guarantees"
 """Name of this projection (its checkpoint row)."""

@@ -136,7 +136,7 @@ def apply(docs: Docs, entry: LogEntry) -> None:
     g = docs.need(balance.guarantee_key(gid))
     program_id, parties = g["program_id"], g["parties"]
     if isinstance(data, p.GuaranteeIssued):
-        # SPEC section 4: a role's cap volume counts guarantees where it has a share > 0.
+        # docs/rules.md: a role's cap volume counts guarantees where it has a share > 0.
         shared = {role: data.loan_amount for role, bp in g["shares_bp"].items() if bp > 0}
         _by_role(docs, program_key(program_id), "volume", shared)
         for role, institution_id in parties.items():

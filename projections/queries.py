@@ -1,4 +1,4 @@
-"""Reading the read models: the bodies of SPEC section 6, each with the position it reflects."""
+"""Reading the read models: the read routes' bodies, each with the position it reflects."""
 
 from __future__ import annotations
 

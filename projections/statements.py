@@ -77,7 +77,7 @@ class Cut:
 
 
 def program_figures(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
-    """One program's figures in SPEC 9's shape, from its summed row."""
+    """One program's figures in a statement's shape (docs/statements.md), from its summed row."""
     discharged = (
         row["repaid"] + row["released_amount"] + row["compensated_amount"] + row["closed_amount"]
     )
@@ -139,6 +139,6 @@ async def statement(
 
 def statement_digest(body: dict[str, Any]) -> str:
     """SHA-256 (hex) of the statement's canonical JSON without known_at: keys sorted, no
-    whitespace, UTF-8 (what a filing fixes, SPEC 9)."""
+    whitespace, UTF-8 (what a filing fixes, docs/statements.md)."""
     fixed = {key: value for key, value in body.items() if key != "known_at"}
     return hashlib.sha256(CANONICAL.encode(fixed)).hexdigest()

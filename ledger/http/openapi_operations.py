@@ -108,7 +108,7 @@ LOG_OPERATIONS: tuple[Op, ...] = (
         },
     ),
 )
-"""The verifiable log's routes (SPEC 8.1, 8.2)."""
+"""The verifiable log's routes (docs/verifiable-log.md, docs/witnesses.md)."""
 
 OPERATIONS: tuple[Op, ...] = (
     Op(

@@ -1,4 +1,4 @@
-"""Problem details (RFC 9457): the one shape of every error answer, with the SPEC's slugs."""
+"""Problem details (RFC 9457): the one shape of every error answer, slugs as docs/api.md lists."""
 
 from __future__ import annotations
 

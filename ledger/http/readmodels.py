@@ -36,7 +36,7 @@ from ledger.store.reads import head_position
 from projections import queries
 
 Query = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any] | None]]
-"""A read model query: one id in, the SPEC body out (None when unknown)."""
+"""A read model query: one id in, its documented body out (None when unknown)."""
 
 _POLL = 0.05
 

@@ -1,4 +1,4 @@
-"""Who may post which event (SPEC section 3, "posted by")."""
+"""Who may post which event (docs/rules.md, "Who takes part")."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ GUARANTOR_EVENTS = frozenset(
 
 
 def authorize(view: View, event_type: str, payload: Payload, actor: Actor) -> None:
-    """Refuse with 403 unless `actor` is the party SPEC section 3 names for this event.
+    """Refuse with 403 unless `actor` is the party the rules name for this event (docs/rules.md).
 
     Runs after the guarantee was looked up: an event on an unknown guarantee
     is refused by the rules (invalid-state) before it gets here.

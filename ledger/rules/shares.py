@@ -17,7 +17,7 @@ ROLES: Final[tuple[Role, ...]] = (
     "compensation_pool",
 )
 
-# SPEC section 5, step 2: caps are applied in this order. Overflow only ever
+# Dividing a loss (docs/rules.md): caps are applied in this order. Overflow only ever
 # moves to the guarantor or the bank, which are never capped, so one role's
 # overflow cannot change another's; the order is kept as written all the same.
 CAPPED_ROLES: Final[tuple[Role, ...]] = ("national_fund", "reguarantor", "compensation_pool")

@@ -59,7 +59,7 @@ class LiveLedger:
 
 async def _log_signer(dsn: str, workdir: Path) -> dict[str, Any]:
     # The log's signing key, established as `ledger serve` does, where the ledger keeps a
-    # verifiable log (SPEC 8.1); a ledger without one runs without.
+    # verifiable log (docs/verifiable-log.md); a ledger without one runs without.
     try:
         from ledger.store.identity import establish  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

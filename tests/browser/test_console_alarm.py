@@ -20,7 +20,7 @@ FORK = TREE[:3] + [json.dumps({"event": i, "rewritten": True}).encode() for i in
 
 
 class FakeLog:
-    """Answers the log routes (SPEC 8.1) for a tree the test chooses, signed with the vector key."""
+    """Answers the log routes for a tree the test chooses, signed with the vector key."""
 
     def __init__(self) -> None:
         self.key = forge.VERIFIER_KEY

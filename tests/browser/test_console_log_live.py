@@ -1,4 +1,4 @@
-"""Verification in the browser against the ledger's own verifiable log (SPEC 8.1), end to end:
+"""Verification in the browser against the ledger's own verifiable log, end to end:
 the checkpoint it signs verifies, its growth is proved consistent, and an event's proof
 verifies. Skipped on a ledger that does not serve the log."""
 
@@ -28,7 +28,7 @@ async def _text(ledger: LiveLedger, path: str) -> tuple[int, str]:
 async def _checkpoint_size(ledger: LiveLedger, at_least: int) -> int:
     status, _ = await _text(ledger, "/v1/log/key")
     if status == 404:
-        pytest.skip("this ledger does not serve the verifiable log (SPEC 8.1)")
+        pytest.skip("this ledger does not serve the verifiable log")
     for _ in range(100):
         status, note = await _text(ledger, "/v1/log/checkpoint")
         if status == 200 and int(note.split("\n")[1]) >= at_least:

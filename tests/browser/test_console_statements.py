@@ -1,5 +1,6 @@
-"""The institution page over statements (SPEC 9) and limits (SPEC 10), answered here in the
-SPEC's formats through the browser's routing, so the page is checked before those land."""
+"""The institution page over statements (docs/statements.md) and limits (docs/limits.md), answered
+here in their documented formats through the browser's routing, so the page is checked
+before those land."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ ALLOWED: dict[str, set[str]] = {
     "claim.closed": {GUAR},
     "guarantee.released": {BANK, GUAR},
 }
-"""Who may post each event type on the demo's guarantee (SPEC section 3)."""
+"""Who may post each event type on the demo's guarantee (docs/rules.md)."""
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ READS: dict[str, set[str]] = {
     f"/v1/claims/{C}": {"admin", "auditor", "reader", BANK, GUAR, REG, FUND},
     f"/v1/institutions/{GUAR}/position": {"admin", "auditor", "reader", GUAR},
 }
-"""Who may read each endpoint (SPEC section 6; streams as documented in ledger/http/access.py)."""
+"""Who may read each endpoint (docs/api.md; streams as documented in ledger/http/access.py)."""
 
 
 def _wait_for(path: str, head: int) -> str:

@@ -1,4 +1,4 @@
-"""Filing a statement (SPEC 9): reproduced byte for byte later, compared field by field."""
+"""Filing a statement (docs/statements.md): reproduced byte for byte, compared field by field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /v1/events: receipts, reposts, and every refusal as the SPEC's problem."""
+"""POST /v1/events: receipts, reposts, and every refusal as its documented problem."""
 
 from __future__ import annotations
 

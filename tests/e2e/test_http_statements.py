@@ -1,4 +1,4 @@
-"""GET /v1/statements/{institution_id}: figures, CSV, access and bad input (SPEC 9)."""
+"""GET /v1/statements/{institution_id}: figures, CSV, access and bad input (docs/statements.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Two `ledger serve` processes on one database: the risk limits hold exactly (SPEC section 10)."""
+"""Two `ledger serve` processes on one database: the risk limits hold exactly (docs/limits.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The client's problem classes: one per SPEC slug, chosen by the document's type."""
+"""The client's problem classes: one per documented slug, chosen by the document's type."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from ledger import client as lc
 from ledger.client.errors import problem_error
 from ledger.http.problems import SLUG_STATUS
 
-# Section 6 of the SPEC: every slug of its table. Some are answered by features other
+# Every slug of docs/api.md's table. Some are answered by features other
 # parts of the ledger add; their mapping is tested here from the document alone.
-SPEC_SLUGS = {
+DOCUMENTED_SLUGS = {
     "malformed-json": 400,
     "unauthorized": 401,
     "forbidden": 403,
@@ -31,15 +31,16 @@ SPEC_SLUGS = {
 }
 
 
-@pytest.mark.parametrize("slug", sorted(SPEC_SLUGS))
-def test_each_spec_slug_has_its_own_class(slug: str) -> None:
-    doc = {"type": f"/problems/{slug}", "title": "t", "status": SPEC_SLUGS[slug], "detail": "d"}
+@pytest.mark.parametrize("slug", sorted(DOCUMENTED_SLUGS))
+def test_each_documented_slug_has_its_own_class(slug: str) -> None:
+    status = DOCUMENTED_SLUGS[slug]
+    doc = {"type": f"/problems/{slug}", "title": "t", "status": status, "detail": "d"}
     error = problem_error(doc)
     assert type(error) is lc.BY_SLUG[slug]
     assert type(error) is not lc.ProblemError
     assert isinstance(error, lc.LedgerError)
     assert error.problem == doc
-    assert error.status == SPEC_SLUGS[slug]
+    assert error.status == DOCUMENTED_SLUGS[slug]
 
 
 def test_every_slug_the_service_answers_has_a_class() -> None:

@@ -1,4 +1,4 @@
-"""Settings come from LEDGER_* variables (SPEC section 7) and `ledger` refuses bad ones."""
+"""Settings come from LEDGER_* variables (the README's table) and `ledger` refuses bad ones."""
 
 import logging
 import sys

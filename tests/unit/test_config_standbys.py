@@ -1,4 +1,4 @@
-"""LEDGER_READ_DATABASE_URL and LEDGER_READ_MAX_LAG_S (SPEC section 13) are read and checked."""
+"""LEDGER_READ_DATABASE_URL and LEDGER_READ_MAX_LAG_S (docs/standbys.md) are read and checked."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Loss shares on compensation.paid and recovery.recorded (SPEC section 5)."""
+"""Loss shares on compensation.paid and recovery.recorded (docs/rules.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ledger.rules.shares import (
     split_recovery,
 )
 
-# The SPEC worked example (all amounts in fen): little-giant SME, loan 1 000 000 000.
+# The worked example of docs/rules.md (all amounts in fen): little-giant SME, loan 1 000 000 000.
 LOAN = 1_000_000_000
 LOSS = 600_000_000
 SHARES: dict[Role, int] = {

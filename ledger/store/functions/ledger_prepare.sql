@@ -7,7 +7,7 @@
 -- decide what it may read. Rows are tagged by r_kind; the columns each kind
 -- fills are read in ledger/store/decisions.py.
 --
--- Risk limits (SPEC section 10, migration 0016): the rows it reads anyway say
+-- Risk limits (docs/limits.md, migration 0016): the rows it reads anyway say
 -- whether a limit applies (an institution with limits, a program's terms, a
 -- limited guarantor's guarantee); only then does the service call
 -- ledger_prepare_limits, in the same transaction, for the limits' own locks

@@ -1,5 +1,5 @@
 -- The second, optional call of a post (after ledger_prepare, before the rules
--- decide): the risk limits' locks and state (SPEC section 10, migration 0016),
+-- decide): the risk limits' locks and state (docs/limits.md, migration 0016),
 -- for a post that ledger_prepare's rows showed one applies to.
 --
 -- Its locks ("guarantor:G" for a guarantor with limits, "breaker:P I" for an

@@ -1,4 +1,4 @@
-"""The books as of a business date (SPEC 9): equal to a replay of only the events up to it."""
+"""The books as of a business date (docs/statements.md): a replay of only the events up to it."""
 
 from __future__ import annotations
 

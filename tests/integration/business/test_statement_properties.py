@@ -1,4 +1,4 @@
-"""Properties of statements over random histories posted through the real ledger (SPEC 9)."""
+"""Properties of statements over random histories posted through the real ledger."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Business time (SPEC 9): occurred_at not far ahead of the clock, streams in business order."""
+"""Business time (docs/statements.md): occurred_at not far ahead of the clock, streams in order."""
 
 from __future__ import annotations
 

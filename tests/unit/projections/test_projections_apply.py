@@ -36,7 +36,7 @@ def _fold(ledger: PureLedger) -> Fold:
 
 
 def _worked_example() -> PureLedger:
-    """SPEC section 5: loan 1e9 fen, approved loss 6e8, then a recovery of 1e8."""
+    """docs/rules.md's worked example: loan 1e9 fen, approved loss 6e8, then a recovery of 1e8."""
     ledger = _ledger(issue("G-1", NATIONAL, LITTLE_GIANT, 1_000_000_000))
     for step in lifecycle(ledger, "G-1", loss=600_000_000, recover=100_000_000)[:5]:
         assert ledger.post(step) is not None

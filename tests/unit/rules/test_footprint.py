@@ -17,7 +17,7 @@ OTHER_SME = sme_code(1)
 REFS = {"G-0": GuaranteeRef(P, SME), "G-3": GuaranteeRef(P, OTHER_SME)}
 DAY = dt.date(2026, 1, 1)
 
-# What each event reads and writes, written out from SPEC section 5 independently of
+# What each event reads and writes, written out from the rules (docs/rules.md) independently of
 # footprint.py: (sample event, resources read, resources written).
 TABLE: list[tuple[p.Payload, set[str], set[str]]] = [
     (NATIONAL, {"terms"}, {"terms"}),

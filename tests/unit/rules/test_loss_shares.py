@@ -1,4 +1,5 @@
-"""Loss shares through `decide`: the SPEC worked example and compensation caps across guarantees."""
+"""Loss shares through `decide`: docs/rules.md's worked example, and compensation caps
+across guarantees."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ class World:
         """Business time of the events decided next (None: the breakers are left out)."""
 
     def poster(self, payload: p.Payload) -> Actor:
-        """The key SPEC section 3 names for this event."""
+        """The key the rules (docs/rules.md) name for this event."""
         if payload.TYPE in _ADMIN_TYPES:
             return ADMIN
         if isinstance(payload, p.SmeRegistered | p.SmeEligibilityRecorded):
