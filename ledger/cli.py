@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 
 from ledger.commands import CommandError, Handler, register_all
-from ledger.config import ConfigError, Settings
+from ledger.config import ENV_VARS, ConfigError, Settings
 from ledger.logs import configure_logging
 
 
@@ -23,9 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledger",
         description="System of record for government-backed loan guarantees.",
-        epilog="Configuration: LEDGER_DATABASE_URL, LEDGER_DATA_DIR, LEDGER_HOST, "
-        "LEDGER_PORT, LEDGER_LOG_FORMAT, LEDGER_READ_DATABASE_URL, LEDGER_READ_MAX_LAG_S "
-        "(see README).",
+        epilog=f"Configuration: {', '.join(ENV_VARS)}; and for `ledger demo`, "
+        "LEDGER_ADMIN_KEY (see the README's configuration table).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
