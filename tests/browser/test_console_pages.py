@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from events.credit_code import check_character
-from ledger.demo import LIANGJIANG, NATIONAL, SME_HIGH_TECH
+from ledger.demo_scenario import LIANGJIANG, NATIONAL, SME_HIGH_TECH
 from ledger.seeds import BANK_ID, GUARANTOR_ID, REVIEWER_ID, SME_ID
 from tests.browser.conftest import LiveLedger
 from tests.browser.helpers import api, resolve, shown_figures, sign_in, visit

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ledger.demo import NATIONAL
+from ledger.demo_scenario import NATIONAL
 from ledger.seeds import GUARANTOR_ID
 from tests.browser.conftest import LiveLedger
 from tests.browser.helpers import sign_in, visit

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from ledger import client as lc
-from ledger.demo import NATIONAL
+from ledger.demo_scenario import NATIONAL
 from ledger.seeds import BANK_ID, GUARANTOR_ID, REGUARANTOR_ID, REVIEWER_ID, SME_ID
 from tests.e2e.live import DroppingProxy, Live, served
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.demo import scenario
+from ledger.demo_scenario import scenario
 from tests.e2e.conftest import Keys
 
 Client = TestClient[Any, Any]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.demo import scenario
+from ledger.demo_scenario import scenario
 from ledger.http.app import create_app
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 from tests.factory import envelope, institution

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.demo import LIANGJIANG, NATIONAL, SME_HIGH_TECH, SME_LIANGJIANG, database_keys, run_demo
+from ledger.demo import database_keys, run_demo
+from ledger.demo_scenario import LIANGJIANG, NATIONAL, SME_HIGH_TECH, SME_LIANGJIANG
 from ledger.http.app import create_app
 from ledger.seeds import BANK_ID, POOL_ID, SEED_INSTITUTIONS, SME_ID
 from tests.e2e.conftest import FAST, ClientFactory, Keys

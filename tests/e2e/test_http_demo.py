@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.demo import database_keys, run_demo, scenario
+from ledger.demo import database_keys, run_demo
+from ledger.demo_scenario import scenario
 from ledger.http.app import create_app
 from ledger.seeds import GUARANTOR_ID
 from tests.e2e.conftest import FAST, ClientFactory, Keys

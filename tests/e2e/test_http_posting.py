@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from events.envelope import MAX_BATCH
-from ledger.demo import scenario
+from ledger.demo_scenario import scenario
 from tests.e2e.conftest import Keys
 from tests.factory import envelope, institution
 

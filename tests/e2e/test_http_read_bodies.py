@@ -10,7 +10,8 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.demo import NATIONAL, database_keys, run_demo, scenario
+from ledger.demo import database_keys, run_demo
+from ledger.demo_scenario import NATIONAL, scenario
 from ledger.http import schemas
 from ledger.http.app import create_app
 from ledger.http.openapi import document

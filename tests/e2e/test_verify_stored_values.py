@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.demo import scenario
+from ledger.demo_scenario import scenario
 from tests.e2e.conftest import Keys
 from tests.factory import institution
 from tests.integration.audit import tamper
