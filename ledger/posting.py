@@ -6,18 +6,21 @@ import asyncio
 import collections
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import asyncpg
 import structlog
 
 from events.envelope import Posted
 from events.payloads import Payload
-from events.stored import Actor, encode_stored
+from events.stored import Actor
 from ledger.auth.keys import Presented, UnknownKey, matched
 from ledger.filing import fix_statements
 from ledger.grouping import Accepted, Post, decide_group, footprints, partition
-from ledger.receipts import Pending, PostResult, Receipt, Stored, settled, stored_or_refused
+from ledger.posting_group import Appended as _Appended
+from ledger.posting_group import Waiting as _Waiting
+from ledger.posting_group import give_actors as _posters
+from ledger.posting_group import new_events as _new_events
+from ledger.receipts import Pending, PostResult, Receipt, settled, stored_or_refused
 from ledger.rules.footprint import issued_guarantees, merged
 from ledger.store import decisions
 from ledger.store.failures import database_unavailable
@@ -40,23 +43,6 @@ MAX_GROUP_EVENTS = 1000
 
 GROUPS = 2
 """Transactions one instance stores at once; posts arriving meanwhile wait for the next."""
-
-
-@dataclass(eq=False)
-class _Waiting:
-    post: Post
-    future: asyncio.Future[Stored]
-    key: Presented | None
-    """The poster's key, looked up in the transaction (None: the post's actor is known)."""
-
-
-@dataclass
-class _Appended:
-    """One group transaction's outcome: each decided post's result, and the posts deferred."""
-
-    results: list[tuple[_Waiting, Stored | Exception]]
-    later: list[_Waiting]
-    stored_any: bool
 
 
 class Ledger:
@@ -281,36 +267,6 @@ class Ledger:
             [by_post[id(post)] for post in later],
             bool(new_events),
         )
-
-
-def _posters(group: list[_Waiting], actors: dict[Presented, Actor]) -> list[_Waiting]:
-    """Give each post whose key was presented its actor; return those whose key is refused."""
-    refused = []
-    for waiting in group:
-        if waiting.key is None:
-            continue
-        actor = actors.get(waiting.key)
-        if actor is None:
-            refused.append(waiting)
-        else:
-            waiting.post.actor = actor
-    return refused
-
-
-def _new_events(post: Post, accepted: Accepted) -> list[decisions.NewEvent]:
-    return [
-        decisions.NewEvent(
-            p.envelope.event_id,
-            s.stream_id,
-            s.stream_version,
-            s.type,
-            fingerprint,
-            encode_stored(s),
-        )
-        for p, s, fingerprint in zip(
-            post.events, accepted.stored, accepted.fingerprints, strict=True
-        )
-    ]
 
 
 __all__ = ["SHANGHAI", "Ledger", "PostResult", "Receipt", "shanghai_now"]
