@@ -17,16 +17,15 @@ from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid
-from ledger.http.replicas import Behind, read_routed
-from ledger.http.schemas import (
-    ChainCheck,
+from ledger.http.readmodel_schemas import (
     ClaimShares,
     GuaranteeSummary,
     InstitutionPosition,
     ProgramSummary,
     SmeExposure,
-    json_response_body,
 )
+from ledger.http.replicas import Behind, read_routed
+from ledger.http.schemas import ChainCheck, json_response_body
 from ledger.standbys import Standby
 from ledger.store.reads import head_position
 

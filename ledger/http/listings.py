@@ -19,7 +19,8 @@ from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
 from ledger.http.params import int_param, text_param
 from ledger.http.problems import invalid
-from ledger.http.schemas import GuaranteeSummary, ProgramSummary, json_response_body
+from ledger.http.readmodel_schemas import GuaranteeSummary, ProgramSummary
+from ledger.http.schemas import json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
 

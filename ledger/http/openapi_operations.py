@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.http import schemas
+from ledger.http import readmodel_schemas, schemas
 from ledger.http.events import MAX_LIMIT, MAX_WAIT
 from ledger.http.openapi_log_operations import LOG_OPERATIONS
 from ledger.http.openapi_op import MIN_POSITION as _MIN_POSITION
@@ -77,7 +77,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/smes/{sme_id}/exposure",
         "An SME's balance, cap and headroom per program",
-        {200: schemas.SmeExposure.__name__},
+        {200: readmodel_schemas.SmeExposure.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -85,7 +85,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/guarantees/{guarantee_id}",
         "A guarantee (auditor, admin, reader, parties)",
-        {200: schemas.GuaranteeSummary.__name__},
+        {200: readmodel_schemas.GuaranteeSummary.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -93,7 +93,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/claims/{claim_id}",
         "A claim's shares per role (auditor, admin, reader, parties)",
-        {200: schemas.ClaimShares.__name__},
+        {200: readmodel_schemas.ClaimShares.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -101,7 +101,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/institutions/{institution_id}/position",
         "An institution's position per program (auditor, admin, reader, itself)",
-        {200: schemas.InstitutionPosition.__name__},
+        {200: readmodel_schemas.InstitutionPosition.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),
@@ -109,7 +109,7 @@ OPERATIONS: tuple[Op, ...] = (
         "get",
         "/v1/programs/{program_id}",
         "A program's current terms, version and totals",
-        {200: schemas.ProgramSummary.__name__},
+        {200: readmodel_schemas.ProgramSummary.__name__},
         _READ,
         query=(_MIN_POSITION,),
     ),

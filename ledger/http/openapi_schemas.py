@@ -10,7 +10,7 @@ from events.envelope import MAX_BATCH, Envelope
 from events.errors import FieldError
 from events.payloads import PAYLOADS
 from events.stored import LogEntry
-from ledger.http import schemas
+from ledger.http import readmodel_schemas, schemas
 from ledger.http.audit import STATE_BODIES
 from ledger.http.problems import ProblemBody
 from ledger.http.statement_schemas import STATEMENT_ANSWERS
@@ -45,11 +45,11 @@ DOCUMENTED: tuple[type[msgspec.Struct], ...] = (
     _StreamPageDoc,
     schemas.ReceiptBody,
     schemas.Health,
-    schemas.SmeExposure,
-    schemas.GuaranteeSummary,
-    schemas.ClaimShares,
-    schemas.InstitutionPosition,
-    schemas.ProgramSummary,
+    readmodel_schemas.SmeExposure,
+    readmodel_schemas.GuaranteeSummary,
+    readmodel_schemas.ClaimShares,
+    readmodel_schemas.InstitutionPosition,
+    readmodel_schemas.ProgramSummary,
     schemas.ChainCheck,
     schemas.InclusionProof,
     schemas.ConsistencyProof,

@@ -22,15 +22,15 @@ from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import optional_int
 from ledger.http.problems import Problem, invalid
-from ledger.http.replicas import Behind, read_routed
-from ledger.http.schemas import (
+from ledger.http.readmodel_schemas import (
     ClaimShares,
     GuaranteeSummary,
     InstitutionPosition,
     ProgramSummary,
     SmeExposure,
-    json_response_body,
 )
+from ledger.http.replicas import Behind, read_routed
+from ledger.http.schemas import json_response_body
 from ledger.standbys import Standby
 from ledger.store.reads import head_position
 from projections import queries

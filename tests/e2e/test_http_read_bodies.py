@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from ledger.demo import database_keys, run_demo
 from ledger.demo_scenario import NATIONAL, scenario
-from ledger.http import schemas
+from ledger.http import readmodel_schemas
 from ledger.http.app import create_app
 from ledger.http.openapi import document
 from ledger.http.openapi_schemas import REF
@@ -38,7 +38,7 @@ def _documented(path: str) -> type[msgspec.Struct]:
     template = next(p for p in doc["paths"] if p.split("/")[:3] == path.split("/")[:3])
     ref = doc["paths"][template]["get"]["responses"]["200"]["content"]["application/json"]
     name = ref["schema"]["$ref"].rsplit("/", 1)[-1]
-    found = getattr(schemas, name)
+    found = getattr(readmodel_schemas, name)
     assert isinstance(found, type)
     assert issubclass(found, msgspec.Struct)
     return found
@@ -101,7 +101,9 @@ async def test_a_past_state_is_sent_as_the_read_models_type(served: Client, keys
     )
     assert r.status == 200, await r.text()
     sent = await r.read()
-    assert msgspec.json.encode(msgspec.json.decode(sent, type=schemas.ClaimShares)) == sent
+    assert (
+        msgspec.json.encode(msgspec.json.decode(sent, type=readmodel_schemas.ClaimShares)) == sent
+    )
 
 
 async def test_the_typed_answers_are_the_bytes_the_read_models_encode_to(
