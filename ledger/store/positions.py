@@ -64,6 +64,14 @@ class PositionWaiter:
             if fut is not None and not fut.done():
                 fut.set_result(position)
 
+    async def listening(self) -> bool:
+        """Whether seal notices reach this waiter now (asked of PostgreSQL)."""
+        async with self._switch:
+            if self._listener is None:
+                return False
+            rows = await self._listener.fetch("SELECT pg_listening_channels()")
+            return SEALED_CHANNEL in {r[0] for r in rows}
+
     def sealing_here(self, backend_pid: int | None) -> None:
         """The backend pid of this process's sealer while it is the active one, else None.
 
