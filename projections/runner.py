@@ -26,6 +26,12 @@ log = structlog.get_logger(__name__)
 RUNNER_LOCK_SPACE = 0x6C656450
 REBUILD_LOCK_SPACE = 0x6C656452
 
+READ_WAITING_CHANNEL = "ledger_read_waiting"
+"""Notified by a read that waits for its `min_position`: the runner then applies at once."""
+
+HURRY_AFTER_SEALS = 64
+"""Seal notices after which the runner stops waiting for more and applies what it has."""
+
 
 def lock_key(name: str) -> int:
     """The second advisory lock key of a projection (a stable 31-bit hash of its name)."""
@@ -88,13 +94,16 @@ class ProjectionRunner:
         batch_size: int = 1000,
         idle_wait: float = 1.0,
         retry_wait: float = 1.0,
-        settle: float = 0.02,
+        settle: float = 0.1,
     ) -> None:
         """Run `names` (or the `projections` given, for tests) in batches of `batch_size`.
 
-        Once caught up, each seal notice is followed by `settle` seconds before the
-        next batch: read models then lag by that much more, and a busy log costs
-        a few batches a second instead of one per seal.
+        Once caught up, each seal notice is followed by up to `settle` seconds before
+        the next batch, so that posts arriving one at a time are applied a few dozen
+        at once rather than one per batch (each batch is a transaction, its commit
+        and several round trips). The wait ends at once when a read is waiting for
+        its `min_position` (READ_WAITING_CHANNEL) or after HURRY_AFTER_SEALS seal
+        notices, so a read that asks for its own writes is not held up by it.
         """
         self._dsn = dsn
         self._projections = list(projections) if projections is not None else select(names)
@@ -106,6 +115,8 @@ class ProjectionRunner:
         self._held: list[Projection] = []
         self._positions: dict[str, int] = {}
         self._sealed = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._seals = 0
         self._last_try = 0.0
 
     @property
@@ -119,10 +130,17 @@ class ProjectionRunner:
             self._conn = await connect(self._dsn)
             await store.ensure_checkpoints(self._conn, [p.name for p in self._projections])
             await self._conn.add_listener(SEALED_CHANNEL, self._notified)
+            await self._conn.add_listener(READ_WAITING_CHANNEL, self._read_waiting)
         return self._conn
 
     def _notified(self, *_args: object) -> None:
         self._sealed.set()
+        self._seals += 1
+        if self._seals >= HURRY_AFTER_SEALS:
+            self._hurry.set()
+
+    def _read_waiting(self, *_args: object) -> None:
+        self._hurry.set()
 
     async def _take_locks(self, conn: asyncpg.Connection) -> None:
         self._last_try = time.monotonic()
@@ -149,7 +167,11 @@ class ProjectionRunner:
         if not self._held:
             return 0
         after = min(self._positions.values())
+        # Cleared before reading: a notice that comes later is about events this
+        # batch may not hold, and wakes the next one.
         self._sealed.clear()
+        self._hurry.clear()
+        self._seals = 0
         rows = await read_log(conn, after, self._batch)
         if not rows:
             return 0
@@ -168,13 +190,14 @@ class ProjectionRunner:
             while True:
                 try:
                     # Caught up: wait for the next seal, then let a few more land,
-                    # so a busy log is applied in batches rather than seal by seal.
+                    # so a busy log is applied in batches rather than seal by seal,
+                    # unless a read is waiting for them.
                     if (
                         await self.step() < self._batch
                         and await wait_event(self._sealed, self._idle_wait)
                         and self._settle
                     ):
-                        await asyncio.sleep(self._settle)
+                        await wait_event(self._hurry, self._settle)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # keep following after any failure

@@ -26,11 +26,36 @@ class PositionWaiter:
         self._listener: asyncpg.Connection | None = None
         self._poll = asyncio.Event()
         self._local_sealer: int | None = None
+        self._listening = False
+        self._switch = asyncio.Lock()
+        self._switching: set[asyncio.Task[None]] = set()
 
     async def start(self, listener: asyncpg.Connection) -> None:
         """Listen for seal notifications from every instance's sealer."""
         self._listener = listener
-        await listener.add_listener(SEALED_CHANNEL, self._on_notify)
+        await self._follow_others()
+
+    async def _follow_others(self) -> None:
+        """Listen for seal notices while another instance seals; not while this one does.
+
+        This instance's own rounds are resolved directly, so their notices would only
+        wake the listener's connection and this process for nothing, once per round.
+        """
+        async with self._switch:
+            want = self._local_sealer is None
+            if self._listener is None or want == self._listening:
+                return
+            try:
+                if want:
+                    await self._listener.add_listener(SEALED_CHANNEL, self._on_notify)
+                else:
+                    await self._listener.remove_listener(SEALED_CHANNEL, self._on_notify)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("positions.listen_failed", error=str(exc))
+                return
+            self._listening = want
+            if want:
+                self._poll.set()  # what was sealed elsewhere while not listening
 
     def resolve(self, sealed: dict[int, int]) -> None:
         """Resolve waiters from a batch sealed in this process."""
@@ -39,12 +64,24 @@ class PositionWaiter:
             if fut is not None and not fut.done():
                 fut.set_result(position)
 
+    async def listening(self) -> bool:
+        """Whether seal notices reach this waiter now (asked of PostgreSQL)."""
+        async with self._switch:
+            if self._listener is None:
+                return False
+            rows = await self._listener.fetch("SELECT pg_listening_channels()")
+            return SEALED_CHANNEL in {r[0] for r in rows}
+
     def sealing_here(self, backend_pid: int | None) -> None:
         """The backend pid of this process's sealer while it is the active one, else None.
 
-        Its batches are resolved directly (`resolve`), so its notices need no lookup.
+        Its batches are resolved directly (`resolve`), so its notices need no lookup,
+        and the waiter stops listening for them until it is no longer the active one.
         """
         self._local_sealer = backend_pid
+        task = asyncio.get_running_loop().create_task(self._follow_others())
+        self._switching.add(task)
+        task.add_done_callback(self._switching.discard)
 
     def _on_notify(self, _conn: object, pid: int, _channel: str, _payload: object) -> None:
         if pid != self._local_sealer:

@@ -44,7 +44,12 @@ CREATE OR REPLACE FUNCTION ledger_append(
     breaker_years        integer[],
     breaker_docs         bytea[]
 ) RETURNS TABLE (r_seq bigint, r_event_id uuid)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- Its statements keep one generic plan per connection instead of being planned
+-- again at every call (PostgreSQL's choice for a call with parameters): their
+-- plans do not depend on the arrays passed, and a post then pays no planning.
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     newly text[];
 BEGIN

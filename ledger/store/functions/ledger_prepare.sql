@@ -31,7 +31,12 @@ CREATE OR REPLACE FUNCTION ledger_prepare(
     barrier          boolean
 ) RETURNS TABLE (r_kind text, r_key text, r_key2 text, r_key3 text, r_n1 bigint,
                  r_n2 bigint, r_n3 bigint, r_doc bytea, r_at timestamptz)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- Its statements keep one generic plan per connection instead of being planned
+-- again at every call (PostgreSQL's choice for a call with parameters): their
+-- plans do not depend on the arrays passed, and a post then pays no planning.
+SET plan_cache_mode = force_generic_plan
+AS $$
 BEGIN
     -- Marks this transaction as an appender for the sealer, before any write. A
     -- barrier (a post that changes whether a risk limit applies) takes it

@@ -1,0 +1,31 @@
+"""bench/ab.py: each side's figures at a concurrency are the medians of its windows."""
+
+from __future__ import annotations
+
+from bench.ab import summary
+
+
+def _window(rate: float, p50: float, service: float) -> dict[str, object]:
+    return {
+        "events_per_s": rate,
+        "p50_ms": p50,
+        "p99_ms": p50 * 3,
+        "cpu_us": {"service": service, "total": service * 2},
+    }
+
+
+def test_a_sides_figures_are_the_medians_of_its_windows() -> None:
+    windows = [_window(100, 5.0, 900), _window(300, 2.0, 1500), _window(200, 9.0, 1200)]
+    assert summary(windows) == {
+        "events_per_s": 200,
+        "p50_ms": 5.0,
+        "p99_ms": 15.0,
+        "cpu_service_us": 1200,
+        "cpu_total_us": 2400,
+    }
+
+
+def test_an_even_number_of_windows_takes_the_mean_of_the_middle_two() -> None:
+    windows = [_window(100, 2.0, 800), _window(300, 4.0, 1000)]
+    assert summary(windows)["events_per_s"] == 200
+    assert summary(windows)["cpu_service_us"] == 900
