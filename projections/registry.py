@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from projections import claims, guarantees, institutions, movements, programs, sme_exposure
+from projections import (
+    as_of,
+    claims,
+    guarantees,
+    institutions,
+    movements,
+    programs,
+    sme_exposure,
+)
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
@@ -14,6 +22,7 @@ PROJECTIONS: dict[str, Projection] = {
         institutions.PROJECTION,
         programs.PROJECTION,
         movements.PROJECTION,
+        as_of.PROJECTION,
     )
 }
 """All projections, by name (the names of their checkpoint rows)."""
