@@ -69,7 +69,7 @@ async def _program(conn: asyncpg.Connection, cut: Cut, program_id: str, at: int)
     doc = fold.docs[programs.NAME].get(programs.program_key(program_id))
     totals = (await program_totals(conn, cut, [program_id]))[program_id]
     if doc is None:
-        if any(totals.values()):
+        if any(v if isinstance(v, int) else any(v.values()) for v in totals.values()):
             raise later(f"program {program_id}", cut.day)
         return None
     return programs.render({**doc, "totals": totals}, at)
