@@ -27,6 +27,13 @@ PROJECTIONS: dict[str, Projection] = {
 }
 """All projections, by name (the names of their checkpoint rows)."""
 
+REPLAYED: dict[str, Projection] = {
+    name: proj for name, proj in PROJECTIONS.items() if name != as_of.NAME
+}
+"""What a replay folds, writes out and compares with the live tables: every read model
+but the as-of one, whose rows index the log for as-of reads and hold no state of their
+own (its documents are the guarantees' balances, which the others hold too)."""
+
 
 def select(names: list[str] | None) -> list[Projection]:
     """The projections named (all when None); ValueError for an unknown name."""

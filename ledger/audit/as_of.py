@@ -15,7 +15,15 @@ import asyncpg
 
 from events.breaker import BUSINESS_TZ
 from ledger.audit.as_of_institutions import institution_body
-from ledger.audit.as_of_rows import REACHED_SQL, Cut, fold_positions, later, program_totals, rows
+from ledger.audit.as_of_rows import (
+    LAST_DAY_SQL,
+    REACHED_SQL,
+    Cut,
+    fold_positions,
+    later,
+    program_totals,
+    rows,
+)
 from projections import claims, guarantees, programs, sme_exposure
 from projections.base import Projection
 from projections.fold import Fold
@@ -81,7 +89,11 @@ async def state_as_of(conn: asyncpg.Connection, cut: Cut, name: str, key: str) -
     `name` is one of ledger.audit.state.STATE_IDS; raises OutOfBusinessOrder when the
     events dated up to the day need something of this body registered only later.
     """
-    at = int(await conn.fetchval(REACHED_SQL, cut.generation, cut.day, cut.position))
+    last = await conn.fetchval(LAST_DAY_SQL, cut.position)
+    if last is not None and last <= cut.day:
+        at = cut.position  # the common case: the last event held is dated up to the day
+    else:
+        at = int(await conn.fetchval(REACHED_SQL, cut.generation, cut.day, cut.position))
     match name:
         case "guarantee_id":
             return await _guarantee(conn, cut, key, at)

@@ -37,6 +37,10 @@ SELECT coalesce(max((SELECT max(r.position) FROM proj_as_of_rows r
                         AND r.business_date = d.day AND r.position <= $3)), 0)
   FROM days d WHERE d.day IS NOT NULL"""
 
+LAST_DAY_SQL = """SELECT (ledger_occurred_at(e.body) AT TIME ZONE INTERVAL '+08:00')::date
+                    FROM event_log l JOIN events e USING (seq) WHERE l.position = $1"""
+"""The business date of the event at a position (NULL when there is none)."""
+
 ROWS_SQL = """SELECT entity, program_id, ref, position, kind, roles, figures
                 FROM proj_as_of_rows
                WHERE generation = $1 AND entity = ANY($2::text[])

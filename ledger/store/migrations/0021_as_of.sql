@@ -29,6 +29,10 @@ CREATE TABLE proj_as_of_rows (
 CREATE INDEX proj_as_of_rows_by_date ON proj_as_of_rows
     (generation, entity, business_date, position);
 
+-- The '*' rows alone, by business date (the position a body reports) and by
+-- recording time (the position a known_at moment stands for).
+CREATE INDEX proj_as_of_rows_days ON proj_as_of_rows (generation, business_date, position)
+    WHERE entity = '*';
 CREATE INDEX proj_as_of_rows_known ON proj_as_of_rows (generation, recorded_at, position)
     WHERE entity = '*';
 

@@ -95,7 +95,7 @@ async def assert_tables_equal_fold(conn: asyncpg.Connection | asyncpg.Pool) -> F
     """Every projection's table holds exactly the documents of the fold of the log,
     and every row table exactly the rows its apply emits for the log."""
     entries = await log_entries(conn)
-    fold = Fold().apply_all(entries)
+    fold = Fold(PROJECTIONS.values()).apply_all(entries)
     checkpoints = await queries.projection_positions(conn)
     for name, proj in PROJECTIONS.items():
         assert checkpoints[name] == fold.position, name
