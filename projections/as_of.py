@@ -18,7 +18,8 @@ What is not a sum is read by folding the few events that fix it, named by index 
 a guarantee's or claim's stream, an SME's guarantees, a program's terms, an
 institution's registration. The compensation-rate breaker of an institution in a
 program depends on the order of its discharges and on the terms in force at each, so
-its rows are folded in position order with the program's terms (ledger/audit/as_of.py).
+its rows are folded in position order with the program's terms
+(ledger/audit/as_of_institutions.py).
 
 Rows (entity, program_id, ref, business_date, position, recorded_at, kind, roles, figures):
   '*'              every event, kind its type: the position a body reports, and known_at
