@@ -46,7 +46,7 @@ from events.business import business_date
 from events.derived import CompensationDerived, RecoveryDerived
 from events.stored import LogEntry
 from events.types import ROLES
-from projections import balance, programs
+from projections import as_of_daily, balance, programs
 from projections.balance import BalanceChange
 from projections.base import Doc, Docs, Projection, RowTable
 
@@ -85,9 +85,20 @@ def bit_roles(bits: int) -> list[str]:
 
 
 def needs(docs: Docs, entry: LogEntry) -> Iterable[str]:
-    """The guarantee's balance document, for events of its stream."""
+    """The guarantee's balance document, for events of its stream, and the daily totals
+    of its program and of each institution its event may add to."""
     gid = balance.guarantee_id_of(entry)
-    return [] if gid is None else [balance.guarantee_key(gid)]
+    if gid is None:
+        return []
+    key = balance.guarantee_key(gid)
+    g = balance.new_guarantee(entry) if entry.type == "guarantee.issued" else docs.peek(key)
+    if g is None:
+        return [key]
+    named = set(g["parties"].values())
+    if isinstance(entry.derived, CompensationDerived):
+        named |= set(entry.derived.parties.values())
+    entities = [f"program:{g['program_id']}", *(f"position:{i}" for i in sorted(named))]
+    return [key, *as_of_daily.keys(entities, business_date(entry.occurred_at))]
 
 
 def discharged(entry: LogEntry, change: BalanceChange | None) -> tuple[str, int] | None:
@@ -147,10 +158,12 @@ def _institution_sums(
 
 
 def _guarantee_rows(docs: Docs, entry: LogEntry, gid: str, emit: Any) -> None:
+    # Every 'sum' row is also added to its day's totals (projections/as_of_daily.py).
     change = balance.track(docs, entry)
     g = docs.need(balance.guarantee_key(gid))
     program_id: str = g["program_id"]
     data = entry.data
+    day = business_date(entry.occurred_at)
     emit(f"guarantee:{gid}", program_id, "", entry.type, 0, [])
     if isinstance(data, p.GuaranteeIssued):
         emit(f"sme:{data.sme_id}", program_id, gid, "guarantee", 0, [])
@@ -159,6 +172,7 @@ def _guarantee_rows(docs: Docs, entry: LogEntry, gid: str, emit: Any) -> None:
     figures = _program_sums(entry, change, g)
     if any(figures):
         emit(f"program:{program_id}", program_id, "", "sum", 0, figures)
+        as_of_daily.add(docs, f"program:{program_id}", program_id, day, figures, 0)
     roles: dict[str, list[str]] = {}
     for role, institution in g["parties"].items():
         roles.setdefault(institution, []).append(role)
@@ -166,6 +180,7 @@ def _guarantee_rows(docs: Docs, entry: LogEntry, gid: str, emit: Any) -> None:
     for institution, sums in sorted(_institution_sums(entry, change, g).items()):
         bits = role_bits(roles.get(institution, [])) if issued else 0
         emit(f"position:{institution}", program_id, gid, "sum", bits, sums)
+        as_of_daily.add(docs, f"position:{institution}", program_id, day, sums, bits)
     out = discharged(entry, change)
     if out is not None and out[1] > 0:
         year = business_year(entry.occurred_at)
@@ -208,4 +223,5 @@ PROJECTION = Projection(
     apply=apply,
     rows=RowTable("proj_as_of_rows", COLUMNS),
 )
-"""The as-of read model: a balance document per guarantee, rows per event (all types)."""
+"""The as-of read model: per guarantee its balance, per entity and month its daily totals;
+rows per event (of every type)."""

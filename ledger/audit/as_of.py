@@ -9,6 +9,7 @@ See projections/as_of.py for why the cut (business_date <= D, position <= P) is 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -19,12 +20,13 @@ from ledger.audit.as_of_rows import (
     LAST_DAY_SQL,
     REACHED_SQL,
     Cut,
+    checkpoint,
     fold_positions,
     later,
-    program_totals,
     rows,
 )
-from projections import claims, guarantees, programs, sme_exposure
+from ledger.audit.as_of_sums import program_totals, totals_of
+from projections import as_of, claims, guarantees, programs, sme_exposure
 from projections.base import Projection
 from projections.fold import Fold
 
@@ -77,9 +79,11 @@ async def _program(conn: asyncpg.Connection, cut: Cut, program_id: str, at: int)
     doc = fold.docs[programs.NAME].get(programs.program_key(program_id))
     totals = (await program_totals(conn, cut, [program_id]))[program_id]
     if doc is None:
-        if any(v if isinstance(v, int) else any(v.values()) for v in totals.values()):
+        if totals is not None:
             raise later(f"program {program_id}", cut.day)
         return None
+    if totals is None:
+        totals = totals_of([0] * len(as_of.SUMS_P))
     return programs.render({**doc, "totals": totals}, at)
 
 
@@ -89,6 +93,13 @@ async def state_as_of(conn: asyncpg.Connection, cut: Cut, name: str, key: str) -
     `name` is one of ledger.audit.state.STATE_IDS; raises OutOfBusinessOrder when the
     events dated up to the day need something of this body registered only later.
     """
+    # One snapshot: the daily totals and the rows they are corrected by must agree.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        generation, _ = await checkpoint(conn)  # a rebuild may have swapped one in
+        return await _body(conn, replace(cut, generation=generation), name, key)
+
+
+async def _body(conn: asyncpg.Connection, cut: Cut, name: str, key: str) -> Any:
     last = await conn.fetchval(LAST_DAY_SQL, cut.position)
     if last is not None and last <= cut.day:
         at = cut.position  # the common case: the last event held is dated up to the day

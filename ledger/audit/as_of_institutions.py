@@ -20,18 +20,9 @@ from events.breaker import Breaker, record, reinstate
 from events.stored import LogEntry
 from events.terms import CompensationRateLimit, ProgramTerms
 from events.types import ROLES
-from ledger.audit.as_of_rows import Cut, entries_at, fold_positions, later, program_totals, rows
+from ledger.audit.as_of_rows import Cut, entries_at, fold_positions, later, rows
+from ledger.audit.as_of_sums import program_totals, roles_of, sums, totals_of
 from projections import as_of, institutions
-
-POSITION_SQL = """SELECT program_id, bit_or(roles) AS roles,
-       coalesce(sum(figures[1]), 0)::bigint AS guaranteed_volume,
-       coalesce(sum(figures[2]), 0)::bigint AS in_force_balance,
-       coalesce(sum(figures[3]), 0)::bigint AS borne,
-       coalesce(sum(figures[4]), 0)::bigint AS recovered
-  FROM proj_as_of_rows
- WHERE generation = $1 AND entity = $2 AND business_date <= $3 AND position <= $4
- GROUP BY program_id"""
-"""An institution's summed row in each program it has guarantees in, under the cut."""
 
 BREAKER_SQL = """SELECT entity, program_id, position, kind, roles, figures FROM proj_as_of_rows
  WHERE generation = $1 AND entity = ANY($2::text[]) AND business_date <= $3
@@ -89,9 +80,8 @@ async def institution_body(
 ) -> dict[str, Any] | None:
     """The institution position body under the cut, with its breakers of `year`."""
     registered = await rows(conn, cut, [institutions.institution_key(institution_id)])
-    summed = await conn.fetch(
-        POSITION_SQL, cut.generation, f"position:{institution_id}", cut.day, cut.position
-    )
+    width = len(as_of.SUMS_I)
+    summed = await sums(conn, cut, [f"position:{institution_id}"], width)
     terms_rows = await rows(conn, cut, ["terms"])
     history = _terms(await entries_at(conn, {r["position"] for r in terms_rows}))
     reinstated = await rows(conn, cut, [f"reinstated:{institution_id}"])
@@ -107,29 +97,32 @@ async def institution_body(
             named = {role for role, who in one.parties.items() if who == institution_id}
             if named:
                 held.setdefault(pid, set()).update(named)
-    figures = {r["program_id"]: r for r in summed}
+    figures = {pid: values for (_, pid), values in summed.items()}
     ids = sorted(set(held) | set(figures) | {r["program_id"] for r in reinstated})
     if any(pid not in history for pid in ids):
         raise later("a program", cut.day)
-    totals = await program_totals(conn, cut, ids)
+    # A program's own totals matter only where its terms cap some role's compensation.
+    capped = [pid for pid in ids if history[pid][-1][1].compensation_caps_bp]
+    totals = await program_totals(conn, cut, capped)
     breakers = await _breakers(conn, cut, institution_id, year, history)
     rows_by_program: dict[str, Any] = {}
     for pid in ids:
-        row = figures.get(pid)
-        roles = held.get(pid, set()) | set(as_of.bit_roles(0 if row is None else row["roles"]))
+        values = figures.get(pid, [0] * (width + len(ROLES) + 1))
+        roles = held.get(pid, set()) | set(roles_of(values, width))
         rows_by_program[pid] = {
             "program_id": pid,
             "roles": [role for role in ROLES if role in roles],
-            **{name: 0 if row is None else int(row[name]) for name in as_of.SUMS_I},
+            **dict(zip(as_of.SUMS_I, values[:width], strict=True)),
         }
         if pid in breakers:
             rows_by_program[pid]["breakers"] = {str(year): msgspec.to_builtins(breakers[pid])}
+    zero = totals_of([0] * len(as_of.SUMS_P))
     program_docs = {
         institutions.program_key(pid): {
             "caps_bp": dict(history[pid][-1][1].compensation_caps_bp),
             "rate_limit": msgspec.to_builtins(_limit(history[pid][-1][1])),
-            "volume": totals[pid]["volume_by_role"],
-            "borne": totals[pid]["borne"],
+            "volume": (totals.get(pid) or zero)["volume_by_role"],
+            "borne": (totals.get(pid) or zero)["borne"],
         }
         for pid in ids
     }

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
 from events.stored import LogEntry, read_log_entry
 from ledger.audit.state import OutOfBusinessOrder
-from projections import as_of, programs
 from projections.base import Projection
 from projections.fold import Fold
 
@@ -96,35 +94,3 @@ def later(what: str, day: dt.date) -> OutOfBusinessOrder:
         f"the events dated up to {day} refer to {what}, registered later in business time; "
         "choose a later business_date"
     )
-
-
-_SUMMED = ", ".join(
-    f"coalesce(sum(figures[{n}]), 0)::bigint AS f{n}" for n in range(1, len(as_of.SUMS_P) + 1)
-)
-SUMS_SQL = f"""SELECT entity, {_SUMMED} FROM proj_as_of_rows
-         WHERE generation = $1 AND entity = ANY($2::text[]) AND kind = 'sum'
-           AND business_date <= $3 AND position <= $4
-         GROUP BY entity"""  # noqa: S608 - fixed column numbers, no input
-"""Each program's totals under the cut, summed from its 'sum' rows."""
-
-
-async def program_totals(
-    conn: asyncpg.Connection, cut: Cut, program_ids: list[str]
-) -> dict[str, dict[str, Any]]:
-    """The totals of each program (as the programs read model keeps them) under the cut."""
-    entities = [programs.program_key(pid) for pid in program_ids]
-    found = await conn.fetch(SUMS_SQL, cut.generation, entities, cut.day, cut.position)
-    summed = {r["entity"].removeprefix("program:"): r for r in found}
-    out: dict[str, dict[str, Any]] = {}
-    for pid in program_ids:
-        row = summed.get(pid)
-        values = [0 if row is None else int(row[f"f{n + 1}"]) for n in range(len(as_of.SUMS_P))]
-        totals: dict[str, Any] = {}
-        for name, value in zip(as_of.SUMS_P, values, strict=True):
-            field, _, role = name.partition(".")
-            if role:
-                totals.setdefault(field, {})[role] = value
-            else:
-                totals[field] = value
-        out[pid] = totals
-    return out
