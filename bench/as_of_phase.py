@@ -55,7 +55,7 @@ def measure(
     for label, known_at in (("now", None), ("known_at_past", earlier)):
         params = {"business_date": day.isoformat(), "institution_id": institution}
         if known_at is not None:
-            params["known_at"] = known_at.isoformat(timespec="seconds")
+            params["known_at"] = known_at.isoformat()
         _get(url, key, params)  # warm
         runs = []
         for _ in range(repeats):
