@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bench import comparisons, console, feeds, log_proofs, statements, store_phases, verify_url
+from bench import (
+    as_of_phase,
+    comparisons,
+    console,
+    feeds,
+    log_proofs,
+    statements,
+    store_phases,
+    verify_url,
+)
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.phases import checkpoint, head, say, wait_settled, with_cpu
 from bench.probe import cpu_probe_ms
@@ -109,8 +118,13 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
         out["ledger"]["statement"]["stored_events"] = head(dsn)
         say("statement query over 100 000 guarantees of one institution")
         out["ledger"]["statement"]["synthetic"] = aio.run(statements.synthetic(dsn, 100_000))
-        say("downstream feeds: catch-up through follow() and the stream, stream delay")
         auditor = create_key(dsn, "--role", "auditor")
+        say("the guarantor's books as of last quarter's end, beside a fold of the log")
+        out["ledger"]["as_of"] = as_of_phase.measure(
+            ledger.url, auditor, dsn, GUARANTOR_ID, fill_started
+        )
+        out["ledger"]["as_of"]["stored_events"] = head(dsn)
+        say("downstream feeds: catch-up through follow() and the stream, stream delay")
         catch_up = min(head(dsn), feeds.CATCH_UP_EVENTS)
         out["feeds"] = feeds.measure(ledger.url, auditor, guarantor, seconds, catch_up)
         say("the verifiable log: tree on and off, checkpoint lag at 32, proof latency")

@@ -12,7 +12,7 @@ from events.stored import LogEntry
 from projections import claims, guarantees, institutions, programs, sme_exposure
 from projections.base import Apply, Doc, Projection
 from projections.packed import PackedDocs
-from projections.registry import PROJECTIONS
+from projections.registry import REPLAYED
 
 SETTLE_EVERY = 1000
 """Events between packings of the documents they changed: bounds what is held as dicts."""
@@ -25,8 +25,8 @@ class Fold:
     """
 
     def __init__(self, projections: Iterable[Projection] | None = None) -> None:
-        """Start empty, at position 0, with every projection (or the ones given)."""
-        chosen = list(PROJECTIONS.values()) if projections is None else list(projections)
+        """Start empty, at position 0, with every replayed projection (or the ones given)."""
+        chosen = list(REPLAYED.values()) if projections is None else list(projections)
         self.projections: dict[str, Projection] = {proj.name: proj for proj in chosen}
         self.docs: dict[str, PackedDocs] = {name: PackedDocs() for name in self.projections}
         self.position = 0

@@ -18,7 +18,7 @@ from projections.base import Doc, Docs, Projection
 NAME = "programs"
 """Name of this projection (its checkpoint row)."""
 
-_COUNTS = (
+COUNTS = (
     "guarantees_issued",
     "active_guarantees",
     "guaranteed_volume",
@@ -30,6 +30,7 @@ _COUNTS = (
     "compensated_amount",
     "recovered_amount",
 )
+"""The program totals that are plain counts and sums, in the order of their fields."""
 
 
 def program_key(program_id: str) -> str:
@@ -64,7 +65,7 @@ def _zeros() -> dict[str, int]:
 
 
 def _registered(data: p.ProgramRegistered) -> Doc:
-    totals: dict[str, Any] = dict.fromkeys(_COUNTS, 0)
+    totals: dict[str, Any] = dict.fromkeys(COUNTS, 0)
     totals.update(volume_by_role=_zeros(), borne=_zeros(), recovered=_zeros())
     return {
         "program_id": data.program_id,
@@ -75,7 +76,8 @@ def _registered(data: p.ProgramRegistered) -> Doc:
     }
 
 
-def _counts(entry: LogEntry, change: balance.BalanceChange | None) -> dict[str, int]:
+def counts(entry: LogEntry, change: balance.BalanceChange | None) -> dict[str, int]:
+    """What one event adds to each of COUNTS (only those it moves)."""
     data = entry.data
     counts: dict[str, int] = {}
     if change is not None:
@@ -98,7 +100,8 @@ def _counts(entry: LogEntry, change: balance.BalanceChange | None) -> dict[str, 
     return counts
 
 
-def _per_role(entry: LogEntry, g: Doc) -> tuple[str, Mapping[Any, int]] | None:
+def per_role(entry: LogEntry, g: Doc) -> tuple[str, Mapping[Any, int]] | None:
+    """The per-role total an event adds to (volume, borne or recovered) and by how much."""
     derived = entry.derived
     if isinstance(entry.data, p.GuaranteeIssued):
         loan = int(g["loan_amount"])
@@ -129,10 +132,10 @@ def apply(docs: Docs, entry: LogEntry) -> None:
     key = program_key(g["program_id"])
     doc = docs.need(key)
     totals = doc["totals"]
-    for name, amount in _counts(entry, change).items():
+    for name, amount in counts(entry, change).items():
         totals[name] += amount
-    if (per_role := _per_role(entry, g)) is not None:
-        field, amounts = per_role
+    if (by_role := per_role(entry, g)) is not None:
+        field, amounts = by_role
         for role in ROLES:
             totals[field][role] += amounts[role]
     docs.put(key, doc)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from projections import claims, guarantees, institutions, movements, programs, sme_exposure
+from projections import (
+    as_of,
+    claims,
+    guarantees,
+    institutions,
+    movements,
+    programs,
+    sme_exposure,
+)
 from projections.base import Projection
 
 PROJECTIONS: dict[str, Projection] = {
@@ -14,9 +22,17 @@ PROJECTIONS: dict[str, Projection] = {
         institutions.PROJECTION,
         programs.PROJECTION,
         movements.PROJECTION,
+        as_of.PROJECTION,
     )
 }
 """All projections, by name (the names of their checkpoint rows)."""
+
+REPLAYED: dict[str, Projection] = {
+    name: proj for name, proj in PROJECTIONS.items() if name != as_of.NAME
+}
+"""What a replay folds, writes out and compares with the live tables: every read model
+but the as-of one, whose rows index the log for as-of reads and hold no state of their
+own (its documents are the guarantees' balances, which the others hold too)."""
 
 
 def select(names: list[str] | None) -> list[Projection]:

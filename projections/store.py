@@ -165,8 +165,9 @@ async def apply_batch(
     except NotLoaded:
         docs = Docs(strict=True)
         for entry in entries:
-            missing = set(proj.needs(docs, entry)) - docs.known
-            if missing:
+            # Until it names nothing new: a document found may name more (guarantee ->
+            # its program, or the day of an event the issuance did not name).
+            while missing := set(proj.needs(docs, entry)) - docs.known:
                 docs.load(await load_docs(conn, proj, generation, missing), missing)
             proj.apply(docs, entry)
     await upsert_docs(conn, proj, generation, docs.take_changed())

@@ -12,7 +12,7 @@ from ledger.audit.replay import replay
 from ledger.audit.scan import snapshot
 from projections.base import Doc
 from projections.fold import Fold
-from projections.registry import PROJECTIONS
+from projections.registry import REPLAYED
 from projections.store import decode_doc, encode_doc
 
 _MISSING = object()
@@ -67,7 +67,7 @@ async def compare_live(
             "SELECT name, generation, position FROM projection_checkpoints ORDER BY name"
         )
         live = {r["name"]: (int(r["generation"]), int(r["position"])) for r in rows}
-        wanted = {name: pos for name, (_, pos) in live.items() if name in PROJECTIONS}
+        wanted = {name: pos for name, (_, pos) in live.items() if name in REPLAYED}
         pending: dict[int, list[str]] = {}
         for name, position in wanted.items():
             pending.setdefault(position, []).append(name)
@@ -97,7 +97,7 @@ def _copy(docs: dict[str, Doc]) -> dict[str, Doc]:
 
 
 async def _live_docs(conn: asyncpg.Connection, name: str, generation: int) -> dict[str, Doc]:
-    table = PROJECTIONS[name].table
+    table = REPLAYED[name].table
     rows = await conn.fetch(
         f"SELECT key, doc::text AS doc FROM {table} WHERE generation = $1",  # noqa: S608
         generation,

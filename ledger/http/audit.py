@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -9,9 +10,11 @@ import asyncpg
 import msgspec
 from aiohttp import web
 
+from ledger.audit.as_of import state_as_of
 from ledger.audit.replay import ReplayError
 from ledger.audit.state import STATE_IDS, OutOfBusinessOrder, state_at
 from ledger.audit.verify import verify_chain
+from ledger.http.as_of import as_of_cut
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
@@ -78,8 +81,17 @@ async def state(request: web.Request) -> web.Response:
     if len(given) != 1:
         raise invalid("query", "give exactly one of " + ", ".join(STATE_IDS))
     name, ident = given[0]
+    deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:
+        if day is not None:
+            # The books of a day come from the as-of read model, never a fold of the log.
+            cut = await as_of_cut(conn, standby, day, known_at, deadline)
+            try:
+                body: dict[str, Any] | None = await state_as_of(conn, cut, name, ident)
+            except OutOfBusinessOrder as exc:
+                raise Problem("invalid-state", str(exc)) from None
+            return body
         head = await head_position(conn)
         if position is not None and position > head:
             if standby is not None:

@@ -9,7 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ledger.demo_scenario import scenario
-from tests.e2e.conftest import Keys
+from ledger.http.app import create_app
+from tests.e2e.conftest import FAST, ClientFactory, Keys
 
 Client = TestClient[Any, Any]
 
@@ -86,8 +87,10 @@ async def test_a_reader_may_not_read_past_states(client: Client, keys: Keys) -> 
 
 
 async def test_business_date_answers_the_guarantee_as_of_that_day(
-    client: Client, keys: Keys
+    db_dsn: str, aiohttp_client: ClientFactory, keys: Keys
 ) -> None:
+    # The business-date form reads the as-of read model: this service keeps it.
+    client = await aiohttp_client(create_app(db_dsn, pool_size=4, limits=FAST, projections=True))
     await _load_demo(client, keys)
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
     r = await client.get(

@@ -16,7 +16,7 @@ def test_skipping_the_types_a_projection_does_not_handle_changes_no_document(
     ops: list[tuple[int, int, int]],
 ) -> None:
     entries = random_steps(ops).entries
-    fold = Fold().apply_all(entries)
+    fold = Fold(PROJECTIONS.values()).apply_all(entries)
     for name, proj in PROJECTIONS.items():
         every = Docs()
         for entry in entries:

@@ -34,7 +34,7 @@ def test_a_packed_fold_holds_the_documents_plain_dicts_would(
     saved = fold_module.SETTLE_EVERY
     fold_module.SETTLE_EVERY = every
     try:
-        fold = Fold().apply_all(entries)
+        fold = Fold(PROJECTIONS.values()).apply_all(entries)
     finally:
         fold_module.SETTLE_EVERY = saved
     assert {name: fold.documents(name) for name in PROJECTIONS} == _plain(entries)

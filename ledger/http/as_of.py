@@ -1,0 +1,54 @@
+"""GET /v1/audit/state?business_date=D[&known_at=T]: answered from the as-of read model.
+
+The read model must hold every event the answer counts: all of the log when no known_at
+is given (the head when the request came), else every event recorded by known_at. The
+route waits for that a few seconds, then answers 503 with Retry-After, as read routes
+do for min_position (a standby that trails lets the primary answer instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import asyncpg
+
+from ledger.audit.as_of_rows import Cut, checkpoint, known_position
+from ledger.http.problems import Problem
+from ledger.http.replicas import Behind
+from ledger.standbys import Standby
+from ledger.store.reads import head_position
+
+_POLL = 0.05
+
+
+async def as_of_cut(
+    conn: asyncpg.Connection,
+    standby: Standby | None,
+    day: dt.date,
+    known_at: dt.datetime | None,
+    deadline: float,
+) -> Cut:
+    """The cut for `day` as known at `known_at` (None: everything), once the read model
+    holds all it counts; Behind on a standby, else a 503 problem, past `deadline`."""
+    loop = asyncio.get_running_loop()
+    head = await head_position(conn)
+    while True:
+        generation, reached = await checkpoint(conn)
+        if known_at is not None:
+            known = await known_position(conn, generation, known_at)
+            # An event held after it was recorded later: nothing recorded by then is missing.
+            if known < reached or reached >= head:
+                return Cut(generation, day, known)
+        elif reached >= head:
+            return Cut(generation, day, reached)
+        if loop.time() >= deadline:
+            if standby is not None:
+                raise Behind(f"standby {standby.name}'s as-of read model is at {reached}")
+            raise Problem(
+                "service-unavailable",
+                f"the as-of read model reflects position {reached}, not yet {head}; retry shortly",
+                extra={"reflected_position": reached, "min_position": head},
+                headers={"Retry-After": "1"},
+            )
+        await asyncio.sleep(_POLL)
