@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bench import comparisons, console, feeds, log_proofs, statements, store_phases, verify_url
+from bench import (
+    comparisons,
+    console,
+    feeds,
+    limits_cost,
+    log_proofs,
+    statements,
+    store_phases,
+    verify_url,
+)
 from bench.payloads import GUARANTOR_ID, setup_events
 from bench.phases import checkpoint, head, say, wait_settled, with_cpu
 from bench.probe import cpu_probe_ms
@@ -98,6 +107,18 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
             )
         if args.peers_only:
             return out
+        say("limits in use by others, off and on, alternating")
+        limits_cost.set_up_others(ledger.url, admin)
+        out["limits_cost"] = limits_cost.measure(
+            {
+                **spec,
+                "seconds": min(seconds, 3.0),
+                "start": 10_000,
+                "max_operations": (next_batch - 100) * 100,
+            },
+            dsn,
+            ledger.pid,
+        )
         fill_started = store_phases.full_store(dsn, args, spec, next_batch, out)
         wait_settled(dsn)
         say("statements of the guarantor for this quarter")
