@@ -11,6 +11,7 @@ from bench import (
     comparisons,
     console,
     feeds,
+    limits_cost,
     log_proofs,
     statements,
     store_phases,
@@ -107,6 +108,18 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
             )
         if args.peers_only:
             return out
+        say("limits in use by others, off and on, alternating")
+        limits_cost.set_up_others(ledger.url, admin)
+        out["limits_cost"] = limits_cost.measure(
+            {
+                **spec,
+                "seconds": min(seconds, 3.0),
+                "start": 10_000,
+                "max_operations": (next_batch - 100) * 100,
+            },
+            dsn,
+            ledger.pid,
+        )
         fill_started = store_phases.full_store(dsn, args, spec, next_batch, out)
         wait_settled(dsn)
         say("statements of the guarantor for this quarter")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench import standbys
+from bench.limits_cost import render as limits_table
 from bench.report_tables import cpu_table, log_table, peer_table
 
 TARGETS = {
@@ -32,6 +33,11 @@ TARGETS = {
     "consistency_p99_ms": ("consistency proof, p99 ms", "<", 10.0),
     "checkpoint_lag_p99_s": ("checkpoint lag under load at concurrency 32, p99 s", "<=", 1.0),
     "tree_slower_pct": ("single posts at concurrency 32, % slower with the tree", "<=", 5.0),
+    "limits_slower_pct": (
+        "single posts without limits at concurrency 32, % slower with limits in use by others",
+        "<",
+        3.0,
+    ),
     "verify_url_events_per_s": ("ledger audit verify --url, events/s", ">=", 50_000.0),
     "statement_ms": ("quarterly statement on the full store, p50 ms", "<", 1000.0),
     "as_of_ms": ("institution as of a business date on the full store, p50 ms", "<", 1000.0),
@@ -76,6 +82,8 @@ def figures(results: dict[str, Any]) -> dict[str, float]:
     if "as_of" in led:  # results recorded before the as-of read model have none
         out["as_of_ms"] = led["as_of"]["now"]["p50_ms"]
     out.update(_log_figures(results.get("log")))
+    if "limits_cost" in results:
+        out["limits_slower_pct"] = results["limits_cost"]["single_c32"]["slower_pct"]
     if results.get("verify_url"):
         out["verify_url_events_per_s"] = results["verify_url"]["events_per_s"]
     # Results recorded before the console was timed have no such figure.
@@ -200,6 +208,8 @@ def render(results: dict[str, Any]) -> str:
     lines += peer_table(results)
     lines += cpu_table(results)
     lines += log_table(results.get("log"))
+    if "limits_cost" in results:
+        lines += limits_table(results["limits_cost"])
     if "console" in results:
         from bench.console import render as console_table
 

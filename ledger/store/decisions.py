@@ -64,6 +64,8 @@ class Prepared:
     keys: dict[str, StoredKey] = field(default_factory=dict)
     limited: set[str] = field(default_factory=set)
     """Institutions with recorded limits among those read."""
+    rate_limited: bool = False
+    """Whether a program read has a compensation-rate limit."""
 
 
 async def guarantee_refs(conn: asyncpg.Connection, ids: set[str]) -> dict[str, GuaranteeRef]:
@@ -119,7 +121,11 @@ async def prepare(
     view.program_volume.update({(pid, role): 0 for pid in fp.volumes for role in ROLES})
     for r in rows:
         _READERS[r["r_kind"]](prepared, r)
-    # Only a post that some risk limit applies to makes a third call.
+    # Only a post that some risk limit applies to makes a third call; one that reads no
+    # limited institution, no program with a rate limit and records no limit does not
+    # even look further.
+    if not (prepared.limited or prepared.rate_limited or fp.limit_institutions):
+        return prepared
     wanted = limit_rows.wanted(view, fp, prepared.limited)
     if wanted is not None:
         await limit_rows.load(conn, prepared, wanted, lock=lock, barrier=fp.barrier)
@@ -150,7 +156,9 @@ def _institution_row(prepared: Prepared, r: asyncpg.Record) -> None:
 
 
 def _program_row(prepared: Prepared, r: asyncpg.Record) -> None:
-    prepared.view.programs[r["r_key"]] = _program.decode(r["r_doc"])
+    program = prepared.view.programs[r["r_key"]] = _program.decode(r["r_doc"])
+    if program.terms.compensation_rate_limit is not None:
+        prepared.rate_limited = True
 
 
 def _sme_row(prepared: Prepared, r: asyncpg.Record) -> None:

@@ -106,9 +106,11 @@ BEGIN
         INSERT INTO w_guarantor_limits (institution_id, doc)
         SELECT * FROM unnest(limits_ids, limits_docs)
         ON CONFLICT (institution_id) DO UPDATE SET doc = EXCLUDED.doc;
-        -- A guarantor limited for the first time: its guarantees now carry its id
-        -- (once per guarantor, under the barrier that posts its first limit).
+        -- A guarantor limited for the first time: its own row says so (migration
+        -- 0022, read by ledger_prepare), and its guarantees now carry its id (once
+        -- per guarantor, under the barrier that posts its first limit).
         IF cardinality(newly) > 0 THEN
+            UPDATE w_institutions i SET limited = true WHERE i.institution_id = ANY(newly);
             UPDATE w_guarantees w
                SET guarantor_id = convert_from(w.doc, 'UTF8')::jsonb ->> 'guarantor_id'
              WHERE w.guarantor_id IS NULL

@@ -80,12 +80,12 @@ BEGIN
     END IF;
     IF cardinality(institution_ids) > 0 THEN
         RETURN QUERY
-            -- r_key2: the institution has limits, read in passing.
-            SELECT 'institution', i.institution_id, l.institution_id, NULL::text, NULL::bigint,
+            -- r_key2: the institution, when it has limits (its own row says so,
+            -- migration 0022: no other table is read for the many without).
+            SELECT 'institution', i.institution_id,
+                   CASE WHEN i.limited THEN i.institution_id END, NULL::text, NULL::bigint,
                    NULL::bigint, NULL::bigint, i.doc, NULL::timestamptz
-              FROM w_institutions i
-              LEFT JOIN w_guarantor_limits l ON l.institution_id = i.institution_id
-             WHERE i.institution_id = ANY(institution_ids);
+              FROM w_institutions i WHERE i.institution_id = ANY(institution_ids);
     END IF;
     IF cardinality(program_ids) > 0 THEN
         RETURN QUERY
