@@ -14,7 +14,7 @@ import datetime as dt
 import asyncpg
 
 from ledger.audit.as_of_rows import Cut, checkpoint, known_position
-from ledger.http.problems import Problem
+from ledger.http.readmodels import hurry_runner, trailing
 from ledger.http.replicas import Behind
 from ledger.standbys import Standby
 from ledger.store.reads import head_position
@@ -33,6 +33,7 @@ async def as_of_cut(
     holds all it counts; Behind on a standby, else a 503 problem, past `deadline`."""
     loop = asyncio.get_running_loop()
     head = await head_position(conn)
+    hurried = False
     while True:
         generation, reached = await checkpoint(conn)
         if known_at is not None:
@@ -45,10 +46,8 @@ async def as_of_cut(
         if loop.time() >= deadline:
             if standby is not None:
                 raise Behind(f"standby {standby.name}'s as-of read model is at {reached}")
-            raise Problem(
-                "service-unavailable",
-                f"the as-of read model reflects position {reached}, not yet {head}; retry shortly",
-                extra={"reflected_position": reached, "min_position": head},
-                headers={"Retry-After": "1"},
-            )
+            raise trailing("the as-of read model reflects", reached, head)
+        if not hurried and standby is None:
+            await hurry_runner(conn)
+            hurried = True
         await asyncio.sleep(_POLL)

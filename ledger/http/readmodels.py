@@ -60,6 +60,16 @@ def _beyond_head(head: int) -> Problem:
     return invalid("query.min_position", f"the log ends at position {head}")
 
 
+def trailing(what: str, reflected: int, wanted: int) -> Problem:
+    """The 503 of a read whose read model has not reached the position it needs yet."""
+    return Problem(
+        "service-unavailable",
+        f"{what} position {reflected}, not yet {wanted}; retry shortly",
+        extra={"reflected_position": reflected, "min_position": wanted},
+        headers={"Retry-After": "1"},
+    )
+
+
 async def hurry_runner(conn: asyncpg.Connection) -> None:
     """Tell the read-model runner a read is waiting, so it applies what is sealed at once
     instead of letting more seals gather first (projections/runner.py)."""
@@ -109,12 +119,7 @@ async def primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: floa
             await hurry_runner(conn)
             hurried = True
         if loop.time() >= deadline:
-            raise Problem(
-                "service-unavailable",
-                f"the read models reflect position {reflected}, not yet {wanted}; retry shortly",
-                extra={"reflected_position": reflected, "min_position": wanted},
-                headers={"Retry-After": "1"},
-            )
+            raise trailing("the read models reflect", reflected, wanted)
         await asyncio.sleep(_POLL)
 
 
