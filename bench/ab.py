@@ -103,8 +103,9 @@ class Side:
         """A load generator spec against this side."""
         return {"url": self.service.url, "key": self.key, "max_operations": 100, **fields}
 
-    def window(self, concurrency: int, seconds: float) -> dict[str, Any]:
-        """One timed window of single posts, with CPU per post."""
+    def window(self, concurrency: int, seconds: float, *, settle: bool = True) -> dict[str, Any]:
+        """One timed window of single posts, with CPU per post (counted until the read
+        models have caught up, unless `settle` is false)."""
         assert self.service.proc is not None
         # Each window guarantees the registered SMEs again, under guarantee ids of its own.
         self.windows += 1
@@ -116,7 +117,9 @@ class Side:
             start=0,
             max_operations=SMES,
         )
-        return with_cpu(self.service.proc.pid, self.dsn, run_load, spec, settle=self.dsn)
+        return with_cpu(
+            self.service.proc.pid, self.dsn, run_load, spec, settle=self.dsn if settle else None
+        )
 
     def close(self) -> None:
         """Stop the service and drop its database."""

@@ -55,8 +55,14 @@ async def _catch_up(conn: asyncpg.Connection) -> None:
         pass
 
 
-def tree_cost(spec: dict[str, Any], dsn: str, rounds: int = 2) -> dict[str, Any]:
-    """Single posts at concurrency 1 and 32 with the tree on and off, alternating."""
+def tree_cost(spec: dict[str, Any], dsn: str, rounds: int = 4) -> dict[str, Any]:
+    """Single posts at concurrency 1 and 32 with the tree on and off, alternating.
+
+    The side that goes first flips every round (on-off, off-on, ...), so a machine that
+    slows down or speeds up over the phase weighs on both sides alike. With two rounds,
+    one slow moment at the phase's ends made the tree look 25 % dearer at 10^6 events; in
+    ten windows of 6 s on the same store it was 3 % (docs/performance.md).
+    """
     out: dict[str, Any] = {}
     for c in (1, 32):
         rates: dict[str, list[float]] = {"on": [], "off": []}

@@ -18,7 +18,8 @@ def _quarter(day: dt.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def _get(url: str, key: str, path: str, params: dict[str, str]) -> tuple[float, Any]:
+def get_timed(url: str, key: str, path: str, params: dict[str, str]) -> tuple[float, Any]:
+    """Milliseconds and JSON body of one GET of the ledger's API."""
     request = urllib.request.Request(  # noqa: S310 - loopback
         f"{url}{path}?{urllib.parse.urlencode(params)}",
         headers={"Authorization": f"Bearer {key}"},
@@ -41,11 +42,11 @@ def measure(
         params = {"period": _quarter(now.date())}
         if known_at is not None:
             params["known_at"] = known_at.isoformat(timespec="seconds")
-        _get(url, key, path, params)  # warm: the first read loads the index into memory
+        get_timed(url, key, path, params)  # warm: the first read loads the index into memory
         runs = []
         body: Any = None
         for _ in range(repeats):
-            ms, body = _get(url, key, path, params)
+            ms, body = get_timed(url, key, path, params)
             runs.append(ms)
         figures[label] = {
             "p50_ms": round(statistics.median(runs), 2),

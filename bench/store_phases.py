@@ -15,9 +15,9 @@ from bench.stats import repeated
 
 def full_store(
     dsn: str, args: argparse.Namespace, spec: dict[str, Any], next_batch: int, out: dict[str, Any]
-) -> datetime.datetime:
+) -> tuple[datetime.datetime, datetime.datetime]:
     """Fill the store to `args.events` events, then time appends to the full store;
-    return when the fill started."""
+    return when the fill started and when the store was full (before those appends)."""
     target = args.events
     fill_started = datetime.datetime.now(datetime.UTC)
     say(f"filling the store to {target} events")
@@ -40,6 +40,7 @@ def full_store(
     # Both growth figures are taken just after a checkpoint, so they compare the
     # store's size and not what PostgreSQL is still writing out.
     checkpoint(dsn)
+    full_at = datetime.datetime.now(datetime.UTC)
     say("append latency with the store full")
     out["probe_ms"]["ledger.growth_full"] = cpu_probe_ms()
     out["ledger"]["growth_full"] = run_load(
@@ -54,7 +55,7 @@ def full_store(
         }
     )
     out["ledger"]["growth_full"]["stored_events"] = head(dsn)
-    return fill_started
+    return fill_started, full_at
 
 
 def replay_and_catch_up(
