@@ -3,6 +3,10 @@
 Posts events to a running ledger at a fixed concurrency for a fixed time and
 prints one JSON line with the figures. Each worker takes the next number from
 a shared counter, so every post names a distinct SME (and the cap check runs).
+Single posts with a `max_operations` range start at a place in it set by the
+load's tag and wrap around, so the windows of a run spread their guarantees over
+all the SMEs registered instead of giving the first ones one more each time (after
+30 windows those would be at the 30 million yuan cap and every post to them refused).
 Each worker has one keep-alive connection (bench/client.py, lighter on the CPU
 the generator shares with the service than a general HTTP client), and the
 generator runs on the same event loop as the service (uvloop where installed).
@@ -16,6 +20,8 @@ import json
 import math
 import sys
 import time
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -32,6 +38,14 @@ def _body(mode: str, n: int, size: int, tag: str) -> Any:
     if mode == "issue":
         return guarantee_issued(n, tag)
     return [sme_registered(n * size + i) for i in range(size)]
+
+
+def _numbering(mode: str, start: int, limit: int | None, tag: str) -> Callable[[int], int]:
+    """The SME number of the load's n-th operation (n counts from `start`)."""
+    if mode != "issue" or not limit:
+        return lambda n: n
+    offset = zlib.crc32(tag.encode()) % limit
+    return lambda n: start + (n - start + offset) % limit
 
 
 async def _all_done(tasks: list[asyncio.Task[None]], inflight: list[float]) -> None:
@@ -64,6 +78,7 @@ async def load(spec: dict[str, Any]) -> Run:
     per_post = size if mode == "batch" else 1
     limit = spec.get("max_operations")
     end = None if limit is None else start + int(limit)
+    number = _numbering(mode, start, None if limit is None else int(limit), tag)
     encode = msgspec.json.Encoder().encode
     headers = {"Authorization": f"Bearer {spec['key']}", "Content-Type": "application/json"}
     connections = [
@@ -80,7 +95,7 @@ async def load(spec: dict[str, Any]) -> Run:
             n = next(counter)
             if end is not None and n >= end:
                 return
-            body = encode(_body(mode, n, size, tag))
+            body = encode(_body(mode, number(n), size, tag))
             began = inflight[i] = time.perf_counter()
             try:
                 status, answer = await connection.post(body)
