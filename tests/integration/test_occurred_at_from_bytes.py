@@ -48,8 +48,7 @@ def _moments() -> list[dt.datetime]:
     rng = random.Random(20261204)
     offsets = [0, 8 * 60, -5 * 60, 5 * 60 + 45, -9 * 60 - 30, 14 * 60, -12 * 60]
     found = [
-        dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(minutes=m)))
-        for m in offsets
+        dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(minutes=m))) for m in offsets
     ]
     found.append(dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC))
     for _ in range(300):
@@ -65,9 +64,7 @@ async def test_every_stored_occurred_at_is_read_back_as_the_ledger_decodes_it(
 ) -> None:
     # Names carrying the field's own name and quotes come after it in the bytes and
     # must not be taken for it.
-    bodies = [
-        _stored(moment, f'"occurred_at":"{n}" Ltd') for n, moment in enumerate(_moments())
-    ]
+    bodies = [_stored(moment, f'"occurred_at":"{n}" Ltd') for n, moment in enumerate(_moments())]
     rows = await conn.fetch(
         "SELECT ledger_occurred_at(b) AS at FROM unnest($1::bytea[]) WITH ORDINALITY AS u(b, n) "
         "ORDER BY n",

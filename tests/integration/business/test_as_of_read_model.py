@@ -19,11 +19,8 @@ from events.business import business_date
 from events.stored import LogEntry
 from ledger.audit.as_of import state_as_of
 from ledger.http.as_of import as_of_cut
-from ledger.runtime import running
 from projections.fold import Fold
-from projections.runner import ProjectionRunner
-from tests import pg
-from tests.integration.projections.support import log_entries, post_steps
+from tests.integration.business.posted_store import posted_store
 from tests.unit.projections.scenario import OP_KINDS, random_steps, setup_steps
 
 OPS = st.lists(
@@ -132,18 +129,5 @@ async def test_every_business_date_and_known_at_equals_the_fold(
     pg_admin_dsn: str, pg_template: str, ops: list[tuple[int, int, int]], gaps: Any
 ) -> None:
     steps = dated(random_steps(ops).accepted, gaps)
-    name = await pg.create_database(pg_admin_dsn, pg_template)
-    dsn = pg.with_database(pg_admin_dsn, name)
-    try:
-        async with running(dsn, pool_size=2) as runtime:
-            await post_steps(runtime, steps)
-            runner = ProjectionRunner(dsn, batch_size=7)
-            try:
-                await runner.catch_up()
-            finally:
-                await runner.close()
-            entries = await log_entries(runtime.pool)
-            async with runtime.pool.acquire() as conn:
-                assert await check(conn, entries) > 0
-    finally:
-        await pg.drop_database(pg_admin_dsn, name)
+    async with posted_store(pg_admin_dsn, pg_template, steps) as (conn, entries):
+        assert await check(conn, entries) > 0

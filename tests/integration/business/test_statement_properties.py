@@ -13,14 +13,11 @@ from hypothesis import strategies as st
 
 from ledger.periods import period_dates
 from ledger.periods import quarters as quarters_of
-from ledger.runtime import running
 from ledger.seeds import NATIONAL_FUND_ID
 from ledger.statement_csv import flatten, statement_csv
-from projections.runner import ProjectionRunner
 from projections.statements import Cut, statement
-from tests import pg
 from tests.integration.business.plain import FLOWS, plain_statement
-from tests.integration.projections.support import log_entries, post_steps
+from tests.integration.business.posted_store import posted_store
 from tests.unit.projections.scenario import (
     BANKS,
     GUARANTORS,
@@ -139,22 +136,9 @@ async def test_statements_equal_a_plain_fold_and_add_up(
 ) -> None:
     """Identity, the plain fold, quarters summing to the year, closing = next opening, CSV."""
     steps = _dated(random_steps(ops).accepted, gaps)
-    name = await pg.create_database(pg_admin_dsn, pg_template)
-    dsn = pg.with_database(pg_admin_dsn, name)
-    try:
-        async with running(dsn, pool_size=2) as runtime:
-            await post_steps(runtime, steps)
-            runner = ProjectionRunner(dsn, batch_size=7)
-            try:
-                await runner.catch_up()
-            finally:
-                await runner.close()
-            entries = await log_entries(runtime.pool)
-            async with runtime.pool.acquire() as conn:
-                for institution in INSTITUTIONS:
-                    await _check(conn, entries, institution)
-    finally:
-        await pg.drop_database(pg_admin_dsn, name)
+    async with posted_store(pg_admin_dsn, pg_template, steps) as (conn, entries):
+        for institution in INSTITUTIONS:
+            await _check(conn, entries, institution)
 
 
 def test_plain_dates_are_in_business_order() -> None:
