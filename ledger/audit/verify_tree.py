@@ -114,7 +114,7 @@ class TreeCheck:
         after = (-1, -1)
         while True:
             rows = await conn.fetch(
-                """SELECT level, idx, hashes FROM log_tiles WHERE (level, idx) > ($1, $2)
+                """SELECT level, idx, hashes FROM log_tile_hashes WHERE (level, idx) > ($1, $2)
                     ORDER BY level, idx LIMIT $3""",
                 *after,
                 _PAGE,

@@ -18,7 +18,7 @@ from ledger.tlog.tiles import Tile, TileNodeReader
 
 _TILES = """SELECT t.level, t.idx, substring(t.hashes FROM 1 FOR w.width * 32) AS hashes
               FROM unnest($1::smallint[], $2::bigint[], $3::integer[]) AS w(level, idx, width)
-              JOIN log_tiles t ON t.level = w.level AND t.idx = w.idx"""
+              JOIN log_tile_hashes t ON t.level = w.level AND t.idx = w.idx"""
 
 
 class TileCache(OrderedDict[Tile, list[bytes]]):

@@ -86,21 +86,21 @@ async def test_a_second_checkpoint_of_one_size_is_refused_by_the_database(
 async def test_the_log_refuses_to_sign_a_tree_inconsistent_with_its_checkpoint(
     runtime: Runtime, db_dsn: str, log_signer: Signer
 ) -> None:
-    """A tile rewritten below a signed checkpoint stops signing (RefusedToSign)."""
+    """A leaf rewritten below a signed checkpoint stops signing (RefusedToSign)."""
     await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
     await _wait_checkpoint(db_dsn, 2)
     conn = await asyncpg.connect(db_dsn)
     try:
         async with conn.transaction():
             await conn.execute("SET LOCAL session_replication_role = replica")
+            # The tile still filling: its leaves' rows (migration 0023).
             await conn.execute(
-                "UPDATE log_tiles SET hashes = '\\x00'::bytea || substring(hashes FROM 2)"
-                " WHERE level = 0 AND idx = 0"
+                "UPDATE log_tile_leaves SET hash = '\\x00'::bytea || substring(hash FROM 2)"
+                " WHERE idx = 0 AND n = 0"
             )
             await conn.execute("UPDATE log_tree SET size = 3")
             await conn.execute(
-                "UPDATE log_tiles SET hashes = hashes || '\\x'::bytea || sha256('x')"
-                " WHERE level = 0 AND idx = 0"
+                "INSERT INTO log_tile_leaves (idx, n, hash) VALUES (0, 2, sha256('x'))"
             )
         checkpointer = Checkpointer(log_signer)
         await checkpointer.start(conn)

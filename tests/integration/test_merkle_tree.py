@@ -36,7 +36,7 @@ async def _built(conn: asyncpg.Connection) -> tuple[TreeBuilder, dict[tuple[int,
 
 
 async def _stored(conn: asyncpg.Connection) -> dict[tuple[int, int], bytes]:
-    rows = await conn.fetch("SELECT level, idx, hashes FROM log_tiles")
+    rows = await conn.fetch("SELECT level, idx, hashes FROM log_tile_hashes")
     return {(r["level"], r["idx"]): bytes(r["hashes"]) for r in rows}
 
 
@@ -98,14 +98,19 @@ async def test_upgrade_builds_the_tree_of_events_sealed_before(pg_admin_dsn: str
 
 
 async def test_a_tile_can_only_grow(runtime: Runtime, db_dsn: str) -> None:
-    """Changing a stored hash, shrinking or deleting a tile is refused by the database."""
-    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    """Changing a stored hash, shrinking or deleting a tile, full or still filling (its
+    leaves), is refused by the database."""
+    await runtime.ledger.post(posted(*(institution(f"B-{i}") for i in range(300))), ADMIN)
     conn = await asyncpg.connect(db_dsn)
     try:
+        assert await conn.fetchval("SELECT count(*) FROM log_tile_leaves") == 300 - 256
         for statement in (
             "UPDATE log_tiles SET hashes = '\\x00'::bytea || substring(hashes FROM 2)",
             "UPDATE log_tiles SET hashes = substring(hashes FROM 1 FOR 32)",
             "DELETE FROM log_tiles",
+            "UPDATE log_tile_leaves SET hash = sha256(hash)",
+            "DELETE FROM log_tile_leaves",
+            "TRUNCATE log_tile_leaves",
             "UPDATE log_tree SET size = 1",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):

@@ -120,6 +120,7 @@ async def rebuild_tree(conn: asyncpg.Connection) -> None:
     async with conn.transaction():
         await conn.execute("SET LOCAL session_replication_role = replica")
         await conn.execute("DELETE FROM log_tiles")
+        await conn.execute("DELETE FROM log_tile_leaves")
         await conn.execute("UPDATE log_tree SET size = 0")
         while await conn.fetchval("SELECT ledger_tree_catch_up(65536)"):
             pass

@@ -54,6 +54,15 @@ def _flip_entry(level: int, idx: int, entry: int) -> str:
     )
 
 
+def _flip_leaf(idx: int, n: int) -> str:
+    """SQL flipping the first byte of one leaf of the level-0 tile still filling."""
+    return (
+        "UPDATE log_tile_leaves SET hash = overlay(hash PLACING "
+        "set_byte(substring(hash FROM 1 FOR 1), 0, get_byte(hash, 0) # 1) FROM 1 FOR 1) "
+        f"WHERE idx = {idx} AND n = {n}"
+    )
+
+
 async def test_an_untouched_tree_and_its_checkpoints_verify(runtime: Runtime) -> None:
     """Tiles of two levels and every checkpoint agree with the events."""
     await _fill(runtime, 300)
@@ -61,12 +70,21 @@ async def test_an_untouched_tree_and_its_checkpoints_verify(runtime: Runtime) ->
 
 
 async def test_a_changed_leaf_hash_is_named_at_its_position(runtime: Runtime) -> None:
-    """One byte of leaf 41's stored hash: verify names position 42 as changed."""
+    """One byte of leaf 41's stored hash, in the tile still filling: verify names
+    position 42 as changed."""
     await _fill(runtime, 60)
-    await _as_superuser(runtime, _flip_entry(0, 0, 41))
+    await _as_superuser(runtime, _flip_leaf(0, 41))
     report = await _verify(runtime)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 42, "changed")
     assert "tile 0/000.p/60" in (report.reason or "")
+
+
+async def test_a_changed_hash_of_a_full_tile_is_named_at_its_position(runtime: Runtime) -> None:
+    """One byte of leaf 41's hash in the full tile of leaves 0..255: position 42."""
+    await _fill(runtime, 300)
+    await _as_superuser(runtime, _flip_entry(0, 0, 41))
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 42, "changed")
 
 
 async def test_a_changed_upper_tile_is_named_at_the_first_position_it_covers(
@@ -80,9 +98,17 @@ async def test_a_changed_upper_tile_is_named_at_the_first_position_it_covers(
 
 
 async def test_a_removed_tile_is_named(runtime: Runtime) -> None:
-    """A deleted tile row is named at the first position it held."""
+    """A deleted full tile row is named at the first position it held."""
     await _fill(runtime, 300)
-    await _as_superuser(runtime, "DELETE FROM log_tiles WHERE level = 0 AND idx = 1")
+    await _as_superuser(runtime, "DELETE FROM log_tiles WHERE level = 0 AND idx = 0")
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 1, "changed")
+
+
+async def test_removed_leaves_of_the_tile_filling_are_named(runtime: Runtime) -> None:
+    """The leaves of the tile still filling deleted: the first position they held."""
+    await _fill(runtime, 300)
+    await _as_superuser(runtime, "DELETE FROM log_tile_leaves WHERE idx = 1")
     report = await _verify(runtime)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 257, "changed")
 
