@@ -5,7 +5,8 @@ measured at another: other work on the cores moves it by more than most changes
 do. This runs both revisions at once instead, each from its own checkout (a git
 worktree under the temporary directory; REV_B defaults to this working tree) on
 its own fresh database of the same server, and alternates short windows of
-single `guarantee.issued` posts between them at concurrency 1, 8 and 32, with the
+single `guarantee.issued` posts between them at concurrency 1, 8 and 32 (and,
+with `--batches`, of batches of 100 SME registrations at concurrency 8), with the
 CPU each process spent per post (bench/cpu.py). The load generator is this
 checkout's for both, so only the ledger differs.
 """
@@ -98,6 +99,7 @@ class Side:
         run_load(self.spec(mode="batch", batch=100, concurrency=4, seconds=600, start=100))
         wait_settled(self.dsn)
         self.windows = 0
+        self.next_batch = 200  # batches of registrations number their SMEs from here on
 
     def spec(self, **fields: Any) -> dict[str, Any]:
         """A load generator spec against this side."""
@@ -120,6 +122,22 @@ class Side:
         return with_cpu(
             self.service.proc.pid, self.dsn, run_load, spec, settle=self.dsn if settle else None
         )
+
+    def batch_window(self, seconds: float) -> dict[str, Any]:
+        """One timed window of batches of 100 new SME registrations at concurrency 8, as
+        `make bench` posts them, with CPU per event."""
+        assert self.service.proc is not None
+        spec = self.spec(
+            mode="batch",
+            batch=100,
+            concurrency=8,
+            seconds=seconds,
+            start=self.next_batch,
+            max_operations=None,
+        )
+        run = with_cpu(self.service.proc.pid, self.dsn, run_load, spec, settle=self.dsn)
+        self.next_batch += run["operations"] + 16
+        return run
 
     def close(self) -> None:
         """Stop the service and drop its database."""
@@ -154,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each window")
     parser.add_argument("--rounds", type=int, default=3, help="windows per side and load")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument(
+        "--batches", action="store_true", help="also windows of batches of 100 at concurrency 8"
+    )
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"a": args.a, "b": args.b or "working tree"}
     with (
@@ -163,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         checkout(args.b, Path(tmp_name)) as tree_b,
     ):
         tmp = Path(tmp_name)
+        # The embedded server's major version may not be the configured one's, and the
+        # two can differ in what a change is worth (bench/__main__.py picks the server).
+        results["postgresql"] = aio.run(sql(admin_dsn, "SHOW server_version"))
         sides = [Side("a", tree_a, admin_dsn, tmp)]
         try:
             sides.append(Side("b", tree_b, admin_dsn, tmp))
@@ -174,6 +198,13 @@ def main(argv: list[str] | None = None) -> int:
                         say(f"{side.label} concurrency {c} window {i + 1}")
                         runs[side.label].append(side.window(c, args.seconds))
                 results[f"c{c}"] = {label: summary(w) for label, w in runs.items()}
+            if args.batches:
+                batches: dict[str, list[dict[str, Any]]] = {s.label: [] for s in sides}
+                for i in range(args.rounds):
+                    for side in sides if i % 2 == 0 else sides[::-1]:
+                        say(f"{side.label} batches of 100, window {i + 1}")
+                        batches[side.label].append(side.batch_window(args.seconds))
+                results["batch100_c8"] = {label: summary(w) for label, w in batches.items()}
         finally:
             for side in sides:
                 side.close()

@@ -75,3 +75,12 @@ async def test_every_stored_occurred_at_is_read_back_as_the_ledger_decodes_it(
 
 async def test_bytes_without_an_occurred_at_have_none(conn: asyncpg.Connection) -> None:
     assert await conn.fetchval("SELECT ledger_occurred_at($1)", b'{"event_id":"x"}') is None
+
+
+async def test_it_is_inlined_into_the_statement_that_calls_it(conn: asyncpg.Connection) -> None:
+    # Run as a function of its own, its body is read and planned again at every call
+    # from the streams' trigger: the plan must show the expression, not the call.
+    lines = await conn.fetch("EXPLAIN (VERBOSE) SELECT ledger_occurred_at(e.body) FROM events e")
+    plan = "\n".join(r[0] for r in lines)
+    assert "ledger_occurred_at" not in plan
+    assert "convert_from" in plan
