@@ -16,9 +16,19 @@ from ledger.tlog.proofs import (
 )
 from ledger.tlog.tiles import Tile, TileNodeReader
 
+# The tables behind the view log_tile_hashes, each looked up by its key: joined to
+# the view, whose leaves are grouped, PostgreSQL read every full tile and every
+# leaf row for each call (7 ms at 1.6 million events, growing with the log).
 _TILES = """SELECT t.level, t.idx, substring(t.hashes FROM 1 FOR w.width * 32) AS hashes
               FROM unnest($1::smallint[], $2::bigint[], $3::integer[]) AS w(level, idx, width)
-              JOIN log_tile_hashes t ON t.level = w.level AND t.idx = w.idx"""
+              JOIN log_tiles t ON t.level = w.level AND t.idx = w.idx
+            UNION ALL
+            SELECT 0::smallint, w.idx, substring(f.hashes FROM 1 FOR w.width * 32)
+              FROM unnest($1::smallint[], $2::bigint[], $3::integer[]) AS w(level, idx, width)
+              CROSS JOIN LATERAL (
+                    SELECT string_agg(l.hash, ''::bytea ORDER BY l.n) AS hashes
+                      FROM log_tile_leaves l WHERE l.idx = w.idx) AS f
+             WHERE w.level = 0 AND f.hashes IS NOT NULL"""
 
 
 class TileCache(OrderedDict[Tile, list[bytes]]):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,6 +17,7 @@ from ledger.store.migrate import migrate
 from ledger.store.sealer import EMPTY_HEAD, seal_batch
 from ledger.tlog.builder import TreeBuilder
 from ledger.tlog.hashing import leaf_hash
+from ledger.tlog.tiles import Tile
 from tests import pg
 from tests.factory import ADMIN, institution, posted
 
@@ -115,5 +119,34 @@ async def test_a_tile_can_only_grow(runtime: Runtime, db_dsn: str) -> None:
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _scans(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan that reads a table."""
+    if "Relation Name" in plan:
+        yield plan
+    for child in plan.get("Plans", []):
+        yield from _scans(child)
+
+
+async def test_tiles_are_read_each_by_its_key(runtime: Runtime, db_dsn: str) -> None:
+    """Reading a few tiles looks each up in its table's key, full or still filling, and
+    never reads the others: read over every tile, a proof's cost grew with the log."""
+    await runtime.ledger.post(posted(*(institution(f"B-{i}") for i in range(300))), ADMIN)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await conn.execute("SET enable_seqscan = off")  # tables this small would be scanned
+        plan = await conn.fetchval(
+            "EXPLAIN (FORMAT JSON) " + tree._TILES, [0, 0], [0, 1], [256, 44]
+        )
+        scans = list(_scans(json.loads(plan)[0]["Plan"]))
+        assert {s["Relation Name"] for s in scans} == {"log_tiles", "log_tile_leaves"}
+        for scan in scans:  # an index scan, or a bitmap heap scan over one
+            assert "Index Cond" in scan or "Recheck Cond" in scan, scan
+        found = await tree.read_tiles(conn, [Tile(0, 0, 256), Tile(0, 1, 44)])
+        _, built = await _built(conn)
+        assert found == {Tile(0, 0, 256): built[(0, 0)], Tile(0, 1, 44): built[(0, 1)]}
     finally:
         await conn.close()

@@ -73,3 +73,21 @@ async def test_the_tile_filling_moves_to_its_leaves_and_the_tree_grows_on(
     finally:
         await conn.close()
         await pg.drop_database(pg_admin_dsn, name)
+
+
+async def test_the_leaves_are_vacuumed_once_four_tiles_of_them_are_dead(db_dsn: str) -> None:
+    # Every full tile deletes 256 leaves: with PostgreSQL's default (a fifth of the
+    # table's estimated size), the table was never vacuumed and grew with the log.
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        options = await conn.fetchval(
+            "SELECT reloptions FROM pg_class WHERE oid = 'log_tile_leaves'::regclass"
+        )
+    finally:
+        await conn.close()
+    assert sorted(options) == [
+        "autovacuum_analyze_scale_factor=0",
+        "autovacuum_analyze_threshold=1024",
+        "autovacuum_vacuum_scale_factor=0",
+        "autovacuum_vacuum_threshold=1024",
+    ]
