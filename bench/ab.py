@@ -80,7 +80,7 @@ def inside(tree: Path) -> Iterator[None]:
 class Side:
     """One revision: its service on its own database, with a guarantor's key."""
 
-    def __init__(self, label: str, tree: Path, admin_dsn: str, tmp: Path) -> None:
+    def __init__(self, label: str, tree: Path, admin_dsn: str, tmp: Path, fill: int = 0) -> None:
         self.label = label
         self.tree = tree
         self.name = f"ledger_ab_{label}_{uuid.uuid4().hex[:6]}"
@@ -97,9 +97,22 @@ class Side:
         # The SMEs the single posts name (bench/measure.py registers them the same way).
         run_load(self.spec(mode="batch", batch=100, concurrency=4, seconds=600, start=0))
         run_load(self.spec(mode="batch", batch=100, concurrency=4, seconds=600, start=100))
-        wait_settled(self.dsn)
+        # A grown store: some plans are chosen differently once tables are large.
+        batches = (fill + 99) // 100
+        if batches:
+            run_load(
+                self.spec(
+                    mode="batch",
+                    batch=100,
+                    concurrency=8,
+                    seconds=3600,
+                    start=200,
+                    max_operations=batches,
+                )
+            )
+        wait_settled(self.dsn, 1800)
         self.windows = 0
-        self.next_batch = 200  # batches of registrations number their SMEs from here on
+        self.next_batch = 200 + batches  # batches of registrations number their SMEs from here
 
     def spec(self, **fields: Any) -> dict[str, Any]:
         """A load generator spec against this side."""
@@ -175,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batches", action="store_true", help="also windows of batches of 100 at concurrency 8"
     )
+    parser.add_argument(
+        "--fill", type=int, default=0, help="SME registrations stored on each side beforehand"
+    )
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"a": args.a, "b": args.b or "working tree"}
     with (
@@ -187,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         # The embedded server's major version may not be the configured one's, and the
         # two can differ in what a change is worth (bench/__main__.py picks the server).
         results["postgresql"] = aio.run(sql(admin_dsn, "SHOW server_version"))
-        sides = [Side("a", tree_a, admin_dsn, tmp)]
+        sides = [Side("a", tree_a, admin_dsn, tmp, args.fill)]
         try:
-            sides.append(Side("b", tree_b, admin_dsn, tmp))
+            sides.append(Side("b", tree_b, admin_dsn, tmp, args.fill))
             for c in args.concurrency:
                 runs: dict[str, list[dict[str, Any]]] = {s.label: [] for s in sides}
                 for i in range(args.rounds):

@@ -20,7 +20,15 @@ CREATE OR REPLACE FUNCTION ledger_seal(
     lock_object    bigint,
     sealed_channel text
 ) RETURNS TABLE (r_held boolean, r_seq bigint, r_position bigint, r_hash bytea, r_tx_id text)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- Its statements, and those of the tree functions it calls, keep one generic plan
+-- per connection. With PostgreSQL's choice, the scan below was planned afresh at
+-- every round (its generic plan looks dearer, not knowing max_events): about 150 us
+-- of each round, paid by every post when posts come one at a time. The generic
+-- plans are the same index scans (the service's sessions run with enable_seqscan
+-- off, see ledger/runtime.py).
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     seen      text[];
     next_xid  text;
