@@ -133,3 +133,15 @@ def test_the_console_first_byte_is_judged_when_it_was_timed() -> None:
     results = _results()
     results["console"] = {**results.get("console", {}), "worst_p95_ms": 0.8}
     assert evaluate(results)["console_first_byte_p95_ms"]["met"] is True
+
+
+def test_the_cpu_target_at_concurrency_1_counts_the_ledgers_processes_not_its_client() -> None:
+    results = _results()
+    results["ledger"]["single_c1"]["cpu_us"] = {
+        "service": 700.0,
+        "runner": 150.0,
+        "postgresql": 600.0,
+        "load_generator": 100.0,
+        "total": 1550.0,
+    }
+    assert evaluate(results)["single_c1_cpu_us"]["value"] == 1450.0
