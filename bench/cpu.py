@@ -79,7 +79,8 @@ def _own_seconds(who: int) -> float:
 # reads and key checks. Backends of other databases (the peer's, the raw table's)
 # are all "backend". (Both the sealer and the runner take advisory locks, so those
 # statements tell nothing.)
-_ROLES = (("ledger_seal", "sealer"), ("proj", "runner"))
+# "ledger_seal(", not the runner's LISTEN "ledger_sealed".
+_ROLES = (("ledger_seal(", "sealer"), ("proj", "runner"))
 
 
 def _role(query: str) -> str | None:

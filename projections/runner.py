@@ -29,10 +29,6 @@ REBUILD_LOCK_SPACE = 0x6C656452
 READ_WAITING_CHANNEL = "ledger_read_waiting"
 """Notified by a read that waits for its `min_position`: the runner then applies at once."""
 
-HURRY_AFTER_SEALS = 64
-"""Seal notices after which the runner stops waiting for more and applies what it has."""
-
-
 def lock_key(name: str) -> int:
     """The second advisory lock key of a projection (a stable 31-bit hash of its name)."""
     return zlib.crc32(name.encode()) & 0x7FFFFFFF
@@ -102,8 +98,11 @@ class ProjectionRunner:
         the next batch, so that posts arriving one at a time are applied a few dozen
         at once rather than one per batch (each batch is a transaction, its commit
         and several round trips). The wait ends at once when a read is waiting for
-        its `min_position` (READ_WAITING_CHANNEL) or after HURRY_AFTER_SEALS seal
-        notices, so a read that asks for its own writes is not held up by it.
+        its `min_position` (READ_WAITING_CHANNEL), so a read that asks for its own
+        writes is not held up by it. Seal notices are not listened to during that
+        wait: the next batch reads whatever was sealed meanwhile, and each notice
+        heard cost this process and its backend a wake-up, once per post when posts
+        come one at a time.
         """
         self._dsn = dsn
         self._projections = list(projections) if projections is not None else select(names)
@@ -116,7 +115,7 @@ class ProjectionRunner:
         self._positions: dict[str, int] = {}
         self._sealed = asyncio.Event()
         self._hurry = asyncio.Event()
-        self._seals = 0
+        self._hearing_seals = False
         self._last_try = 0.0
 
     @property
@@ -129,15 +128,23 @@ class ProjectionRunner:
             self._held = []
             self._conn = await connect(self._dsn)
             await store.ensure_checkpoints(self._conn, [p.name for p in self._projections])
-            await self._conn.add_listener(SEALED_CHANNEL, self._notified)
+            self._hearing_seals = False
+            await self._hear_seals(True)
             await self._conn.add_listener(READ_WAITING_CHANNEL, self._read_waiting)
         return self._conn
 
+    async def _hear_seals(self, hear: bool) -> None:
+        """LISTEN to seal notices, or UNLISTEN (one round trip, only when it changes)."""
+        if self._conn is None or hear == self._hearing_seals:
+            return
+        if hear:
+            await self._conn.add_listener(SEALED_CHANNEL, self._notified)
+        else:
+            await self._conn.remove_listener(SEALED_CHANNEL, self._notified)
+        self._hearing_seals = hear
+
     def _notified(self, *_args: object) -> None:
         self._sealed.set()
-        self._seals += 1
-        if self._seals >= HURRY_AFTER_SEALS:
-            self._hurry.set()
 
     def _read_waiting(self, *_args: object) -> None:
         self._hurry.set()
@@ -160,6 +167,8 @@ class ProjectionRunner:
     async def step(self) -> int:
         """Apply one batch (or none); return how many log entries were read."""
         conn = await self._connection()
+        # Listening again before the log is read: a seal after this read is heard.
+        await self._hear_seals(True)
         if len(self._held) < len(self._projections) and (
             not self._held or time.monotonic() - self._last_try >= self._retry_wait
         ):
@@ -171,7 +180,6 @@ class ProjectionRunner:
         # batch may not hold, and wakes the next one.
         self._sealed.clear()
         self._hurry.clear()
-        self._seals = 0
         rows = await read_log(conn, after, self._batch)
         if not rows:
             return 0
@@ -197,6 +205,7 @@ class ProjectionRunner:
                         and await wait_event(self._sealed, self._idle_wait)
                         and self._settle
                     ):
+                        await self._hear_seals(False)
                         await wait_event(self._hurry, self._settle)
                 except asyncio.CancelledError:
                     raise

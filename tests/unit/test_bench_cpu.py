@@ -67,6 +67,11 @@ def test_a_backend_is_told_by_the_statements_it_runs() -> None:
     assert _role("SELECT * FROM ledger_append($1, $2)") is None
 
 
+def test_the_runner_listening_to_seals_is_not_taken_for_the_sealer() -> None:
+    assert _role('LISTEN "ledger_sealed"') is None
+    assert _role('UNLISTEN "ledger_sealed"') is None
+
+
 def test_the_peer_reads_the_database_from_a_postgresql_url() -> None:
     env = _environment("postgresql://bench:s%40cret@127.0.0.1:5433/peer_db")
     assert env["POSTGRES_DBNAME"] == "peer_db"
