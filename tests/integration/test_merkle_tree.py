@@ -20,28 +20,17 @@ from ledger.tlog.hashing import leaf_hash
 from ledger.tlog.tiles import Tile
 from tests import pg
 from tests.factory import ADMIN, institution, posted
+from tests.integration.tree_tiles import built_tiles, stored_tiles
 
 TREE = 13
 
 
 async def _built(conn: asyncpg.Connection) -> tuple[TreeBuilder, dict[tuple[int, int], bytes]]:
     """A tree built in Python from the stored bodies, and every tile it made."""
-    builder = TreeBuilder()
-    tiles: dict[tuple[int, int], bytes] = {}
     rows = await conn.fetch(
         "SELECT e.body FROM event_log l JOIN events e USING (seq) ORDER BY l.position"
     )
-    for row in rows:
-        for tile, data in builder.add(leaf_hash(bytes(row["body"]))):
-            tiles[(tile.level, tile.index)] = data
-    for tile, data in builder.partial():
-        tiles[(tile.level, tile.index)] = data
-    return builder, tiles
-
-
-async def _stored(conn: asyncpg.Connection) -> dict[tuple[int, int], bytes]:
-    rows = await conn.fetch("SELECT level, idx, hashes FROM log_tile_hashes")
-    return {(r["level"], r["idx"]): bytes(r["hashes"]) for r in rows}
+    return built_tiles(leaf_hash(bytes(row["body"])) for row in rows)
 
 
 async def test_sealed_posts_grow_the_tree_from_their_exact_stored_bytes(
@@ -55,7 +44,7 @@ async def test_sealed_posts_grow_the_tree_from_their_exact_stored_bytes(
     try:
         builder, tiles = await _built(conn)
         assert builder.size == 300 == await tree.tree_size(conn)
-        assert await _stored(conn) == tiles
+        assert await stored_tiles(conn) == tiles
         assert await tree.root_at(conn, 300) == builder.root()
     finally:
         await conn.close()
@@ -95,7 +84,7 @@ async def test_upgrade_builds_the_tree_of_events_sealed_before(pg_admin_dsn: str
             assert rt.sealer.active
         builder, tiles = await _built(conn)
         assert builder.size == 1000 == await tree.tree_size(conn)
-        assert await _stored(conn) == tiles
+        assert await stored_tiles(conn) == tiles
     finally:
         await conn.close()
         await pg.drop_database(pg_admin_dsn, name)

@@ -8,8 +8,8 @@ import hashlib
 import asyncpg
 
 from ledger.store.migrate import migrate
-from ledger.tlog.builder import TreeBuilder
 from tests import pg
+from tests.integration.tree_tiles import built_tiles, stored_tiles
 
 LEAVES = 23
 
@@ -19,19 +19,7 @@ def _leaves(start: int, count: int) -> list[bytes]:
 
 
 def _tiles(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
-    builder = TreeBuilder()
-    tiles: dict[tuple[int, int], bytes] = {}
-    for leaf in leaves:
-        for tile, data in builder.add(leaf):
-            tiles[(tile.level, tile.index)] = data
-    for tile, data in builder.partial():
-        tiles[(tile.level, tile.index)] = data
-    return tiles
-
-
-async def _stored(conn: asyncpg.Connection) -> dict[tuple[int, int], bytes]:
-    rows = await conn.fetch("SELECT level, idx, hashes FROM log_tile_hashes")
-    return {(r["level"], r["idx"]): bytes(r["hashes"]) for r in rows}
+    return built_tiles(leaves)[1]
 
 
 async def test_the_tile_filling_moves_to_its_leaves_and_the_tree_grows_on(
@@ -53,7 +41,7 @@ async def test_the_tile_filling_moves_to_its_leaves_and_the_tree_grows_on(
             == 44 * 32
         )
         assert LEAVES in await migrate(conn)  # the upgrade to this release
-        assert await _stored(conn) == _tiles(before)
+        assert await stored_tiles(conn) == _tiles(before)
         assert (
             await conn.fetchval(
                 "SELECT count(*) FROM log_tiles WHERE level = 0 AND length(hashes) < 8192"
@@ -68,7 +56,7 @@ async def test_the_tile_filling_moves_to_its_leaves_and_the_tree_grows_on(
                 "SELECT ledger_tree_append($1::bigint, $2::bytea[])", 300 + n, [leaf]
             )
         await conn.execute("SELECT ledger_tree_append(400, $1::bytea[])", after[100:])
-        assert await _stored(conn) == _tiles(before + after)
+        assert await stored_tiles(conn) == _tiles(before + after)
         assert await conn.fetchval("SELECT array_agg(DISTINCT idx) FROM log_tile_leaves") == [2]
     finally:
         await conn.close()
