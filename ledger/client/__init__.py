@@ -35,16 +35,18 @@ from ledger.client.errors import (
     ValidationError,
     VersionConflict,
 )
-from ledger.client.types import (
+from ledger.client.readmodels import (
     ClaimShares,
-    Event,
-    EventPage,
     GuaranteeSummary,
     InstitutionPosition,
-    NewEvent,
     ProgramSummary,
-    Receipt,
     SmeExposure,
+)
+from ledger.client.types import (
+    Event,
+    EventPage,
+    NewEvent,
+    Receipt,
 )
 
 __all__ = [

@@ -13,16 +13,18 @@ import msgspec
 
 from ledger.client.errors import ConnectionLost, ServiceUnavailable, UnexpectedResponse
 from ledger.client.errors import problem_error as _problem_error
-from ledger.client.types import (
+from ledger.client.readmodels import (
     ClaimShares,
-    Event,
-    EventPage,
     GuaranteeSummary,
     InstitutionPosition,
-    NewEvent,
     ProgramSummary,
-    Receipt,
     SmeExposure,
+)
+from ledger.client.types import (
+    Event,
+    EventPage,
+    NewEvent,
+    Receipt,
     new_event_id,
 )
 

@@ -225,10 +225,15 @@ def test_read_model_getters_return_typed_bodies(live: Live) -> None:
         assert exposure.programs
         assert isinstance(guarantee, lc.GuaranteeSummary)
         assert guarantee.sme_id == SME_ID
+        assert guarantee.parties["guarantor"] == guarantee.guarantor_id
+        assert guarantee.balance_history[0].type == "guarantee.issued"
         assert isinstance(position, lc.InstitutionPosition)
         assert position.kind == "guarantor"
+        assert position.name
+        assert all("guarantor" in line.roles for line in position.programs)
         assert isinstance(program, lc.ProgramSummary)
         assert program.program_id == NATIONAL
+        assert program.totals.guarantees_issued >= 1
         assert claim is None or isinstance(claim, lc.ClaimShares)
 
     asyncio.run(run())
