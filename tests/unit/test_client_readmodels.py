@@ -13,7 +13,9 @@ import ledger.http.readmodel_schemas as served
 SERVED = sorted(
     name
     for name, value in vars(served).items()
-    if isinstance(value, type) and issubclass(value, served.ReadBody) and value is not served.ReadBody
+    if isinstance(value, type)
+    and issubclass(value, served.ReadBody)
+    and value is not served.ReadBody
 )
 
 
@@ -55,7 +57,8 @@ def test_a_position_line_decodes_with_its_limit_and_roles() -> None:
     assert position.name == "Guarantee Co."
     assert position.programs[0].roles == ["guarantor"]
     limit = position.programs[0].limit
-    assert limit is not None and (limit.status, limit.rate_bp) == ("warning", 350)
+    assert limit is not None
+    assert (limit.status, limit.rate_bp) == ("warning", 350)
 
 
 def test_a_balance_point_decodes_its_moment_and_business_date() -> None:
