@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,20 @@ def summary(windows: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def alternated(
+    rounds: int, measures: Mapping[str, Callable[[], dict[str, Any]]], what: str
+) -> dict[str, dict[str, float]]:
+    """Medians (`summary`) of `rounds` windows of each measure, taken in turns; which one
+    goes first alternates from round to round, so none always follows another."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in measures}
+    order = list(measures)
+    for i in range(rounds):
+        for label in order if i % 2 == 0 else order[::-1]:
+            say(f"{label}, {what}, window {i + 1}")
+            runs[label].append(measures[label]())
+    return {label: summary(windows) for label, windows in runs.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, print one JSON document of medians per side and concurrency."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -207,20 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             sides.append(Side("b", tree_b, admin_dsn, tmp, args.fill))
             for c in args.concurrency:
-                runs: dict[str, list[dict[str, Any]]] = {s.label: [] for s in sides}
-                for i in range(args.rounds):
-                    # Alternate which side goes first, so neither always follows the other.
-                    for side in sides if i % 2 == 0 else sides[::-1]:
-                        say(f"{side.label} concurrency {c} window {i + 1}")
-                        runs[side.label].append(side.window(c, args.seconds))
-                results[f"c{c}"] = {label: summary(w) for label, w in runs.items()}
+                singles = {s.label: functools.partial(s.window, c, args.seconds) for s in sides}
+                results[f"c{c}"] = alternated(args.rounds, singles, f"concurrency {c}")
             if args.batches:
-                batches: dict[str, list[dict[str, Any]]] = {s.label: [] for s in sides}
-                for i in range(args.rounds):
-                    for side in sides if i % 2 == 0 else sides[::-1]:
-                        say(f"{side.label} batches of 100, window {i + 1}")
-                        batches[side.label].append(side.batch_window(args.seconds))
-                results["batch100_c8"] = {label: summary(w) for label, w in batches.items()}
+                batches = {s.label: functools.partial(s.batch_window, args.seconds) for s in sides}
+                results["batch100_c8"] = alternated(args.rounds, batches, "batches of 100")
         finally:
             for side in sides:
                 side.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -23,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.__main__ import server
-from bench.ab import HERE, Side, summary
+from bench.ab import HERE, Side, alternated
 from bench.cpu import children
-from bench.phases import say, wait_settled
+from bench.phases import wait_settled
 
 
 @contextlib.contextmanager
@@ -63,14 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         side = Side("r", HERE, admin, Path(tmp))
         try:
             for c in args.concurrency:
-                runs: dict[str, list[dict[str, Any]]] = {"runner_on": [], "runner_paused": []}
-                for i in range(args.rounds):
-                    order = (True, False) if i % 2 == 0 else (False, True)
-                    for on in order:
-                        label = "runner_on" if on else "runner_paused"
-                        say(f"{label}, concurrency {c}, window {i + 1}")
-                        runs[label].append(window(side, c, args.seconds, on))
-                results[f"c{c}"] = {label: summary(w) for label, w in runs.items()}
+                states = {
+                    "runner_on": functools.partial(window, side, c, args.seconds, True),
+                    "runner_paused": functools.partial(window, side, c, args.seconds, False),
+                }
+                results[f"c{c}"] = alternated(args.rounds, states, f"concurrency {c}")
         finally:
             side.close()
     print(json.dumps(results, indent=2))
