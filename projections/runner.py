@@ -128,8 +128,7 @@ class ProjectionRunner:
             self._held = []
             self._conn = await connect(self._dsn)
             await store.ensure_checkpoints(self._conn, [p.name for p in self._projections])
-            self._hearing_seals = False
-            await self._hear_seals(True)
+            self._hearing_seals = False  # `step` listens, before it reads the log
             await self._conn.add_listener(READ_WAITING_CHANNEL, self._read_waiting)
         return self._conn
 
