@@ -76,14 +76,15 @@ async def _timed(
     return latencies, elapsed
 
 
-async def single_inserts(dsn: str, concurrency: int, seconds: float) -> Run:
-    """One row per transaction (autocommit), `concurrency` connections, for `seconds`."""
+async def single_inserts(dsn: str, concurrency: int, seconds: float, tag: str = "") -> Run:
+    """One row per transaction (autocommit), `concurrency` connections, for `seconds`
+    (events of their own for each `tag`)."""
     latencies, elapsed = await _timed(
         dsn,
         concurrency,
         seconds,
         INSERT,
-        lambda n: _row(guarantee_issued(n, f"raw{concurrency}")),
+        lambda n: _row(guarantee_issued(n, f"raw{concurrency}{tag}")),
     )
     return Run.of(latencies, len(latencies), elapsed)
 

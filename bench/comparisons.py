@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,58 +16,97 @@ from bench.probe import cpu_probe_ms
 from bench.service import run_load, running_passthrough
 from ledger import aio
 
+Window = Callable[[int, int], dict[str, Any]]
+"""A timed window of single posts at a concurrency (the second argument numbers the round)."""
 
-def raw_and_passthrough(
-    dsn: str, args: argparse.Namespace, workdir: Path, out: dict[str, Any]
-) -> None:
-    """Raw INSERTs, then the same behind the thinnest HTTP service (bench/passthrough.py)."""
-    seconds, probes = args.seconds, out["probe_ms"]
-    # aio.run: the same event loop as `ledger serve` (uvloop where installed), so the raw
-    # INSERTs and the service are measured alike.
-    for c in (1, 8, 32):
-        say(f"raw INSERT, concurrency {c}")
-        probes[f"baseline.single_c{c}"] = cpu_probe_ms()
-        out["baseline"][f"single_c{c}"] = with_cpu(
-            None, dsn, raw, baseline.single_inserts(dsn, c, seconds)
-        )
-    if not args.peers_only:
-        say("raw batched INSERT of 100 rows, concurrency 8")
-        probes["baseline.batch100_c8"] = cpu_probe_ms()
-        out["baseline"]["batch100_c8"] = with_cpu(
-            None, dsn, raw, baseline.batch_inserts(dsn, 8, seconds, 100)
-        )
-    # The same INSERTs over HTTP with the ledger's load generator: what HTTP alone leaves
-    # of the raw rate here.
+
+def batches(dsn: str, args: argparse.Namespace, workdir: Path, out: dict[str, Any]) -> None:
+    """Batches of 100 as raw batched INSERTs, then the same behind the thinnest HTTP service
+    (bench/passthrough.py)."""
+    say("raw batched INSERT of 100 rows, concurrency 8")
+    out["probe_ms"]["baseline.batch100_c8"] = cpu_probe_ms()
+    out["baseline"]["batch100_c8"] = with_cpu(
+        None, dsn, raw, baseline.batch_inserts(dsn, 8, args.seconds, 100)
+    )
     with running_passthrough(dsn, workdir / "passthrough.log") as passthrough:
-        spec = {"url": passthrough.url, "key": "unused", "seconds": seconds, "start": 0}
+        say("HTTP pass-through to the raw INSERT, batches of 100, concurrency 8")
+        spec = {"url": passthrough.url, "key": "unused", "seconds": args.seconds, "start": 0}
+        out["probe_ms"]["passthrough.batch100_c8"] = cpu_probe_ms()
+        out["passthrough"]["batch100_c8"] = with_cpu(
+            passthrough.pid,
+            dsn,
+            run_load,
+            {**spec, "mode": "batch", "batch": 100, "concurrency": 8},
+        )
+
+
+def median_window(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The window of the median rate (the lower middle one of an even number), whole, so
+    its latency and CPU are those of the same moment; with every rate seen beside it."""
+    ordered = sorted(windows, key=lambda w: float(w["events_per_s"]))
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rates_seen"] = [w["events_per_s"] for w in windows]
+    return chosen
+
+
+def singles_side_by_side(
+    dsn: str,
+    admin_dsn: str,
+    args: argparse.Namespace,
+    workdir: Path,
+    out: dict[str, Any],
+    ledger: Window,
+) -> None:
+    """Single posts at concurrency 1, 8 and 32 on every system, window by window in turns.
+
+    This machine's speed changes by more than most differences between the systems
+    within minutes, so a ratio of two rates taken at different moments says little.
+    Here each round takes one window of each system, in an order that turns round
+    from one round to the next, and each system's median window is reported.
+    """
+    seconds = args.seconds
+    with contextlib.ExitStack() as stack:
+        passthrough = stack.enter_context(running_passthrough(dsn, workdir / "passthrough.log"))
+        windows: dict[str, Window] = {
+            "baseline": lambda c, r: with_cpu(
+                None, dsn, raw, baseline.single_inserts(dsn, c, seconds, tag=f"r{r}")
+            ),
+            "passthrough": lambda c, r: with_cpu(
+                passthrough.pid,
+                dsn,
+                run_load,
+                {
+                    "url": passthrough.url,
+                    "key": "unused",
+                    "seconds": seconds,
+                    "start": 0,
+                    "mode": "issue",
+                    "tag": f"pt{c}r{r}",
+                    "concurrency": c,
+                },
+            ),
+        }
+        if peers.available():
+            for name, settings in peers.SETTINGS.items():
+                peer = stack.enter_context(peers.Peer(admin_dsn, settings))
+                windows[f"peer.{name}"] = functools.partial(_peer_window, peer, seconds)
+        else:
+            say(f"no peer environment at {peers.PYTHON} (`make bench` makes it); peer not measured")
+        windows["ledger"] = ledger
+        order = list(windows)
         for c in (1, 8, 32):
-            say(f"HTTP pass-through to the raw INSERT, single posts, concurrency {c}")
-            probes[f"passthrough.single_c{c}"] = cpu_probe_ms()
-            out["passthrough"][f"single_c{c}"] = with_cpu(
-                passthrough.pid,
-                dsn,
-                run_load,
-                {**spec, "mode": "issue", "tag": f"pt{c}", "concurrency": c},
-            )
-        if not args.peers_only:
-            say("HTTP pass-through to the raw INSERT, batches of 100, concurrency 8")
-            probes["passthrough.batch100_c8"] = cpu_probe_ms()
-            out["passthrough"]["batch100_c8"] = with_cpu(
-                passthrough.pid,
-                dsn,
-                run_load,
-                {**spec, "mode": "batch", "batch": 100, "concurrency": 8},
-            )
-    aio.run(sql(dsn, "DROP TABLE bench_raw_events"))
+            seen: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
+            for r in range(args.rounds):
+                for name in order if r % 2 == 0 else order[::-1]:
+                    say(f"{name}, single posts, concurrency {c}, round {r + 1}")
+                    out["probe_ms"][f"{name}.single_c{c}.r{r + 1}"] = cpu_probe_ms()
+                    seen[name].append(windows[name](c, r))
+            for name, runs in seen.items():
+                system, _, setting = name.partition(".")
+                into = out[system].setdefault(setting, {}) if setting else out[system]
+                into[f"single_c{c}"] = median_window(runs)
+    aio.run(sql(dsn, "DROP TABLE IF EXISTS bench_raw_events"))
 
 
-def peer(admin_dsn: str, args: argparse.Namespace, out: dict[str, Any]) -> None:
-    """The peer (bench/peer.py) in its own environment, each of its settings on a fresh
-    database of the same server, at each concurrency."""
-    if not peers.available():
-        say(f"no peer environment at {peers.PYTHON} (`make bench` makes it); peer not measured")
-        return
-    for name, settings in peers.SETTINGS.items():
-        say(f"peer eventsourcing ({name}), concurrency 1, 8, 32, {args.peer_seconds:g} s each")
-        out["probe_ms"][f"peer.{name}"] = cpu_probe_ms()
-        out["peer"][name] = peers.measure(admin_dsn, args.peer_seconds, (1, 8, 32), settings)
+def _peer_window(peer: peers.Peer, seconds: float, concurrency: int, _round: int) -> dict[str, Any]:
+    return peer.window(concurrency, seconds)

@@ -31,8 +31,8 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
     and the peer."""
     out: dict[str, Any] = {"baseline": {}, "passthrough": {}, "peer": {}, "ledger": {}}
     out["probe_ms"] = {}
-    comparisons.raw_and_passthrough(dsn, args, workdir, out)
-    comparisons.peer(admin_dsn, args, out)
+    if not args.peers_only:
+        comparisons.batches(dsn, args, workdir, out)
     probes: dict[str, float] = out["probe_ms"]
     seconds = args.seconds
     admin = create_key(dsn, "--role", "admin")
@@ -89,18 +89,17 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
         next_batch = 100 + out["ledger"]["batch100_c8"]["operations"] + 16
         # SMEs 10 000 on were registered by those batches: single posts name them.
         registered = out["ledger"]["batch100_c8"]["operations"] * 100
-        for c in (1, 8, 32):
+
+        def single(c: int, r: int) -> dict[str, Any]:
             wait_settled(dsn)
-            say(f"single guarantee.issued posts, concurrency {c}")
-            probes[f"ledger.single_c{c}"] = cpu_probe_ms()
-            out["ledger"][f"single_c{c}"] = with_cpu(
+            return with_cpu(
                 ledger.pid,
                 dsn,
                 run_load,
                 {
                     **spec,
                     "mode": "issue",
-                    "tag": f"c{c}",
+                    "tag": f"c{c}r{r}",
                     "concurrency": c,
                     "seconds": seconds,
                     "start": 10_000,
@@ -108,6 +107,8 @@ def measure(dsn: str, admin_dsn: str, args: argparse.Namespace, workdir: Path) -
                 },
                 settle=dsn,
             )
+
+        comparisons.singles_side_by_side(dsn, admin_dsn, args, workdir, out, single)
         if args.peers_only:
             return out
         say("limits in use by others, off and on, alternating")

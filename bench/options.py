@@ -43,7 +43,11 @@ def parser(description: str | None) -> argparse.ArgumentParser:
         "entry of --out, the rest of the file is kept",
     )
     parser.add_argument(
-        "--peer-seconds", type=float, default=3.0, help="length of each timed load of the peer"
+        "--rounds",
+        type=int,
+        default=3,
+        help="windows of single posts for each system and concurrency, taken in turns "
+        "(the ledger, the raw INSERT, the pass-through and the peer); the median is reported",
     )
     parser.add_argument(
         "--peers-only",

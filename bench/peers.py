@@ -76,45 +76,70 @@ def _line(stream: IO[str] | None) -> str:
     return line.strip()
 
 
-def measure(
-    admin_dsn: str, seconds: float, concurrencies: tuple[int, ...], settings: dict[str, str]
-) -> dict[str, Any]:
-    """The peer's figures at each concurrency (`single_cN`, with `cpu_us` per event)."""
-    out: dict[str, Any] = {}
-    with _fresh_database(admin_dsn) as dsn:
-        env = {**os.environ, **_environment(dsn), **settings}
-        proc = subprocess.Popen(  # noqa: S603 - our own script in its own environment
-            [str(PYTHON), str(HERE / "peer.py")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+class Peer:
+    """The peer running with `settings` on a fresh database of `admin_dsn`'s server,
+    ready for timed windows (use as a context manager)."""
+
+    def __init__(self, admin_dsn: str, settings: dict[str, str]) -> None:
+        self._admin_dsn = admin_dsn
+        self._settings = settings
+        self._stack = contextlib.ExitStack()
+        self._proc: subprocess.Popen[str] | None = None
+        self.dsn = ""
+
+    def __enter__(self) -> Peer:
         try:
+            self.dsn = self._stack.enter_context(_fresh_database(self._admin_dsn))
+            env = {**os.environ, **_environment(self.dsn), **self._settings}
+            self._proc = proc = subprocess.Popen(  # noqa: S603 - our own script, own environment
+                [str(PYTHON), str(HERE / "peer.py")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            self._stack.callback(self._stop)
             if _line(proc.stdout) != "ready":
                 raise RuntimeError("the peer did not start")
-            assert proc.stdin is not None
-            for c in concurrencies:
-                backends = Backends(dsn)
-                backends.start()
-                peer_began = process_seconds(proc.pid)
-                proc.stdin.write(f"go {c} {seconds}\n")
-                proc.stdin.flush()
-                figures: dict[str, Any] = json.loads(_line(proc.stdout))
-                peer_spent = process_seconds(proc.pid) - peer_began
-                pg_spent = sum(backends.stop().values())
-                events = max(int(figures["events"]), 1)
-                cpu = {
-                    "peer": round(peer_spent / events * 1e6, 1),
-                    "postgresql": round(pg_spent / events * 1e6, 1),
-                }
-                cpu["total"] = round(sum(cpu.values()), 1)
-                figures["cpu_us"] = cpu
-                out[f"single_c{c}"] = figures
-            proc.stdin.close()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stack.close()
+
+    def _stop(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
             proc.wait(30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(10)
-    return out
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+    def window(self, concurrency: int, seconds: float) -> dict[str, Any]:
+        """One timed window of new aggregates saved at `concurrency`, with `cpu_us` per event."""
+        proc = self._proc
+        assert proc is not None
+        assert proc.stdin is not None
+        backends = Backends(self.dsn)
+        backends.start()
+        peer_began = process_seconds(proc.pid)
+        proc.stdin.write(f"go {concurrency} {seconds}\n")
+        proc.stdin.flush()
+        figures: dict[str, Any] = json.loads(_line(proc.stdout))
+        peer_spent = process_seconds(proc.pid) - peer_began
+        pg_spent = sum(backends.stop().values())
+        events = max(int(figures["events"]), 1)
+        cpu = {
+            "peer": round(peer_spent / events * 1e6, 1),
+            "postgresql": round(pg_spent / events * 1e6, 1),
+        }
+        cpu["total"] = round(sum(cpu.values()), 1)
+        figures["cpu_us"] = cpu
+        return figures

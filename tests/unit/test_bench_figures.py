@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bench.comparisons import median_window
 from bench.probe import cpu_probe_ms, spin
 from bench.report import evaluate, render
 from bench.stats import repeated
@@ -145,3 +146,18 @@ def test_the_cpu_target_at_concurrency_1_counts_the_ledgers_processes_not_its_cl
         "total": 1550.0,
     }
     assert evaluate(results)["single_c1_cpu_us"]["value"] == 1450.0
+
+
+def test_a_systems_single_posts_are_reported_by_its_median_window_whole() -> None:
+    windows = [
+        {"events_per_s": 300.0, "p50_ms": 3.0, "cpu_us": {"total": 900.0}},
+        {"events_per_s": 100.0, "p50_ms": 9.0, "cpu_us": {"total": 2000.0}},
+        {"events_per_s": 200.0, "p50_ms": 5.0, "cpu_us": {"total": 1200.0}},
+    ]
+    chosen = median_window(windows)
+    assert (chosen["events_per_s"], chosen["p50_ms"], chosen["cpu_us"]) == (
+        200.0,
+        5.0,
+        {"total": 1200.0},
+    )
+    assert chosen["rates_seen"] == [300.0, 100.0, 200.0]
