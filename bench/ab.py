@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.__main__ import server
 from bench.payloads import GUARANTOR_ID, setup_events
-from bench.phases import say, sql, wait_settled, with_cpu
+from bench.phases import in_turns, sql, wait_settled, with_cpu
 from bench.service import Service, create_key, post, run_load
 from ledger import aio
 from ledger.embedded import with_database
@@ -181,15 +181,8 @@ def summary(windows: list[dict[str, Any]]) -> dict[str, float]:
 def alternated(
     rounds: int, measures: Mapping[str, Callable[[], dict[str, Any]]], what: str
 ) -> dict[str, dict[str, float]]:
-    """Medians (`summary`) of `rounds` windows of each measure, taken in turns; which one
-    goes first alternates from round to round, so none always follows another."""
-    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in measures}
-    order = list(measures)
-    for i in range(rounds):
-        for label in order if i % 2 == 0 else order[::-1]:
-            say(f"{label}, {what}, window {i + 1}")
-            runs[label].append(measures[label]())
-    return {label: summary(windows) for label, windows in runs.items()}
+    """Medians (`summary`) of `rounds` windows of each measure, taken in turns (`in_turns`)."""
+    return {label: summary(w) for label, w in in_turns(rounds, measures, what).items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bench import baseline, peers
-from bench.phases import raw, say, sql, with_cpu
+from bench.phases import in_turns, raw, say, sql, with_cpu
 from bench.probe import cpu_probe_ms
 from bench.service import run_load, running_passthrough
 from ledger import aio
@@ -93,19 +94,31 @@ def singles_side_by_side(
         else:
             say(f"no peer environment at {peers.PYTHON} (`make bench` makes it); peer not measured")
         windows["ledger"] = ledger
-        order = list(windows)
         for c in (1, 8, 32):
-            seen: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
-            for r in range(args.rounds):
-                for name in order if r % 2 == 0 else order[::-1]:
-                    say(f"{name}, single posts, concurrency {c}, round {r + 1}")
-                    out["probe_ms"][f"{name}.single_c{c}.r{r + 1}"] = cpu_probe_ms()
-                    seen[name].append(windows[name](c, r))
+            rounds = {name: itertools.count(1) for name in windows}
+            measures = {
+                name: functools.partial(_probed, out["probe_ms"], name, window, c, rounds[name])
+                for name, window in windows.items()
+            }
+            seen = in_turns(args.rounds, measures, f"single posts, concurrency {c}")
             for name, runs in seen.items():
                 system, _, setting = name.partition(".")
                 into = out[system].setdefault(setting, {}) if setting else out[system]
                 into[f"single_c{c}"] = median_window(runs)
     aio.run(sql(dsn, "DROP TABLE IF EXISTS bench_raw_events"))
+
+
+def _probed(
+    probes: dict[str, float],
+    name: str,
+    window: Window,
+    concurrency: int,
+    rounds: Iterator[int],
+) -> dict[str, Any]:
+    """A window of `name`'s, with the CPU probe taken just before it."""
+    r = next(rounds)
+    probes[f"{name}.single_c{concurrency}.r{r}"] = cpu_probe_ms()
+    return window(concurrency, r)
 
 
 def _peer_window(peer: peers.Peer, seconds: float, concurrency: int, _round: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import asyncpg
@@ -26,6 +26,20 @@ async def sql(dsn: str, statement: str) -> Any:
         return await conn.fetchval(statement)
     finally:
         await conn.close()
+
+
+def in_turns(
+    rounds: int, measures: Mapping[str, Callable[[], dict[str, Any]]], what: str
+) -> dict[str, list[dict[str, Any]]]:
+    """`rounds` windows of each measure, taken in turns; which one goes first alternates
+    from round to round (the order turns round), so none always follows another."""
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in measures}
+    order = list(measures)
+    for i in range(rounds):
+        for label in order if i % 2 == 0 else order[::-1]:
+            say(f"{label}, {what}, window {i + 1}")
+            runs[label].append(measures[label]())
+    return runs
 
 
 def raw(load: Coroutine[Any, Any, Run]) -> dict[str, Any]:
