@@ -11,7 +11,7 @@ from events.payloads import EVENT_TYPES
 from events.stored import LogEntry
 from projections import claims, guarantees, institutions, programs, sme_exposure
 from projections.base import Apply, Doc, Projection
-from projections.packed import PackedDocs
+from projections.packed import PackedDocs, Sharing
 from projections.registry import REPLAYED
 
 SETTLE_EVERY = 1000
@@ -40,6 +40,7 @@ class Fold:
             for type_ in EVENT_TYPES
         }
         self._unsettled = 0
+        self._sharing = Sharing()
 
     def apply(self, entry: LogEntry) -> None:
         """Apply the next log entry; entries must come in position order, each once."""
@@ -54,10 +55,9 @@ class Fold:
 
     def settle(self) -> None:
         """Pack the documents changed since the last time (only ever between events)."""
-        # Shared only within one settling: what changed together is what may be equal.
-        shared: dict[str, tuple[str, bytes]] = {}
         for docs in self.docs.values():
-            docs.settle(shared)
+            docs.settle(self._sharing)
+        self._sharing.done()
         self._unsettled = 0
 
     def apply_all(self, entries: Iterable[LogEntry]) -> Fold:

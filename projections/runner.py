@@ -29,6 +29,7 @@ REBUILD_LOCK_SPACE = 0x6C656452
 READ_WAITING_CHANNEL = "ledger_read_waiting"
 """Notified by a read that waits for its `min_position`: the runner then applies at once."""
 
+
 def lock_key(name: str) -> int:
     """The second advisory lock key of a projection (a stable 31-bit hash of its name)."""
     return zlib.crc32(name.encode()) & 0x7FFFFFFF

@@ -10,7 +10,7 @@ from events.stored import LogEntry
 from projections import fold as fold_module
 from projections.base import Docs
 from projections.fold import Fold
-from projections.packed import PackedDocs, pack
+from projections.packed import SMALL, PackedDocs, Sharing, pack
 from projections.registry import PROJECTIONS
 from tests.unit.projections.scenario import OPS, random_steps
 
@@ -61,17 +61,47 @@ def test_a_document_only_looked_at_is_let_go_unchanged() -> None:
 
 
 def test_equal_documents_settled_together_under_one_key_are_held_once() -> None:
-    same, also_same, other = PackedDocs(), PackedDocs(), PackedDocs()
+    same, other, also_same = PackedDocs(), PackedDocs(), PackedDocs()
     same.put("guarantee:G", {"balance": 5, "sme_id": "S"})
-    also_same.put("guarantee:G", {"sme_id": "S", "balance": 5})
     other.put("guarantee:G", {"balance": 6, "sme_id": "S"})
-    shared: dict[str, tuple[str, bytes]] = {}
-    for docs in (same, also_same, other):
-        docs.settle(shared)
-    first, second, third = (d.raw("guarantee:G") for d in (same, also_same, other))
-    assert first is second
-    assert third == b'{"balance":6,"sme_id":"S"}'
+    also_same.put("guarantee:G", {"sme_id": "S", "balance": 5})
+    sharing = Sharing()
+    for docs in (same, other, also_same):
+        docs.settle(sharing)
+    first, third = same.raw("guarantee:G"), also_same.raw("guarantee:G")
+    assert first is third
+    assert other.raw("guarantee:G") == b'{"balance":6,"sme_id":"S"}'
     assert also_same.need("guarantee:G") == {"balance": 5, "sme_id": "S"}
+
+
+def test_read_models_settled_together_hold_one_key_object_per_key() -> None:
+    one, two = PackedDocs(), PackedDocs()
+    one.put("".join(["guarantee:", "G"]), {"balance": 5})
+    two.put("".join(["guarantee:", "G"]), {"members": {}})
+    sharing = Sharing()
+    one.settle(sharing)
+    two.settle(sharing)
+    (key_one,), (key_two,) = (d.raw_keys() for d in (one, two))
+    assert key_one is key_two
+
+
+def test_a_small_document_equal_to_one_under_another_key_is_held_once() -> None:
+    docs = PackedDocs()
+    sharing = Sharing()
+    docs.put("guarantee:G1", {"parties": {"bank": "B"}})
+    docs.settle(sharing)
+    sharing.done()
+    docs.put("guarantee:G2", {"parties": {"bank": "B"}})
+    docs.settle(sharing)
+    assert docs.raw("guarantee:G1") is docs.raw("guarantee:G2")
+    assert docs.need("guarantee:G2") == {"parties": {"bank": "B"}}
+
+
+def test_a_large_document_is_never_looked_up_among_others() -> None:
+    sharing = Sharing()
+    large = b'{"note":"' + b"x" * SMALL + b'"}'
+    sharing.raw(large)
+    assert sharing.raw(bytes(bytearray(large))) is not large
 
 
 def test_packed_slices_hold_every_document_in_key_order() -> None:
