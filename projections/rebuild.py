@@ -11,6 +11,7 @@ import asyncpg
 from ledger.store.reads import head_position, read_log
 from projections import store
 from projections.base import Projection
+from projections.rebuild_writers import Connect, build_beside
 from projections.runner import REBUILD_LOCK_SPACE, decode_rows, lock_key
 
 
@@ -60,6 +61,7 @@ async def rebuild(
     *,
     batch_size: int = 1000,
     progress: ProgressCallback | None = None,
+    connect: Connect | None = None,
 ) -> int:
     """Rebuild `projections` from position 1 and swap them in; return the position reached.
 
@@ -67,6 +69,8 @@ async def rebuild(
     the live one current. The swap locks the checkpoint rows (the runner waits), applies
     whatever was sealed meanwhile, and points the checkpoints at the new generation in
     the same transaction: readers see the old model, then the new one, never a partial one.
+    With `connect`, each read model is written through a connection of its own until
+    the swap (projections/rebuild_writers.py); without, all of it goes through `conn`.
     """
     names = [proj.name for proj in projections]
     keys = [lock_key(name) for name in names]
@@ -93,7 +97,12 @@ async def rebuild(
                 elapsed = max(time.monotonic() - started, 1e-6)
                 progress(Progress(position, max(head, position), position / elapsed))
 
-        position = await _build(conn, projections, generations, 0, batch_size, report)
+        if connect is None:
+            position = await _build(conn, projections, generations, 0, batch_size, report)
+        else:
+            position = await build_beside(
+                conn, connect, projections, generations, batch_size, report
+            )
         async with conn.transaction():
             current = await store.checkpoints(conn, names, lock=True)
             position = await _build(conn, projections, generations, position, batch_size, report)

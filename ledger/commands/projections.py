@@ -109,7 +109,13 @@ async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
         await owner.close()
     conn = await connect(dsn)
     try:
-        return await rebuild(conn, select(names), batch_size=batch_size, progress=ProgressLine())
+        return await rebuild(
+            conn,
+            select(names),
+            batch_size=batch_size,
+            progress=ProgressLine(),
+            connect=lambda: connect(dsn),
+        )
     except RebuildBusy as exc:
         raise CommandError(str(exc)) from None
     finally:

@@ -26,8 +26,9 @@ async def _generations(pool: asyncpg.Pool) -> dict[str, int]:
     return {r["name"]: r["generation"] for r in rows}
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["one connection", "one per read model"])
 async def test_a_rebuild_while_posts_continue_ends_equal_to_the_live_model(
-    runtime: Runtime,
+    runtime: Runtime, beside: bool
 ) -> None:
     ledger = PureLedger().post_all(setup_steps())
     await post_steps(runtime, ledger.accepted)
@@ -55,7 +56,12 @@ async def test_a_rebuild_while_posts_continue_ends_equal_to_the_live_model(
     await asyncio.sleep(0.3)
     conn = await connect(runtime.dsn)
     try:
-        reached = await rebuild(conn, select(None), batch_size=20)
+        reached = await rebuild(
+            conn,
+            select(None),
+            batch_size=20,
+            connect=(lambda: connect(runtime.dsn)) if beside else None,
+        )
     finally:
         await conn.close()
     await asyncio.sleep(0.3)
@@ -113,3 +119,50 @@ async def test_a_second_rebuild_of_the_same_projection_is_refused_while_one_runs
     finally:
         await first.close()
         await second.close()
+
+
+async def test_read_models_written_beside_each_other_report_the_position_all_have_reached(
+    runtime: Runtime,
+) -> None:
+    await post_steps(runtime, PureLedger().post_all(setup_steps()).accepted)
+    seen: list[Progress] = []
+    conn = await connect(runtime.dsn)
+    try:
+        reached = await rebuild(
+            conn,
+            select(None),
+            batch_size=3,
+            progress=seen.append,
+            connect=lambda: connect(runtime.dsn),
+        )
+    finally:
+        await conn.close()
+    positions = [p.position for p in seen]
+    assert len(positions) > 3
+    assert positions == sorted(positions)
+    assert positions[-1] == reached
+    assert await _generations(runtime.pool) == dict.fromkeys(PROJECTIONS, 2)
+
+
+async def test_a_read_model_that_cannot_be_written_stops_the_rebuild_and_nothing_is_swapped(
+    runtime: Runtime,
+) -> None:
+    await post_steps(runtime, PureLedger().post_all(setup_steps()).accepted)
+    opened: list[asyncpg.Connection] = []
+
+    async def read_only() -> asyncpg.Connection:
+        # Read models with nothing to write in this log never notice; the others fail.
+        writer = await connect(runtime.dsn)
+        opened.append(writer)
+        await writer.execute("SET default_transaction_read_only = on")
+        return writer
+
+    conn = await connect(runtime.dsn)
+    try:
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await rebuild(conn, select(None), batch_size=3, connect=read_only)
+    finally:
+        await conn.close()
+    assert await _generations(runtime.pool) == dict.fromkeys(PROJECTIONS, 1)
+    assert opened
+    assert all(writer.is_closed() for writer in opened)
