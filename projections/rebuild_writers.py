@@ -69,10 +69,10 @@ async def build_beside(
             while (entries := await queue.get()) is not None:
                 async with writer.transaction():
                     await store.apply_batch(writer, proj, generation, entries)
-                everyone = min(reached.values())
+                before = min(reached.values())
                 reached[proj.name] = entries[-1].position
-                if min(reached.values()) > everyone:
-                    report(min(reached.values()))
+                if (everyone := min(reached.values())) > before:
+                    report(everyone)
         finally:
             await writer.close()
 

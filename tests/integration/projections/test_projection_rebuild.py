@@ -10,7 +10,9 @@ import pytest
 
 from ledger.runtime import Runtime, connect
 from projections import queries
-from projections.rebuild import Progress, RebuildBusy, rebuild
+from projections.base import Projection
+from projections.rebuild import Progress, ProgressCallback, RebuildBusy, rebuild
+from projections.rebuild_writers import Connect
 from projections.registry import PROJECTIONS, select
 from projections.runner import REBUILD_LOCK_SPACE, ProjectionRunner, lock_key
 from tests.integration.projections.support import (
@@ -24,6 +26,23 @@ from tests.unit.projections.scenario import NATIONAL, SMALL, SMES, PureLedger, i
 async def _generations(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT name, generation FROM projection_checkpoints")
     return {r["name"]: r["generation"] for r in rows}
+
+
+async def _rebuild(
+    dsn: str,
+    projections: list[Projection],
+    batch_size: int,
+    progress: ProgressCallback | None = None,
+    writers: Connect | None = None,
+) -> int:
+    """`rebuild` on a connection of its own, closed afterwards."""
+    conn = await connect(dsn)
+    try:
+        return await rebuild(
+            conn, projections, batch_size=batch_size, progress=progress, connect=writers
+        )
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("beside", [False, True], ids=["one connection", "one per read model"])
@@ -54,16 +73,12 @@ async def test_a_rebuild_while_posts_continue_ends_equal_to_the_live_model(
     await wait_caught_up(runtime.pool)
     tasks = [asyncio.create_task(poster()), asyncio.create_task(reader())]
     await asyncio.sleep(0.3)
-    conn = await connect(runtime.dsn)
-    try:
-        reached = await rebuild(
-            conn,
-            select(None),
-            batch_size=20,
-            connect=(lambda: connect(runtime.dsn)) if beside else None,
-        )
-    finally:
-        await conn.close()
+    reached = await _rebuild(
+        runtime.dsn,
+        select(None),
+        batch_size=20,
+        writers=(lambda: connect(runtime.dsn)) if beside else None,
+    )
     await asyncio.sleep(0.3)
     stop.set()
     await asyncio.gather(*tasks)
@@ -87,11 +102,7 @@ async def test_rebuilding_one_projection_swaps_only_it_and_reports_progress(
 ) -> None:
     await post_steps(runtime, PureLedger().post_all(setup_steps()).accepted)
     seen: list[Progress] = []
-    conn = await connect(runtime.dsn)
-    try:
-        reached = await rebuild(conn, select(["programs"]), batch_size=5, progress=seen.append)
-    finally:
-        await conn.close()
+    reached = await _rebuild(runtime.dsn, select(["programs"]), batch_size=5, progress=seen.append)
     generations = await _generations(runtime.pool)
     assert generations["programs"] == 2
     assert {name: g for name, g in generations.items() if name != "programs"} == dict.fromkeys(
@@ -126,17 +137,13 @@ async def test_read_models_written_beside_each_other_report_the_position_all_hav
 ) -> None:
     await post_steps(runtime, PureLedger().post_all(setup_steps()).accepted)
     seen: list[Progress] = []
-    conn = await connect(runtime.dsn)
-    try:
-        reached = await rebuild(
-            conn,
-            select(None),
-            batch_size=3,
-            progress=seen.append,
-            connect=lambda: connect(runtime.dsn),
-        )
-    finally:
-        await conn.close()
+    reached = await _rebuild(
+        runtime.dsn,
+        select(None),
+        batch_size=3,
+        progress=seen.append,
+        writers=lambda: connect(runtime.dsn),
+    )
     positions = [p.position for p in seen]
     assert len(positions) > 3
     assert positions == sorted(positions)
@@ -157,12 +164,8 @@ async def test_a_read_model_that_cannot_be_written_stops_the_rebuild_and_nothing
         await writer.execute("SET default_transaction_read_only = on")
         return writer
 
-    conn = await connect(runtime.dsn)
-    try:
-        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
-            await rebuild(conn, select(None), batch_size=3, connect=read_only)
-    finally:
-        await conn.close()
+    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        await _rebuild(runtime.dsn, select(None), batch_size=3, writers=read_only)
     assert await _generations(runtime.pool) == dict.fromkeys(PROJECTIONS, 1)
     assert opened
     assert all(writer.is_closed() for writer in opened)
