@@ -237,6 +237,7 @@ class Ledger:
                     recorded_at,
                     decided.versions,
                     prepared.view,
+                    occurred=prepared.occurred,
                     issued=issued_guarantees(accepted),
                     # The active sealer listens for this notice. When it is this
                     # instance's own, `on_appended` wakes it after the commit, and a

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,21 +216,24 @@ async def append(
     versions: dict[str, int],
     view: View,
     *,
+    occurred: Mapping[str, dt.datetime],
     issued: Sequence[str],
     notify: str | None,
 ) -> dict[str, int]:
     """Store `events`, the streams' new versions and the state rows `view` changed.
 
-    `issued` names the guarantees these events issue, whose loans add to their
-    program's volume totals. Returns each new event's seq by event id; `notify`
-    names the channel told that events were appended (None: tell nobody).
+    `occurred` holds each stream's business time at its new version (the latest
+    occurred_at among its events, as the rules decided it). `issued` names the
+    guarantees these events issue, whose loans add to their program's volume
+    totals. Returns each new event's seq by event id; `notify` names the channel
+    told that events were appended (None: tell nobody).
     """
     by_kind = _by_kind(view)
     rows = await conn.fetch(
         """SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
                                        $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
                                        $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,
-                                       $36, $37, $38)""",
+                                       $36, $37, $38, $39)""",
         notify,
         [e.event_id for e in events],
         [e.stream_id for e in events],
@@ -241,6 +244,7 @@ async def append(
         recorded_at,
         list(versions),
         list(versions.values()),
+        [occurred[stream] for stream in versions],
         *_state_columns(view, by_kind),
         *_volume_columns(view, issued),
         *limit_rows.columns(view, by_kind),
@@ -250,11 +254,13 @@ async def append(
 
 async def save(conn: asyncpg.Connection, view: View, issued: Sequence[str]) -> None:
     """Write every state row the decisions changed (no events), and the volume of `issued`."""
-    await append(conn, [], dt.datetime.now(dt.UTC), {}, view, issued=issued, notify=None)
+    await append(
+        conn, [], dt.datetime.now(dt.UTC), {}, view, occurred={}, issued=issued, notify=None
+    )
 
 
 def _volume_columns(view: View, issued: Sequence[str]) -> list[list[Any]]:
-    """What the issued guarantees add to their programs' volumes, from $27 on: one row
+    """What the issued guarantees add to their programs' volumes, from $28 on: one row
     per guarantee and role with a share (the roles a compensation cap counts it for)."""
     rows = [
         (g.program_id, role, g.sme_id, g.loan_amount)
@@ -273,7 +279,7 @@ def _by_kind(view: View) -> dict[str, list[str]]:
 
 
 def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
-    """The changed state rows as the column arrays ledger_append takes, from $11 on."""
+    """The changed state rows as the column arrays ledger_append takes, from $12 on."""
     institutions = [view.institutions[i] for i in by_kind.get("institution", [])]
     programs = by_kind.get("program", [])
     smes = by_kind.get("sme", [])

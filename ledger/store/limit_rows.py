@@ -127,7 +127,7 @@ _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
 
 
 def columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
-    """The limits' state rows as the column arrays ledger_append takes, from $31 on."""
+    """The limits' state rows as the column arrays ledger_append takes, from $32 on."""
     programs = [view.programs[p] for p in by_kind.get("program", [])]
     guarantees = [view.guarantees[g] for g in by_kind.get("guarantee", [])]
     limits = by_kind.get("limits", [])

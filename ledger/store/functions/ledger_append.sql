@@ -15,6 +15,7 @@ CREATE OR REPLACE FUNCTION ledger_append(
     recorded           timestamptz,
     head_streams       text[],
     head_versions      bigint[],
+    head_occurred      timestamptz[],
     institution_ids    text[],
     institution_kinds  text[],
     institution_docs   bytea[],
@@ -61,9 +62,12 @@ BEGIN
           FROM unnest(event_ids, stream_ids, stream_versions, types, fingerprints, bodies) AS u
         RETURNING events.seq, events.event_id;
     IF cardinality(head_streams) > 0 THEN
-        INSERT INTO streams (stream_id, version)
-        SELECT * FROM unnest(head_streams, head_versions)
-        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version;
+        -- With each stream's business time, so its trigger need not read it back
+        -- from the event just stored (migration 0025).
+        INSERT INTO streams (stream_id, version, occurred_at)
+        SELECT * FROM unnest(head_streams, head_versions, head_occurred)
+        ON CONFLICT (stream_id) DO UPDATE
+            SET version = EXCLUDED.version, occurred_at = EXCLUDED.occurred_at;
     END IF;
     IF cardinality(institution_ids) > 0 THEN
         INSERT INTO w_institutions (institution_id, kind, doc)

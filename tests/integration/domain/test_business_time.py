@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import asyncpg
 import pytest
 
 from events import payloads as p
@@ -124,3 +125,63 @@ async def test_concurrent_posts_to_one_stream_from_two_instances_keep_business_o
         times = [r["t"] for r in rows]
         assert times == sorted(times)
         assert len(times) == 1 + len(days) - len(refused)
+
+
+_STREAM_TIMES = """SELECT s.stream_id, s.occurred_at AS kept, ledger_occurred_at(e.body) AS stored
+                     FROM streams s
+                     JOIN events e ON e.stream_id = s.stream_id AND e.stream_version = s.version"""
+
+
+async def test_every_stream_keeps_the_business_time_of_the_event_at_its_version(
+    runtime: Runtime,
+) -> None:
+    """The append hands each stream's time with its version (singles, batches, times
+    given and taken from the clock); it is the one the stored event carries."""
+    await _issued(runtime, "2025-06-01T10:00:00+08:00")
+    repay = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    await post(runtime, repay, key(BANK), occurred_at="2025-06-02T01:00:00+00:00")
+    batch = posted(
+        as_posted(repay, occurred_at="2025-06-03T10:00:00+08:00"),
+        as_posted(repay, occurred_at="2025-06-04T10:00:00.250000+08:00"),
+    )
+    await runtime.ledger.post(batch, key(BANK), batch=True)
+    await post(runtime, repay, key(BANK))
+    rows = await runtime.pool.fetch(_STREAM_TIMES)
+    assert len(rows) == await runtime.pool.fetchval("SELECT count(*) FROM streams")
+    assert [(r["stream_id"], r["kept"]) for r in rows] == [
+        (r["stream_id"], r["stored"]) for r in rows
+    ]
+    kept = {r["stream_id"]: r["kept"] for r in rows}
+    assert kept["guarantee-G-1"] > dt.datetime(2025, 6, 4, 2, tzinfo=dt.UTC)
+
+
+async def test_a_version_moved_without_a_time_takes_it_from_the_stored_event(
+    runtime: Runtime, db_dsn: str
+) -> None:
+    """As `ledger audit import` moves versions (as the schema's owner): the trigger reads
+    the event back."""
+    await _issued(runtime, "2025-06-01T10:00:00+08:00")
+    await post(
+        runtime,
+        p.LoanRepaid(guarantee_id="G-1", amount=1),
+        key(BANK),
+        occurred_at="2025-06-05T10:00:00+08:00",
+    )
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await conn.execute("DELETE FROM streams WHERE stream_id = 'guarantee-G-1'")
+        await conn.execute("INSERT INTO streams (stream_id, version) VALUES ('guarantee-G-1', 1)")
+        inserted = await conn.fetchval(
+            "SELECT occurred_at FROM streams WHERE stream_id = 'guarantee-G-1'"
+        )
+        await conn.execute(
+            """INSERT INTO streams (stream_id, version) VALUES ('guarantee-G-1', 2)
+               ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version"""
+        )
+        moved = await conn.fetchval(
+            "SELECT occurred_at FROM streams WHERE stream_id = 'guarantee-G-1'"
+        )
+    finally:
+        await conn.close()
+    assert inserted == dt.datetime(2025, 6, 1, 2, tzinfo=dt.UTC)
+    assert moved == dt.datetime(2025, 6, 5, 2, tzinfo=dt.UTC)
