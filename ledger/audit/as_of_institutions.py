@@ -25,7 +25,7 @@ from ledger.audit.as_of_sums import program_totals, roles_of, sums, totals_of
 from projections import as_of, institutions
 
 BREAKER_SQL = """SELECT entity, program_id, position, kind, roles, figures FROM proj_as_of_rows
- WHERE generation = $1 AND entity = ANY($2::text[]) AND business_date <= $3
+ WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*' AND business_date <= $3
    AND position <= $4 AND program_id = ANY($5::text[]) AND figures[2] = $6
  ORDER BY position"""
 """An institution's discharges and reinstatements of one year in the programs given."""

@@ -41,7 +41,7 @@ LAST_DAY_SQL = """SELECT (ledger_occurred_at(e.body) AT TIME ZONE INTERVAL '+08:
 
 ROWS_SQL = """SELECT entity, program_id, ref, position, kind, roles, figures
                 FROM proj_as_of_rows
-               WHERE generation = $1 AND entity = ANY($2::text[])
+               WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*'
                  AND business_date <= $3 AND position <= $4
                ORDER BY position"""
 

@@ -20,17 +20,19 @@ DOCS_SQL = """SELECT key, doc::text AS doc FROM proj_as_of
                WHERE generation = $1 AND key = ANY($2::text[])"""
 
 
-def _late_sql(width: int) -> str:
+def late_sql(width: int) -> str:
+    """Per (entity, program), the sums of the rows dated under the cut but recorded after it."""
     figures = [f"coalesce(sum(figures[{n}]), 0)::bigint" for n in range(1, width + 1)]
     roles = [f"coalesce(sum((roles >> {n}) & 1), 0)::bigint" for n in range(len(ROLES))]
     return f"""SELECT entity, program_id, ARRAY[{", ".join([*figures, *roles, "count(*)"])}] AS v
                  FROM proj_as_of_rows
-                WHERE generation = $1 AND entity = ANY($2::text[]) AND kind = 'sum'
+                WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*'
+                  AND kind = 'sum'
                   AND business_date <= $3 AND position > $4
                 GROUP BY entity, program_id"""  # noqa: S608 - fixed column numbers, no input
 
 
-_LATE = {width: _late_sql(width) for width in (len(as_of.SUMS_I), len(as_of.SUMS_P))}
+_LATE = {width: late_sql(width) for width in (len(as_of.SUMS_I), len(as_of.SUMS_P))}
 _DECODE = msgspec.json.Decoder(dict[str, Any])
 
 
