@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from events.stored import LogEntry
+from ledger.store.packed_texts import pack, unpacked
 from projections.base import Doc, Docs, NotLoaded, Projection
 
 _ENCODE = msgspec.json.Encoder()
@@ -81,34 +82,39 @@ async def set_checkpoints(conn: asyncpg.Connection, moved: Sequence[Checkpoint])
 # planner kept choosing to read the whole generation and test every row against
 # the keys (its statistics still described the young, small table), and one
 # batch's load grew with the read model to a tenth of a second and more.
-LOAD_DOCS = """SELECT k.key,
-                      (SELECT d.doc::text FROM {table} d
+LOAD_DOCS = f"""SELECT k.key,
+                      (SELECT d.doc::text FROM {{table}} d
                         WHERE d.generation = $1 AND d.key = k.key) AS doc
-                 FROM unnest($2::text[]) AS k(key)"""
-"""Documents by key (doc NULL where there is none), from one generation of a projection."""
+                 FROM unnest({unpacked("$2")}) AS k(key)"""  # noqa: S608 - fixed text
+"""Documents by key (doc NULL where there is none), from one generation of a projection;
+the keys packed (ledger/store/packed_texts.py)."""
 
 
 async def load_docs(
     conn: asyncpg.Connection, proj: Projection, generation: int, keys: set[str]
 ) -> dict[str, Doc]:
     """The documents stored under `keys` (missing ones are simply absent)."""
-    rows = await conn.fetch(LOAD_DOCS.format(table=proj.table), generation, list(keys))
+    rows = await conn.fetch(LOAD_DOCS.format(table=proj.table), generation, pack(keys))
     return {r["key"]: decode_doc(r["doc"]) for r in rows if r["doc"] is not None}
+
+
+_UNPACKED_KEYS = unpacked("$2")
+_UNPACKED_DOCS = unpacked("$3")
 
 
 async def upsert_docs(
     conn: asyncpg.Connection, proj: Projection, generation: int, docs: dict[str, Doc]
 ) -> None:
-    """Write changed documents in one statement."""
+    """Write changed documents in one statement (keys and documents packed)."""
     if not docs:
         return
     await conn.execute(
         f"INSERT INTO {proj.table} (generation, key, doc) "  # noqa: S608 - table names are fixed in the registry
-        "SELECT $1, k, d::jsonb FROM unnest($2::text[], $3::text[]) AS u(k, d) "
+        f"SELECT $1, k, d::jsonb FROM unnest({_UNPACKED_KEYS}, {_UNPACKED_DOCS}) AS u(k, d) "
         "ON CONFLICT (generation, key) DO UPDATE SET doc = EXCLUDED.doc",
         generation,
-        list(docs),
-        [encode_doc(doc) for doc in docs.values()],
+        pack(docs),
+        pack([encode_doc(doc) for doc in docs.values()]),
     )
 
 

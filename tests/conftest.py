@@ -63,6 +63,16 @@ async def db_dsn(pg_admin_dsn: str, pg_template: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def owner_conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test's fresh migrated database, as the schema owner."""
+    connection = await asyncpg.connect(db_dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     """Where this test's log signing key lives (created by the first start)."""
     return tmp_path / "log-signing.key"

@@ -29,9 +29,18 @@ from ledger.rules.state import (
     View,
 )
 from ledger.store import limit_rows
+from ledger.store.packed_texts import call, pack
 from ledger.store.watermark import APPEND_LOCK
 
 _encode = msgspec.json.Encoder().encode
+
+# Columns of texts go packed (ledger/store/packed_texts.py), by parameter number.
+_PREPARE = call("ledger_prepare", 15, {2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})
+_APPEND = call(
+    "ledger_append",
+    39,
+    {3, 5, 9, 12, 13, 15, 17, 19, 20, 21, 24, 26, 27, 28, 29, 30, 34, 36, 37},
+)
 _institution = msgspec.json.Decoder(InstitutionState)
 _program = msgspec.json.Decoder(ProgramState)
 _sme = msgspec.json.Decoder(SmeState)
@@ -97,22 +106,21 @@ async def prepare(
     keys = sorted(fp.exclusive | fp.shared) if lock else []
     balances = sorted(fp.balances)
     rows = await conn.fetch(
-        """SELECT * FROM ledger_prepare($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                        $14, $15)""",
+        _PREPARE,
         APPEND_LOCK,
-        keys,
+        pack(keys),
         [k in fp.exclusive for k in keys],
         list(event_ids),
-        list(streams),
-        list(fp.institutions),
-        list(fp.programs),
-        list(fp.smes),
-        list(fp.guarantees),
-        list(fp.claims),
-        [sme for sme, _ in balances],
-        [program for _, program in balances],
-        list(fp.volumes),
-        sorted({k.key_id for k in presented}),
+        pack(streams),
+        pack(fp.institutions),
+        pack(fp.programs),
+        pack(fp.smes),
+        pack(fp.guarantees),
+        pack(fp.claims),
+        pack([sme for sme, _ in balances]),
+        pack([program for _, program in balances]),
+        pack(fp.volumes),
+        pack(sorted({k.key_id for k in presented})),
         fp.barrier,
     )
     prepared = Prepared(View())
@@ -230,19 +238,16 @@ async def append(
     """
     by_kind = _by_kind(view)
     rows = await conn.fetch(
-        """SELECT * FROM ledger_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                       $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-                                       $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35,
-                                       $36, $37, $38, $39)""",
+        _APPEND,
         notify,
         [e.event_id for e in events],
-        [e.stream_id for e in events],
+        pack([e.stream_id for e in events]),
         [e.stream_version for e in events],
-        [e.type for e in events],
+        pack([e.type for e in events]),
         [e.fingerprint for e in events],
         [e.body for e in events],
         recorded_at,
-        list(versions),
+        pack(versions),
         list(versions.values()),
         [occurred[stream] for stream in versions],
         *_state_columns(view, by_kind),
@@ -259,7 +264,7 @@ async def save(conn: asyncpg.Connection, view: View, issued: Sequence[str]) -> N
     )
 
 
-def _volume_columns(view: View, issued: Sequence[str]) -> list[list[Any]]:
+def _volume_columns(view: View, issued: Sequence[str]) -> list[Any]:
     """What the issued guarantees add to their programs' volumes, from $28 on: one row
     per guarantee and role with a share (the roles a compensation cap counts it for)."""
     rows = [
@@ -267,7 +272,10 @@ def _volume_columns(view: View, issued: Sequence[str]) -> list[list[Any]]:
         for g in (view.guarantees[gid] for gid in issued)
         for role in g.share_roles()
     ]
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], []]
+    if not rows:
+        return ["", "", "", []]
+    programs, roles, smes, amounts = zip(*rows, strict=True)
+    return [pack(programs), pack(roles), pack(smes), list(amounts)]
 
 
 def _by_kind(view: View) -> dict[str, list[str]]:
@@ -278,7 +286,7 @@ def _by_kind(view: View) -> dict[str, list[str]]:
     return by_kind
 
 
-def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
+def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[Any]:
     """The changed state rows as the column arrays ledger_append takes, from $12 on."""
     institutions = [view.institutions[i] for i in by_kind.get("institution", [])]
     programs = by_kind.get("program", [])
@@ -286,20 +294,20 @@ def _state_columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]
     guarantees = [view.guarantees[g] for g in by_kind.get("guarantee", [])]
     claims = by_kind.get("claim", [])
     return [
-        [i.institution_id for i in institutions],
-        [i.kind for i in institutions],
+        pack([i.institution_id for i in institutions]),
+        pack([i.kind for i in institutions]),
         [_encode(i) for i in institutions],
-        programs,
+        pack(programs),
         [_encode(view.programs[p]) for p in programs],
-        smes,
+        pack(smes),
         [_encode(view.smes[s]) for s in smes],
-        [g.guarantee_id for g in guarantees],
-        [g.program_id for g in guarantees],
-        [g.sme_id for g in guarantees],
+        pack([g.guarantee_id for g in guarantees]),
+        pack([g.program_id for g in guarantees]),
+        pack([g.sme_id for g in guarantees]),
         [g.loan_amount for g in guarantees],
         [g.in_force_balance for g in guarantees],
-        [",".join(g.share_roles()) for g in guarantees],
+        pack([",".join(g.share_roles()) for g in guarantees]),
         [_encode(g) for g in guarantees],
-        claims,
-        [view.claim_owner[c] for c in claims],
+        pack(claims),
+        pack([view.claim_owner[c] for c in claims]),
     ]

@@ -13,6 +13,7 @@ import msgspec
 from events.breaker import Breaker
 from ledger.rules.footprint import Footprint
 from ledger.rules.state import GuarantorLimits, ProgramState, View
+from ledger.store.packed_texts import pack
 
 if TYPE_CHECKING:
     from ledger.store.decisions import Prepared
@@ -126,7 +127,7 @@ _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {
 }
 
 
-def columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
+def columns(view: View, by_kind: dict[str, list[str]]) -> list[Any]:
     """The limits' state rows as the column arrays ledger_append takes, from $32 on."""
     programs = [view.programs[p] for p in by_kind.get("program", [])]
     guarantees = [view.guarantees[g] for g in by_kind.get("guarantee", [])]
@@ -138,10 +139,10 @@ def columns(view: View, by_kind: dict[str, list[str]]) -> list[list[Any]]:
     return [
         [_limit_role(p) for p in programs],
         [g.guarantor_id if g.guarantor_id in view.guarantor_limits else None for g in guarantees],
-        limits,
+        pack(limits),
         [_encode(view.guarantor_limits[i]) for i in limits],
-        [b[0] for b in breakers],
-        [b[1] for b in breakers],
+        pack([b[0] for b in breakers]),
+        pack([b[1] for b in breakers]),
         [b[2] for b in breakers],
         [_encode(view.breakers[b]) for b in breakers],
     ]

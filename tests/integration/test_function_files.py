@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
@@ -47,17 +45,11 @@ async def _differences(conn: asyncpg.Connection) -> list[str]:
     return found
 
 
-@pytest.fixture
-async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to a fresh migrated database, as its owner."""
-    connection = await asyncpg.connect(db_dsn)
-    yield connection
-    await connection.close()
-
-
-async def test_every_function_in_the_database_equals_its_file(conn: asyncpg.Connection) -> None:
-    assert await _differences(conn) == []
-    assert set(await in_database(conn)) == {
+async def test_every_function_in_the_database_equals_its_file(
+    owner_conn: asyncpg.Connection,
+) -> None:
+    assert await _differences(owner_conn) == []
+    assert set(await in_database(owner_conn)) == {
         "ledger_append",
         "ledger_occurred_at",
         "ledger_prepare",
@@ -76,47 +68,49 @@ async def test_every_function_in_the_database_equals_its_file(conn: asyncpg.Conn
     }
 
 
-async def test_a_start_with_the_functions_current_changes_none(conn: asyncpg.Connection) -> None:
-    assert await apply_functions(conn) == []
+async def test_a_start_with_the_functions_current_changes_none(
+    owner_conn: asyncpg.Connection,
+) -> None:
+    assert await apply_functions(owner_conn) == []
 
 
 async def test_a_function_whose_body_differs_is_replaced_on_start(
-    conn: asyncpg.Connection,
+    owner_conn: asyncpg.Connection,
 ) -> None:
-    await conn.execute(
+    await owner_conn.execute(
         """CREATE OR REPLACE FUNCTION ledger_volume_shard(sme_id text) RETURNS integer
            LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN 0"""
     )
-    assert await _differences(conn) != []
-    assert await migrate(conn) == []  # no migration, yet the function is put back
-    assert await _differences(conn) == []
+    assert await _differences(owner_conn) != []
+    assert await migrate(owner_conn) == []  # no migration, yet the function is put back
+    assert await _differences(owner_conn) == []
 
 
 async def test_a_function_whose_result_changed_is_dropped_and_created(
-    conn: asyncpg.Connection,
+    owner_conn: asyncpg.Connection,
 ) -> None:
-    await conn.execute(_SHARD_AS_BIGINT)
-    assert await apply_functions(conn) == ["ledger_volume_shard"]
-    assert await _differences(conn) == []
+    await owner_conn.execute(_SHARD_AS_BIGINT)
+    assert await apply_functions(owner_conn) == ["ledger_volume_shard"]
+    assert await _differences(owner_conn) == []
 
 
 async def test_an_earlier_signature_of_a_function_is_dropped_not_left_beside_it(
-    conn: asyncpg.Connection,
+    owner_conn: asyncpg.Connection,
 ) -> None:
-    await conn.execute(_PREPARE_0009)  # an overload: other argument types
-    assert "ledger_prepare is defined 2 times" in await _differences(conn)
-    await apply_functions(conn)
-    assert await _differences(conn) == []
+    await owner_conn.execute(_PREPARE_0009)  # an overload: other argument types
+    assert "ledger_prepare is defined 2 times" in await _differences(owner_conn)
+    await apply_functions(owner_conn)
+    assert await _differences(owner_conn) == []
 
 
 async def test_a_function_something_depends_on_is_not_dropped_silently(
-    conn: asyncpg.Connection,
+    owner_conn: asyncpg.Connection,
 ) -> None:
-    await conn.execute(_SHARD_AS_BIGINT)
-    await conn.execute("CREATE VIEW shard_of_x AS SELECT ledger_volume_shard('x') AS s")
+    await owner_conn.execute(_SHARD_AS_BIGINT)
+    await owner_conn.execute("CREATE VIEW shard_of_x AS SELECT ledger_volume_shard('x') AS s")
     with pytest.raises(FunctionFileError, match="depends on it"):
-        await apply_functions(conn)
-    assert await conn.fetchval("SELECT s FROM shard_of_x") is not None
+        await apply_functions(owner_conn)
+    assert await owner_conn.fetchval("SELECT s FROM shard_of_x") is not None
 
 
 async def test_a_function_file_comes_after_the_functions_it_calls() -> None:

@@ -6,22 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
 from events import payloads as p
 from events.stored import Actor, StoredEvent, decode_stored, encode_stored
-
-
-@pytest.fixture
-async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(db_dsn)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 def _stored(occurred_at: dt.datetime, name: str) -> bytes:
@@ -60,12 +49,12 @@ def _moments() -> list[dt.datetime]:
 
 
 async def test_every_stored_occurred_at_is_read_back_as_the_ledger_decodes_it(
-    conn: asyncpg.Connection,
+    owner_conn: asyncpg.Connection,
 ) -> None:
     # Names carrying the field's own name and quotes come after it in the bytes and
     # must not be taken for it.
     bodies = [_stored(moment, f'"occurred_at":"{n}" Ltd') for n, moment in enumerate(_moments())]
-    rows = await conn.fetch(
+    rows = await owner_conn.fetch(
         "SELECT ledger_occurred_at(b) AS at FROM unnest($1::bytea[]) WITH ORDINALITY AS u(b, n) "
         "ORDER BY n",
         bodies,
@@ -73,14 +62,18 @@ async def test_every_stored_occurred_at_is_read_back_as_the_ledger_decodes_it(
     assert [r["at"] for r in rows] == [decode_stored(b).occurred_at for b in bodies]
 
 
-async def test_bytes_without_an_occurred_at_have_none(conn: asyncpg.Connection) -> None:
-    assert await conn.fetchval("SELECT ledger_occurred_at($1)", b'{"event_id":"x"}') is None
+async def test_bytes_without_an_occurred_at_have_none(owner_conn: asyncpg.Connection) -> None:
+    assert await owner_conn.fetchval("SELECT ledger_occurred_at($1)", b'{"event_id":"x"}') is None
 
 
-async def test_it_is_inlined_into_the_statement_that_calls_it(conn: asyncpg.Connection) -> None:
+async def test_it_is_inlined_into_the_statement_that_calls_it(
+    owner_conn: asyncpg.Connection,
+) -> None:
     # Run as a function of its own, its body is read and planned again at every call
     # from the streams' trigger: the plan must show the expression, not the call.
-    lines = await conn.fetch("EXPLAIN (VERBOSE) SELECT ledger_occurred_at(e.body) FROM events e")
+    lines = await owner_conn.fetch(
+        "EXPLAIN (VERBOSE) SELECT ledger_occurred_at(e.body) FROM events e"
+    )
     plan = "\n".join(r[0] for r in lines)
     assert "ledger_occurred_at" not in plan
     assert "convert_from" in plan

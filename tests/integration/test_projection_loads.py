@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 
 from ledger.runtime import connect
+from ledger.store.packed_texts import pack
 from projections import sme_exposure
 from projections.queries import READ_DOCS
 from projections.store import LOAD_DOCS, load_docs
@@ -50,8 +51,8 @@ async def test_a_load_looks_each_key_up_on_the_whole_primary_key(
     plan = await _plan_once_grown(
         db_dsn,
         plan_mode,
-        f"PREPARE load(int, text[]) AS {LOAD_DOCS.format(table=TABLE)}",
-        "EXECUTE load(1, '{sme:1,sme:2}')",
+        f"PREPARE load(int, text) AS {LOAD_DOCS.format(table=TABLE)}",
+        f"EXECUTE load(1, '{pack(['sme:1', 'sme:2'])}')",
     )
     # Both key columns are index conditions; nothing reads the generation row by row.
     assert "Index Cond: ((generation = " in plan

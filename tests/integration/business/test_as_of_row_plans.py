@@ -4,7 +4,6 @@ holds no '*' rows (migration 0026): each says so, so the planner may use it."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -17,17 +16,13 @@ from projections import as_of
 
 
 @pytest.fixture
-async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(db_dsn)
+async def conn(owner_conn: asyncpg.Connection) -> asyncpg.Connection:
     # As the service's sessions run (ledger/runtime.py): a query no index serves
     # shows as a sequential scan. A generic plan, as a prepared statement comes to
     # use: with the entities known, the planner could see for itself that none is '*'.
-    await connection.execute("SET enable_seqscan = off")
-    await connection.execute("SET plan_cache_mode = force_generic_plan")
-    try:
-        yield connection
-    finally:
-        await connection.close()
+    await owner_conn.execute("SET enable_seqscan = off")
+    await owner_conn.execute("SET plan_cache_mode = force_generic_plan")
+    return owner_conn
 
 
 def _indexes(plan: Any) -> set[str]:
