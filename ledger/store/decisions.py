@@ -33,6 +33,10 @@ from ledger.store.packed_texts import call, pack
 from ledger.store.watermark import APPEND_LOCK
 
 _encode = msgspec.json.Encoder().encode
+_institution = msgspec.json.Decoder(InstitutionState)
+_program = msgspec.json.Decoder(ProgramState)
+_sme = msgspec.json.Decoder(SmeState)
+_guarantee = msgspec.json.Decoder(GuaranteeState)
 
 # Columns of texts go packed (ledger/store/packed_texts.py), by parameter number.
 _PREPARE = call("ledger_prepare", 15, {2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14})
@@ -41,10 +45,6 @@ _APPEND = call(
     39,
     {3, 5, 9, 12, 13, 15, 17, 19, 20, 21, 24, 26, 27, 28, 29, 30, 34, 36, 37},
 )
-_institution = msgspec.json.Decoder(InstitutionState)
-_program = msgspec.json.Decoder(ProgramState)
-_sme = msgspec.json.Decoder(SmeState)
-_guarantee = msgspec.json.Decoder(GuaranteeState)
 
 
 @dataclass(frozen=True)

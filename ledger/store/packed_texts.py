@@ -6,8 +6,8 @@ tenths of one an element, where one text is copied whole. PostgreSQL splits the
 text back (`string_to_array`) for about what decoding the array cost it. A post's
 two calls carry some thirty columns of ids (ledger_prepare, ledger_append), and a
 round of the read-model runner hundreds of keys and documents: packed, they cost
-the service and the runner less and the database no more (docs/performance.md,
-"What profiling found").
+the service and the runner less, and the appending backend a few per cent more
+(docs/performance.md, "What profiling found").
 
 `pack` writes a separator first and then each element behind one: the separator
 is a character no element holds, so the split gives back exactly the elements
