@@ -9,6 +9,7 @@ from importlib import metadata
 from ledger.commands import CommandError, Handler, register_all
 from ledger.config import ENV_VARS, ConfigError, Settings
 from ledger.logs import configure_logging
+from projections.spill import SpillError
 
 
 def _version() -> str:
@@ -54,5 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"ledger: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except SpillError as exc:  # a replay, a comparison or a business-date state
+        print(f"ledger: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -13,9 +13,13 @@ from projections import claims, guarantees, institutions, programs, sme_exposure
 from projections.base import Apply, Doc, Projection
 from projections.packed import PackedDocs, Sharing
 from projections.registry import REPLAYED
+from projections.spill import Spill, SpilledDocs
 
 SETTLE_EVERY = 1000
 """Events between packings of the documents they changed: bounds what is held as dicts."""
+
+HELD_BYTES = 64 << 20
+"""Packed documents held in memory before they are written to the spill (see spill.py)."""
 
 
 class Fold:
@@ -41,6 +45,8 @@ class Fold:
         }
         self._unsettled = 0
         self._sharing = Sharing()
+        self._spill: Spill | None = None
+        self._spilled: dict[str, SpilledDocs] = {}
 
     def apply(self, entry: LogEntry) -> None:
         """Apply the next log entry; entries must come in position order, each once."""
@@ -54,11 +60,23 @@ class Fold:
             self.settle()
 
     def settle(self) -> None:
-        """Pack the documents changed since the last time (only ever between events)."""
+        """Pack the documents changed since the last time (only ever between events), and
+        once those held pass HELD_BYTES, write them all to the spill and let go of them."""
         for docs in self.docs.values():
             docs.settle(self._sharing)
         self._sharing.done()
         self._unsettled = 0
+        if sum(docs.held for docs in self.docs.values()) > HELD_BYTES:
+            self.spill()
+
+    def spill(self) -> None:
+        """Write every packed document to the spill, held in memory no more."""
+        if self._spill is None:
+            self._spill = Spill()
+            self._spilled = {name: self._spill.model() for name in self.docs}
+        for name, docs in self.docs.items():
+            docs.spill(self._spilled[name])
+        self._sharing = Sharing()  # nor the small documents it remembers
 
     def apply_all(self, entries: Iterable[LogEntry]) -> Fold:
         """Apply entries in order; returns the fold itself."""

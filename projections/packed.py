@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from projections.base import Doc, Docs
+from projections.spill import SpilledDocs
 
 _ENCODE = msgspec.json.Encoder(order="deterministic")
 _DECODE = msgspec.json.Decoder(dict)
@@ -29,6 +30,13 @@ SMALL = 512
 """Packed documents up to this size are looked up among those packed lately: several read
 models hold the same per-guarantee document, and many guarantees the same small one
 (their claims' parties). Larger ones are seldom equal to another and cost more to hash."""
+
+HELD_PER_KEY = 160
+"""What a packed document costs in memory beyond its JSON: its bytes object's header, its
+key and the key's slot in the dict (measured at about 100 to 190 bytes)."""
+
+SPILLED_ROWS = 4096
+"""Spilled documents read back in one go when all of them are listed."""
 
 RECENT = 1 << 16
 """How many small documents Sharing remembers before it starts again."""
@@ -78,12 +86,15 @@ class PackedDocs(Docs):
         """Start empty."""
         super().__init__()
         self._packed: dict[str, bytes] = {}
+        self._spilled: SpilledDocs | None = None
+        self.held = 0
+        """About how many bytes the packed documents held in memory take (see HELD_PER_KEY)."""
 
     def peek(self, key: str) -> Doc | None:
         """The document under `key` (unpacked for the applies to come), or None."""
         doc = self._docs.get(key)
         if doc is None:
-            raw = self._packed.get(key)
+            raw = self.raw(key)
             if raw is not None:
                 doc = self._docs[key] = _DECODE.decode(raw)
         return doc
@@ -103,14 +114,29 @@ class PackedDocs(Docs):
         """
         packed = self._packed
         buffer = bytearray()
+        held = self.held
         for key in self.changed:
             raw = pack(self._docs[key], buffer)
+            before = packed.get(key)
+            held += len(raw) - len(before) if before is not None else len(raw) + HELD_PER_KEY
             if sharing is None:
                 packed[key] = raw
             else:
                 packed[sharing.key(key)] = sharing.raw(raw)
+        self.held = held
         self.changed.clear()
         self._docs.clear()
+
+    def spill(self, spilled: SpilledDocs) -> None:
+        """Write the packed documents held in memory to `spilled`, and let go of them.
+
+        Call only after `settle`. From then on a document not held in memory is looked
+        up there; one changed again is held in memory until the next spill.
+        """
+        spilled.put_all(self._packed)
+        self._spilled = spilled
+        self._packed = {}
+        self.held = 0
 
     def packed(self, size: int) -> Iterator[dict[str, msgspec.Raw]]:
         """Every document as its canonical JSON, by key in key order, `size` at a time.
@@ -118,23 +144,38 @@ class PackedDocs(Docs):
         Call `settle` first. Each slice is a dict that encodes to a JSON object of
         those documents in one call (keys sorted alone: pairs would cost a tuple each).
         """
+        if self._spilled is not None:
+            # Some are on disk: put the rest with them, and read them back in order.
+            self.spill(self._spilled)
+            for rows in self._spilled.rows(size):
+                yield {key: msgspec.Raw(raw) for key, raw in rows}
+            return
         packed = self._packed
         keys = sorted(packed)
         for start in range(0, len(keys), size):
             yield {key: msgspec.Raw(packed[key]) for key in keys[start : start + size]}
 
     def raw_keys(self) -> Iterator[str]:
-        """The key objects the packed documents are held under."""
+        """The key objects the packed documents held in memory are held under."""
         return iter(self._packed)
 
     def raw(self, key: str) -> bytes | None:
         """The canonical JSON `key` was last settled as, or None."""
-        return self._packed.get(key)
+        raw = self._packed.get(key)
+        if raw is None and self._spilled is not None:
+            raw = self._spilled.get(key)
+        return raw
 
     def items(self) -> Iterator[tuple[str, Doc]]:
         """Every (key, document), unpacked afresh where not held as a dict."""
         held = self._docs
-        for key, raw in self._packed.items():
+        packed = self._packed
+        if self._spilled is not None:
+            for rows in self._spilled.rows(SPILLED_ROWS):
+                for key, raw in rows:
+                    if key not in held and key not in packed:
+                        yield key, _DECODE.decode(raw)
+        for key, raw in packed.items():
             if key not in held:
                 yield key, _DECODE.decode(raw)
         yield from held.items()
