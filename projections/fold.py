@@ -45,8 +45,8 @@ class Fold:
         }
         self._unsettled = 0
         self._sharing = Sharing()
-        self._spill: Spill | None = None
         self._spilled: dict[str, SpilledDocs] = {}
+        """Each read model's part of the spill, once there is one."""
 
     def apply(self, entry: LogEntry) -> None:
         """Apply the next log entry; entries must come in position order, each once."""
@@ -71,9 +71,9 @@ class Fold:
 
     def spill(self) -> None:
         """Write every packed document to the spill, held in memory no more."""
-        if self._spill is None:
-            self._spill = Spill()
-            self._spilled = {name: self._spill.model() for name in self.docs}
+        if not self._spilled:
+            spill = Spill()
+            self._spilled = {name: spill.model() for name in self.docs}
         for name, docs in self.docs.items():
             docs.spill(self._spilled[name])
         self._sharing = Sharing()  # nor the small documents it remembers

@@ -44,7 +44,7 @@ def test_a_fold_under_its_budget_never_spills(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(fold_module, "HELD_BYTES", 1 << 30)
     fold = Fold().apply_all(random_steps([(0, 0, 40)] * 20).entries)
     fold.settle()
-    assert fold._spill is None
+    assert not fold._spilled
 
 
 def test_a_fold_over_its_budget_holds_nothing_packed_after_settling(
@@ -53,7 +53,7 @@ def test_a_fold_over_its_budget_holds_nothing_packed_after_settling(
     monkeypatch.setattr(fold_module, "HELD_BYTES", 0)
     fold = Fold().apply_all(random_steps([(0, 0, 40)] * 20).entries)
     fold.settle()
-    assert fold._spill is not None
+    assert fold._spilled
     assert all(docs.held == 0 and not list(docs.raw_keys()) for docs in fold.docs.values())
 
 
