@@ -15,6 +15,7 @@ from ledger.http.context import ACCESS_LOG, METRICS
 from ledger.http.problems import Problem, problem_response, unavailable
 from ledger.rules.refusal import Refusal
 from ledger.store.failures import database_unavailable
+from projections.spill import SpillError
 
 log = structlog.get_logger("ledger.http")
 
@@ -81,6 +82,13 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return problem_response(refusal_problem(refusal))
     except web.HTTPException as exc:
         return problem_response(_http_problem(exc, request.method))
+    except SpillError as exc:
+        # A fold of the log (GET /v1/audit/state) outgrew memory and found no room for
+        # its temporary file: the operator's to fix, the request's to retry.
+        log.error("request.spill_failed", error=shorten(str(exc), 500))
+        return problem_response(
+            unavailable("no room left for this request's temporary file; retry later")
+        )
     except Exception as exc:
         if database_unavailable(exc):
             log.warning("request.database_unavailable", error=shorten(repr(exc), 300))

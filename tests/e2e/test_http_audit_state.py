@@ -10,6 +10,8 @@ from aiohttp.test_utils import TestClient
 
 from ledger.demo_scenario import scenario
 from ledger.http.app import create_app
+from projections import fold
+from projections.spill import Spill, SpilledDocs
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 
 Client = TestClient[Any, Any]
@@ -118,3 +120,33 @@ async def test_bad_business_time_parameters_are_422_naming_them(
     r = await client.get("/v1/audit/state", params=params, headers=await keys.role("auditor"))
     body = await r.json()
     assert (r.status, body["errors"][0]["path"]) == (422, path)
+
+
+async def test_a_fold_with_no_room_for_its_temporary_file_is_503_to_retry(
+    client: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fold behind a past state spills to a temporary file once it outgrows memory;
+    when that file cannot be written the answer is 503 with Retry-After, not a 500."""
+    positions = await _load_demo(client, keys)
+    real_model = Spill.model
+
+    def unwritable(spill: Spill) -> SpilledDocs:
+        spilled = real_model(spill)
+        spill._db.execute("PRAGMA query_only = 1")  # every write now fails in SQLite
+        return spilled
+
+    monkeypatch.setattr(fold, "SETTLE_EVERY", 1)
+    monkeypatch.setattr(fold, "HELD_BYTES", -1)  # spill at the first settling
+    monkeypatch.setattr(Spill, "model", unwritable)
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": positions["default G-NAT-001"], "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+    body = await r.json()
+    assert (r.status, r.headers["Retry-After"], body["type"]) == (
+        503,
+        "1",
+        "/problems/service-unavailable",
+    )
+    assert "temporary file" in body["detail"]
