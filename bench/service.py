@@ -193,17 +193,10 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def timed_command(args: list[str], dsn: str) -> tuple[float, int]:
-    """Run a ledger CLI command; return (seconds, peak resident memory in bytes)."""
-    script = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.perf_counter()\n"
-        "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-        "dt = time.perf_counter() - t\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
-        "print(dt, peak, rc)\n"
-    )
+    """Run a ledger CLI command; return (seconds, peak resident memory in bytes of all its
+    processes together, bench/peak_rss.py)."""
     done = subprocess.run(  # noqa: S603 - our own CLI, measured in a clean parent
-        [sys.executable, "-c", script, *LEDGER, *args],
+        [sys.executable, "-m", "bench.peak_rss", *LEDGER, *args],
         env={**os.environ, "LEDGER_DATABASE_URL": dsn, "LEDGER_LOG_FORMAT": "json"},
         capture_output=True,
         text=True,

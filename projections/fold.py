@@ -28,8 +28,13 @@ class Fold:
     Documents are kept packed (see PackedDocs), so a fold of millions of them fits in memory.
     """
 
-    def __init__(self, projections: Iterable[Projection] | None = None) -> None:
-        """Start empty, at position 0, with every replayed projection (or the ones given)."""
+    def __init__(
+        self, projections: Iterable[Projection] | None = None, *, budget: int | None = None
+    ) -> None:
+        """Start empty, at position 0, with every replayed projection (or the ones given),
+        holding up to `budget` bytes of packed documents before spilling (HELD_BYTES when
+        None)."""
+        self._budget = budget
         chosen = list(REPLAYED.values()) if projections is None else list(projections)
         self.projections: dict[str, Projection] = {proj.name: proj for proj in chosen}
         self.docs: dict[str, PackedDocs] = {name: PackedDocs() for name in self.projections}
@@ -66,7 +71,8 @@ class Fold:
             docs.settle(self._sharing)
         self._sharing.done()
         self._unsettled = 0
-        if sum(docs.held for docs in self.docs.values()) > HELD_BYTES:
+        budget = HELD_BYTES if self._budget is None else self._budget
+        if sum(docs.held for docs in self.docs.values()) > budget:
             self.spill()
 
     def spill(self) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -16,10 +17,11 @@ import asyncpg
 from ledger.audit.compare import compare_live
 from ledger.audit.export import ExportError, export_log
 from ledger.audit.progress import Progress
-from ledger.audit.replay import ReplayError, replay
+from ledger.audit.replay import ReplayError
+from ledger.audit.replay_parts import replay_parted
 from ledger.audit.restore import ImportRefused, import_log
 from ledger.audit.scan import head
-from ledger.audit.state_file import write_state
+from ledger.audit.state_file import write_state, write_state_parted
 from ledger.audit.verify import format_digest, verify_chain
 from ledger.commands import CommandError
 
@@ -53,6 +55,10 @@ async def _connection(dsn: str, *, read_only: bool = True) -> AsyncIterator[asyn
         await conn.close()
 
 
+def _device(target: Path) -> bool:
+    return target.exists() and not target.is_file()
+
+
 @contextlib.contextmanager
 def output_to(path: str | None) -> Iterator[BinaryIO]:
     """stdout, or a file that appears under its name only once it is complete."""
@@ -61,7 +67,7 @@ def output_to(path: str | None) -> Iterator[BinaryIO]:
         sys.stdout.flush()
         return
     target = Path(path)
-    if target.exists() and not target.is_file():
+    if _device(target):
         # A device or pipe (/dev/null, a FIFO): write straight to it. Renaming a
         # finished file over it would replace the device itself.
         with target.open("wb") as out:
@@ -119,24 +125,38 @@ async def replay_state(
     """Rebuild every read model at a position or moment (or as of a business date as
     known at that moment) and write it as JSON."""
     progress = Progress("replay")
-    async with _connection(dsn) as conn:
-        try:
-            fold = await replay(
-                conn,
-                to_position=to_position,
-                as_of=as_of,
-                business_date=business_date,
-                progress=progress,
-            )
-        except LookupError as exc:
-            raise CommandError(
-                f"the events dated up to {business_date} refer to something registered "
-                f"later in business time ({exc}); choose a later --business-date"
-            ) from None
-        except ReplayError as exc:
-            raise CommandError(str(exc)) from None
-    with output_to(out) as stream:
-        write_state(fold, stream)
+    with contextlib.ExitStack() as stack:
+        # Where the second process of a long replay writes its read models: beside the
+        # output, which needs that room anyway (replay_parts.py).
+        beside = None if out in (None, "-") or _device(Path(out)) else Path(out).parent
+        parts = Path(stack.enter_context(tempfile.TemporaryDirectory(".replay", dir=beside)))
+        async with _connection(dsn) as conn:
+            try:
+                parted = await replay_parted(
+                    conn,
+                    dsn,
+                    parts,
+                    to_position=to_position,
+                    as_of=as_of,
+                    business_date=business_date,
+                    progress=progress,
+                )
+                try:
+                    with output_to(out) as stream:
+                        if parted.later:
+                            await write_state_parted(parted.fold, stream, parted.later, parted.rest)
+                        else:
+                            write_state(parted.fold, stream)
+                finally:
+                    await parted.abandon()
+            except LookupError as exc:
+                raise CommandError(
+                    f"the events dated up to {business_date} refer to something registered "
+                    f"later in business time ({exc}); choose a later --business-date"
+                ) from None
+            except ReplayError as exc:
+                raise CommandError(str(exc)) from None
+        fold = parted.fold
     progress.finish(f"replayed {fold.position} events to position {fold.position}")
     return 0
 

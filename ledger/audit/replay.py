@@ -63,19 +63,33 @@ async def replay(
     """
     folder = ChainFold(Fold(projections), as_of, on_position, business_date)
     async with snapshot(conn):
-        head_position, _ = await head(conn)
-        if to_position is not None and to_position > head_position:
-            raise ReplayError(
-                f"position {to_position} is beyond the head of the log ({head_position})"
-            )
-        end = head_position if to_position is None else to_position
-        async with contextlib.aclosing(scan_bodies(conn, through=end)) as batches:
-            async for batch in batches:
-                for position, stored_hash, body in batch:
-                    if not folder.take(position, stored_hash, body):
-                        return folder.fold
-                if progress is not None:
-                    progress(folder.reached, end)
+        end = await last_position(conn, to_position)
+        return await fold_through(conn, folder, end, progress)
+
+
+async def last_position(conn: asyncpg.Connection, to_position: int | None) -> int:
+    """`to_position`, or the head when None; ReplayError when it lies beyond the head."""
+    head_position, _ = await head(conn)
+    if to_position is not None and to_position > head_position:
+        raise ReplayError(f"position {to_position} is beyond the head of the log ({head_position})")
+    return head_position if to_position is None else to_position
+
+
+async def fold_through(
+    conn: asyncpg.Connection,
+    folder: ChainFold,
+    end: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> Fold:
+    """Feed `folder` the log from position 1 through `end`, read in the snapshot the
+    caller holds open on `conn`; the fold, once `folder` has taken its last event."""
+    async with contextlib.aclosing(scan_bodies(conn, through=end)) as batches:
+        async for batch in batches:
+            for position, stored_hash, body in batch:
+                if not folder.take(position, stored_hash, body):
+                    return folder.fold
+            if progress is not None:
+                progress(folder.reached, end)
     return folder.fold
 
 

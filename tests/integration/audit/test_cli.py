@@ -143,6 +143,29 @@ def test_replay_to_a_position_writes_every_read_model_as_it_stood_then(
     }
 
 
+def test_replay_in_two_processes_writes_the_same_file_and_leaves_nothing_beside_it(
+    db_dsn: str, ledger: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(db_dsn)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one, two = tmp_path / "one" / "state.json", tmp_path / "two" / "state.json"
+    assert ledger(db_dsn, "replay", "--to-position", "20", "--out", str(one))[0] == 0
+    monkeypatch.setattr("ledger.audit.replay_parts.PARTS_FROM", 0)
+    assert ledger(db_dsn, "replay", "--to-position", "20", "--out", str(two))[0] == 0
+    assert two.read_bytes() == one.read_bytes()
+    assert list((tmp_path / "two").iterdir()) == [two]
+
+
+def test_replay_in_two_processes_to_stdout_writes_the_same_state(
+    db_dsn: str, ledger: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(db_dsn)
+    code, alone, _ = ledger(db_dsn, "replay", "--to-position", "20")
+    monkeypatch.setattr("ledger.audit.replay_parts.PARTS_FROM", 0)
+    assert ledger(db_dsn, "replay", "--to-position", "20")[:2] == (code, alone)
+
+
 def test_replay_as_of_a_moment_before_the_first_event_is_empty(db_dsn: str, ledger: Cli) -> None:
     _populate(db_dsn)
     code, out, _ = ledger(db_dsn, "replay", "--as-of", "2000-01-01T00:00:00")

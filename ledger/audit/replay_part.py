@@ -1,0 +1,73 @@
+"""The second process of a replay in two (ledger/audit/replay_parts.py).
+
+Reads its Job on standard input, folds the read models it names in the snapshot the
+first process exported, writes each as the state file holds it, and answers one line
+of JSON (an Outcome) on standard output.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from ledger import aio
+from ledger.audit.actions import READ_ONLY_SETTINGS
+from ledger.audit.replay import ChainFold, ReplayError, fold_through
+from ledger.audit.replay_parts import Job, Outcome
+from ledger.audit.state_file import write_docs
+from projections.fold import Fold
+from projections.registry import REPLAYED
+from projections.spill import SpillError
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+async def fold_part(job: Job) -> int:
+    """Fold the job's read models and write them under its directory; their position."""
+    if not _SNAPSHOT_ID.fullmatch(job.snapshot):
+        raise ReplayError(f"not a snapshot id: {job.snapshot!r}")
+    conn = await asyncpg.connect(job.dsn, timeout=10, server_settings=READ_ONLY_SETTINGS)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'")
+            # Taken: the first process may end the transaction that exported it.
+            sys.stdout.buffer.write(b"imported\n")
+            sys.stdout.flush()
+            fold = Fold([REPLAYED[name] for name in job.names], budget=job.budget)
+            folder = ChainFold(fold, job.as_of, None, job.business_date)
+            await fold_through(conn, folder, job.end)
+    finally:
+        await conn.close()
+    fold.settle()
+    for name, docs in fold.docs.items():
+        with (Path(job.directory) / name).open("wb") as out:
+            write_docs(docs, out)
+    return fold.position
+
+
+def main() -> int:
+    """Run the job on stdin; print its Outcome."""
+    job = msgspec.json.decode(sys.stdin.buffer.read(), type=Job)
+    try:
+        outcome = Outcome(position=aio.run(fold_part(job)))
+    except ReplayError as exc:
+        outcome = Outcome(error="replay", message=str(exc))
+    except LookupError as exc:
+        outcome = Outcome(error="lookup", message=str(exc))
+    except SpillError as exc:
+        outcome = Outcome(error="spill", message=str(exc))
+    except OSError as exc:  # its read models' files could not be written
+        where = exc.filename or job.directory
+        outcome = Outcome(
+            error="replay", message=f"the replay could not write {where}: {exc.strerror}"
+        )
+    sys.stdout.buffer.write(msgspec.json.encode(outcome) + b"\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
