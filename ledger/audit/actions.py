@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import sys
@@ -70,16 +71,42 @@ def output_to(path: str | None) -> Iterator[BinaryIO]:
     if _device(target):
         # A device or pipe (/dev/null, a FIFO): write straight to it. Renaming a
         # finished file over it would replace the device itself.
-        with target.open("wb") as out:
+        with _written(path, target) as out:
             yield out
         return
     partial = target.with_name(target.name + ".partial")
     try:
-        with partial.open("wb") as out:
+        with _written(path, partial) as out:
             yield out
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _written(path: str, file: Path) -> Iterator[BinaryIO]:
+    # `file` opened for writing; that it cannot be opened, or has no room left, is the
+    # command's error naming `path`.
+    try:
+        opened = file.open("wb")
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    try:
+        with opened as out:  # closing flushes: a full disk may show only then
+            yield out
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        raise cannot_write(path, exc) from None
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""Errors of a write that mean the output's file system has no room for it."""
+
+
+def cannot_write(path: str | Path, exc: OSError) -> CommandError:
+    """The command's error for an output it could not write."""
+    return CommandError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 async def digest(dsn: str) -> int:
@@ -129,7 +156,11 @@ async def replay_state(
         # Where the second process of a long replay writes its read models: beside the
         # output, which needs that room anyway (replay_parts.py).
         beside = None if out in (None, "-") or _device(Path(out)) else Path(out).parent
-        parts = Path(stack.enter_context(tempfile.TemporaryDirectory(".replay", dir=beside)))
+        try:
+            held = tempfile.TemporaryDirectory(".replay", dir=beside)
+        except OSError as exc:
+            raise cannot_write(out or "a temporary directory", exc) from None
+        parts = Path(stack.enter_context(held))
         async with _connection(dsn) as conn:
             try:
                 parted = await replay_parted(

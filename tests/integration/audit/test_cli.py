@@ -166,6 +166,28 @@ def test_replay_in_two_processes_to_stdout_writes_the_same_state(
     assert ledger(db_dsn, "replay", "--to-position", "20")[:2] == (code, alone)
 
 
+def test_replay_into_a_missing_directory_says_so_before_folding(
+    db_dsn: str, ledger: Cli, tmp_path: Path
+) -> None:
+    _populate(db_dsn)
+    out = tmp_path / "missing" / "state.json"
+    code, _, err = ledger(db_dsn, "replay", "--to-position", "13", "--out", str(out))
+    assert (code, err) == (1, f"ledger: error: cannot write {out}: No such file or directory\n")
+
+
+def test_replay_onto_a_full_device_says_it_has_no_room(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+    code, _, err = ledger(db_dsn, "replay", "--to-position", "13", "--out", "/dev/full")
+    assert (code, err) == (1, "ledger: error: cannot write /dev/full: No space left on device\n")
+
+
+def test_export_into_a_missing_directory_says_so(db_dsn: str, ledger: Cli, tmp_path: Path) -> None:
+    _populate(db_dsn)
+    out = tmp_path / "missing" / "ledger.ndjson"
+    code, _, err = ledger(db_dsn, "export", "--out", str(out))
+    assert (code, err) == (1, f"ledger: error: cannot write {out}: No such file or directory\n")
+
+
 def test_replay_as_of_a_moment_before_the_first_event_is_empty(db_dsn: str, ledger: Cli) -> None:
     _populate(db_dsn)
     code, out, _ = ledger(db_dsn, "replay", "--as-of", "2000-01-01T00:00:00")
