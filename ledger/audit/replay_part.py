@@ -17,7 +17,7 @@ import msgspec
 from ledger import aio
 from ledger.audit.actions import READ_ONLY_SETTINGS
 from ledger.audit.replay import ChainFold, ReplayError, fold_through
-from ledger.audit.replay_parts import Job, Outcome
+from ledger.audit.replay_parts import IMPORTED, Job, Outcome
 from ledger.audit.state_file import write_docs
 from projections.fold import Fold
 from projections.registry import REPLAYED
@@ -35,7 +35,7 @@ async def fold_part(job: Job) -> int:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             await conn.execute(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'")
             # Taken: the first process may end the transaction that exported it.
-            sys.stdout.buffer.write(b"imported\n")
+            sys.stdout.buffer.write(IMPORTED)
             sys.stdout.flush()
             fold = Fold([REPLAYED[name] for name in job.names], budget=job.budget)
             folder = ChainFold(fold, job.as_of, None, job.business_date)

@@ -47,6 +47,10 @@ beside the 4.4 s that each process pays to read, decode and check the log."""
 assert tuple(sorted(REPLAYED))[-len(SECOND_PART) :] == SECOND_PART
 
 
+IMPORTED = b"imported\n"
+"""The second process's first line: it has taken the snapshot."""
+
+
 class Job(msgspec.Struct, frozen=True):
     """What the second process is asked to fold, sent on its standard input."""
 
@@ -77,6 +81,8 @@ class Parted:
     fold: Fold
     second: asyncio.subprocess.Process | None = None
     directory: Path | None = None
+    said: bytes = b""
+    """What the second process wrote before the fold here ended, but for 'imported'."""
 
     @property
     def later(self) -> tuple[str, ...]:
@@ -88,7 +94,7 @@ class Parted:
         fold raised."""
         if self.second is None or self.directory is None:
             return {}
-        outcome = await _outcome(self.second)
+        outcome = await _outcome(self.second, self.said)
         if outcome.position != self.fold.position:
             raise ReplayError(
                 f"the two processes of the replay stopped at positions {self.fold.position} "
@@ -148,7 +154,8 @@ async def replay_parted(
             # The snapshot lives as long as this transaction: the second must have taken
             # it before it ends (it says so at once; nothing on a failure).
             assert second.stdout is not None
-            await second.stdout.readline()
+            said = await second.stdout.readline()
+            parted.said = b"" if said == IMPORTED else said
         except BaseException:
             await parted.abandon()
             raise
@@ -179,17 +186,17 @@ async def _start(job: Job) -> asyncio.subprocess.Process:
     return second
 
 
-async def _outcome(second: asyncio.subprocess.Process) -> Outcome:
+async def _outcome(second: asyncio.subprocess.Process, said: bytes) -> Outcome:
     out, err = await second.communicate()
-    lines = out.strip().splitlines()
+    lines = (said + out).strip().splitlines()
     try:
         outcome = msgspec.json.decode(lines[-1], type=Outcome) if lines else None
-    except msgspec.ValidationError:
+    except msgspec.DecodeError:  # not JSON, or not an Outcome
         outcome = None
     if outcome is None or second.returncode != 0:
         # What it died of: the last line of its traceback.
-        said = (err.decode(errors="replace").strip().splitlines() or ["nothing on stderr"])[-1]
-        raise ReplayError(f"the replay's second process failed (exit {second.returncode}): {said}")
+        died = (err.decode(errors="replace").strip().splitlines() or ["nothing on stderr"])[-1]
+        raise ReplayError(f"the replay's second process failed (exit {second.returncode}): {died}")
     if outcome.error == "lookup":
         raise LookupError(outcome.message)
     if outcome.error == "spill":

@@ -10,7 +10,7 @@ import pytest
 
 from events.business import business_date
 from ledger.audit.replay import ReplayError, replay
-from ledger.audit.replay_parts import SECOND_PART, replay_parted
+from ledger.audit.replay_parts import SECOND_PART, Job, _outcome, _start, replay_parted
 from ledger.audit.state_file import write_state, write_state_parted
 from ledger.embedded import with_database
 from ledger.runtime import Runtime
@@ -98,3 +98,18 @@ async def test_a_second_process_that_dies_is_a_replay_error_saying_of_what(
     nowhere = with_database(runtime.dsn, "no_such_ledger")
     with pytest.raises(ReplayError, match=r"second process failed \(exit 1\): .*no_such_ledger"):
         await _in_two(runtime, tmp_path, nowhere)
+
+
+async def test_a_second_process_refuses_what_is_not_a_snapshot_id_before_taking_it(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Its refusal comes as its first line, where 'imported' would have; it is still read."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    job = Job(runtime.dsn, "1'; SELECT 1; --", 10, ["programs"], str(parts), 1 << 20)
+    second = await _start(job)
+    assert second.stdout is not None
+    first_line = await second.stdout.readline()
+    with pytest.raises(ReplayError, match="not a snapshot id"):
+        await _outcome(second, first_line)
+    assert list(parts.iterdir()) == []
