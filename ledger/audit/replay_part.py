@@ -43,9 +43,13 @@ async def fold_part(job: Job) -> int:
     finally:
         await conn.close()
     fold.settle()
-    for name, docs in fold.docs.items():
-        with (Path(job.directory) / name).open("wb") as out:
-            write_docs(docs, out)
+    try:
+        for name, docs in fold.docs.items():
+            with (Path(job.directory) / name).open("wb") as out:
+                write_docs(docs, out)
+    except OSError as exc:
+        where = exc.filename or job.directory
+        raise ReplayError(f"the replay could not write {where}: {exc.strerror}") from None
     return fold.position
 
 
@@ -60,11 +64,6 @@ def main() -> int:
         outcome = Outcome(error="lookup", message=str(exc))
     except SpillError as exc:
         outcome = Outcome(error="spill", message=str(exc))
-    except OSError as exc:  # its read models' files could not be written
-        where = exc.filename or job.directory
-        outcome = Outcome(
-            error="replay", message=f"the replay could not write {where}: {exc.strerror}"
-        )
     sys.stdout.buffer.write(msgspec.json.encode(outcome) + b"\n")
     return 0
 

@@ -91,13 +91,20 @@ async def test_a_second_process_that_cannot_write_is_a_replay_error_naming_where
         await _in_two(runtime, gone)
 
 
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [("no database", "no_such_ledger"), ("no server", "Connection refused")],
+)
 async def test_a_second_process_that_dies_is_a_replay_error_saying_of_what(
-    runtime: Runtime, tmp_path: Path
+    runtime: Runtime, tmp_path: Path, where: str, said: str
 ) -> None:
     await play_all(runtime.ledger)
-    nowhere = with_database(runtime.dsn, "no_such_ledger")
-    with pytest.raises(ReplayError, match=r"second process failed \(exit 1\): .*no_such_ledger"):
-        await _in_two(runtime, tmp_path, nowhere)
+    if where == "no database":
+        dsn = with_database(runtime.dsn, "no_such_ledger")
+    else:
+        dsn = "postgresql://postgres@127.0.0.1:1/ledger"  # nothing listens on port 1
+    with pytest.raises(ReplayError, match=rf"second process failed \(exit 1\): .*{said}"):
+        await _in_two(runtime, tmp_path, dsn)
 
 
 async def test_a_second_process_refuses_what_is_not_a_snapshot_id_before_taking_it(
