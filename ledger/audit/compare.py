@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from ledger.audit.replay import replay
 from ledger.audit.scan import snapshot
 from projections.base import Doc
 from projections.fold import Fold
 from projections.registry import REPLAYED
-from projections.store import decode_doc, encode_doc
+from projections.spill import Spill, SpilledDocs
 
 _MISSING = object()
 
@@ -59,7 +60,11 @@ async def compare_live(
     """Replay once and compare each live read model when the replay reaches its checkpoint.
 
     Everything is read from one snapshot, so the read models keep following
-    the log meanwhile without disturbing the comparison.
+    the log meanwhile without disturbing the comparison. Neither side is ever held
+    whole: the replay keeps its documents packed (and spilled, past its budget), a
+    read model whose checkpoint lies before the end is copied aside, packed, when the
+    replay passes it, and each is then read in key order beside its table, also read
+    in key order, one document of each at a time.
     """
     differences: list[Difference] = []
     async with snapshot(conn):
@@ -68,41 +73,108 @@ async def compare_live(
         )
         live = {r["name"]: (int(r["generation"]), int(r["position"])) for r in rows}
         wanted = {name: pos for name, (_, pos) in live.items() if name in REPLAYED}
+        end = max(wanted.values(), default=0)
         pending: dict[int, list[str]] = {}
         for name, position in wanted.items():
-            pending.setdefault(position, []).append(name)
-        docs_at: dict[str, dict[str, Doc]] = {}
+            if 0 < position < end:  # at the end, the fold itself is read
+                pending.setdefault(position, []).append(name)
+        aside = _Aside()
 
         def capture(fold: Fold) -> None:
-            # Copies, since the fold changes documents in place as it goes on.
             for name in pending.pop(fold.position, []):
-                docs_at[name] = _copy(fold.documents(name))
+                aside.keep(fold, name)
 
-        # A read model at position 0 is compared with no documents at all.
-        await replay(
-            conn,
-            to_position=max(wanted.values(), default=0),
-            progress=progress,
-            on_position=capture,
-        )
+        fold = await replay(conn, to_position=end, progress=progress, on_position=capture)
+        fold.settle()
         for name in sorted(wanted):
-            stored = await _live_docs(conn, name, live[name][0])
-            differences.extend(diff_docs(name, stored, docs_at.get(name, {})))
+            position = wanted[name]
+            # A read model at position 0 is compared with no documents at all.
+            replayed = (
+                _packed_rows(fold.docs[name].packed(_SLICE))
+                if position == end
+                else aside.rows(name)
+                if position > 0
+                else iter(())
+            )
+            stored = _live_rows(conn, REPLAYED[name].table, live[name][0])
+            differences.extend([d async for d in _merged(name, stored, replayed)])
     return Comparison(positions=wanted, differences=differences)
 
 
-def _copy(docs: dict[str, Doc]) -> dict[str, Doc]:
-    # Round-trip through the JSON a table would hold: what is compared is what is stored.
-    return {key: decode_doc(encode_doc(doc)) for key, doc in docs.items()}
+_SLICE = 4096
+"""Documents read from either side at a time."""
+
+_CANONICAL = msgspec.json.Encoder(order="deterministic")
+_DOC = msgspec.json.Decoder(dict)
 
 
-async def _live_docs(conn: asyncpg.Connection, name: str, generation: int) -> dict[str, Doc]:
-    table = REPLAYED[name].table
-    rows = await conn.fetch(
-        f"SELECT key, doc::text AS doc FROM {table} WHERE generation = $1",  # noqa: S608
-        generation,
+class _Aside:
+    """Read models copied, packed and in key order, as they stood when the replay passed
+    their checkpoint; in a temporary SQLite file (projections/spill.py)."""
+
+    def __init__(self) -> None:
+        self._spill: Spill | None = None
+        self._kept: dict[str, SpilledDocs] = {}
+
+    def keep(self, fold: Fold, name: str) -> None:
+        fold.settle()  # between two events, as settling must be
+        if self._spill is None:
+            self._spill = Spill()
+        kept = self._kept[name] = self._spill.model()
+        for chunk in fold.docs[name].packed(_SLICE):
+            kept.put_all({key: bytes(raw) for key, raw in chunk.items()})
+
+    def rows(self, name: str) -> Iterator[tuple[str, bytes]]:
+        kept = self._kept.get(name)
+        if kept is not None:
+            for rows in kept.rows(_SLICE):
+                yield from rows
+
+
+def _packed_rows(chunks: Iterator[dict[str, msgspec.Raw]]) -> Iterator[tuple[str, bytes]]:
+    for chunk in chunks:
+        for key, raw in chunk.items():
+            yield key, bytes(raw)
+
+
+async def _live_rows(
+    conn: asyncpg.Connection, table: str, generation: int
+) -> AsyncIterator[tuple[str, str]]:
+    # COLLATE "C": in the order of the keys' UTF-8 bytes, which is Python's order of
+    # strings, as the replay's documents come; the database's own collation may not be.
+    query = (
+        f"SELECT key, doc::text AS doc FROM {table} "  # noqa: S608 - table names are fixed
+        'WHERE generation = $1 ORDER BY key COLLATE "C"'
     )
-    return {r["key"]: decode_doc(r["doc"]) for r in rows}
+    async for r in conn.cursor(query, generation, prefetch=_SLICE):
+        yield r["key"], r["doc"]
+
+
+async def _merged(
+    projection: str, live: AsyncIterator[tuple[str, str]], replayed: Iterator[tuple[str, bytes]]
+) -> AsyncIterator[Difference]:
+    # Both sides in key order: a key on one side only is a document the other lacks. A
+    # live document whose canonical JSON is the replayed one's bytes is the same in
+    # every value and type; only others are walked leaf by leaf.
+    here = await anext(live, None)
+    there = next(replayed, None)
+    a: Any
+    b: Any
+    while here is not None or there is not None:
+        if there is None or (here is not None and here[0] < there[0]):
+            assert here is not None
+            key, a, b = here[0], _DOC.decode(here[1]), _MISSING
+            here = await anext(live, None)
+        elif here is None or there[0] < here[0]:
+            key, a, b = there[0], _MISSING, _DOC.decode(there[1])
+            there = next(replayed, None)
+        else:
+            key, a = here[0], _DOC.decode(here[1])
+            b = a if _CANONICAL.encode(a) == there[1] else _DOC.decode(there[1])
+            here, there = await anext(live, None), next(replayed, None)
+        if a is not b:
+            for path, x, y in _diff(a, b, "$"):
+                yield Difference(projection, key, path, x, y)
 
 
 def diff_docs(

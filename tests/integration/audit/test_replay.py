@@ -129,6 +129,94 @@ async def test_compare_lists_a_live_read_model_value_that_differs(runtime: Runti
     ]
 
 
+async def test_read_models_at_different_positions_each_compare_equal_to_the_replay_there(
+    runtime: Runtime,
+) -> None:
+    half = None
+    async for position in play(runtime.ledger):
+        if half is None and position >= 12:
+            half = position
+            await (await _follow(runtime)).close()  # every read model to here
+    some = ProjectionRunner(runtime.dsn, ["guarantees", "claims"])
+    try:
+        end = await some.catch_up()
+    finally:
+        await some.close()
+    async with runtime.pool.acquire() as conn:
+        comparison = await compare_live(conn)
+    assert comparison.same
+    assert comparison.positions == {
+        "claims": end,
+        "guarantees": end,
+        "institutions": half,
+        "movements": half,
+        "programs": half,
+        "sme_exposure": half,
+    }
+    assert half is not None
+    assert half < end
+
+
+async def test_compare_finds_a_difference_in_a_read_model_behind_the_others(
+    runtime: Runtime,
+) -> None:
+    half = None
+    async for position in play(runtime.ledger):
+        if half is None and position >= 12:
+            half = position
+            await (await _follow(runtime)).close()
+    some = ProjectionRunner(runtime.dsn, ["guarantees", "claims"])
+    try:
+        await some.catch_up()
+    finally:
+        await some.close()
+    async with runtime.pool.acquire() as conn:
+        key = await conn.fetchval("SELECT min(key) FROM proj_programs")
+        await conn.execute(
+            "UPDATE proj_programs SET doc = doc || '{\"extra\": 7}' WHERE key = $1", key
+        )
+        comparison = await compare_live(conn)
+    assert [(d.projection, d.key, d.path, d.live) for d in comparison.differences] == [
+        ("programs", key, "$.extra", 7)
+    ]
+
+
+async def test_compare_lists_documents_found_on_one_side_only(runtime: Runtime) -> None:
+    await play_all(runtime.ledger)
+    await (await _follow(runtime)).close()
+    async with runtime.pool.acquire() as conn:
+        await conn.execute("DELETE FROM proj_guarantees WHERE key = 'guarantee:G-1'")
+        await conn.execute(
+            """INSERT INTO proj_guarantees (generation, key, doc)
+               SELECT generation, 'guarantee:G-9', '{"balance": 3}' FROM proj_guarantees
+                LIMIT 1"""
+        )
+        comparison = await compare_live(conn)
+    missing, extra = comparison.differences
+    assert missing.describe().startswith("guarantees guarantee:G-1 $: live absent, replayed {")
+    assert extra.describe() == "guarantees guarantee:G-9 $: live {'balance': 3}, replayed absent"
+
+
+async def test_compare_tells_a_float_from_the_integer_of_the_same_value(
+    runtime: Runtime,
+) -> None:
+    await play_all(runtime.ledger)
+    await (await _follow(runtime)).close()
+    async with runtime.pool.acquire() as conn:
+        balance = await conn.fetchval(
+            "SELECT (doc->>'balance')::bigint FROM proj_guarantees WHERE key = 'guarantee:G-2'"
+        )
+        await conn.execute(
+            """UPDATE proj_guarantees SET doc = jsonb_set(doc, '{balance}', $1::text::jsonb)
+                WHERE key = 'guarantee:G-2'""",
+            f"{balance}.0",
+        )
+        comparison = await compare_live(conn)
+    assert [(d.key, d.path, d.live, d.replayed) for d in comparison.differences] == [
+        ("guarantee:G-2", "$.balance", float(balance), balance)
+    ]
+
+
 async def test_replay_refuses_a_log_with_an_event_taken_out(runtime: Runtime) -> None:
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
