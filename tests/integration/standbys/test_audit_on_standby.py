@@ -124,6 +124,26 @@ def test_replay_and_compare_run_on_the_standby(
     assert "the live read models equal the replay" in text
 
 
+def test_replay_in_two_processes_on_the_standby_writes_the_primarys_state(
+    pair: Pair,
+    replicated: tuple[str, int],
+    ledger: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second process imports a snapshot the first exported on the standby."""
+    database, head = replicated
+    on_primary, on_standby = tmp_path / "primary.json", tmp_path / "standby.json"
+    primary_env = {"LEDGER_DATABASE_URL": pair.primary_dsn(database)}
+    to = ("--to-position", str(head))
+    assert ledger(primary_env, "replay", *to, "--out", str(on_primary))[0] == 0
+    monkeypatch.setattr("ledger.audit.replay_parts.PARTS_FROM", 0)
+    env = _standby_env(pair, database)
+    code, _, err = ledger(env, "replay", "--standby", *to, "--out", str(on_standby))
+    assert code == 0, err
+    assert on_standby.read_bytes() == on_primary.read_bytes()
+
+
 def test_a_standby_dsn_as_the_database_url_works_as_well(
     pair: Pair, replicated: tuple[str, int], ledger: Cli
 ) -> None:
