@@ -13,7 +13,9 @@ process writes. Each keeps half the documents in memory (Fold's budget) that one
 process would, so the two together hold about what one did.
 
 A second process costs about half a second to start, so a short log is folded in
-one (PARTS_FROM). The second process is `python -m ledger.audit.replay_part`.
+one (PARTS_FROM). The second process is `python -m ledger.audit.replay_part`. It stops
+at once if the first ends before it (killed, say): the first holds its standard input
+open until it has read its answer, and nothing else closes it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ assert tuple(sorted(REPLAYED))[-len(SECOND_PART) :] == SECOND_PART
 
 IMPORTED = b"imported\n"
 """The second process's first line: it has taken the snapshot."""
+
+ORPHANED = 3
+"""The second process's exit code when its standard input closes before it is done: the
+first process has ended (killed, or failed without stopping it), so nobody will read
+what it folds."""
 
 
 class Job(msgspec.Struct, frozen=True):
@@ -108,6 +115,8 @@ class Parted:
             with contextlib.suppress(ProcessLookupError):
                 self.second.kill()
             await self.second.wait()
+        if self.second is not None:
+            _let_go(self.second)
 
 
 def cores() -> int:
@@ -180,14 +189,26 @@ async def _start(job: Job) -> asyncio.subprocess.Process:
         stderr=asyncio.subprocess.PIPE,
     )
     assert second.stdin is not None
-    second.stdin.write(msgspec.json.encode(job))
+    # One line, and the pipe left open: the second process stops at once when it
+    # closes, which it does when this process ends, however it ends (ORPHANED).
+    second.stdin.write(msgspec.json.encode(job) + b"\n")
     await second.stdin.drain()
-    second.stdin.close()
     return second
 
 
+def _let_go(second: asyncio.subprocess.Process) -> None:
+    # Once it has ended: closing its stdin then tells it nothing.
+    if second.stdin is not None and not second.stdin.is_closing():
+        second.stdin.close()
+
+
 async def _outcome(second: asyncio.subprocess.Process, said: bytes) -> Outcome:
-    out, err = await second.communicate()
+    # Not communicate(): it would close the second's stdin, which tells it to stop.
+    assert second.stdout is not None
+    assert second.stderr is not None
+    out, err = await asyncio.gather(second.stdout.read(), second.stderr.read())
+    await second.wait()
+    _let_go(second)
     lines = (said + out).strip().splitlines()
     try:
         outcome = msgspec.json.decode(lines[-1], type=Outcome) if lines else None

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from events.business import business_date
 from ledger.audit.replay import ReplayError, replay
-from ledger.audit.replay_parts import SECOND_PART, Job, _outcome, _start, replay_parted
+from ledger.audit.replay_parts import (
+    IMPORTED,
+    ORPHANED,
+    SECOND_PART,
+    Job,
+    _outcome,
+    _start,
+    replay_parted,
+)
 from ledger.audit.state_file import write_state, write_state_parted
 from ledger.embedded import with_database
 from ledger.runtime import Runtime
@@ -119,4 +129,34 @@ async def test_a_second_process_refuses_what_is_not_a_snapshot_id_before_taking_
     first_line = await second.stdout.readline()
     with pytest.raises(ReplayError, match="not a snapshot id"):
         await _outcome(second, first_line)
+    assert list(parts.iterdir()) == []
+
+
+async def test_a_second_process_stops_at_once_when_the_first_is_gone(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Killed, the first process cannot stop the second; its stdin closing does."""
+    head = await play_all(runtime.ledger)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    exporter = await asyncpg.connect(runtime.dsn)
+    try:
+        async with (
+            exporter.transaction(isolation="repeatable_read", readonly=True),
+            tamper.superuser(runtime.dsn) as su,
+            su.transaction(),
+        ):
+            exported = await exporter.fetchval("SELECT pg_export_snapshot()")
+            # The second's scan of the log waits on this lock: it is folding, not done.
+            await su.execute("LOCK TABLE event_log IN ACCESS EXCLUSIVE MODE")
+            second = await _start(Job(runtime.dsn, exported, head, ["programs"], str(parts), 1))
+            assert second.stdin is not None
+            assert second.stdout is not None
+            assert await second.stdout.readline() == IMPORTED
+            second.stdin.close()  # as the pipe does when the first process is killed
+            code = await asyncio.wait_for(second.wait(), 10)
+    finally:
+        await exporter.close()
+    await second.communicate()
+    assert code == ORPHANED
     assert list(parts.iterdir()) == []
