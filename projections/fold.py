@@ -48,6 +48,8 @@ class Fold:
             ]
             for type_ in EVENT_TYPES
         }
+        self.folded = frozenset(type_ for type_, steps in self._steps.items() if steps)
+        """The event types some read model of this fold handles."""
         self._unsettled = 0
         self._sharing = Sharing()
         self._spilled: dict[str, SpilledDocs] = {}
@@ -63,6 +65,13 @@ class Fold:
         self._unsettled += 1
         if self._unsettled >= SETTLE_EVERY:
             self.settle()
+
+    def pass_over(self, position: int) -> None:
+        """Move past an event of a type none of the read models handles (see `folded`):
+        as `apply` would, without decoding it."""
+        if position <= self.position:
+            raise ValueError(f"position {position} is not after {self.position}")
+        self.position = position
 
     def settle(self) -> None:
         """Pack the documents changed since the last time (only ever between events), and

@@ -13,8 +13,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 import asyncpg
+import msgspec
 
 from events.business import business_date as day_of
+from events.payloads import EVENT_TYPES
 from events.stored import read_log_entry
 from ledger.audit.scan import head, scan_bodies, snapshot
 from ledger.store.chain import GENESIS, link
@@ -112,6 +114,12 @@ class ChainFold:
         self._business_date = business_date
         self._as_of = as_of
         self._on_position = on_position
+        # With no moment to stop at and no business date to leave events out by, an event
+        # of a type none of the fold's read models handles needs only its link checked:
+        # its type is read alone, at about a quarter of the cost of decoding it all.
+        everything = fold.folded == frozenset(EVENT_TYPES)
+        cut = as_of is not None or business_date is not None
+        self._folded = None if everything or cut else fold.folded
 
     def take(self, position: int, stored_hash: bytes, body: bytes | None) -> bool:
         """Check and fold the event at `position`; False (and nothing folded) past `as_of`;
@@ -126,6 +134,12 @@ class ChainFold:
         computed = link(self.previous, position, body)
         if computed != stored_hash:
             raise ReplayError(_broken(position))
+        if self._folded is not None and _TYPE.decode(body).type not in self._folded:
+            self.previous, self.reached = computed, position
+            fold.pass_over(position)
+            if self._on_position is not None:
+                self._on_position(fold)
+            return True
         entry = read_log_entry(body, position, stored_hash.hex())
         if self._as_of is not None and entry.recorded_at > self._as_of:
             return False
@@ -136,6 +150,14 @@ class ChainFold:
         if self._on_position is not None:
             self._on_position(fold)
         return True
+
+
+class _Typed(msgspec.Struct):
+    type: str
+
+
+_TYPE = msgspec.json.Decoder(_Typed)
+"""A stored event's type alone (the rest of its JSON is skipped, not decoded)."""
 
 
 def _broken(position: int) -> str:

@@ -12,6 +12,7 @@ from ledger.audit.replay import ReplayError, replay
 from ledger.audit.state import state_at
 from ledger.runtime import Runtime
 from ledger.seeds import SME_ID
+from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
 from tests.integration.audit import readmodels, tamper
 from tests.integration.audit.scenario import play, play_all
@@ -215,6 +216,48 @@ async def test_compare_tells_a_float_from_the_integer_of_the_same_value(
     assert [(d.key, d.path, d.live, d.replayed) for d in comparison.differences] == [
         ("guarantee:G-2", "$.balance", float(balance), balance)
     ]
+
+
+async def test_a_fold_of_some_read_models_reads_only_the_type_of_other_events(
+    runtime: Runtime,
+) -> None:
+    """Its documents and position are those of a fold that decodes every event (as one
+    with a moment to stop at does)."""
+    head = await play_all(runtime.ledger)
+    chosen = [PROJECTIONS["guarantees"], PROJECTIONS["claims"]]
+    far = dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
+    async with runtime.pool.acquire() as conn:
+        skipping = await replay(conn, projections=chosen)
+        decoding = await replay(conn, projections=chosen, as_of=far)
+    assert skipping.position == decoding.position == head
+    for name in ("guarantees", "claims"):
+        assert skipping.documents(name) == decoding.documents(name)
+        assert skipping.documents(name)
+    async with runtime.pool.acquire() as conn:
+        registered = await conn.fetchval(
+            """SELECT max(l.position) FROM event_log l JOIN events e USING (seq)
+                WHERE e.type = 'sme.registered'"""
+        )
+        # Up to an event neither read model handles: the fold stands at it all the same.
+        assert (await replay(conn, to_position=registered, projections=chosen)).position == (
+            registered
+        )
+
+
+async def test_an_event_no_read_model_folds_is_still_checked_against_its_link(
+    runtime: Runtime,
+) -> None:
+    await play_all(runtime.ledger)
+    async with runtime.pool.acquire() as conn:
+        position = await conn.fetchval(
+            """SELECT l.position FROM event_log l JOIN events e USING (seq)
+                WHERE e.type = 'sme.registered' ORDER BY l.position LIMIT 1"""
+        )
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, position, b"Photonics", b"Phot0nics")
+    async with runtime.pool.acquire() as conn:
+        with pytest.raises(ReplayError, match=f"position {position}"):
+            await replay(conn, projections=[PROJECTIONS["guarantees"]])
 
 
 async def test_replay_refuses_a_log_with_an_event_taken_out(runtime: Runtime) -> None:
