@@ -7,10 +7,8 @@ of JSON (an Outcome) on standard output.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import threading
 from pathlib import Path
 
 import asyncpg
@@ -18,8 +16,9 @@ import msgspec
 
 from ledger import aio
 from ledger.audit.actions import READ_ONLY_SETTINGS
+from ledger.audit.child_process import read_job
 from ledger.audit.replay import ChainFold, ReplayError, fold_through
-from ledger.audit.replay_parts import IMPORTED, ORPHANED, Job, Outcome
+from ledger.audit.replay_parts import IMPORTED, Job, Outcome
 from ledger.audit.state_file import write_docs
 from projections.fold import Fold
 from projections.registry import REPLAYED
@@ -55,21 +54,9 @@ async def fold_part(job: Job) -> int:
     return fold.position
 
 
-def _stop_when_orphaned() -> None:
-    # The first process keeps our stdin open until it has read our answer, and it is
-    # closed when that process ends, however it ends: then nobody wants what we fold.
-    # (On the descriptor itself: a daemon thread blocked in sys.stdin's buffered reader
-    # holds its lock, and the interpreter then aborts at exit.)
-    fd = sys.stdin.fileno()
-    while os.read(fd, 4096):
-        pass
-    os._exit(ORPHANED)
-
-
 def main() -> int:
     """Run the job on stdin's first line; print its Outcome; stop if stdin closes first."""
-    job = msgspec.json.decode(sys.stdin.buffer.readline(), type=Job)
-    threading.Thread(target=_stop_when_orphaned, daemon=True).start()
+    job = msgspec.json.decode(read_job(), type=Job)
     try:
         outcome = Outcome(position=aio.run(fold_part(job)))
     except ReplayError as exc:

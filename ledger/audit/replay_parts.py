@@ -32,6 +32,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from ledger.audit.child_process import last_line
 from ledger.audit.replay import ChainFold, ReplayError, fold_through, last_position
 from ledger.audit.scan import snapshot
 from projections.fold import HELD_BYTES, Fold
@@ -51,11 +52,6 @@ assert tuple(sorted(REPLAYED))[-len(SECOND_PART) :] == SECOND_PART
 
 IMPORTED = b"imported\n"
 """The second process's first line: it has taken the snapshot."""
-
-ORPHANED = 3
-"""The second process's exit code when its standard input closes before it is done: the
-first process has ended (killed, or failed without stopping it), so nobody will read
-what it folds."""
 
 
 class Job(msgspec.Struct, frozen=True):
@@ -190,7 +186,7 @@ async def _start(job: Job) -> asyncio.subprocess.Process:
     )
     assert second.stdin is not None
     # One line, and the pipe left open: the second process stops at once when it
-    # closes, which it does when this process ends, however it ends (ORPHANED).
+    # closes, which it does when this process ends, however it ends (child_process.py).
     second.stdin.write(msgspec.json.encode(job) + b"\n")
     await second.stdin.drain()
     return second
@@ -216,7 +212,7 @@ async def _outcome(second: asyncio.subprocess.Process, said: bytes) -> Outcome:
         outcome = None
     if outcome is None or second.returncode != 0:
         # What it died of: the last line of its traceback.
-        died = (err.decode(errors="replace").strip().splitlines() or ["nothing on stderr"])[-1]
+        died = last_line(err)
         raise ReplayError(f"the replay's second process failed (exit {second.returncode}): {died}")
     if outcome.error == "lookup":
         raise LookupError(outcome.message)

@@ -8,8 +8,10 @@ from typing import Any
 
 import asyncpg
 import msgspec
+import structlog
 from aiohttp import web
 
+from ledger.audit import state_process
 from ledger.audit.as_of import state_as_of
 from ledger.audit.replay import ReplayError
 from ledger.audit.state import STATE_IDS, OutOfBusinessOrder, state_at
@@ -19,7 +21,7 @@ from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
-from ledger.http.problems import Problem, invalid
+from ledger.http.problems import Problem, invalid, unavailable
 from ledger.http.readmodel_schemas import (
     ClaimShares,
     GuaranteeSummary,
@@ -31,6 +33,8 @@ from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import ChainCheck, json_response_body
 from ledger.standbys import Standby
 from ledger.store.reads import head_position
+
+log = structlog.get_logger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -98,9 +102,16 @@ async def state(request: web.Request) -> web.Response:
                 raise Behind(f"standby {standby.name} has not replayed position {position}")
             raise invalid("query.position", f"beyond the head of the log ({head})")
         try:
+            if position is not None and position >= state_process.ELSEWHERE_FROM:
+                # A long fold: in a process of its own, off this event loop.
+                dsn = request.app[RUNTIME].dsn if standby is None else standby.dsn
+                return await state_process.state_elsewhere(dsn, position, name, ident)
             return await state_at(
                 conn, position, business_date=day, known_at=known_at, **{name: ident}
             )
+        except state_process.FoldFailed as exc:
+            log.warning("audit.state_fold_failed", error=str(exc))
+            raise unavailable(f"folding this state failed ({exc}); retry later") from None
         except OutOfBusinessOrder as exc:
             raise Problem("invalid-state", str(exc)) from None
         except ReplayError as exc:

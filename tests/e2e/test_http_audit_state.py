@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from ledger.audit import state_process
 from ledger.demo_scenario import scenario
 from ledger.http.app import create_app
+from ledger.seeds import GUARANTOR_ID, SME_ID
 from projections import fold
 from projections.spill import Spill, SpilledDocs
 from tests.e2e.conftest import FAST, ClientFactory, Keys
+from tests.integration.audit import tamper
 
 Client = TestClient[Any, Any]
 
@@ -150,3 +153,77 @@ async def test_a_fold_with_no_room_for_its_temporary_file_is_503_to_retry(
         "/problems/service-unavailable",
     )
     assert "temporary file" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("name", "ident"),
+    [
+        ("guarantee_id", "G-NAT-001"),
+        ("claim_id", "C-NAT-001"),
+        ("sme_id", SME_ID),
+        ("institution_id", GUARANTOR_ID),
+        ("program_id", "national-sme-tech-2024"),
+    ],
+)
+async def test_a_state_folded_in_a_process_of_its_own_is_the_body_folded_here(
+    client: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch, name: str, ident: str
+) -> None:
+    positions = await _load_demo(client, keys)
+    auditor = await keys.role("auditor")
+    params = {"position": positions["approve C-NAT-001"], name: ident}
+    here = await client.get("/v1/audit/state", params=params, headers=auditor)
+    monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
+    elsewhere = await client.get("/v1/audit/state", params=params, headers=auditor)
+    assert (here.status, elsewhere.status) == (200, 200)
+    assert await elsewhere.read() == await here.read()
+
+
+async def test_a_state_not_there_yet_is_404_when_folded_in_a_process_of_its_own(
+    client: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    positions = await _load_demo(client, keys)
+    monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": positions["issue G-NAT-001"] - 1, "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+    assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
+
+
+async def test_a_broken_chain_is_409_when_the_state_is_folded_in_a_process_of_its_own(
+    client: Client, keys: Keys, db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    positions = await _load_demo(client, keys)
+    at = positions["issue G-NAT-001"]
+    async with tamper.superuser(db_dsn) as su:
+        await tamper.change_body(su, at, b"G-NAT-001", b"G-NAT-00X")
+    monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": at, "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+    body = await r.json()
+    assert (r.status, body["type"]) == (409, "/problems/invalid-state")
+    assert f"position {at}" in body["detail"]
+
+
+async def test_a_process_that_cannot_fold_the_state_is_503_saying_what_it_died_of(
+    client: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    positions = await _load_demo(client, keys)
+    monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
+    monkeypatch.setattr(state_process, "MODULE", "ledger.audit.no_such_module")
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": positions["issue G-NAT-001"], "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+    body = await r.json()
+    assert (r.status, r.headers["Retry-After"], body["type"]) == (
+        503,
+        "1",
+        "/problems/service-unavailable",
+    )
+    assert "No module named ledger.audit.no_such_module" in body["detail"]

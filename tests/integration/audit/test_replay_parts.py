@@ -11,10 +11,10 @@ import asyncpg
 import pytest
 
 from events.business import business_date
+from ledger.audit.child_process import ORPHANED
 from ledger.audit.replay import ReplayError, replay
 from ledger.audit.replay_parts import (
     IMPORTED,
-    ORPHANED,
     SECOND_PART,
     Job,
     _outcome,
