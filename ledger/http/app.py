@@ -32,6 +32,7 @@ from ledger.http.context import (
     METRICS,
     RUNTIME,
     SEALED_LOG,
+    STATE_FOLDS,
     Limits,
 )
 from ledger.http.follow import SealedLog
@@ -84,6 +85,7 @@ def create_app(
     app[LIMITS] = limits or Limits()
     app[METRICS] = Metrics()
     app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
+    app[STATE_FOLDS] = asyncio.Semaphore(1)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(

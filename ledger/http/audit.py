@@ -18,7 +18,7 @@ from ledger.audit.state import STATE_IDS, OutOfBusinessOrder, state_at
 from ledger.audit.verify import verify_chain
 from ledger.http.as_of import as_of_cut
 from ledger.http.auth import STAFF_ROLES, authenticate, require
-from ledger.http.context import LIMITS, RUNTIME
+from ledger.http.context import LIMITS, RUNTIME, STATE_FOLDS
 from ledger.http.db import pooled
 from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
 from ledger.http.problems import Problem, invalid, unavailable
@@ -105,7 +105,8 @@ async def state(request: web.Request) -> web.Response:
             if position is not None and position >= state_process.ELSEWHERE_FROM:
                 # A long fold: in a process of its own, off this event loop.
                 dsn = request.app[RUNTIME].dsn if standby is None else standby.dsn
-                return await state_process.state_elsewhere(dsn, position, name, ident)
+                async with request.app[STATE_FOLDS]:
+                    return await state_process.state_elsewhere(dsn, position, name, ident)
             return await state_at(
                 conn, position, business_date=day, known_at=known_at, **{name: ident}
             )

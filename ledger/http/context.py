@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -54,3 +55,7 @@ LOG_ORIGIN = web.AppKey("log_origin", str)
 ACCESS_LOG = web.AppKey("access_log", FilteringBoundLogger)
 """The logger of the access lines, bound once when the app is made: structlog's lazy
 proxy would build a new bound logger for every line (a fifth of a line's cost)."""
+
+STATE_FOLDS = web.AppKey("state_folds", asyncio.Semaphore)
+"""Past states of a long log folded in processes of their own (ledger/audit/
+state_process.py): one at a time, since each takes a core from posting while it runs."""

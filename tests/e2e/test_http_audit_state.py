@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -227,3 +228,31 @@ async def test_a_process_that_cannot_fold_the_state_is_503_saying_what_it_died_o
         "/problems/service-unavailable",
     )
     assert "No module named ledger.audit.no_such_module" in body["detail"]
+
+
+async def test_past_states_are_folded_one_process_at_a_time(
+    client: Client, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each fold takes a core from posting: three auditors asking at once wait in turn."""
+    positions = await _load_demo(client, keys)
+    monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
+    real = state_process.state_elsewhere
+    running, most = 0, 0
+
+    async def counted(*args: Any) -> Any:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await real(*args)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(state_process, "state_elsewhere", counted)
+    auditor = await keys.role("auditor")
+    params = {"position": positions["issue G-NAT-001"], "guarantee_id": "G-NAT-001"}
+    answers = await asyncio.gather(
+        *(client.get("/v1/audit/state", params=params, headers=auditor) for _ in range(3))
+    )
+    assert [r.status for r in answers] == [200, 200, 200]
+    assert most == 1
