@@ -11,6 +11,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
+
+import msgspec
+
+from ledger.audit.replay import ReplayError
+from projections.spill import SpillError
 
 ORPHANED = 3
 """A child's exit code when its standard input closes before it is done."""
@@ -35,3 +41,21 @@ def read_job() -> bytes:
 def last_line(err: bytes) -> str:
     """What a child died of: the last line of what it wrote to stderr."""
     return (err.decode(errors="replace").strip().splitlines() or ["nothing on stderr"])[-1]
+
+
+def answer(
+    work: Callable[[], msgspec.Struct], refused: Callable[[str, str], msgspec.Struct]
+) -> int:
+    """Print what `work` gives as one line of JSON, or what `refused(kind, message)` makes
+    of the error it raised: 'replay' (ReplayError), 'lookup' (LookupError: a business
+    date before a registration) or 'spill' (SpillError), for the starter to raise again."""
+    try:
+        outcome = work()
+    except ReplayError as exc:
+        outcome = refused("replay", str(exc))
+    except LookupError as exc:
+        outcome = refused("lookup", str(exc))
+    except SpillError as exc:
+        outcome = refused("spill", str(exc))
+    sys.stdout.buffer.write(msgspec.json.encode(outcome) + b"\n")
+    return 0

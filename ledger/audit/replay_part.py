@@ -16,13 +16,12 @@ import msgspec
 
 from ledger import aio
 from ledger.audit.actions import READ_ONLY_SETTINGS
-from ledger.audit.child_process import read_job
+from ledger.audit.child_process import answer, read_job
 from ledger.audit.replay import ChainFold, ReplayError, fold_through
 from ledger.audit.replay_parts import IMPORTED, Job, Outcome
 from ledger.audit.state_file import write_docs
 from projections.fold import Fold
 from projections.registry import REPLAYED
-from projections.spill import SpillError
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
@@ -57,16 +56,10 @@ async def fold_part(job: Job) -> int:
 def main() -> int:
     """Run the job on stdin's first line; print its Outcome; stop if stdin closes first."""
     job = msgspec.json.decode(read_job(), type=Job)
-    try:
-        outcome = Outcome(position=aio.run(fold_part(job)))
-    except ReplayError as exc:
-        outcome = Outcome(error="replay", message=str(exc))
-    except LookupError as exc:
-        outcome = Outcome(error="lookup", message=str(exc))
-    except SpillError as exc:
-        outcome = Outcome(error="spill", message=str(exc))
-    sys.stdout.buffer.write(msgspec.json.encode(outcome) + b"\n")
-    return 0
+    return answer(
+        lambda: Outcome(position=aio.run(fold_part(job))),
+        lambda error, message: Outcome(error=error, message=message),
+    )
 
 
 if __name__ == "__main__":

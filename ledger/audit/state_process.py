@@ -20,7 +20,7 @@ import asyncpg
 import msgspec
 
 from ledger import aio
-from ledger.audit.child_process import last_line, read_job
+from ledger.audit.child_process import answer, last_line, read_job
 from ledger.audit.replay import ReplayError
 from ledger.audit.state import state_at
 from projections.spill import SpillError
@@ -107,14 +107,10 @@ async def _fold(job: StateJob) -> dict[str, Any] | None:
 def main() -> int:
     """Fold the job on stdin's first line; print its StateAnswer."""
     job = msgspec.json.decode(read_job(), type=StateJob)
-    try:
-        answer = StateAnswer(body=aio.run(_fold(job)))
-    except ReplayError as exc:
-        answer = StateAnswer(error="replay", message=str(exc))
-    except SpillError as exc:
-        answer = StateAnswer(error="spill", message=str(exc))
-    sys.stdout.buffer.write(msgspec.json.encode(answer) + b"\n")
-    return 0
+    return answer(
+        lambda: StateAnswer(body=aio.run(_fold(job))),
+        lambda error, message: StateAnswer(error=error, message=message),
+    )
 
 
 if __name__ == "__main__":

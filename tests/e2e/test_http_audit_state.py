@@ -32,6 +32,17 @@ async def _load_demo(client: Client, keys: Keys) -> dict[str, int]:
     return positions
 
 
+async def _unavailable(r: Any) -> dict[str, Any]:
+    """The body of a 503 service-unavailable answer that says when to retry."""
+    body: dict[str, Any] = await r.json()
+    assert (r.status, r.headers["Retry-After"], body["type"]) == (
+        503,
+        "1",
+        "/problems/service-unavailable",
+    )
+    return body
+
+
 async def test_guarantee_state_before_and_after_its_default(client: Client, keys: Keys) -> None:
     positions = await _load_demo(client, keys)
     auditor = await keys.role("auditor")
@@ -147,12 +158,7 @@ async def test_a_fold_with_no_room_for_its_temporary_file_is_503_to_retry(
         params={"position": positions["default G-NAT-001"], "guarantee_id": "G-NAT-001"},
         headers=await keys.role("auditor"),
     )
-    body = await r.json()
-    assert (r.status, r.headers["Retry-After"], body["type"]) == (
-        503,
-        "1",
-        "/problems/service-unavailable",
-    )
+    body = await _unavailable(r)
     assert "temporary file" in body["detail"]
 
 
@@ -221,12 +227,7 @@ async def test_a_process_that_cannot_fold_the_state_is_503_saying_what_it_died_o
         params={"position": positions["issue G-NAT-001"], "guarantee_id": "G-NAT-001"},
         headers=await keys.role("auditor"),
     )
-    body = await r.json()
-    assert (r.status, r.headers["Retry-After"], body["type"]) == (
-        503,
-        "1",
-        "/problems/service-unavailable",
-    )
+    body = await _unavailable(r)
     assert "No module named ledger.audit.no_such_module" in body["detail"]
 
 

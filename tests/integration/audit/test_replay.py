@@ -130,12 +130,12 @@ async def test_compare_lists_a_live_read_model_value_that_differs(runtime: Runti
     ]
 
 
-async def test_read_models_at_different_positions_each_compare_equal_to_the_replay_there(
-    runtime: Runtime,
-) -> None:
-    half = None
+async def _two_behind(runtime: Runtime) -> tuple[int, int]:
+    """The scenario played with every read model caught up half-way, then guarantees and
+    claims to the end: the two positions."""
+    half = 0
     async for position in play(runtime.ledger):
-        if half is None and position >= 12:
+        if not half and position >= 12:
             half = position
             await (await _follow(runtime)).close()  # every read model to here
     some = ProjectionRunner(runtime.dsn, ["guarantees", "claims"])
@@ -143,6 +143,13 @@ async def test_read_models_at_different_positions_each_compare_equal_to_the_repl
         end = await some.catch_up()
     finally:
         await some.close()
+    return half, end
+
+
+async def test_read_models_at_different_positions_each_compare_equal_to_the_replay_there(
+    runtime: Runtime,
+) -> None:
+    half, end = await _two_behind(runtime)
     async with runtime.pool.acquire() as conn:
         comparison = await compare_live(conn)
     assert comparison.same
@@ -154,23 +161,13 @@ async def test_read_models_at_different_positions_each_compare_equal_to_the_repl
         "programs": half,
         "sme_exposure": half,
     }
-    assert half is not None
     assert half < end
 
 
 async def test_compare_finds_a_difference_in_a_read_model_behind_the_others(
     runtime: Runtime,
 ) -> None:
-    half = None
-    async for position in play(runtime.ledger):
-        if half is None and position >= 12:
-            half = position
-            await (await _follow(runtime)).close()
-    some = ProjectionRunner(runtime.dsn, ["guarantees", "claims"])
-    try:
-        await some.catch_up()
-    finally:
-        await some.close()
+    await _two_behind(runtime)
     async with runtime.pool.acquire() as conn:
         key = await conn.fetchval("SELECT min(key) FROM proj_programs")
         await conn.execute(
