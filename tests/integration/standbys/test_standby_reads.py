@@ -7,7 +7,10 @@ import contextlib
 import time
 from collections import Counter
 
+import pytest
+
 from bench.payloads import sme_id
+from ledger.audit import state_process
 from ledger.http.context import RUNTIME
 from ledger.standbys import READ_APPLICATION
 from tests.e2e.sse import opened
@@ -73,6 +76,22 @@ async def test_streams_the_feed_and_audit_state_are_read_on_the_standby(ledger: 
         assert r.status == 200, (path, await r.text())
         assert ledger.standby.reads == before + 1, path
         assert await _standby_ran(ledger, text), path
+
+
+async def test_a_past_state_folded_in_a_process_of_its_own_is_read_on_the_standby(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    position = await ledger.issue(5)
+    auditor = await ledger.keys.role("auditor")
+    await ledger.client.get(f"/v1/guarantees/G-t-5?min_position={position}", headers=auditor)
+    path = f"/v1/audit/state?position={position}&guarantee_id=G-t-5"
+    here = await ledger.client.get(path, headers=auditor)
+    monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
+    before = ledger.standby.reads
+    elsewhere = await ledger.client.get(path, headers=auditor)
+    assert (here.status, elsewhere.status) == (200, 200)
+    assert await elsewhere.read() == await here.read()
+    assert ledger.standby.reads == before + 1
 
 
 async def test_the_primary_serves_no_read_route_while_the_standby_is_in_use(
