@@ -21,10 +21,8 @@ open until it has read its answer, and nothing else closes it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +30,11 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from ledger.audit.child_process import last_line
+from ledger.audit.child_process import finish, last_line, refusal, start, stop
 from ledger.audit.replay import ChainFold, ReplayError, fold_through, last_position
 from ledger.audit.scan import snapshot
 from projections.fold import HELD_BYTES, Fold
 from projections.registry import REPLAYED
-from projections.spill import SpillError
 
 PARTS_FROM = 200_000
 """Events from which a replay is folded in two processes (when two cores are there)."""
@@ -49,6 +46,9 @@ SMEs, 300 000 guarantees) these took 13.7 s to fold and write and the other four
 beside the 4.4 s that each process pays to read, decode and check the log."""
 assert tuple(sorted(REPLAYED))[-len(SECOND_PART) :] == SECOND_PART
 
+
+PART_MODULE = "ledger.audit.replay_part"
+"""The second process, as `python -m PART_MODULE`."""
 
 IMPORTED = b"imported\n"
 """The second process's first line: it has taken the snapshot."""
@@ -107,12 +107,8 @@ class Parted:
 
     async def abandon(self) -> None:
         """Stop the second process if it still runs."""
-        if self.second is not None and self.second.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.second.kill()
-            await self.second.wait()
         if self.second is not None:
-            _let_go(self.second)
+            await stop(self.second)
 
 
 def cores() -> int:
@@ -150,12 +146,12 @@ async def replay_parted(
         job = Job(
             dsn, exported, end, list(SECOND_PART), str(directory), budget, as_of, business_date
         )
-        second = await _start(job)
-        parted = Parted(Fold(), second, directory)
+        first = [proj for name, proj in REPLAYED.items() if name not in SECOND_PART]
+        second = await start(PART_MODULE, job)
+        parted = Parted(Fold(first, budget=budget), second, directory)
         try:
-            first = [proj for name, proj in REPLAYED.items() if name not in SECOND_PART]
-            folder = ChainFold(Fold(first, budget=budget), as_of, None, business_date)
-            parted.fold = await fold_through(conn, folder, end, progress)
+            folder = ChainFold(parted.fold, as_of, None, business_date)
+            await fold_through(conn, folder, end, progress)
             # The snapshot lives as long as this transaction: the second must have taken
             # it before it ends (it says so at once; nothing on a failure).
             assert second.stdout is not None
@@ -174,37 +170,8 @@ async def _exported_snapshot(conn: asyncpg.Connection) -> str:
     return exported
 
 
-async def _start(job: Job) -> asyncio.subprocess.Process:
-    # The job goes on stdin: the DSN may carry a password, which argv would show to `ps`.
-    second = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ledger.audit.replay_part",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert second.stdin is not None
-    # One line, and the pipe left open: the second process stops at once when it
-    # closes, which it does when this process ends, however it ends (child_process.py).
-    second.stdin.write(msgspec.json.encode(job) + b"\n")
-    await second.stdin.drain()
-    return second
-
-
-def _let_go(second: asyncio.subprocess.Process) -> None:
-    # Once it has ended: closing its stdin then tells it nothing.
-    if second.stdin is not None and not second.stdin.is_closing():
-        second.stdin.close()
-
-
 async def _outcome(second: asyncio.subprocess.Process, said: bytes) -> Outcome:
-    # Not communicate(): it would close the second's stdin, which tells it to stop.
-    assert second.stdout is not None
-    assert second.stderr is not None
-    out, err = await asyncio.gather(second.stdout.read(), second.stderr.read())
-    await second.wait()
-    _let_go(second)
+    out, err = await finish(second)
     lines = (said + out).strip().splitlines()
     try:
         outcome = msgspec.json.decode(lines[-1], type=Outcome) if lines else None
@@ -214,10 +181,6 @@ async def _outcome(second: asyncio.subprocess.Process, said: bytes) -> Outcome:
         # What it died of: the last line of its traceback.
         died = last_line(err)
         raise ReplayError(f"the replay's second process failed (exit {second.returncode}): {died}")
-    if outcome.error == "lookup":
-        raise LookupError(outcome.message)
-    if outcome.error == "spill":
-        raise SpillError(outcome.message)
     if outcome.error is not None:
-        raise ReplayError(outcome.message)
+        raise refusal(outcome.error, outcome.message)
     return outcome

@@ -11,8 +11,6 @@ the event loop nothing: posts then kept 250 to 265 a second, p99 12 ms.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sys
 from typing import Any
 
@@ -20,10 +18,8 @@ import asyncpg
 import msgspec
 
 from ledger import aio
-from ledger.audit.child_process import answer, last_line, read_job
-from ledger.audit.replay import ReplayError
+from ledger.audit.child_process import answer, finish, last_line, read_job, refusal, start, stop
 from ledger.audit.state import state_at
-from projections.spill import SpillError
 
 MODULE = "ledger.audit.state_process"
 """What the service runs, as `python -m MODULE`."""
@@ -47,7 +43,7 @@ class StateAnswer(msgspec.Struct, frozen=True, omit_defaults=True):
 
     body: dict[str, Any] | None = None
     error: str | None = None
-    """'replay' or 'spill': which error the service raises in turn."""
+    """Which error the service raises in turn (child_process.answer and refusal)."""
     message: str = ""
 
 
@@ -58,37 +54,17 @@ class FoldFailed(Exception):
 async def state_elsewhere(dsn: str, position: int, name: str, ident: str) -> dict[str, Any] | None:
     """`state_at(position, name=ident)` on the database at `dsn`, folded in a process of
     its own. Raises ReplayError and SpillError as `state_at` does, FoldFailed otherwise."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        MODULE,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    assert child.stderr is not None
+    child = await start(MODULE, StateJob(dsn, position, name, ident))
     try:
-        # The job on one line and the pipe left open: the child stops when it closes.
-        child.stdin.write(msgspec.json.encode(StateJob(dsn, position, name, ident)) + b"\n")
-        await child.stdin.drain()
-        out, err = await asyncio.gather(child.stdout.read(), child.stderr.read())
-        await child.wait()
+        out, err = await finish(child)
     finally:
-        if child.returncode is None:  # the request was cancelled or timed out
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-            await child.wait()
-        child.stdin.close()
+        await stop(child)  # when the request was cancelled or timed out
     try:
         answer = msgspec.json.decode(out, type=StateAnswer)
     except msgspec.DecodeError:
         raise FoldFailed(f"exit {child.returncode}: {last_line(err)}") from None
-    if answer.error == "spill":
-        raise SpillError(answer.message)
     if answer.error is not None:
-        raise ReplayError(answer.message)
+        raise refusal(answer.error, answer.message)
     return answer.body
 
 

@@ -11,14 +11,14 @@ import asyncpg
 import pytest
 
 from events.business import business_date
-from ledger.audit.child_process import ORPHANED
+from ledger.audit.child_process import ORPHANED, start
 from ledger.audit.replay import ReplayError, replay
 from ledger.audit.replay_parts import (
     IMPORTED,
+    PART_MODULE,
     SECOND_PART,
     Job,
     _outcome,
-    _start,
     replay_parted,
 )
 from ledger.audit.state_file import write_state, write_state_parted
@@ -124,7 +124,7 @@ async def test_a_second_process_refuses_what_is_not_a_snapshot_id_before_taking_
     parts = tmp_path / "parts"
     parts.mkdir()
     job = Job(runtime.dsn, "1'; SELECT 1; --", 10, ["programs"], str(parts), 1 << 20)
-    second = await _start(job)
+    second = await start(PART_MODULE, job)
     assert second.stdout is not None
     first_line = await second.stdout.readline()
     with pytest.raises(ReplayError, match="not a snapshot id"):
@@ -149,7 +149,8 @@ async def test_a_second_process_stops_at_once_when_the_first_is_gone(
             exported = await exporter.fetchval("SELECT pg_export_snapshot()")
             # The second's scan of the log waits on this lock: it is folding, not done.
             await su.execute("LOCK TABLE event_log IN ACCESS EXCLUSIVE MODE")
-            second = await _start(Job(runtime.dsn, exported, head, ["programs"], str(parts), 1))
+            job = Job(runtime.dsn, exported, head, ["programs"], str(parts), 1)
+            second = await start(PART_MODULE, job)
             assert second.stdin is not None
             assert second.stdout is not None
             assert await second.stdout.readline() == IMPORTED
