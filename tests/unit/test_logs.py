@@ -4,7 +4,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import structlog
@@ -138,3 +138,47 @@ def test_a_json_line_is_written_whatever_its_values_hold() -> None:
     assert line["weird"].startswith("<object object at ")
     assert (line["n"], line["lone"]) == (3, "\ud800")
     assert line["event"] == "odd"
+
+
+KEY_ID = "lk_0123456789abcdef"
+KEY_SECRET = "S3cretS3cretS3cretS3cretS3cretS3cretS3cret_"
+
+
+def test_a_key_quoted_inside_text_keeps_its_id_and_loses_its_secret() -> None:
+    event = redact(event=f"refused {KEY_ID}_{KEY_SECRET} at the door")
+    assert event["event"] == f"refused {KEY_ID}_{REDACTED} at the door"
+
+
+def test_a_bearer_token_inside_text_is_redacted() -> None:
+    assert redact(event="sent 'Bearer abc.def' twice")["event"] == f"sent 'Bearer {REDACTED}' twice"
+
+
+def test_an_authorization_header_quoted_in_text_loses_its_whole_value() -> None:
+    line = "  b'Authorization: Basic dXNlcjpwYXNz\\x00x'"
+    assert redact(event=line)["event"] == f"  b'Authorization: {REDACTED}'"
+
+
+def test_plain_text_is_left_as_it_is() -> None:
+    text = "GET /v1/guarantees/G-1 answered 200 for http://127.0.0.1:8080/v1"
+    assert redact(event=text)["event"] == text
+
+
+def _raise_quoting_a_key() -> None:
+    # As aiohttp's parser does for a header line it cannot read.
+    line = f"b'Authorization: Bearer {KEY_ID}_{KEY_SECRET}\\x00'"
+    raise ValueError(f"Invalid header value char:\n  {line}")
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_a_traceback_quoting_a_key_is_written_without_it(
+    log_stream: io.StringIO, fmt: Literal["json", "console"]
+) -> None:
+    configure_logging(fmt, stream=log_stream)
+    try:
+        _raise_quoting_a_key()
+    except ValueError:
+        logging.getLogger("aiohttp.server").exception("Error handling request from %s", "peer")
+    text = log_stream.getvalue()
+    assert "Invalid header value char" in text
+    assert "_raise_quoting_a_key" in text  # the traceback itself is kept
+    assert KEY_SECRET not in text

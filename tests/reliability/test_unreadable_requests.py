@@ -1,0 +1,55 @@
+"""A request the HTTP parser cannot read is refused, and its Authorization header, which
+the parser quotes in its error, never reaches the service's log."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.service import create_key
+from tests.reliability.harness import Service
+
+
+@pytest.fixture
+def service(db_dsn: str, tmp_path: Path) -> Iterator[Service]:
+    """One `ledger serve` process on the test database, logging to a file."""
+    running = Service(db_dsn, tmp_path / "service.log")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def _raw_request(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+
+
+async def test_a_key_in_a_header_the_parser_refuses_is_answered_400_and_never_logged(
+    service: Service, db_dsn: str
+) -> None:
+    key = create_key(db_dsn, "--role", "admin")
+    secret = key.split("_", 2)[2]
+    # A control character in the header's value: aiohttp's parser refuses the request
+    # before any handler runs, and its error quotes the whole header line.
+    answer = await _raw_request(
+        service.url,
+        b"GET /v1/programs HTTP/1.1\r\nHost: ledger\r\n"
+        b"Authorization: Bearer " + key.encode() + b"\x00\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
+    service.stop()  # every line written
+    log = service.log.read_text()
+    assert "Invalid header value char" in log  # the refusal was logged...
+    assert secret not in log  # ...without the key it quoted
+    assert "Authorization: [redacted]" in log
