@@ -81,7 +81,9 @@ async def run_service(settings: Settings, dsn: str) -> None:
     configure_logging(settings.log_format)
     first_key = await prepare_store(dsn)
     signer = await log_signer(dsn, settings)
-    log.info("log identity", origin=signer.name, verifier_key=signer.verifier().encode())
+    # "verifier", not "verifier_key": a field named like a key is redacted, and this one
+    # is public, for witnesses and verifiers to take from the log.
+    log.info("log identity", origin=signer.name, verifier=signer.verifier().encode())
     if first_key is not None:
         # Printed once, to stdout (logs go to stderr): only its hash is stored.
         print("New ledger: an admin API key was created. It is shown only now, keep it safe:")

@@ -1,9 +1,12 @@
-"""A request the HTTP parser cannot read is refused, and its Authorization header, which
-the parser quotes in its error, never reaches the service's log."""
+"""What a service's log says about keys: a request the HTTP parser cannot read is refused,
+and its Authorization header, which the parser quotes in its error, never reaches the
+log; the log's public verifier key does, readable."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +56,21 @@ async def test_a_key_in_a_header_the_parser_refuses_is_answered_400_and_never_lo
     assert "Invalid header value char" in log  # the refusal was logged...
     assert secret not in log  # ...without the key it quoted
     assert "Authorization: [redacted]" in log
+
+
+async def test_the_log_names_the_public_verifier_key_it_starts_with(
+    service: Service, db_dsn: str
+) -> None:
+    key = create_key(db_dsn, "--role", "auditor")
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        service.url + "/v1/log/key", headers={"Authorization": f"Bearer {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        verifier = answer.read().decode().strip()
+    service.stop()
+    started = [
+        json.loads(line)
+        for line in service.log.read_text().splitlines()
+        if line.startswith("{") and '"log identity"' in line
+    ]
+    assert [line["verifier"] for line in started] == [verifier]
