@@ -8,11 +8,15 @@ import asyncpg
 import msgspec
 
 from events.stored import Actor
+from events.types import IDENT_PATTERN
 from ledger.http.auth import READ_ROLES, STAFF_ROLES
 from ledger.http.problems import Problem
 
-_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_STREAM = re.compile(r"^(institution|program|sme|guarantee)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+STREAM_PATTERN = r"^(institution|program|sme|guarantee)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""Pattern of the stream ids events are written to: a kind, a dash, an identifier."""
+
+_IDENT = re.compile(IDENT_PATTERN)
+_STREAM = re.compile(STREAM_PATTERN)
 
 
 def known_shape(ident: str, *, stream: bool = False) -> None:

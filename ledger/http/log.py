@@ -23,7 +23,8 @@ from ledger.tlog.tiles import parse_tile_path, tile_path
 routes = web.RouteTableDef()
 
 TEXT = "text/plain"
-_MAX = 2**62
+MAX_POSITION = 2**62
+"""The largest position or tree size a request may name."""
 _RETRY = {"Retry-After": "1"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
@@ -75,8 +76,8 @@ async def checkpoint_at(request: web.Request) -> web.Response:
     """The checkpoint signed at `size`, with its cosignatures; 404 if none was."""
     await authenticate(request)
     raw = request.match_info["size"]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= _MAX or raw[0] == "0":
-        raise invalid("path.size", f"must be a whole number from 1 to {_MAX}")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_POSITION or raw[0] == "0":
+        raise invalid("path.size", f"must be a whole number from 1 to {MAX_POSITION}")
     async with read_connection(request) as conn:
         signed = await checkpoints.at_size(conn, int(raw))
         if signed is None:
@@ -90,8 +91,8 @@ async def inclusion(request: web.Request) -> web.Response:
     await authenticate(request)
     if "position" not in request.query:
         raise invalid("query.position", "required: the log position (from 1) to prove")
-    position = int_param(request, "position", 1, 1, _MAX)
-    size = optional_int(request, "size", 1, _MAX)
+    position = int_param(request, "position", 1, 1, MAX_POSITION)
+    size = optional_int(request, "size", 1, MAX_POSITION)
     async with read_connection(request) as conn:
         sealed = await tree.tree_size(conn)
         if size is None:
@@ -119,8 +120,8 @@ async def consistency(request: web.Request) -> web.Response:
     for name in ("from", "to"):
         if name not in request.query:
             raise invalid(f"query.{name}", "required: a tree size from 1")
-    old = int_param(request, "from", 1, 1, _MAX)
-    new = int_param(request, "to", 1, 1, _MAX)
+    old = int_param(request, "from", 1, 1, MAX_POSITION)
+    new = int_param(request, "to", 1, 1, MAX_POSITION)
     if old > new:
         raise invalid("query.from", f"must be at most to ({new})")
     async with read_connection(request) as conn:
@@ -141,7 +142,7 @@ async def tile(request: web.Request) -> web.Response:
         wanted = parse_tile_path(path)
     except FormatError as exc:
         raise Problem("not-found", f"no tile {path}: {exc}") from None
-    if wanted.index >= _MAX >> 8:
+    if wanted.index >= MAX_POSITION >> 8:
         raise Problem("not-found", f"tile {path} lies beyond any log this ledger can hold")
     async with read_connection(request) as conn:
         try:

@@ -7,9 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
+from events.types import IDENT_PATTERN, SME_ID_PATTERN
+from ledger.http.access import STREAM_PATTERN
 from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
 from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
 from ledger.http.events import MAX_BODY
+from ledger.http.log import MAX_POSITION
 from ledger.http.openapi_op import Op
 from ledger.http.openapi_operations import OPERATIONS
 from ledger.http.openapi_schemas import REF, components
@@ -76,12 +79,41 @@ def _problems(status: int) -> dict[str, Any]:
     }
 
 
+_IDENTIFIER = (
+    {"type": "string", "pattern": IDENT_PATTERN},
+    "an identifier: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'",
+)
+PATH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
+    "institution_id": _IDENTIFIER,
+    "program_id": _IDENTIFIER,
+    "guarantee_id": _IDENTIFIER,
+    "claim_id": _IDENTIFIER,
+    "sme_id": (
+        {"type": "string", "pattern": SME_ID_PATTERN},
+        "the SME's 18-character unified social credit code",
+    ),
+    "stream_id": (
+        {"type": "string", "pattern": STREAM_PATTERN},
+        "institution-, program-, sme- or guarantee- and the identifier",
+    ),
+    "event_id": ({"type": "string", "format": "uuid"}, "the event's id, a UUID"),
+    "size": (
+        {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
+        "a tree size, from 1",
+    ),
+}
+"""What each path parameter may be, and says: an id of another shape names nothing
+(404), a size out of range is refused (422). Others are plain strings."""
+
+
+def _path_parameter(name: str) -> dict[str, Any]:
+    schema, description = PATH_PARAMS.get(name, ({"type": "string"}, ""))
+    param = {"name": name, "in": "path", "required": True, "schema": schema}
+    return param | {"description": description} if description else param
+
+
 def _operation(op: Op) -> dict[str, Any]:
-    params: list[dict[str, Any]] = [
-        {"name": seg[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-        for seg in op.path.split("/")
-        if seg.startswith("{")
-    ]
+    params = [_path_parameter(seg[1:-1]) for seg in op.path.split("/") if seg.startswith("{")]
     params += [
         {"name": n, "in": "query", "required": False, "schema": s, "description": d}
         for n, s, d in op.query

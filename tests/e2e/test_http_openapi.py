@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from ledger.demo import database_keys, run_demo
 from ledger.http.app import create_app
 from ledger.store.identity import establish
 from tests import pg
-from tests.e2e.conftest import FAST
+from tests.e2e.conftest import FAST, Keys
 
 CHECKS = [
     checks.not_a_server_error,
@@ -51,6 +53,68 @@ async def test_every_event_type_has_a_documented_envelope(client: TestClient[Any
     for type_ in PAYLOADS:
         envelope = schemas[f"Posted.{type_}"]
         assert envelope["properties"]["type"] == {"const": type_}
+
+
+
+# A path, a value of the documented shape that names nothing, one of another shape, and
+# what the answer to that one says.
+UNSHAPED = "the id has a shape no event can give"
+SHAPED = [
+    ("/v1/guarantees/{}", "G-2025.unknown_1", "-starts-with-a-dash", UNSHAPED),
+    ("/v1/claims/{}", "C9", "x" * 65, UNSHAPED),
+    ("/v1/programs/{}", "P.unknown", "has space", UNSHAPED),
+    ("/v1/institutions/{}/position", "I-unknown", "a%2Fb", UNSHAPED),
+    ("/v1/smes/{}/exposure", "91500000MA5U000009", "91500000ma5u00000", "no SME"),
+    ("/v1/streams/{}", "guarantee-G-unknown", "loan-G-1", UNSHAPED),
+    ("/v1/events/{}/proof", "00000000-0000-4000-8000-000000000000", "not-a-uuid", "not a UUID"),
+]
+
+
+@pytest.mark.parametrize(("path", "shaped", "other", "said"), SHAPED)
+async def test_a_path_id_of_the_documented_shape_is_looked_up_and_another_names_nothing(
+    client: TestClient[Any, Any], keys: Keys, path: str, shaped: str, other: str, said: str
+) -> None:
+    doc = await (await client.get("/v1/openapi.json")).json()
+    [param] = [p for p in doc["paths"][_template(path)]["get"]["parameters"] if p["in"] == "path"]
+    schema = param["schema"]
+    if "pattern" in schema:
+        assert re.fullmatch(schema["pattern"].strip("^$"), shaped)
+        assert not re.fullmatch(schema["pattern"].strip("^$"), urllib.parse.unquote(other))
+    else:
+        assert schema == {"type": "string", "format": "uuid"}
+    headers = await keys.role("admin")
+    looked_up = await client.get(path.format(shaped), headers=headers)
+    refused = await client.get(path.format(other), headers=headers)
+    assert (looked_up.status, refused.status) == (404, 404)
+    assert "shape" not in (await looked_up.json())["detail"]
+    assert said in (await refused.json())["detail"]
+
+
+def _template(path: str) -> str:
+    # The documented path of a route: its one parameter named as the document names it.
+    names = {
+        "/v1/guarantees/{}": "guarantee_id",
+        "/v1/claims/{}": "claim_id",
+        "/v1/programs/{}": "program_id",
+        "/v1/institutions/{}/position": "institution_id",
+        "/v1/smes/{}/exposure": "sme_id",
+        "/v1/streams/{}": "stream_id",
+        "/v1/events/{}/proof": "event_id",
+    }
+    return path.replace("{}", "{" + names[path] + "}")
+
+
+async def test_a_checkpoint_size_is_documented_as_the_whole_number_it_must_be(
+    client: TestClient[Any, Any], keys: Keys
+) -> None:
+    doc = await (await client.get("/v1/openapi.json")).json()
+    [param] = doc["paths"]["/v1/log/checkpoints/{size}"]["get"]["parameters"]
+    assert (param["schema"]["type"], param["schema"]["minimum"]) == ("integer", 1)
+    headers = await keys.role("auditor")
+    for size in ("0", "x", str(param["schema"]["maximum"] + 1)):
+        answer = await client.get(f"/v1/log/checkpoints/{size}", headers=headers)
+        assert answer.status == 422
+        assert (await answer.json())["errors"][0]["path"] == "path.size"
 
 
 class LiveServer:
