@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bench.service import create_key
 from tests.reliability.harness import Service, new_id, stored_event_ids
@@ -19,17 +16,6 @@ NASTY = [
     'B-1"; TRUNCATE event_log CASCADE; --',
     "$1); DELETE FROM streams; --",
 ]
-
-
-@pytest.fixture
-def service(db_dsn: str, tmp_path: Path) -> Iterator[Service]:
-    """One `ledger serve` process on the test database."""
-    running = Service(db_dsn, tmp_path / "service.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def test_injection_strings_in_ids_are_refused_and_in_names_stored_verbatim(

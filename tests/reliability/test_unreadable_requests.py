@@ -7,24 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from bench.service import create_key
 from tests.reliability.harness import Service
-
-
-@pytest.fixture
-def service(db_dsn: str, tmp_path: Path) -> Iterator[Service]:
-    """One `ledger serve` process on the test database, logging to a file."""
-    running = Service(db_dsn, tmp_path / "service.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def _raw_request(url: str, request: bytes) -> bytes:
