@@ -13,6 +13,7 @@ from typing import Any, Literal, TextIO
 
 import msgspec
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 REDACTED = "[redacted]"
@@ -217,6 +218,7 @@ def configure_logging(
     )
 
     handler = _LedgerHandler(out)
+    handler.addFilter(_refused_request)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *_shared_processors()],
@@ -230,6 +232,27 @@ def configure_logging(
     root.setLevel(level_no)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(level_no, logging.WARNING))
+
+
+def _refused_request(record: logging.LogRecord) -> bool:
+    """A request aiohttp's parser refused (a client's malformed HTTP, answered 400 before
+    any handler runs) as one warning saying what was wrong, where aiohttp logs an error
+    with a traceback that quotes the offending line of the request."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+        peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        what = (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg, record.args = (
+            "http request refused: %s (status %d, from %s)",
+            (
+                what,
+                exc.code,
+                peer,
+            ),
+        )
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def _is_tty(stream: TextIO) -> bool:

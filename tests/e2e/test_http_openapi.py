@@ -55,7 +55,6 @@ async def test_every_event_type_has_a_documented_envelope(client: TestClient[Any
         assert envelope["properties"]["type"] == {"const": type_}
 
 
-
 # A path, a value of the documented shape that names nothing, one of another shape, and
 # what the answer to that one says.
 UNSHAPED = "the id has a shape no event can give"

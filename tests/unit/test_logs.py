@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pytest
 import structlog
+from aiohttp.http_exceptions import BadHttpMessage
 
 from ledger.logs import REDACTED, configure_logging, is_secret_key, redact_secrets
 
@@ -182,3 +183,33 @@ def test_a_traceback_quoting_a_key_is_written_without_it(
     assert "Invalid header value char" in text
     assert "_raise_quoting_a_key" in text  # the traceback itself is kept
     assert KEY_SECRET not in text
+
+
+def test_a_request_the_http_parser_refuses_is_one_warning_without_a_traceback(
+    log_stream: io.StringIO,
+) -> None:
+    configure_logging("json", stream=log_stream)
+    header = f"b'Authorization: Bearer {KEY_ID}_{KEY_SECRET}\\x00'"
+    try:
+        raise BadHttpMessage(f"Invalid header value char:\n\n  {header}\n       ^")
+    except BadHttpMessage:
+        logging.getLogger("aiohttp.server").exception("Error handling request from %s", "127.0.0.1")
+    [line] = lines(log_stream)
+    assert line["level"] == "warning"
+    assert (
+        line["event"]
+        == "http request refused: Invalid header value char (status 400, from 127.0.0.1)"
+    )
+    assert "exception" not in line
+    assert "Authorization" not in log_stream.getvalue()
+
+
+def test_other_errors_keep_their_level_and_traceback(log_stream: io.StringIO) -> None:
+    configure_logging("json", stream=log_stream)
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        logging.getLogger("aiohttp.server").exception("Error handling request from %s", "peer")
+    [line] = lines(log_stream)
+    assert (line["level"], line["event"]) == ("error", "Error handling request from peer")
+    assert "RuntimeError: a bug" in line["exception"]
