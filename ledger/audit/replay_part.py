@@ -20,6 +20,7 @@ from ledger.audit.child_process import answer, read_job
 from ledger.audit.replay import ChainFold, ReplayError, fold_through
 from ledger.audit.replay_parts import IMPORTED, Job, Outcome
 from ledger.audit.state_file import write_docs
+from ledger.collector import set_aside_start_up
 from projections.fold import Fold
 from projections.registry import REPLAYED
 
@@ -55,6 +56,8 @@ async def fold_part(job: Job) -> int:
 
 def main() -> int:
     """Run the job on stdin's first line; print its Outcome; stop if stdin closes first."""
+    # A long fold: its full collections need not walk start-up's objects.
+    set_aside_start_up()
     job = msgspec.json.decode(read_job(), type=Job)
     return answer(
         lambda: Outcome(position=aio.run(fold_part(job))),

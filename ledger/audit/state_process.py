@@ -20,6 +20,7 @@ import msgspec
 from ledger import aio
 from ledger.audit.child_process import answer, finish, last_line, read_job, refusal, start, stop
 from ledger.audit.state import state_at
+from ledger.collector import set_aside_start_up
 
 MODULE = "ledger.audit.state_process"
 """What the service runs, as `python -m MODULE`."""
@@ -82,6 +83,8 @@ async def _fold(job: StateJob) -> dict[str, Any] | None:
 
 def main() -> int:
     """Fold the job on stdin's first line; print its StateAnswer."""
+    # A long fold: its full collections need not walk start-up's objects.
+    set_aside_start_up()
     job = msgspec.json.decode(read_job(), type=StateJob)
     return answer(
         lambda: StateAnswer(body=aio.run(_fold(job))),
