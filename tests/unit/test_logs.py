@@ -10,7 +10,8 @@ import pytest
 import structlog
 from aiohttp.http_exceptions import BadHttpMessage
 
-from ledger.logs import REDACTED, configure_logging, is_secret_key, redact_secrets
+from ledger.log_redaction import REDACTED, is_secret_key, redact_secrets
+from ledger.logs import configure_logging
 
 
 def redact(**event: Any) -> dict[str, Any]:
