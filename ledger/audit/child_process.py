@@ -70,19 +70,23 @@ def _let_go(child: asyncio.subprocess.Process) -> None:
         child.stdin.close()
 
 
-def _stop_when_orphaned() -> None:
+def _stop_when_orphaned(job: bytes, orphaned: Callable[[bytes], object] | None) -> None:
     # On the descriptor itself: a daemon thread blocked in sys.stdin's buffered reader
     # holds its lock, and the interpreter then aborts at exit.
     fd = sys.stdin.fileno()
     while os.read(fd, 4096):
         pass
+    if orphaned is not None:
+        with contextlib.suppress(Exception):  # stopping is what matters now
+            orphaned(job)
     os._exit(ORPHANED)
 
 
-def read_job() -> bytes:
-    """The job on standard input's first line; from then on, stop when stdin closes."""
+def read_job(orphaned: Callable[[bytes], object] | None = None) -> bytes:
+    """The job on standard input's first line; from then on, stop when stdin closes (the
+    starter is gone), first calling `orphaned` with the job to take back what it left."""
     line = sys.stdin.buffer.readline()
-    threading.Thread(target=_stop_when_orphaned, daemon=True).start()
+    threading.Thread(target=_stop_when_orphaned, args=(line, orphaned), daemon=True).start()
     return line
 
 

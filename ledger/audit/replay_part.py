@@ -8,6 +8,7 @@ of JSON (an Outcome) on standard output.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -54,11 +55,17 @@ async def fold_part(job: Job) -> int:
     return fold.position
 
 
+def _take_back(line: bytes) -> None:
+    # The first process is gone (killed, say): nobody will copy these parts in or delete
+    # them, nor the directory it made for them beside the output.
+    shutil.rmtree(msgspec.json.decode(line, type=Job).directory, ignore_errors=True)
+
+
 def main() -> int:
     """Run the job on stdin's first line; print its Outcome; stop if stdin closes first."""
     # A long fold: its full collections need not walk start-up's objects.
     set_aside_start_up()
-    job = msgspec.json.decode(read_job(), type=Job)
+    job = msgspec.json.decode(read_job(_take_back), type=Job)
     return answer(
         lambda: Outcome(position=aio.run(fold_part(job))),
         lambda error, message: Outcome(error=error, message=message),

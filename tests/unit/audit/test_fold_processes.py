@@ -18,7 +18,7 @@ def test_the_second_process_of_a_replay_sets_start_up_aside_before_it_folds(
 ) -> None:
     # A job it refuses at once (not a snapshot id): it answers without a database.
     job = Job("postgresql://nowhere/x", "nope", 10, ["programs"], "/tmp", 1 << 20, None, None)
-    monkeypatch.setattr(replay_part, "read_job", lambda: msgspec.json.encode(job))
+    monkeypatch.setattr(replay_part, "read_job", lambda *_: msgspec.json.encode(job))
     assert gc.get_freeze_count() == 0
     assert replay_part.main() == 0
     assert gc.get_freeze_count() > 0
