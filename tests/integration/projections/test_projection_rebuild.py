@@ -159,9 +159,11 @@ async def test_a_read_model_that_cannot_be_written_stops_the_rebuild_and_nothing
 
     async def read_only() -> asyncpg.Connection:
         # Read models with nothing to write in this log never notice; the others fail.
-        writer = await connect(runtime.dsn)
+        # Read-only from its start: with a statement between opening and handing it over,
+        # a task cancelled there (another read model failed first) never got its writer
+        # back to close.
+        writer = await connect(runtime.dsn, default_transaction_read_only="on")
         opened.append(writer)
-        await writer.execute("SET default_transaction_read_only = on")
         return writer
 
     with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
