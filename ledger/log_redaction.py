@@ -22,9 +22,9 @@ _WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[^@/\s]+@")
 # Credentials inside running text: a library's message or a traceback may quote a
 # request's header line (aiohttp's parser does, for a header it cannot read). The
-# secret after a ledger key's id, the token after "Bearer ", and the value of an
-# Authorization header are hidden; the key's id (lk_ and 16 hex digits) stays, to
-# say whose key it was.
+# secret after a ledger key's id, the token after "Bearer ", and the whole value of
+# an Authorization header are hidden; elsewhere a key's id (lk_ and 16 hex digits)
+# stays, to say whose key it was.
 _IN_TEXT = (
     re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\r\n\"']+"),
     re.compile(r"(?i)(\bbearer\s+)[^\s\"'\\,;]+"),

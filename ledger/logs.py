@@ -140,14 +140,8 @@ def _refused_request(record: logging.LogRecord) -> bool:
         peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
         what = (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
         record.levelno, record.levelname = logging.WARNING, "WARNING"
-        record.msg, record.args = (
-            "http request refused: %s (status %d, from %s)",
-            (
-                what,
-                exc.code,
-                peer,
-            ),
-        )
+        record.msg = "http request refused: %s (status %d, from %s)"
+        record.args = (what, exc.code, peer)
         record.exc_info, record.exc_text = None, None
     return True
 
