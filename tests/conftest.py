@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 import structlog
 
+from bench.service import Service
 from ledger.runtime import Runtime, running
 from ledger.store.identity import establish
 from ledger.tlog.keys import Signer
@@ -93,3 +94,14 @@ async def runtime(db_dsn: str, log_signer: Signer) -> AsyncIterator[Runtime]:
     """A running ledger (pool, sealer signing checkpoints, waiter) on the test's database."""
     async with running(db_dsn, signer=log_signer) as rt:
         yield rt
+
+
+@pytest.fixture
+def service(db_dsn: str, tmp_path: Path) -> Iterator[Service]:
+    """One `ledger serve` process on the test database, logging to tmp_path/service.log."""
+    running_service = Service(db_dsn, tmp_path / "service.log")
+    running_service.start()
+    try:
+        yield running_service
+    finally:
+        running_service.stop()

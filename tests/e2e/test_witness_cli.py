@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bench.service import create_key
 from ledger.tlog.keys import parse_signer
@@ -18,17 +16,6 @@ from tests.e2e.ledger_cli import run_ledger
 from tests.e2e.witnesses import registration
 from tests.factory import institution
 from tests.reliability.harness import Service
-
-
-@pytest.fixture
-def served(db_dsn: str, tmp_path: Path) -> Iterator[Service]:
-    """One `ledger serve` process on the test database."""
-    service = Service(db_dsn, tmp_path / "service.log")
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
 
 
 async def _post(url: str, key: str, body: object) -> None:
@@ -61,26 +48,26 @@ async def test_keygen_writes_a_0600_key_and_prints_its_verifier_key(tmp_path: Pa
 
 
 async def test_a_witness_cosigns_twice_as_the_log_grows(
-    served: Service, db_dsn: str, tmp_path: Path
+    service: Service, db_dsn: str, tmp_path: Path
 ) -> None:
     """Round one trusts the first checkpoint; round two proves the grown one consistent."""
     key_file, state = tmp_path / "witness.key", tmp_path / "state"
     vkey = (await run_ledger("witness", "keygen", "--name", "fw", "--out", str(key_file))).out
     admin = create_key(db_dsn, "--role", "admin")
     reader = create_key(db_dsn, "--role", "reader")
-    await _post(served.url, admin, registration("W-FUND", vkey.strip()))
+    await _post(service.url, admin, registration("W-FUND", vkey.strip()))
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {reader}"}) as s:
-        log_key = (await (await s.get(f"{served.url}/v1/log/key")).text()).strip()
-    args = ["witness", "--url", served.url, "--api-key", reader, "--log-key", log_key]
+        log_key = (await (await s.get(f"{service.url}/v1/log/key")).text()).strip()
+    args = ["witness", "--url", service.url, "--api-key", reader, "--log-key", log_key]
     args += ["--witness-key", str(key_file), "--state", str(state), "--once"]
     for size in (1, 4):
-        await _post(served.url, admin, [institution(f"B-{size}-{i}") for i in range(3)])
-        await _checkpoint(served.url, reader, size + 3)
+        await _post(service.url, admin, [institution(f"B-{size}-{i}") for i in range(3)])
+        await _checkpoint(service.url, reader, size + 3)
         ran = await run_ledger(*args)
         assert ran.code == 0, ran.err
         assert "cosigned checkpoint" in ran.out
         assert "PRIVATE" not in ran.err
-    note = await _checkpoint(served.url, reader, 7)
+    note = await _checkpoint(service.url, reader, 7)
     lines = [s.name for s in parse(note).signatures]
     assert lines[1:] == ["fw"], note
     cosigned_size = int((state / "cosigned-checkpoint").read_text().split("\n")[1])
