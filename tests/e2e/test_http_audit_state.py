@@ -43,6 +43,15 @@ async def _unavailable(r: Any) -> dict[str, Any]:
     return body
 
 
+async def _guarantee_at(client: Client, keys: Keys, position: int) -> Any:
+    """An auditor's GET /v1/audit/state of G-NAT-001 at `position`."""
+    return await client.get(
+        "/v1/audit/state",
+        params={"position": position, "guarantee_id": "G-NAT-001"},
+        headers=await keys.role("auditor"),
+    )
+
+
 async def test_guarantee_state_before_and_after_its_default(client: Client, keys: Keys) -> None:
     positions = await _load_demo(client, keys)
     auditor = await keys.role("auditor")
@@ -66,11 +75,7 @@ async def test_a_guarantee_not_yet_issued_at_that_position_is_404(
     client: Client, keys: Keys
 ) -> None:
     positions = await _load_demo(client, keys)
-    r = await client.get(
-        "/v1/audit/state",
-        params={"position": positions["issue G-NAT-001"] - 1, "guarantee_id": "G-NAT-001"},
-        headers=await keys.role("auditor"),
-    )
+    r = await _guarantee_at(client, keys, positions["issue G-NAT-001"] - 1)
     assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
 
 
@@ -153,11 +158,7 @@ async def test_a_fold_with_no_room_for_its_temporary_file_is_503_to_retry(
     monkeypatch.setattr(fold, "SETTLE_EVERY", 1)
     monkeypatch.setattr(fold, "HELD_BYTES", -1)  # spill at the first settling
     monkeypatch.setattr(Spill, "model", unwritable)
-    r = await client.get(
-        "/v1/audit/state",
-        params={"position": positions["default G-NAT-001"], "guarantee_id": "G-NAT-001"},
-        headers=await keys.role("auditor"),
-    )
+    r = await _guarantee_at(client, keys, positions["default G-NAT-001"])
     body = await _unavailable(r)
     assert "temporary file" in body["detail"]
 
@@ -190,11 +191,7 @@ async def test_a_state_not_there_yet_is_404_when_folded_in_a_process_of_its_own(
 ) -> None:
     positions = await _load_demo(client, keys)
     monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
-    r = await client.get(
-        "/v1/audit/state",
-        params={"position": positions["issue G-NAT-001"] - 1, "guarantee_id": "G-NAT-001"},
-        headers=await keys.role("auditor"),
-    )
+    r = await _guarantee_at(client, keys, positions["issue G-NAT-001"] - 1)
     assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
 
 
@@ -206,11 +203,7 @@ async def test_a_broken_chain_is_409_when_the_state_is_folded_in_a_process_of_it
     async with tamper.superuser(db_dsn) as su:
         await tamper.change_body(su, at, b"G-NAT-001", b"G-NAT-00X")
     monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
-    r = await client.get(
-        "/v1/audit/state",
-        params={"position": at, "guarantee_id": "G-NAT-001"},
-        headers=await keys.role("auditor"),
-    )
+    r = await _guarantee_at(client, keys, at)
     body = await r.json()
     assert (r.status, body["type"]) == (409, "/problems/invalid-state")
     assert f"position {at}" in body["detail"]
@@ -222,11 +215,7 @@ async def test_a_process_that_cannot_fold_the_state_is_503_saying_what_it_died_o
     positions = await _load_demo(client, keys)
     monkeypatch.setattr(state_process, "ELSEWHERE_FROM", 0)
     monkeypatch.setattr(state_process, "MODULE", "ledger.audit.no_such_module")
-    r = await client.get(
-        "/v1/audit/state",
-        params={"position": positions["issue G-NAT-001"], "guarantee_id": "G-NAT-001"},
-        headers=await keys.role("auditor"),
-    )
+    r = await _guarantee_at(client, keys, positions["issue G-NAT-001"])
     body = await _unavailable(r)
     assert "No module named ledger.audit.no_such_module" in body["detail"]
 
