@@ -102,10 +102,20 @@ def render(figures: dict[str, Any]) -> list[str]:
         lines.append(
             f"| single posts, concurrency {c} | {off['events_per_s']:.0f} | "
             f"{on['events_per_s']:.0f} | {m['slower_pct']} | "
-            f"{off['cpu_us'].get('service', '')}, {on['cpu_us'].get('service', '')} | "
-            f"{off['cpu_us'].get('total', '')}, {on['cpu_us'].get('total', '')} |"
+            f"{_us(off, 'service')}, {_us(on, 'service')} | "
+            f"{_us(off, 'total')}, {_us(on, 'total')} |"
         )
     return lines
+
+
+def _us(side: dict[str, Any], part: str) -> str:
+    """A side's CPU per post in `part`, in whole microseconds (blank if not measured).
+
+    A median of an even number of windows is the mean of two floats, which would
+    otherwise print as 1255.3000000000002.
+    """
+    value = side["cpu_us"].get(part)
+    return "" if value is None else f"{value:.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,3 +51,15 @@ def test_the_table_has_a_row_per_concurrency() -> None:
     assert [line.split(" | ")[0] for line in lines[3:]] == [
         f"| single posts, concurrency {c}" for c in CONCURRENCY
     ]
+
+
+def test_the_table_gives_cpu_per_post_in_whole_microseconds() -> None:
+    windows = {
+        "off": [_window(1000.0, 1255.1), _window(1000.0, 1255.5)],
+        "on": [_window(990.0, 1256.2), _window(990.0, 1256.4)],
+    }
+    figures = {"rounds": 2, "seconds": 1.5} | {
+        f"single_c{c}": _compare(windows) for c in CONCURRENCY
+    }
+    cells = render(figures)[3].split(" | ")
+    assert cells[4:] == ["1255, 1256", "3766, 3769 |"]
