@@ -15,6 +15,7 @@ from ledger.auth.keys import count_keys, create_key
 from ledger.collector import set_aside_start_up
 from ledger.commands import CommandError
 from ledger.config import Settings
+from ledger.http import unreadable
 from ledger.http.app import create_app
 from ledger.logs import configure_logging
 from ledger.store.identity import IdentityError, establish
@@ -99,7 +100,7 @@ async def run_service(settings: Settings, dsn: str) -> None:
         read_max_lag=settings.read_max_lag_s,
     )
     projector = await projection_process.start(dsn)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = unreadable.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

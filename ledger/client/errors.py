@@ -69,6 +69,12 @@ class MalformedJson(ProblemError):
     slug = "malformed-json"
 
 
+class MalformedRequest(ProblemError):
+    """400: the request is not readable HTTP (its framing, not its body)."""
+
+    slug = "malformed-request"
+
+
 class Unauthorized(ProblemError):
     """401: no key, or an unknown or revoked key."""
 
@@ -181,6 +187,7 @@ BY_SLUG: dict[str, type[ProblemError]] = {
     cls.slug: cls
     for cls in (
         MalformedJson,
+        MalformedRequest,
         Unauthorized,
         Forbidden,
         NotFound,

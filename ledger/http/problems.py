@@ -15,6 +15,7 @@ PROBLEM_TYPE = "application/problem+json"
 
 TITLES: dict[str, str] = {
     "malformed-json": "Body is not JSON",
+    "malformed-request": "Request is not readable HTTP",
     "unauthorized": "Missing or unknown API key",
     "forbidden": "Not allowed for this key",
     "not-found": "Not found",
@@ -38,6 +39,7 @@ TITLES: dict[str, str] = {
 
 SLUG_STATUS: dict[str, int] = {
     "malformed-json": 400,
+    "malformed-request": 400,
     "unauthorized": 401,
     "forbidden": 403,
     "not-found": 404,

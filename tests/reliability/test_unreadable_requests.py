@@ -1,6 +1,6 @@
-"""What a service's log says about keys: a request the HTTP parser cannot read is refused,
-and its Authorization header, which the parser quotes in its error, never reaches the
-log; the log's public verifier key does, readable."""
+"""What a service's log says about keys: a request the HTTP parser cannot read is refused
+with a problem document, and its Authorization header, which the parser quotes in its
+error, never reaches the log; the log's public verifier key does, readable."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def _raw_request(url: str, request: bytes) -> bytes:
         writer.close()
 
 
-async def test_a_key_in_a_header_the_parser_refuses_is_answered_400_and_never_logged(
+async def test_a_key_in_a_header_the_parser_refuses_is_answered_with_a_problem_never_logged(
     service: Service, db_dsn: str
 ) -> None:
     key = create_key(db_dsn, "--role", "admin")
@@ -36,6 +36,10 @@ async def test_a_key_in_a_header_the_parser_refuses_is_answered_400_and_never_lo
         b"Authorization: Bearer " + key.encode() + b"\x00\r\n\r\n",
     )
     assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/problem+json" in head
+    assert json.loads(body)["type"] == "/problems/malformed-request"
+    assert secret.encode() not in answer
     service.stop()  # every line written
     log = service.log.read_text()
     [refused] = [json.loads(line) for line in log.splitlines() if "request refused" in line]

@@ -1,0 +1,72 @@
+"""Requests the HTTP parser cannot read, answered with problem+json like every refusal.
+
+aiohttp refuses a request it cannot parse (a control character in a header, a line
+too long, a malformed request line) before any handler or middleware runs, and
+answers it with a text/plain 400. aiohttp offers no hook for that answer, so the
+service's runner makes its connections with a request handler whose `handle_error`
+gives the problem+json the ledger's clients read everywhere else. What aiohttp does
+besides (logging the refusal, closing the connection, giving up when an answer was
+already begun) is kept: the handler calls aiohttp's own first.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from ledger.http.problems import Problem, problem_response
+
+DETAIL_LIMIT = 200
+"""At most this many characters of the parser's reason go into the answer."""
+
+
+def unreadable_problem(status: int, exc: BaseException | None) -> Problem:
+    """The problem that answers a request refused before any handler ran.
+
+    The reason is the first line of the parser's message: the lines after it quote the
+    request itself, an Authorization header's value included.
+    """
+    if isinstance(exc, HttpProcessingError) and 400 <= status < 500:
+        reason = (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
+        return Problem(
+            "malformed-request",
+            f"the request is not readable HTTP/1.1: {reason[:DETAIL_LIMIT]}",
+            status=status,
+        )
+    if status == 503:
+        return Problem("service-unavailable", "the service cannot answer now; retry later")
+    return Problem("internal-error", "the request could not be answered", status=status)
+
+
+class ProblemRequestHandler(web.RequestHandler):
+    """aiohttp's connection handler, answering what it refuses with problem+json."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """aiohttp's handling (it logs, and raises if an answer was begun), then ours."""
+        super().handle_error(request, status, exc, message)
+        answer = problem_response(unreadable_problem(status, exc))
+        answer.force_close()
+        return answer
+
+
+class _ProblemServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        # As web.Server makes its handlers, with the same settings.
+        return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class AppRunner(web.AppRunner):
+    """web.AppRunner whose server answers unreadable requests with problem+json."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # The app's own server, made as aiohttp makes it; only its handlers' class
+        # differs (tests/unit/test_http_unreadable.py sees to it on each aiohttp).
+        server.__class__ = _ProblemServer
+        return server
