@@ -10,7 +10,8 @@ from aiohttp import web
 
 from ledger.http.problems import invalid
 
-_INT = re.compile(r"^[0-9]{1,18}$")
+# Up to 19 digits: the highest bound any parameter has is 2**62 (4611686018427387904).
+_INT = re.compile(r"^[0-9]{1,19}$")
 _NUMBER = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6})?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MOMENT = re.compile(
