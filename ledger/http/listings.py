@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from events.types import IDENT_PATTERN
 from ledger.http.access import guarantee_parties_of, known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
@@ -24,7 +25,7 @@ from ledger.http.schemas import json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
 
-_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_IDENT = re.compile(IDENT_PATTERN)
 
 MAX_LIST = 1000
 """Most items one list answers with."""

@@ -115,7 +115,7 @@ def _path_parameter(name: str) -> dict[str, Any]:
 def _operation(op: Op) -> dict[str, Any]:
     params = [_path_parameter(seg[1:-1]) for seg in op.path.split("/") if seg.startswith("{")]
     params += [
-        {"name": n, "in": "query", "required": False, "schema": s, "description": d}
+        {"name": n, "in": "query", "required": n in op.required, "schema": s, "description": d}
         for n, s, d in op.query
     ]
     params += [

@@ -32,9 +32,10 @@ LOG_OPERATIONS: tuple[Op, ...] = (
         {200: "InclusionProof"},
         (*_READ, 409),
         query=(
-            ("position", _SIZE, "the log position to prove (required)"),
+            ("position", _SIZE, "the log position to prove"),
             ("size", _SIZE, "the tree size (default: the latest checkpoint's)"),
         ),
+        required=("position",),
     ),
     Op(
         "get",
@@ -43,9 +44,10 @@ LOG_OPERATIONS: tuple[Op, ...] = (
         {200: "ConsistencyProof"},
         _READ,
         query=(
-            ("from", _SIZE, "the smaller tree size (required)"),
-            ("to", _SIZE, "the larger tree size (required)"),
+            ("from", _SIZE, "the smaller tree size"),
+            ("to", _SIZE, "the larger tree size"),
         ),
+        required=("from", "to"),
     ),
     Op(
         "get",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from events.types import IDENT_PATTERN
+
 READ = (401, 403, 404, 422, 503)
 """The problems of a read route."""
 
@@ -24,6 +26,8 @@ class Op:
     secured: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     headers: tuple[tuple[str, dict[str, Any], str], ...] = ()
+    required: tuple[str, ...] = ()
+    """The query parameters the operation refuses to go without (422 when absent)."""
 
 
 def integer(low: int, high: int) -> dict[str, Any]:
@@ -36,3 +40,7 @@ MIN_POSITION = (
     integer(0, 2**62),
     "wait (a few seconds) until the read model reflects this position",
 )
+
+
+AFTER_ID: dict[str, Any] = {"type": "string", "pattern": f"^({IDENT_PATTERN[1:-1]})?$"}
+"""A list's `after` cursor: an id (as listings.py checks it), or empty for the first page."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from ledger.http import readmodel_schemas, schemas
 from ledger.http.events import MAX_LIMIT, MAX_WAIT
 from ledger.http.openapi_log_operations import LOG_OPERATIONS
+from ledger.http.openapi_op import AFTER_ID, Op
 from ledger.http.openapi_op import MIN_POSITION as _MIN_POSITION
 from ledger.http.openapi_op import READ as _READ
-from ledger.http.openapi_op import Op
 from ledger.http.openapi_op import integer as _int
 
 OPERATIONS: tuple[Op, ...] = (
@@ -200,7 +200,7 @@ OPERATIONS: tuple[Op, ...] = (
         {200: "object"},
         (401, 404, 422, 503),
         query=(
-            ("after", {"type": "string"}, "SMEs after this id (default: from the first)"),
+            ("after", AFTER_ID, "SMEs after this id (default: from the first)"),
             ("limit", _int(1, 1000), "at most this many (default 100)"),
         ),
     ),
@@ -211,7 +211,7 @@ OPERATIONS: tuple[Op, ...] = (
         {200: "object"},
         (401, 404, 422, 503),
         query=(
-            ("after", {"type": "string"}, "guarantees after this id (default: from the first)"),
+            ("after", AFTER_ID, "guarantees after this id (default: from the first)"),
             ("limit", _int(1, 1000), "at most this many (default 100)"),
         ),
     ),

@@ -58,7 +58,8 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> list[str]:
     if params:
         lines += ["| parameter | in | type | meaning |", "| --- | --- | --- | --- |"]
         for p in params:
-            where = p["in"]
+            # A path parameter always is; a query parameter says so when it is.
+            where = p["in"] + (", required" if p["in"] == "query" and p["required"] else "")
             lines.append(
                 f"| `{p['name']}` | {where} | {_cell(_type(p['schema']))} "
                 f"| {_cell(p.get('description', ''))} |"

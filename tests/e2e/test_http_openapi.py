@@ -108,6 +108,59 @@ async def test_a_checkpoint_size_is_documented_as_the_whole_number_it_must_be(
         assert (await answer.json())["errors"][0]["path"] == "path.size"
 
 
+REQUIRED_QUERY = [
+    ("/v1/log/proof/inclusion", "position", "?size=1"),
+    ("/v1/log/proof/consistency", "from", "?to=1"),
+    ("/v1/log/proof/consistency", "to", "?from=1"),
+]
+
+
+@pytest.mark.parametrize(("path", "name", "without"), REQUIRED_QUERY)
+async def test_a_query_parameter_the_service_cannot_go_without_is_documented_required(
+    client: TestClient[Any, Any], keys: Keys, path: str, name: str, without: str
+) -> None:
+    doc = await (await client.get("/v1/openapi.json")).json()
+    [param] = [p for p in doc["paths"][path]["get"]["parameters"] if p["name"] == name]
+    assert param["required"] is True
+    answer = await client.get(path + without, headers=await keys.role("auditor"))
+    assert answer.status == 422
+    assert (await answer.json())["errors"][0]["path"] == f"query.{name}"
+
+
+async def test_a_position_up_to_the_documented_maximum_is_accepted(
+    client: TestClient[Any, Any], keys: Keys
+) -> None:
+    doc = await (await client.get("/v1/openapi.json")).json()
+    [after] = [p for p in doc["paths"]["/v1/events"]["get"]["parameters"] if p["name"] == "after"]
+    highest = after["schema"]["maximum"]
+    headers = await keys.role("auditor")
+    for value in (highest - 1, highest):  # 19 digits each
+        answer = await client.get(f"/v1/events?after={value}", headers=headers)
+        assert answer.status == 200, await answer.text()
+        assert (await answer.json())["events"] == []
+    beyond = await client.get(f"/v1/events?after={highest + 1}", headers=headers)
+    assert beyond.status == 422
+
+
+async def test_a_list_cursor_is_documented_as_the_id_or_empty_the_service_takes(
+    client: TestClient[Any, Any], keys: Keys
+) -> None:
+    doc = await (await client.get("/v1/openapi.json")).json()
+    cursors = [
+        p["schema"]
+        for path in ("/v1/smes", "/v1/smes/{sme_id}/guarantees")
+        for p in doc["paths"][path]["get"]["parameters"]
+        if p["name"] == "after"
+    ]
+    assert cursors[0] == cursors[1]  # both lists check their cursor alike (listings.py)
+    pattern = re.compile(cursors[0]["pattern"])
+    headers = await keys.role("admin")
+    for value, status in (("", 200), ("G-NAT-001", 200), ("\\", 422), ("-x", 422)):
+        assert bool(pattern.search(value)) is (status == 200)
+        answer = await client.get("/v1/smes", params={"after": value}, headers=headers)
+        assert answer.status == status, (value, await answer.text())
+
+
 class LiveServer:
     """The app served on a real port from its own thread and event loop."""
 
