@@ -12,7 +12,9 @@ from ledger.http.problems import invalid
 
 # Up to 19 digits: the highest bound any parameter has is 2**62 (4611686018427387904).
 _INT = re.compile(r"^[0-9]{1,19}$")
-_NUMBER = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,6})?$")
+# A decimal number as JSON and Python write one (str(0.00001) is "1e-05"), bounded in
+# length; no sign, NaN or infinity.
+_NUMBER = re.compile(r"^(?=.{1,32}$)[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MOMENT = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}"

@@ -125,6 +125,10 @@ async def test_wrong_method_is_a_405_problem_naming_the_allowed_ones(client: Cli
         "wait=31",
         "wait=nan",
         "wait=-1",
+        "wait=inf",
+        "wait=1e999",
+        "wait=4e1",
+        "wait=" + "0" * 40,
         "after=1&after=2",
         "after=" + "9" * 40,
     ],
@@ -136,6 +140,15 @@ async def test_bad_log_query_is_422_naming_the_parameter(
     assert r.status == 422
     problem = await r.json(content_type=None)
     assert problem["errors"][0]["path"].startswith("query.")
+
+
+@pytest.mark.parametrize("wait", ["0", "0.25", "1e-05", "2.5E-1", "2.778480951723176e-308"])
+async def test_a_wait_written_as_json_or_python_writes_a_number_is_taken(
+    client: Client, keys: Keys, wait: str
+) -> None:
+    r = await client.get(f"/v1/events?after=99&wait={wait}", headers=await keys.role("auditor"))
+    assert r.status == 200, await r.text()
+    assert (await r.json())["events"] == []
 
 
 @pytest.mark.parametrize(
