@@ -152,6 +152,19 @@ async def test_wrong_credit_code_check_character_is_422(client: Client, keys: Ke
     assert body["errors"][0]["path"] == "$.data.sme_id"
 
 
+async def test_an_id_ending_in_a_line_break_is_422_and_stores_nothing(
+    client: Client, keys: Keys
+) -> None:
+    # As a poster reading ids line by line from a file, unstripped, would send it.
+    event = institution("B-1\n")
+    event["data"]["name"] = "Bank One"
+    body = await _refused(client, event, await keys.role("admin"))
+    _problem(body, "validation-error", 422)
+    assert [e["path"] for e in body["errors"]] == ["$.data.institution_id"]
+    r = await client.get("/v1/events", headers=await keys.role("auditor"))
+    assert (await r.json())["events"] == []
+
+
 async def test_more_than_the_batch_limit_is_422(client: Client, keys: Keys) -> None:
     events = [institution(f"B-{i}") for i in range(MAX_BATCH + 1)]
     body = await _refused(client, events, await keys.role("admin"))
