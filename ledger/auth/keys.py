@@ -53,7 +53,7 @@ def _digest(secret: str) -> bytes:
 
 def split_key(presented: str) -> tuple[str, str] | None:
     """The (key id, secret) of a well-formed key, or None."""
-    match = _KEY.match(presented)
+    match = _KEY.fullmatch(presented)
     return None if match is None else (match["id"], match["secret"])
 
 
@@ -107,7 +107,7 @@ async def list_keys(conn: asyncpg.Connection) -> list[KeyInfo]:
 
 async def revoke_key(conn: asyncpg.Connection, key_id: str) -> KeyInfo:
     """Revoke a key from now on (revoking twice keeps the first time)."""
-    if not _KEY_ID.match(key_id):
+    if not _KEY_ID.fullmatch(key_id):
         raise KeyRefused(f"{key_id!r} is not a key id (16 hex digits, as `ledger keys list` shows)")
     row = await conn.fetchrow(
         """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())

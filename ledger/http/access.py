@@ -25,7 +25,7 @@ def known_shape(ident: str, *, stream: bool = False) -> None:
     Checked before the database sees it: such text can never name anything, and
     some of it (NUL, lone surrogates) the database cannot even compare.
     """
-    if not (_STREAM if stream else _IDENT).match(ident):
+    if not (_STREAM if stream else _IDENT).fullmatch(ident):
         what = "stream" if stream else "such resource"
         raise Problem("not-found", f"no {what}: the id has a shape no event can give")
 

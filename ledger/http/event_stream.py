@@ -63,7 +63,7 @@ def resume_position(request: web.Request) -> int:
     last_id = last_id.strip()
     if not last_id:
         return after  # an EventSource that has received nothing yet sends it empty
-    if not _DIGITS.match(last_id) or int(last_id) > MAX_POSITION:
+    if not _DIGITS.fullmatch(last_id) or int(last_id) > MAX_POSITION:
         raise invalid(
             "header.Last-Event-ID", f"must be a position (a whole number from 0 to {MAX_POSITION})"
         )

@@ -42,7 +42,7 @@ def _json(body: dict[str, Any]) -> web.Response:
 
 def _after(request: web.Request) -> str:
     after = text_param(request, "after") or ""
-    if after and not _IDENT.match(after):
+    if after and not _IDENT.fullmatch(after):
         raise invalid("query.after", "must be an id: letters, digits, '.', '_' or '-'")
     return after
 

@@ -162,7 +162,7 @@ async def event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof@v1 in the latest checkpoint (auditor, admin, its parties)."""
     actor = await authenticate(request)
     event_id = request.match_info["event_id"]
-    if not _UUID.match(event_id):
+    if not _UUID.fullmatch(event_id):
         raise Problem("not-found", "no event: the id is not a UUID")
     async with read_connection(request) as conn:
         event = await find_event(conn, event_id)

@@ -34,7 +34,7 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     raw = _one(request, name)
     if raw is None:
         return default
-    if not _INT.match(raw) or not low <= int(raw) <= high:
+    if not _INT.fullmatch(raw) or not low <= int(raw) <= high:
         raise invalid(f"query.{name}", f"must be a whole number from {low} to {high}")
     return int(raw)
 
@@ -51,7 +51,7 @@ def seconds_param(request: web.Request, name: str, default: float, high: float) 
     raw = _one(request, name)
     if raw is None:
         return default
-    value = float(raw) if _NUMBER.match(raw) else math.nan
+    value = float(raw) if _NUMBER.fullmatch(raw) else math.nan
     if not 0 <= value <= high:
         raise invalid(f"query.{name}", f"must be a number of seconds from 0 to {high:g}")
     return value
@@ -68,7 +68,7 @@ def date_param(request: web.Request, name: str) -> dt.date | None:
     if raw is None:
         return None
     try:
-        if not _DATE.match(raw):
+        if not _DATE.fullmatch(raw):
             raise ValueError
         return dt.date.fromisoformat(raw)
     except ValueError:
@@ -81,7 +81,7 @@ def moment_param(request: web.Request, name: str, *, now: dt.datetime) -> dt.dat
     if raw is None:
         return None
     try:
-        if not _MOMENT.match(raw):
+        if not _MOMENT.fullmatch(raw):
             raise ValueError
         moment = dt.datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:

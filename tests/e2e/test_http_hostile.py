@@ -129,6 +129,8 @@ async def test_wrong_method_is_a_405_problem_naming_the_allowed_ones(client: Cli
         "wait=1e999",
         "wait=4e1",
         "wait=" + "0" * 40,
+        "wait=1%0A",
+        "after=5%0A",
         "after=1&after=2",
         "after=" + "9" * 40,
     ],
