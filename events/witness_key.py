@@ -25,9 +25,9 @@ def witness_key_problem(key: str) -> str | None:
     if len(fields) != 3:
         return "is not a verifier key <name>+<8 hex>+<base64> (see `ledger witness keygen`)"
     name, hex_id, material = fields
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return "the key name is empty or holds a space or a plus"
-    if not _HEX_ID.match(hex_id):
+    if not _HEX_ID.fullmatch(hex_id):
         return "the key id is not 8 lowercase hex digits"
     try:
         raw = base64.b64decode(material, validate=True)

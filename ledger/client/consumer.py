@@ -35,7 +35,7 @@ class _Queries:
     """The helper's statements on its position table (a name checked against _NAME)."""
 
     def __init__(self, table: str) -> None:
-        if not _NAME.match(table):
+        if not _NAME.fullmatch(table):
             raise ValueError(f"table must be a plain lower-case SQL name, got {table!r}")
         self.create = f"""CREATE TABLE IF NOT EXISTS {table} (
                             consumer   text PRIMARY KEY,

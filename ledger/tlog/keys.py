@@ -26,7 +26,7 @@ _NAME = re.compile(r"^[^\s+]+$")
 
 def check_name(name: str) -> None:
     """Refuse a key name that is empty or holds a space or a plus."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise NoteError(f"key name {name!r} is empty or holds a space or a plus")
 
 

@@ -35,6 +35,8 @@ def test_the_example_key_is_a_cosignature_key() -> None:
         ("not a key", "is not a verifier key"),
         ("a b+6f89b152+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", "space or a plus"),
         ("fund-witness+6F89B152+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", "8 lowercase hex"),
+        ("fund-witness\n+6f89b152+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", "space or a plus"),
+        ("fund-witness+6f89b152\n+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", "8 lowercase hex"),
         ("fund-witness+6f89b152+not*base64", "not base64"),
         ("fund-witness+6f89b153+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4", "does not match"),
         ("fund-witness+6f89b152+" + base64.b64encode(b"\x04" + bytes(31)).decode(), "0x04"),

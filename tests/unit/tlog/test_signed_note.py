@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.tlog.errors import NoteError
-from ledger.tlog.keys import generate_signer, parse_signer, parse_verifier
+from ledger.tlog.keys import check_name, generate_signer, parse_signer, parse_verifier
 from ledger.tlog.note import open_note, parse, sign
 from tests.unit.tlog import vectors
 
@@ -92,3 +92,9 @@ def test_generated_key_signs_and_verifies() -> None:
     open_note(note, [signer.verifier()])
     with pytest.raises(NoteError):
         open_note(note.replace("hello", "hellp"), [signer.verifier()])
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a+b", "log\n", "log\t"])
+def test_a_key_name_with_a_space_a_plus_or_a_line_break_is_refused(name: str) -> None:
+    with pytest.raises(NoteError, match="space or a plus"):
+        check_name(name)
