@@ -14,7 +14,7 @@ PERIOD_FORMS = "a year (2025), a quarter (2025-Q2) or a month (2025-06)"
 
 def period_dates(text: str) -> tuple[dt.date, dt.date]:
     """The first and last business dates of a period; ValueError saying what is wrong."""
-    found = _PERIOD.match(text)
+    found = _PERIOD.fullmatch(text)
     if found is None or int(found["year"]) < 1:
         raise ValueError(f"{text!r} is not a period: give {PERIOD_FORMS}")
     year = int(found["year"])

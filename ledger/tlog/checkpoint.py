@@ -38,7 +38,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size, root = lines
     if not origin:
         raise FormatError("the checkpoint's origin line is empty")
-    if not _SIZE.match(size):
+    if not _SIZE.fullmatch(size):
         raise FormatError(f"the checkpoint's size {size!r} is not a decimal")
     raw = b64.decode(root, "the checkpoint's root", FormatError)
     if len(raw) != HASH_SIZE:

@@ -60,7 +60,7 @@ def parse_proof(text: str | bytes) -> ProofFile:
     if at < len(lines) and lines[at].startswith("extra "):
         extra = _b64(lines[at][len("extra ") :], "the extra line")
         at += 1
-    match = _INDEX.match(lines[at]) if at < len(lines) else None
+    match = _INDEX.fullmatch(lines[at]) if at < len(lines) else None
     if match is None:
         raise FormatError("the proof has no `index N` line where one is due")
     hashes = []

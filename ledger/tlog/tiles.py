@@ -84,16 +84,16 @@ _LAST = re.compile(r"^[0-9]{3}$")
 def parse_tile_path(path: str) -> Tile:
     """The tile named by `<L>/<N>[.p/<W>]`; FormatError naming what is not canonical."""
     level_text, _, rest = path.partition("/")
-    if not _LEVEL.match(level_text) or int(level_text) > MAX_LEVEL:
+    if not _LEVEL.fullmatch(level_text) or int(level_text) > MAX_LEVEL:
         raise FormatError(f"tile level {level_text!r} is not a decimal from 0 to {MAX_LEVEL}")
     width = TILE_WIDTH
     if ".p/" in rest:
         rest, _, width_text = rest.partition(".p/")
-        if not _WIDTH.match(width_text) or not 1 <= int(width_text) <= TILE_WIDTH - 1:
+        if not _WIDTH.fullmatch(width_text) or not 1 <= int(width_text) <= TILE_WIDTH - 1:
             raise FormatError(f"partial tile width {width_text!r} is not a decimal from 1 to 255")
         width = int(width_text)
     elements = rest.split("/")
-    if not _LAST.match(elements[-1]) or not all(_ELEMENT.match(e) for e in elements[:-1]):
+    if not _LAST.fullmatch(elements[-1]) or not all(_ELEMENT.fullmatch(e) for e in elements[:-1]):
         raise FormatError(f"tile index {rest!r} is not 3-digit elements, all but the last x###")
     if len(elements) > 1 and elements[0] == "x000":
         raise FormatError(f"tile index {rest!r} has a leading zero element")

@@ -29,7 +29,7 @@ def test_a_period_covers_its_first_to_its_last_day(
 
 
 @pytest.mark.parametrize(
-    "bad", ["2025-Q5", "2025-Q0", "2025-13", "2025-6", "25", "0000", "", "2025-q2"]
+    "bad", ["2025-Q5", "2025-Q0", "2025-13", "2025-6", "25", "0000", "", "2025-q2", "2025-Q2\n"]
 )
 def test_anything_else_is_refused_saying_what_a_period_looks_like(bad: str) -> None:
     with pytest.raises(ValueError, match=r"2025-Q2"):

@@ -44,6 +44,9 @@ def test_paths_round_trip() -> None:
         "a/000",
         "0/000.p/",
         "0/",
+        "0/000\n",
+        "0\n/000",
+        "0/000.p/5\n",
     ],
 )
 def test_non_canonical_paths_are_refused(bad: str) -> None:
