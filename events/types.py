@@ -55,10 +55,11 @@ pattern does and the check character, and says which part is wrong. Matching
 it as well cost a fifth of decoding an SME's event (replay decodes millions).
 """
 
-# One line, no control characters, not blank: names end up in reports and logs.
-_LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f]+$"
-# Free text may span lines, but NUL and other control characters are refused.
-_TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+# One line, no control characters (C0, DEL and C1, NEL among them) and no Unicode line
+# or paragraph separator, not blank: names end up in reports and logs.
+_LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
+# Free text may span lines (LF, CR, tab), but NUL and other control characters are refused.
+_TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+$"
 
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_LINE_PATTERN)]
 """A display name: one non-blank line of at most 200 characters."""

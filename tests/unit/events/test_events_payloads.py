@@ -190,7 +190,10 @@ def test_unknown_category_is_refused() -> None:
     assert refused_at("sme.eligibility_recorded", data) == "$.data.category"
 
 
-@pytest.mark.parametrize("name", ["", "   ", "a\u0000b", "line\nbreak", "x" * 201])
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", "a\u0000b", "line\nbreak", "x" * 201, "next\u0085line", "a\u2028b", "c1\u009bx"],
+)
 def test_blank_multiline_or_long_names_are_refused(name: str) -> None:
     assert refused_at("sme.registered", example("sme.registered", name=name)) == "$.data.name"
 
@@ -199,7 +202,7 @@ def test_names_may_use_any_script() -> None:
     assert decode_one("sme.registered", example("sme.registered", name="重庆光电科技有限公司"))
 
 
-@pytest.mark.parametrize("reason", ["", " \n ", "x" * 1001, "bad\u0000byte"])
+@pytest.mark.parametrize("reason", ["", " \n ", "x" * 1001, "bad\u0000byte", "c1\u009bx"])
 def test_blank_long_or_nul_reasons_are_refused(reason: str) -> None:
     data = example("claim.rejected", reason=reason)
     assert refused_at("claim.rejected", data) == "$.data.reason"
