@@ -15,6 +15,7 @@ import structlog
 from aiohttp.http_exceptions import HttpProcessingError
 from structlog.typing import EventDict, Processor
 
+from ledger.http.unreadable import parser_reason
 from ledger.log_redaction import redact_exception, redact_secrets
 
 # Loggers of libraries whose INFO lines tell an operator nothing they can act on.
@@ -138,7 +139,7 @@ def _refused_request(record: logging.LogRecord) -> bool:
     exc = record.exc_info[1] if record.exc_info else None
     if isinstance(exc, HttpProcessingError):
         peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-        what = (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
+        what = parser_reason(exc)
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.msg = "http request refused: %s (status %d, from %s)"
         record.args = (what, exc.code, peer)

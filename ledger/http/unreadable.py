@@ -20,17 +20,18 @@ DETAIL_LIMIT = 200
 """At most this many characters of the parser's reason go into the answer."""
 
 
-def unreadable_problem(status: int, exc: BaseException | None) -> Problem:
-    """The problem that answers a request refused before any handler ran.
+def parser_reason(exc: HttpProcessingError) -> str:
+    """Why the parser refused a request: the first line of its message. The lines after
+    it quote the request itself, an Authorization header's value included."""
+    return (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
 
-    The reason is the first line of the parser's message: the lines after it quote the
-    request itself, an Authorization header's value included.
-    """
+
+def unreadable_problem(status: int, exc: BaseException | None) -> Problem:
+    """The problem that answers a request refused before any handler ran."""
     if isinstance(exc, HttpProcessingError) and 400 <= status < 500:
-        reason = (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
         return Problem(
             "malformed-request",
-            f"the request is not readable HTTP/1.1: {reason[:DETAIL_LIMIT]}",
+            f"the request is not readable HTTP/1.1: {parser_reason(exc)[:DETAIL_LIMIT]}",
             status=status,
         )
     if status == 503:
