@@ -27,7 +27,6 @@ from events.stored import (
     to_json_dict,
 )
 from events.terms import terms_errors
-from events.whole_patterns import whole_pattern_errors
 
 __all__ = [
     "MAX_BATCH",
@@ -130,9 +129,6 @@ def _payload_or_errors(
         payload = _PAYLOADS[type_].decode(data)
     except msgspec.ValidationError as exc:
         return [field_error(exc, path)]
-    unmatched = whole_pattern_errors(payload, path)
-    if unmatched:
-        return unmatched
     if isinstance(payload, ProgramRegistered | ProgramAmended):
         errors = terms_errors(payload.terms, f"{path}.terms")
         if errors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -31,10 +32,34 @@ LeverageX100 = Annotated[
 Year = Annotated[int, Meta(ge=2000, le=2200, description="Calendar year, 2000..2200")]
 """A calendar year of business dates."""
 
-IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-"""Pattern of institution, program, guarantee and claim identifiers."""
 
-Ident = Annotated[str, Meta(pattern=IDENT_PATTERN, description="Identifier")]
+def exact(pattern: str) -> str:
+    """`pattern` as published (JSON Schema's, ECMA-262), written for Python's `re` to
+    mean the same: its final `$` as `\\Z`.
+
+    msgspec matches a field's pattern with `re.search`, where `$` also matches just
+    before a final newline: "G-1\\n" passed `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$` and
+    would have been stored as an id of its own, beside "G-1". In ECMA-262 `$` is the
+    end of the text, so the published pattern stays the one the API states, and
+    `published_pattern` turns this form back into it.
+    """
+    if not pattern.endswith("$") or pattern.endswith("\\$"):
+        raise ValueError(f"pattern {pattern!r} does not end with an anchor")
+    return pattern[:-1] + "\\Z"
+
+
+def published_pattern(pattern: str) -> str:
+    """The pattern as published for one made by `exact` (others are returned unchanged)."""
+    return pattern[:-2] + "$" if pattern.endswith("\\Z") else pattern
+
+
+IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""Pattern of institution, program, guarantee and claim identifiers, as published."""
+
+IDENT = re.compile(exact(IDENT_PATTERN))
+"""IDENT_PATTERN matched whole, for ids read from paths and queries."""
+
+Ident = Annotated[str, Meta(pattern=exact(IDENT_PATTERN), description="Identifier")]
 """An institution, program, guarantee or claim identifier."""
 
 SME_ID_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
@@ -61,13 +86,13 @@ _LINE_PATTERN = r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
 # Free text may span lines (LF, CR, tab), but NUL and other control characters are refused.
 _TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+$"
 
-Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=_LINE_PATTERN)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=exact(_LINE_PATTERN))]
 """A display name: one non-blank line of at most 200 characters."""
 
-Reference = Annotated[str, Meta(min_length=1, max_length=200, pattern=_LINE_PATTERN)]
+Reference = Annotated[str, Meta(min_length=1, max_length=200, pattern=exact(_LINE_PATTERN))]
 """A document reference (e.g. a recommendation letter number): one non-blank line."""
 
-Reason = Annotated[str, Meta(min_length=1, max_length=1000, pattern=_TEXT_PATTERN)]
+Reason = Annotated[str, Meta(min_length=1, max_length=1000, pattern=exact(_TEXT_PATTERN))]
 """A free-text reason of at most 1000 characters, not blank."""
 
 Role = Literal["bank", "guarantor", "reguarantor", "national_fund", "compensation_pool"]

@@ -8,14 +8,13 @@ import asyncpg
 import msgspec
 
 from events.stored import Actor
-from events.types import IDENT_PATTERN
+from events.types import IDENT
 from ledger.http.auth import READ_ROLES, STAFF_ROLES
 from ledger.http.problems import Problem
 
 STREAM_PATTERN = r"^(institution|program|sme|guarantee)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """Pattern of the stream ids events are written to: a kind, a dash, an identifier."""
 
-_IDENT = re.compile(IDENT_PATTERN)
 _STREAM = re.compile(STREAM_PATTERN)
 
 
@@ -25,7 +24,7 @@ def known_shape(ident: str, *, stream: bool = False) -> None:
     Checked before the database sees it: such text can never name anything, and
     some of it (NUL, lone surrogates) the database cannot even compare.
     """
-    if not (_STREAM if stream else _IDENT).fullmatch(ident):
+    if not (_STREAM if stream else IDENT).fullmatch(ident):
         what = "stream" if stream else "such resource"
         raise Problem("not-found", f"no {what}: the id has a shape no event can give")
 

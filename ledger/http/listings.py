@@ -8,13 +8,12 @@ shows exactly what the read model routes show.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from events.types import IDENT_PATTERN
+from events.types import IDENT
 from ledger.http.access import guarantee_parties_of, known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
@@ -24,8 +23,6 @@ from ledger.http.readmodel_schemas import GuaranteeSummary, ProgramSummary
 from ledger.http.schemas import json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
-
-_IDENT = re.compile(IDENT_PATTERN)
 
 MAX_LIST = 1000
 """Most items one list answers with."""
@@ -42,7 +39,7 @@ def _json(body: dict[str, Any]) -> web.Response:
 
 def _after(request: web.Request) -> str:
     after = text_param(request, "after") or ""
-    if after and not _IDENT.fullmatch(after):
+    if after and not IDENT.fullmatch(after):
         raise invalid("query.after", "must be an id: letters, digits, '.', '_' or '-'")
     return after
 

@@ -10,6 +10,7 @@ from events.envelope import MAX_BATCH, Envelope
 from events.errors import FieldError
 from events.payloads import PAYLOADS
 from events.stored import LogEntry
+from events.types import published_pattern
 from ledger.http import readmodel_schemas, schemas
 from ledger.http.audit import STATE_BODIES
 from ledger.http.problems import ProblemBody
@@ -123,4 +124,19 @@ def components() -> dict[str, Any]:
         "digest); with compare=filed both, with the changes and late events.",
         "oneOf": [_ref(cls.__name__) for cls in STATEMENT_ANSWERS],
     }
-    return dict(sorted(found.items()))
+    return {name: _published(found[name]) for name in sorted(found)}
+
+
+def _published(schema: Any) -> Any:
+    """`schema` with each pattern as published: the API's own, read as ECMA-262 reads it
+    (the decoders match the same patterns written for Python, see events.types.exact)."""
+    if isinstance(schema, dict):
+        return {
+            key: published_pattern(value)
+            if key == "pattern" and isinstance(value, str)
+            else _published(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_published(item) for item in schema]
+    return schema
