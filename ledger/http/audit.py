@@ -20,7 +20,14 @@ from ledger.http.as_of import as_of_cut
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME, STATE_FOLDS
 from ledger.http.db import pooled
-from ledger.http.params import date_param, int_param, moment_param, optional_int, text_param
+from ledger.http.params import (
+    MAX_POSITION,
+    date_param,
+    int_param,
+    moment_param,
+    optional_int,
+    text_param,
+)
 from ledger.http.problems import Problem, invalid, unavailable
 from ledger.http.readmodel_schemas import (
     ClaimShares,
@@ -44,7 +51,7 @@ async def verify(request: web.Request) -> web.Response:
     """Recompute the chain through `through` (default the head); name the first bad position."""
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "verifying the chain")
-    through = optional_int(request, "through", 1, 2**62)
+    through = optional_int(request, "through", 1, MAX_POSITION)
     limits = request.app[LIMITS]
     async with pooled(
         request.app[RUNTIME].pool, limits.acquire_timeout, limits.audit_timeout
@@ -80,7 +87,7 @@ async def state(request: web.Request) -> web.Response:
         raise invalid("query", "give position or business_date, not both")
     if known_at is not None and day is None:
         raise invalid("query.known_at", "known_at goes with business_date")
-    position = None if day is not None else int_param(request, "position", 0, 0, 2**62)
+    position = None if day is not None else int_param(request, "position", 0, 0, MAX_POSITION)
     given = [(name, value) for name in STATE_IDS if (value := text_param(request, name))]
     if len(given) != 1:
         raise invalid("query", "give exactly one of " + ", ".join(STATE_IDS))

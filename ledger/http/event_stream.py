@@ -9,7 +9,6 @@ queries; a consumer that stops reading is cut off instead of buffered for.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 
 import structlog
@@ -20,7 +19,7 @@ from ledger.aio import wait_event
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.cloudevents import cloudevent_of
 from ledger.http.context import LIMITS, LOG_ORIGIN, SEALED_LOG
-from ledger.http.params import int_param, text_param
+from ledger.http.params import MAX_POSITION, int_param, text_param, whole_number
 from ledger.http.problems import Problem, invalid
 from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import json_response_body
@@ -42,10 +41,6 @@ RETRY_MS = 1000
 HEARTBEAT = b": keep-alive\n\n"
 """The comment line sent on an idle stream."""
 
-MAX_POSITION = 2**62
-
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
-
 Frame = Callable[[LogRow], bytes]
 
 
@@ -63,11 +58,12 @@ def resume_position(request: web.Request) -> int:
     last_id = last_id.strip()
     if not last_id:
         return after  # an EventSource that has received nothing yet sends it empty
-    if not _DIGITS.fullmatch(last_id) or int(last_id) > MAX_POSITION:
+    position = whole_number(last_id, 0, MAX_POSITION)
+    if position is None:
         raise invalid(
             "header.Last-Event-ID", f"must be a position (a whole number from 0 to {MAX_POSITION})"
         )
-    return int(last_id)
+    return position
 
 
 def ledger_frame(row: LogRow) -> bytes:

@@ -12,7 +12,7 @@ from ledger.auth.keys import UnknownKey
 from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
 from ledger.http.cloudevents import batch_response, wants_batch
 from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
-from ledger.http.params import int_param, seconds_param
+from ledger.http.params import MAX_POSITION, int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
 from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
@@ -109,7 +109,7 @@ async def get_events(request: web.Request) -> web.Response:
     """
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading the event log")
-    after = int_param(request, "after", 0, 0, 2**62)
+    after = int_param(request, "after", 0, 0, MAX_POSITION)
     limit = int_param(request, "limit", 100, 1, MAX_LIMIT)
     wait = seconds_param(request, "wait", 0.0, MAX_WAIT)
     limits = request.app[LIMITS]

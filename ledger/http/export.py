@@ -14,7 +14,7 @@ from ledger.audit.export import encode_line
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.params import int_param
+from ledger.http.params import MAX_POSITION, int_param
 
 routes = web.RouteTableDef()
 
@@ -43,7 +43,7 @@ async def export(request: web.Request) -> web.Response:
     """Up to `limit` sealed events after position `after`, one NDJSON line each, in order."""
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "exporting the log")
-    after = int_param(request, "after", 0, 0, 2**62)
+    after = int_param(request, "after", 0, 0, MAX_POSITION)
     limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     limits = request.app[LIMITS]
     async with pooled(

@@ -13,7 +13,7 @@ from ledger.http.access import check_stream_access
 from ledger.http.auth import authenticate
 from ledger.http.context import RUNTIME
 from ledger.http.db import read_connection
-from ledger.http.params import int_param, optional_int
+from ledger.http.params import MAX_POSITION, int_param, optional_int, whole_number
 from ledger.http.problems import Problem, invalid
 from ledger.http.schemas import json_response_body
 from ledger.store import checkpoints, identity, tree
@@ -23,8 +23,6 @@ from ledger.tlog.tiles import parse_tile_path, tile_path
 routes = web.RouteTableDef()
 
 TEXT = "text/plain"
-MAX_POSITION = 2**62
-"""The largest position or tree size a request may name."""
 _RETRY = {"Retry-After": "1"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
@@ -76,10 +74,12 @@ async def checkpoint_at(request: web.Request) -> web.Response:
     """The checkpoint signed at `size`, with its cosignatures; 404 if none was."""
     await authenticate(request)
     raw = request.match_info["size"]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_POSITION or raw[0] == "0":
+    # One spelling per size, as a path should have: no leading zero.
+    size = None if raw.startswith("0") else whole_number(raw, 1, MAX_POSITION)
+    if size is None:
         raise invalid("path.size", f"must be a whole number from 1 to {MAX_POSITION}")
     async with read_connection(request) as conn:
-        signed = await checkpoints.at_size(conn, int(raw))
+        signed = await checkpoints.at_size(conn, size)
         if signed is None:
             raise Problem("not-found", f"no checkpoint was signed at size {raw}")
         return _text(await checkpoints.with_cosignatures(conn, signed))

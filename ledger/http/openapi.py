@@ -12,10 +12,10 @@ from ledger.http.access import STREAM_PATTERN
 from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
 from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
 from ledger.http.events import MAX_BODY
-from ledger.http.log import MAX_POSITION
 from ledger.http.openapi_op import Op
 from ledger.http.openapi_operations import OPERATIONS
 from ledger.http.openapi_schemas import REF, components
+from ledger.http.params import MAX_POSITION
 from ledger.http.problems import PROBLEM_TYPE, SLUG_STATUS, TITLES
 from ledger.http.schemas import json_response_body
 

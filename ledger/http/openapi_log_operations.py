@@ -7,8 +7,9 @@ from ledger.http.events import MAX_BODY
 from ledger.http.openapi_op import READ as _READ
 from ledger.http.openapi_op import Op
 from ledger.http.openapi_op import integer as _int
+from ledger.http.params import MAX_POSITION
 
-_SIZE = _int(1, 2**62)
+_SIZE = _int(1, MAX_POSITION)
 LOG_OPERATIONS: tuple[Op, ...] = (
     Op("get", "/v1/log/key", "The log's verifier key (signed-note vkey)", {200: "text"}, _READ),
     Op(

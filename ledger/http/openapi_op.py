@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from events.types import IDENT_PATTERN
+from ledger.http.params import MAX_POSITION
 
 READ = (401, 403, 404, 422, 503)
 """The problems of a read route."""
@@ -37,7 +38,7 @@ def integer(low: int, high: int) -> dict[str, Any]:
 
 MIN_POSITION = (
     "min_position",
-    integer(0, 2**62),
+    integer(0, MAX_POSITION),
     "wait (a few seconds) until the read model reflects this position",
 )
 

@@ -9,6 +9,7 @@ from ledger.http.openapi_op import AFTER_ID, Op
 from ledger.http.openapi_op import MIN_POSITION as _MIN_POSITION
 from ledger.http.openapi_op import READ as _READ
 from ledger.http.openapi_op import integer as _int
+from ledger.http.params import MAX_POSITION
 
 OPERATIONS: tuple[Op, ...] = (
     Op(
@@ -26,7 +27,7 @@ OPERATIONS: tuple[Op, ...] = (
         {200: "EventPage"},
         (401, 403, 422, 503),
         query=(
-            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("after", _int(0, MAX_POSITION), "events after this position (default 0)"),
             ("limit", _int(1, MAX_LIMIT), "at most this many (default 100)"),
             (
                 "wait",
@@ -42,7 +43,7 @@ OPERATIONS: tuple[Op, ...] = (
         {200: "event-stream"},
         (401, 403, 422, 503),
         query=(
-            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("after", _int(0, MAX_POSITION), "events after this position (default 0)"),
             (
                 "format",
                 {"enum": ["ledger", "cloudevents"]},
@@ -119,7 +120,9 @@ OPERATIONS: tuple[Op, ...] = (
         "Recompute the hash chain; name the first bad position",
         {200: schemas.ChainCheck.__name__},
         (401, 403, 422, 503),
-        query=(("through", _int(1, 2**62), "verify through this position (default: the head)"),),
+        query=(
+            ("through", _int(1, MAX_POSITION), "verify through this position (default: the head)"),
+        ),
     ),
     Op(
         "get",
@@ -128,7 +131,7 @@ OPERATIONS: tuple[Op, ...] = (
         {200: "AuditState"},
         (401, 403, 404, 409, 422, 503),
         query=(
-            ("position", _int(0, 2**62), "the log position (or give business_date)"),
+            ("position", _int(0, MAX_POSITION), "the log position (or give business_date)"),
             ("business_date", {"type": "string", "format": "date"}, "the books as of this day"),
             (
                 "known_at",
@@ -149,7 +152,7 @@ OPERATIONS: tuple[Op, ...] = (
         {200: "ndjson"},
         (401, 403, 422, 503),
         query=(
-            ("after", _int(0, 2**62), "events after this position (default 0)"),
+            ("after", _int(0, MAX_POSITION), "events after this position (default 0)"),
             ("limit", _int(1, 10_000), "at most this many (default 1000)"),
         ),
     ),

@@ -10,7 +10,10 @@ from aiohttp import web
 
 from ledger.http.problems import invalid
 
-# Up to 19 digits: the highest bound any parameter has is 2**62 (4611686018427387904).
+MAX_POSITION = 2**62
+"""The largest position, tree size or event count a request may name (4611686018427387904)."""
+
+# Up to 19 digits: the highest bound any parameter has is MAX_POSITION.
 _INT = re.compile(r"^[0-9]{1,19}$")
 # A decimal number as JSON and Python write one (str(0.00001) is "1e-05"), bounded in
 # length; no sign, NaN or infinity.
@@ -34,9 +37,18 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     raw = _one(request, name)
     if raw is None:
         return default
-    if not _INT.fullmatch(raw) or not low <= int(raw) <= high:
+    value = whole_number(raw, low, high)
+    if value is None:
         raise invalid(f"query.{name}", f"must be a whole number from {low} to {high}")
-    return int(raw)
+    return value
+
+
+def whole_number(raw: str, low: int, high: int) -> int | None:
+    """`raw` as a whole number within [low, high] (high at most MAX_POSITION), or None."""
+    if not _INT.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
 
 
 def optional_int(request: web.Request, name: str, low: int, high: int) -> int | None:

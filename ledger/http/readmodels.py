@@ -20,7 +20,7 @@ from ledger.http.access import (
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.params import optional_int
+from ledger.http.params import MAX_POSITION, optional_int
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodel_schemas import (
     ClaimShares,
@@ -51,7 +51,7 @@ async def reflected_position(conn: asyncpg.Connection) -> int:
 
 def wanted_position(request: web.Request) -> int | None:
     """The `min_position` a read asks to reflect, if any (422 when malformed)."""
-    return optional_int(request, "min_position", 0, 2**62)
+    return optional_int(request, "min_position", 0, MAX_POSITION)
 
 
 def _beyond_head(head: int) -> Problem:

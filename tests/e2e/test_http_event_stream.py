@@ -143,7 +143,7 @@ async def test_no_key_gets_401(client: Client) -> None:
     assert r.status == 401
 
 
-@pytest.mark.parametrize("value", ["x", "-1", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["x", "-1", "1.5", "99999999999999999999", "4611686018427387905"])
 async def test_a_bad_last_event_id_gets_422_naming_the_header(
     client: Client, keys: Keys, value: str
 ) -> None:
