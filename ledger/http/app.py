@@ -37,7 +37,7 @@ from ledger.http.context import (
 )
 from ledger.http.follow import SealedLog
 from ledger.http.metrics import Metrics
-from ledger.http.middleware import observe, problems
+from ledger.http.middleware import name_server, observe, problems
 from ledger.http.standby_metrics import StandbyCollector
 from ledger.runtime import connect, running
 from ledger.store.origin import log_origin
@@ -86,6 +86,7 @@ def create_app(
     app[METRICS] = Metrics()
     app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
     app[STATE_FOLDS] = asyncio.Semaphore(1)
+    app.on_response_prepare.append(name_server)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(

@@ -7,7 +7,7 @@ import time
 import uuid
 
 import structlog
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from events.errors import shorten
@@ -21,6 +21,9 @@ log = structlog.get_logger("ledger.http")
 
 REQUEST_ID = "X-Request-ID"
 """Header carrying the request id in both directions."""
+
+SERVER = "ledger"
+"""The Server header of every answer: aiohttp's own names its and Python's versions."""
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+=-]{0,127}$")
 
@@ -100,11 +103,16 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         )
 
 
+async def name_server(request: web.Request, response: web.StreamResponse) -> None:
+    """Answer as the ledger (on_response_prepare: streams are prepared in their handler)."""
+    response.headers[hdrs.SERVER] = SERVER
+
+
 @web.middleware
 async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bind a request id to every log line, log one access line, count the request."""
     given = request.headers.get(REQUEST_ID, "")
-    request_id = given if _SANE_ID.match(given) else str(uuid.uuid4())
+    request_id = given if _SANE_ID.fullmatch(given) else str(uuid.uuid4())
     started = time.perf_counter()
     route = _route_name(request)
     # Bound and reset by token rather than with bound_contextvars, which also reads

@@ -11,9 +11,10 @@ already begun) is kept: the handler calls aiohttp's own first.
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from ledger.http.middleware import SERVER
 from ledger.http.problems import Problem, problem_response
 
 DETAIL_LIMIT = 200
@@ -52,6 +53,7 @@ class ProblemRequestHandler(web.RequestHandler):
         """aiohttp's handling (it logs, and raises if an answer was begun), then ours."""
         super().handle_error(request, status, exc, message)
         answer = problem_response(unreadable_problem(status, exc))
+        answer.headers[hdrs.SERVER] = SERVER
         answer.force_close()
         return answer
 

@@ -152,3 +152,18 @@ async def test_min_position_past_the_head_of_the_log_is_422(client: Client, keys
     r = await client.get("/v1/programs/P-1?min_position=5", headers=await keys.role("reader"))
     assert r.status == 422
     assert (await r.json(content_type=None))["errors"][0]["path"] == "query.min_position"
+
+
+async def test_every_answer_names_the_ledger_and_no_versions_as_its_server(
+    client: Client, keys: Keys
+) -> None:
+    headers = await keys.role("admin")
+    answers = [
+        await client.get("/healthz"),
+        await client.get("/v1/events", headers=headers),
+        await client.get("/v1/no-such-route", headers=headers),
+        await client.post("/v1/events", data=b"{", headers=headers),
+    ]
+    async with client.get("/v1/events/stream", headers=headers) as stream:
+        answers.append(stream)
+    assert [r.headers.get("Server") for r in answers] == ["ledger"] * len(answers)

@@ -64,6 +64,7 @@ async def test_a_header_the_parser_refuses_is_answered_with_a_problem(served: in
     problem = json.loads(body)
     assert problem["type"] == "/problems/malformed-request"
     assert problem["status"] == 400
+    assert headers["server"] == "ledger"
     assert "Invalid header value char" in problem["detail"]
     assert "s3cr3t" not in body.decode()
 
