@@ -45,8 +45,13 @@ _FIELD = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<msg>.*)$", re.DOTALL)
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]*)`$", re.DOTALL)
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`$", re.DOTALL)
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_EXACT_END = re.compile(r"(matching regex '.*)\\\\Z'$", re.DOTALL)
+_EXACT_END = re.compile(r"(matching regex '[^']*?)\\\\Z'")
 """The end of msgspec's message for a pattern written by events.types.exact."""
+
+
+def as_published(message: str) -> str:
+    """msgspec's `message`, naming a pattern as the API publishes it (`$`, not `\\Z`)."""
+    return _EXACT_END.sub(r"\1$'", message)
 
 
 def member_path(path: str, name: str) -> str:
@@ -73,8 +78,7 @@ def field_error(exc: msgspec.ValidationError, prefix: str = "$") -> FieldError:
         message, path = text, prefix
     else:
         message, path = m["msg"], prefix + m["path"][1:]
-    # Name the pattern as the API publishes it (`$`, not Python's `\\Z`).
-    message = _EXACT_END.sub(r"\1$'", message)
+    message = as_published(message)
     if m is not None and m["key"]:
         return FieldError(path=path, message=shorten(f"{message} (object key)"))
     if fm := _FIELD.match(message):

@@ -19,6 +19,7 @@ import asyncpg
 import msgspec
 
 from events.derived import StatementDerived
+from events.errors import as_published
 from events.payloads import StatementFiled
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.columns import fingerprint_matches
@@ -125,10 +126,16 @@ class _Chain:
         """Parse line `number`; it must hold the next position with the right link."""
         try:
             line = decode_line(raw)
-            event = decode_stored(bytes(line.event))
             hash_, fingerprint = bytes.fromhex(line.hash), bytes.fromhex(line.fingerprint)
         except (msgspec.DecodeError, ValueError) as exc:
             raise ImportRefused(f"line {number}: not an export line: {exc}") from None
+        try:
+            # Checked as a post is: an event the ledger would refuse today is refused.
+            event = decode_stored(bytes(line.event))
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise ImportRefused(
+                f"line {number}: its event is not one the ledger accepts: {as_published(str(exc))}"
+            ) from None
         expected = self.position + 1
         if line.position != expected:
             raise ImportRefused(f"line {number}: position {line.position}, expected {expected}")

@@ -246,3 +246,23 @@ async def test_an_imported_ledger_builds_the_same_read_models(
             await conn.close()
     assert None not in bodies[0].values()
     assert bodies[1] == bodies[0]
+
+
+async def test_an_export_holding_an_id_the_ledger_refuses_is_refused_naming_its_pattern(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    """Imported events are checked as posts are: an id ending in a line break, which
+    0.1.0 accepted, is refused, and the message gives the pattern as the API does."""
+    await play_all(runtime.ledger)
+    lines = (await _export(runtime.dsn)).splitlines(keepends=True)
+    first = msgspec.json.decode(bytes(decode_line(lines[0]).event))
+    institution_id = first["data"]["institution_id"].encode()
+    quoted = b'"' + institution_id + b'"'
+    lines[0] = lines[0].replace(quoted, b'"' + institution_id + b'\\n"', 1)
+    with pytest.raises(ImportRefused) as refused:
+        await _import(other_dsn, b"".join(lines))
+    assert str(refused.value) == (
+        "line 1: its event is not one the ledger accepts: Expected `str` matching regex "
+        "'^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' - at `$.institution_id`"
+    )
+    assert await _table(other_dsn, "events") == []

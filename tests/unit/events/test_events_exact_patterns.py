@@ -12,6 +12,7 @@ import pytest
 from events_examples import NATIONAL_TERMS, body, envelope, example
 
 from events.envelope import InvalidEvents, decode_posted, store_posted
+from events.errors import as_published
 from events.stored import Actor, decode_stored, encode_stored, read_log_entry
 from events.types import IDENT, IDENT_PATTERN, exact, published_pattern
 from ledger.http.openapi_schemas import components
@@ -119,3 +120,10 @@ def test_the_api_document_publishes_the_identifier_pattern_the_api_states() -> N
     institution_id = schemas["InstitutionRegistered"]["properties"]["institution_id"]
     assert institution_id["pattern"] == "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
     assert not [p for p in _patterns(schemas) if p.endswith("\\Z")]
+
+
+def test_a_message_names_the_published_pattern_wherever_it_stands() -> None:
+    message = f"Expected `str` matching regex {exact(IDENT_PATTERN)!r} - at `$.claim_id`"
+    assert as_published(message) == (
+        f"Expected `str` matching regex {IDENT_PATTERN!r} - at `$.claim_id`"
+    )
