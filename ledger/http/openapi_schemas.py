@@ -124,19 +124,19 @@ def components() -> dict[str, Any]:
         "digest); with compare=filed both, with the changes and late events.",
         "oneOf": [_ref(cls.__name__) for cls in STATEMENT_ANSWERS],
     }
-    return {name: _published(found[name]) for name in sorted(found)}
+    return {name: published_schema(found[name]) for name in sorted(found)}
 
 
-def _published(schema: Any) -> Any:
+def published_schema(schema: Any) -> Any:
     """`schema` with each pattern as published: the API's own, read as ECMA-262 reads it
     (the decoders match the same patterns written for Python, see events.types.exact)."""
     if isinstance(schema, dict):
         return {
             key: published_pattern(value)
             if key == "pattern" and isinstance(value, str)
-            else _published(value)
+            else published_schema(value)
             for key, value in schema.items()
         }
     if isinstance(schema, list):
-        return [_published(item) for item in schema]
+        return [published_schema(item) for item in schema]
     return schema
