@@ -11,7 +11,7 @@ from aiohttp import web
 from ledger.http.problems import invalid
 
 MAX_POSITION = 2**62
-"""The largest position, tree size or event count a request may name (4611686018427387904)."""
+"""The largest position or tree size a request may name (4611686018427387904)."""
 
 # Up to 19 digits: the highest bound any parameter has is MAX_POSITION.
 _INT = re.compile(r"^[0-9]{1,19}$")
