@@ -8,11 +8,11 @@ import asyncpg
 import msgspec
 
 from events.stored import Actor
-from events.types import IDENT
+from events.types import IDENT, IDENT_PATTERN
 from ledger.http.auth import READ_ROLES, STAFF_ROLES
 from ledger.http.problems import Problem
 
-STREAM_PATTERN = r"^(institution|program|sme|guarantee)-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+STREAM_PATTERN = f"^(institution|program|sme|guarantee)-{IDENT_PATTERN[1:-1]}$"
 """Pattern of the stream ids events are written to: a kind, a dash, an identifier."""
 
 _STREAM = re.compile(STREAM_PATTERN)
