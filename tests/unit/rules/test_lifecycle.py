@@ -129,14 +129,16 @@ def test_a_renewal_moves_the_maturity_within_the_term_of_the_first_start_date() 
     assert w.g(G).maturity_date == dt.date(2030, 3, 1)
 
 
-def test_a_renewal_beyond_the_term_of_the_first_start_date_is_a_validation_error() -> None:
+def test_a_renewal_beyond_the_term_of_the_first_start_date_is_invalid_state() -> None:
+    # SPEC section 5: "Renewal only in active, within max_term_months of the first
+    # start_date ... Anything else: 409 invalid-state."
     w = active()
     w.post(renewed(dt.date(2028, 3, 1)))
     refusal = w.refuse(renewed(dt.date(2030, 3, 2)))
-    assert (refusal.status, refusal.slug, refusal.path) == (
-        422,
-        "validation-error",
-        "$.data.maturity_date",
+    assert (refusal.status, refusal.slug, refusal.extra) == (
+        409,
+        "invalid-state",
+        {"max_term_months": 60},
     )
 
 
@@ -146,7 +148,7 @@ def test_a_renewal_keeps_the_term_limit_of_the_version_the_guarantee_was_issued_
     w.post(renewed(dt.date(2030, 3, 1)))
     w.post(issued("G-2", loan_amount=1, maturity_date=dt.date(2026, 3, 1)))
     refusal = w.refuse(p.GuaranteeRenewed(guarantee_id="G-2", maturity_date=dt.date(2026, 3, 2)))
-    assert refusal.path == "$.data.maturity_date"
+    assert refusal.extra == {"max_term_months": 12}
 
 
 def test_a_renewal_may_set_a_new_balance_up_to_the_loan_amount() -> None:
