@@ -15,5 +15,10 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def within_term(start: dt.date, maturity: dt.date, max_months: int) -> bool:
-    """Whether `maturity` falls no later than `max_months` after `start`."""
+    """Whether `maturity` falls no later than `max_months` after `start`.
+
+    A term that ends past the last date Python knows (9999-12-31) holds every date.
+    """
+    if (start.year * 12 + start.month - 1 + max_months) // 12 > dt.MAXYEAR:
+        return True
     return maturity <= add_months(start, max_months)

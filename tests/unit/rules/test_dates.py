@@ -23,3 +23,12 @@ def test_adding_months_crosses_year_ends() -> None:
 def test_a_maturity_on_the_last_allowed_day_is_within_the_term() -> None:
     assert within_term(dt.date(2025, 8, 31), dt.date(2026, 2, 28), 6)
     assert not within_term(dt.date(2025, 8, 31), dt.date(2026, 3, 1), 6)
+
+
+def test_a_term_ending_past_the_year_9999_holds_every_date() -> None:
+    assert within_term(dt.date(9999, 6, 1), dt.date(9999, 12, 31), 60)
+    assert within_term(dt.date(9995, 12, 1), dt.date(9999, 12, 31), 60)
+
+
+def test_a_term_ending_in_the_year_9999_is_still_checked() -> None:
+    assert not within_term(dt.date(9999, 1, 1), dt.date(9999, 12, 31), 6)
