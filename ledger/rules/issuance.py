@@ -14,7 +14,9 @@ from ledger.rules.refusal import Refusal, invalid_state, invalid_value
 from ledger.rules.state import GuaranteeState, InstitutionState, ProgramState, SmeState, View
 
 
-def _institution(view: View, institution_id: str, kinds: tuple[str, ...], as_role: str) -> None:
+def _institution(
+    view: View, institution_id: str, kinds: tuple[str, ...], as_role: str
+) -> InstitutionState:
     found: InstitutionState | None = view.institutions.get(institution_id)
     if found is None:
         raise invalid_state(f"{as_role} {institution_id} is not a registered institution")
@@ -22,6 +24,7 @@ def _institution(view: View, institution_id: str, kinds: tuple[str, ...], as_rol
         raise invalid_state(
             f"{as_role} {institution_id} is a {found.kind}; it must be a {' or '.join(kinds)}"
         )
+    return found
 
 
 def check_cap(view: View, sme_id: str, program: ProgramState, increase: int) -> None:
@@ -105,13 +108,23 @@ def issue(view: View, event: GuaranteeIssued, at: dt.datetime | None = None) -> 
     if sme is None:
         raise invalid_state(f"SME {event.sme_id} is not registered")
     _institution(view, event.bank_id, ("bank",), "bank")
-    _institution(view, event.guarantor_id, ("guarantor", "compensation_pool"), "guarantor")
+    guarantor = _institution(
+        view, event.guarantor_id, ("guarantor", "compensation_pool"), "guarantor"
+    )
     if event.reguarantor_id is not None:
         _institution(view, event.reguarantor_id, ("reguarantor",), "reguarantor")
     _check_bounds(program, event)
     categories = _eligible_categories(program, sme, event)
     shares = shares_for(program.terms, categories)
     roles = [role for role, bp in shares.as_dict().items() if bp > 0]
+    if guarantor.kind == "compensation_pool" and shares.guarantor > 0:
+        # SPEC section 3: a pool names itself as guarantor only where the guarantee has
+        # no guarantor (a pool-and-bank program), posting on the program's behalf.
+        raise invalid_state(
+            f"guarantor {event.guarantor_id} is a compensation_pool, which stands as guarantor "
+            f"only where the guarantor has no share; program {program.program_id} gives the "
+            f"guarantor {shares.guarantor} bp: name an institution of kind guarantor"
+        )
     if shares.reguarantor > 0 and event.reguarantor_id is None:
         raise invalid_value(
             "$.data.reguarantor_id",
@@ -138,6 +151,7 @@ def issue(view: View, event: GuaranteeIssued, at: dt.datetime | None = None) -> 
         shares_bp=shares,
         parties=parties,
         max_term_months=program.terms.max_term_months,
+        compensation_caps_bp=dict(program.terms.compensation_caps_bp),
     )
     view.touch("guarantee", event.guarantee_id)
     key = (event.sme_id, event.program_id)

@@ -145,6 +145,14 @@ def test_a_pool_and_bank_program_gives_the_guarantor_nothing_and_the_pool_half()
     )
 
 
+def test_a_pool_may_not_stand_as_guarantor_where_the_guarantor_has_a_share() -> None:
+    w = seeded()
+    refusal = w.refuse(issued(guarantor_id=POOL), key(POOL))
+    assert (refusal.status, refusal.slug) == (409, "invalid-state")
+    assert "gives the guarantor 2000 bp" in refusal.detail
+    assert w.view.guarantees == {}
+
+
 @pytest.mark.parametrize("poster", [key(BANK), key(REGUAR), key(REVIEWER), ADMIN, key("G-other")])
 def test_only_the_guarantor_named_in_it_may_post_an_issuance(poster: Actor) -> None:
     w = seeded()
