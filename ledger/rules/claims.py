@@ -74,9 +74,14 @@ def reject(view: View, event: ClaimRejected) -> None:
 
 
 def _headroom(view: View, g: GuaranteeState) -> dict[Role, int | None]:
+    """Each capped role's room left in the program, by the caps of the terms `g` was issued
+    under: an amendment applies to guarantees issued after it (SPEC section 3)."""
     program = view.programs[g.program_id]
+    caps = g.compensation_caps_bp
+    if caps is None:
+        caps = program.terms.compensation_caps_bp
     headroom: dict[Role, int | None] = {}
-    for role, rate in program.terms.compensation_caps_bp.items():
+    for role, rate in caps.items():
         volume = view.program_volume.get((g.program_id, role), 0)
         cap = compensation_cap(rate, volume)
         headroom[role] = max(0, cap - program.borne.get(role, 0))

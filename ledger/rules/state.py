@@ -10,7 +10,7 @@ import msgspec
 
 from events.breaker import Breaker
 from events.derived import StatementDerived
-from events.terms import ProgramTerms
+from events.terms import CappedRole, ProgramTerms
 from events.types import Category, InstitutionKind, Role, RoleAmounts
 
 GuaranteeStatus = Literal[
@@ -105,6 +105,9 @@ class GuaranteeState(msgspec.Struct, kw_only=True):
     max_term_months: int | None = None
     """The term limit of the program version it was issued under (None: stored before it was
     kept, use the program's current terms)."""
+    compensation_caps_bp: dict[CappedRole, int] | None = None
+    """The compensation caps of the program version it was issued under, which its losses are
+    split by (None: stored before they were kept, use the program's current terms)."""
 
     @property
     def in_force_balance(self) -> int:

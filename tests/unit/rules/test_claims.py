@@ -9,7 +9,17 @@ import pytest
 from events import payloads as p
 from events.derived import CompensationDerived, RecoveryDerived
 from events.types import RoleAmounts
-from tests.unit.rules.world import BANK, GUAR, World, claim_events, issued, key, seeded
+from tests.unit.rules.world import (
+    BANK,
+    GUAR,
+    NATIONAL,
+    World,
+    claim_events,
+    issued,
+    key,
+    seeded,
+    terms,
+)
 
 G = "G-1"
 DEFAULT = p.LoanDefaulted(guarantee_id=G, overdue_principal=1, default_date=dt.date(2026, 1, 1))
@@ -146,6 +156,32 @@ def test_compensation_lowers_the_balance_by_the_approved_amount_and_fixes_the_sh
     g = w.g(G)
     assert (g.status, g.balance, w.balance()) == ("compensated", 600_000_000, 600_000_000)
     assert g.claims["C-1"].status == "compensated"
+
+
+def test_an_amendment_of_the_caps_leaves_the_split_of_an_earlier_guarantee_as_issued() -> None:
+    # SPEC section 3: an amendment applies to guarantees issued after it. The worked
+    # example of section 5, with the fund's cap dropped after G-1 was issued.
+    w = defaulted()
+    w.post(p.ProgramAmended(program_id=NATIONAL.program_id, terms=terms(compensation_caps_bp={})))
+    w.post(filed(amount=600_000_000))
+    w.post(approved(600_000_000))
+    derived = w.post(paid())
+    assert isinstance(derived, CompensationDerived)
+    assert derived.shares == RoleAmounts(
+        bank=120_000_000, guarantor=310_000_000, reguarantor=120_000_000, national_fund=50_000_000
+    )
+
+
+def test_a_guarantee_issued_after_an_amendment_of_the_caps_is_split_by_the_new_ones() -> None:
+    w = seeded()
+    w.post(p.ProgramAmended(program_id=NATIONAL.program_id, terms=terms(compensation_caps_bp={})))
+    w.post(issued(G, loan_amount=1_000_000_000))
+    w.post(DEFAULT)
+    w.post(filed(amount=600_000_000))
+    w.post(approved(600_000_000))
+    derived = w.post(paid())
+    assert isinstance(derived, CompensationDerived)
+    assert derived.shares.national_fund == 240_000_000
 
 
 def test_compensation_before_approval_is_invalid_state() -> None:
