@@ -8,6 +8,7 @@ import re
 
 from aiohttp import web
 
+from events.business import HELD_MOMENTS, representable
 from ledger.http.problems import invalid
 
 MAX_POSITION = 2**62
@@ -102,6 +103,10 @@ def moment_param(request: web.Request, name: str, *, now: dt.datetime) -> dt.dat
             "must be an RFC 3339 timestamp with its offset, e.g. 2026-01-05T10:00:00+08:00 "
             "(write + as %2B in a URL)",
         ) from None
+    if not representable(moment):
+        raise invalid(
+            f"query.{name}", f"{raw} lies outside the moments the ledger holds ({HELD_MOMENTS})"
+        )
     if moment > now:
         raise invalid(f"query.{name}", f"{raw} is in the future; give a moment up to now")
     return moment

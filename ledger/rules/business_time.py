@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from events.business import SHANGHAI
+from events.business import HELD_MOMENTS, SHANGHAI, representable
 from ledger.rules.refusal import Refusal, invalid_state
 
 MAX_AHEAD = dt.timedelta(minutes=5)
@@ -15,6 +15,14 @@ def check_occurred(
     stream_id: str, occurred_at: dt.datetime, recorded_at: dt.datetime, latest: dt.datetime | None
 ) -> None:
     """Refuse an occurred_at too far ahead of `recorded_at`, or before the stream's `latest`."""
+    if not representable(occurred_at):
+        raise Refusal(
+            422,
+            "validation-error",
+            f"occurred_at {occurred_at.isoformat()} lies outside the moments the ledger "
+            f"holds ({HELD_MOMENTS}); give the time it happened, or omit it",
+            path="$.occurred_at",
+        )
     if occurred_at - recorded_at > MAX_AHEAD:
         raise Refusal(
             422,

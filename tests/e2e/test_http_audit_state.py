@@ -130,6 +130,10 @@ async def test_business_date_answers_the_guarantee_as_of_that_day(
         ({"business_date": "2025-02-30", "guarantee_id": "G-1"}, "query.business_date"),
         ({"business_date": "2025-06-30", "known_at": "3000-01-01T00:00:00Z"}, "query.known_at"),
         ({"business_date": "2025-06-30", "known_at": "2025-06-30"}, "query.known_at"),
+        (
+            {"business_date": "2025-06-30", "known_at": "0001-01-01T00:00:00+08:00"},
+            "query.known_at",
+        ),
         ({"business_date": "2025-06-30", "position": "3", "guarantee_id": "G-1"}, "query"),
     ],
 )

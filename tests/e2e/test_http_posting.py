@@ -238,6 +238,18 @@ async def test_occurred_at_far_ahead_is_422_at_occurred_at_and_stores_nothing(
     assert (await r.json())["events"] == []
 
 
+async def test_occurred_at_before_the_year_1_in_utc_is_422_at_occurred_at_and_stores_nothing(
+    client: Client, keys: Keys
+) -> None:
+    # 0001-01-01T07:59:59+08:00 is in the year 0 in UTC, where dates end.
+    event = institution("B-1", occurred_at="0001-01-01T07:59:59+08:00")
+    body = await _refused(client, event, await keys.role("admin"))
+    _problem(body, "validation-error", 422)
+    assert body["errors"][0]["path"] == "$.occurred_at"
+    r = await client.get("/v1/events", headers=await keys.role("auditor"))
+    assert (await r.json())["events"] == []
+
+
 async def test_an_event_going_back_in_business_time_is_409_naming_both_times(
     client: Client, keys: Keys
 ) -> None:

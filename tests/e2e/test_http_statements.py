@@ -158,6 +158,8 @@ async def test_an_unknown_institution_is_404(books: Client, keys: Keys) -> None:
         ("period=2025&from=2025-01-01", "query.period"),
         ("period=2025&known_at=2999-01-01T00:00:00%2B08:00", "query.known_at"),
         ("period=2025&known_at=yesterday", "query.known_at"),
+        ("period=2025&known_at=0001-01-01T00:00:00%2B08:00", "query.known_at"),
+        ("period=2025&known_at=0001-01-01T00:00:00%2B08:00&filed=latest", "query.known_at"),
     ],
 )
 async def test_bad_input_is_422_naming_what_to_fix(
