@@ -84,12 +84,26 @@ class Checkpointer:
         self.refusing = None
         self._last = await latest(conn)
         if self._last is not None:
-            try:
-                open_note(self._last.note, [self._signer.verifier()])
-            except TlogError as exc:
+            wrong = self._not_ours(self._last)
+            if wrong is not None:
                 # Sealing must go on; signing after a checkpoint not ours never does.
-                self.refusing = f"stored checkpoint {self._last.size} is not the log's: {exc}"
+                self.refusing = f"stored checkpoint {self._last.size} is not the log's: {wrong}"
                 log.error("checkpoint.refused", error=self.refusing)
+
+    def _not_ours(self, stored: Signed) -> str | None:
+        """Why a stored checkpoint is not one this log signed, or None when it is.
+
+        The next checkpoint is proved consistent with the last one's root, so that root
+        must be the one the log signed: the note's own text, not the row's columns beside
+        it, which anyone who can write the table could change.
+        """
+        try:
+            note, _ = open_note(stored.note, [self._signer.verifier()])
+        except TlogError as exc:
+            return str(exc)
+        if note.text != Checkpoint(self.origin, stored.size, stored.root).text():
+            return "its signed note states another origin, size or root than its row"
+        return None
 
     def signed_size(self) -> int:
         """The size of the last checkpoint signed (0 before any)."""
@@ -138,7 +152,7 @@ class Checkpointer:
         if stored is None:
             # Signed already (by a sealer active before this one): keep the stored one.
             existing = await at_size(conn, size)
-            if existing is None or existing.root != root:
+            if existing is None or existing.root != root or self._not_ours(existing):
                 raise RefusedToSign(f"a different checkpoint of size {size} is stored")
             self._last = existing
         else:

@@ -110,6 +110,37 @@ async def test_the_log_refuses_to_sign_a_tree_inconsistent_with_its_checkpoint(
         await conn.close()
 
 
+async def test_a_stored_root_rewritten_beside_its_signed_note_stops_signing(
+    runtime: Runtime, db_dsn: str, log_signer: Signer
+) -> None:
+    """A leaf rewritten and the checkpoint row's root set to the rewritten tree's: the
+    note still states the signed root, so the log neither trusts the row nor signs on."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    await _wait_checkpoint(db_dsn, 2)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(
+                "UPDATE log_tile_leaves SET hash = '\\x00'::bytea || substring(hash FROM 2)"
+                " WHERE idx = 0 AND n = 0"
+            )
+            forged = await tree.root_at(conn, 2)
+            await conn.execute("UPDATE log_checkpoints SET root = $1 WHERE size = 2", forged)
+            await conn.execute("UPDATE log_tree SET size = 3")
+            await conn.execute(
+                "INSERT INTO log_tile_leaves (idx, n, hash) VALUES (0, 2, sha256('x'))"
+            )
+        checkpointer = Checkpointer(log_signer)
+        await checkpointer.start(conn)
+        assert checkpointer.refusing is not None
+        assert "another origin, size or root" in checkpointer.refusing
+        assert await checkpointer.after_round(conn, 3) is None
+        assert await conn.fetchval("SELECT max(size) FROM log_checkpoints") == 2
+    finally:
+        await conn.close()
+
+
 async def test_a_new_store_creates_its_key_file_mode_0600(db_dsn: str, tmp_path: Path) -> None:
     """The first start writes the key (0600) and records its verifier key and origin."""
     key = tmp_path / "keys" / "log-signing.key"
