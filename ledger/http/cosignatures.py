@@ -9,6 +9,7 @@ from ledger.http.auth import authenticate
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.events import MAX_BODY
+from ledger.http.params import MAX_POSITION
 from ledger.http.problems import Problem
 from ledger.http.schemas import CosignatureResult, CosignaturesAccepted, json_response_body
 from ledger.store import checkpoints, identity, witnesses
@@ -50,7 +51,12 @@ async def post_cosignatures(request: web.Request) -> web.Response:
             raise Problem(
                 "not-found", "this ledger has no log key yet: start it with `ledger serve`"
             )
-        signed = await checkpoints.at_size(conn, checkpoint.size)
+        # A size past any position was never signed (nor can the database hold it).
+        signed = (
+            None
+            if checkpoint.size > MAX_POSITION
+            else await checkpoints.at_size(conn, checkpoint.size)
+        )
         try:
             signed_text = None if signed is None else parse(signed.note).text
             registered = await witnesses.registered(conn)

@@ -12,7 +12,7 @@ from ledger.store import tree
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.errors import TlogError
 from ledger.tlog.keys import Signer
-from ledger.tlog.note import open_note, sign
+from ledger.tlog.note import MAX_SIGNATURES, open_note, sign
 from ledger.tlog.proofs import verify_consistency
 
 log = structlog.get_logger(__name__)
@@ -44,11 +44,19 @@ async def at_size(conn: asyncpg.Connection | asyncpg.Pool, size: int) -> Signed 
     return None if row is None else Signed(row["size"], bytes(row["root"]), row["note"])
 
 
+SERVED_COSIGNATURES = MAX_SIGNATURES - 1
+"""Cosignatures served with a checkpoint at most: with the log's own signature, a note then
+holds no more signatures than verifiers (the ledger's own among them) accept."""
+
+
 async def with_cosignatures(conn: asyncpg.Connection | asyncpg.Pool, signed: Signed) -> str:
-    """The checkpoint's note with every cosignature received for it appended."""
+    """The checkpoint's note with the cosignatures received for it appended, the first
+    SERVED_COSIGNATURES received."""
     lines = await conn.fetch(
-        "SELECT line FROM log_cosignatures WHERE size = $1 ORDER BY received_at, witness_id",
+        """SELECT line FROM log_cosignatures WHERE size = $1
+            ORDER BY received_at, witness_id LIMIT $2""",
         signed.size,
+        SERVED_COSIGNATURES,
     )
     return signed.note + "".join(r["line"] for r in lines)
 

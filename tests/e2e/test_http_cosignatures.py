@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from ledger.tlog.cosignature import cosign
 from ledger.tlog.keys import Signer
-from ledger.tlog.note import Signature, parse
+from ledger.tlog.note import MAX_SIGNATURES, Signature, parse
 from tests.e2e.conftest import Keys
 from tests.e2e.witnesses import checkpoint_of, cosigned, registration, witness_key
 from tests.factory import institution
@@ -95,6 +95,34 @@ async def test_a_cosignature_is_stored_and_served_with_its_checkpoint(
         assert served == cosigned(note, witness)
 
 
+async def test_a_checkpoint_is_served_with_no_more_signatures_than_verifiers_accept(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """120 cosignatures kept: the first 99 served, beside the log's own signature."""
+    witnesses = [witness_key(f"w{i}") for i in range(120)]
+    await _registered(client, keys, witnesses[0])
+    reader = await keys.role("reader")
+    note = await checkpoint_of(client, reader, 1)
+    size = int(parse(note).text.split("\n")[1])
+    text = parse(note).text
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        for i, witness in enumerate(witnesses):
+            await conn.execute(
+                "INSERT INTO log_cosignatures (size, witness_id, line, received_at)"
+                " VALUES ($1, $2, $3, now() + $4 * interval '1 second')",
+                size,
+                f"W-{i:03d}",
+                cosign(text, witness, 5).line(),
+                i,
+            )
+    finally:
+        await conn.close()
+    served = parse(await (await client.get("/v1/log/checkpoint", headers=reader)).text())
+    assert len(served.signatures) == MAX_SIGNATURES
+    assert [s.name for s in served.signatures[1:]] == [f"w{i}" for i in range(99)]
+
+
 async def test_a_repeated_cosignature_keeps_the_first(
     client: Client, keys: Keys, db_dsn: str
 ) -> None:
@@ -139,6 +167,21 @@ async def test_a_checkpoint_never_signed_is_refused(
     forged = f"{origin}\n{size}\n{forged_root}\n"
     log_line = note[len(parse(note).text) + 1 :]
     body = forged + "\n" + log_line + cosign(forged, witness, 5).line()
+    assert "checkpoint never signed" in await _refusal(await _post(client, keys, body))
+    assert await _stored(db_dsn) == 0
+
+
+async def test_a_checkpoint_of_a_size_past_any_position_is_never_signed(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """2^63 cannot be looked up (no position is so large): refused as never signed."""
+    witness = witness_key()
+    await _registered(client, keys, witness)
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    origin, _size, root = parse(note).text.split("\n")[:3]
+    huge = f"{origin}\n{2**63}\n{root}\n"
+    log_line = note[len(parse(note).text) + 1 :]
+    body = huge + "\n" + log_line + cosign(huge, witness, 5).line()
     assert "checkpoint never signed" in await _refusal(await _post(client, keys, body))
     assert await _stored(db_dsn) == 0
 
