@@ -19,11 +19,12 @@ from typing import BinaryIO
 import asyncpg
 import msgspec
 
-from ledger.store import identity, tree
+from ledger.store import identity, tree, witnesses
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.errors import TlogError
 from ledger.tlog.keys import Verifier, parse_verifier
-from ledger.tlog.note import open_note
+from ledger.tlog.note import open_note, parse
+from ledger.witness.accept import Refused, Witness, accept, witnesses_of
 
 
 class LogLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -129,8 +130,10 @@ async def store_log(
         raise LogImportRefused(f"the export's log key is not a verifier key: {exc}") from None
     _check_key_file(key_file, key)
     await _adopt(conn, lines.log)
+    # Cosignatures are checked against the witnesses the imported events register.
+    known = witnesses_of([(w.witness_id, w.key) for w in await witnesses.registered(conn)])
     for line in lines.checkpoints or []:
-        await _store_checkpoint(conn, line, lines.log, key, head)
+        await _store_checkpoint(conn, line, lines.log, key, head, known)
     return len(lines.checkpoints or [])
 
 
@@ -167,7 +170,12 @@ async def _adopt(conn: asyncpg.Connection, log: LogLine) -> None:
 
 
 async def _store_checkpoint(
-    conn: asyncpg.Connection, line: CheckpointLine, log: LogLine, key: Verifier, head: int
+    conn: asyncpg.Connection,
+    line: CheckpointLine,
+    log: LogLine,
+    key: Verifier,
+    head: int,
+    known: list[Witness],
 ) -> None:
     try:
         note, _ = open_note(line.note, [key])
@@ -186,6 +194,7 @@ async def _store_checkpoint(
         body.root,
         line.note,
     )
+    _check_cosignatures(line, note.text, key, known)
     for cosig in line.cosignatures:
         await conn.execute(
             "INSERT INTO log_cosignatures (size, witness_id, line) VALUES ($1, $2, $3)",
@@ -193,3 +202,28 @@ async def _store_checkpoint(
             cosig.witness_id,
             cosig.line,
         )
+
+
+def _check_cosignatures(
+    line: CheckpointLine, text: str, key: Verifier, known: list[Witness]
+) -> None:
+    """Refuse cosignatures the service would not have accepted: each a registered witness's
+    line that verifies over the checkpoint, under that witness's id, once."""
+    seen: set[str] = set()
+    for i, cosig in enumerate(line.cosignatures):
+        where = f"checkpoint {line.size}'s cosignature {i + 1} ({cosig.witness_id})"
+        try:
+            cosigned = parse(text + "\n" + cosig.line)
+        except TlogError as exc:
+            raise LogImportRefused(f"{where} is not one signature line: {exc}") from None
+        if len(cosigned.signatures) != 1:
+            raise LogImportRefused(f"{where} is not one signature line")
+        try:
+            (accepted,) = accept(cosigned, text, key, known)
+        except Refused as exc:
+            raise LogImportRefused(f"{where} is refused: {exc}") from None
+        if (accepted.witness_id, accepted.line) != (cosig.witness_id, cosig.line):
+            raise LogImportRefused(f"{where} was made by witness {accepted.witness_id}'s key")
+        if cosig.witness_id in seen:
+            raise LogImportRefused(f"{where} repeats that witness's cosignature")
+        seen.add(cosig.witness_id)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import pytest
 
 from ledger.audit.export import export_log
@@ -14,8 +16,10 @@ from ledger.audit.restore import ImportRefused, import_log
 from ledger.audit.verify import verify_chain
 from ledger.runtime import Runtime, running
 from ledger.store.identity import IdentityError, establish
+from ledger.tlog.cosignature import cosign
 from ledger.tlog.keys import Signer, generate_signer
-from ledger.tlog.note import open_note
+from ledger.tlog.note import open_note, parse
+from tests.e2e.witnesses import registration, witness_key
 from tests.factory import ADMIN, institution, posted
 
 
@@ -136,3 +140,71 @@ async def test_an_empty_ledger_started_with_its_own_key_adopts_the_imported_log(
         await establish(conn, key_file, None)
     finally:
         await conn.close()
+
+
+async def _cosigned_log(runtime: Runtime, witness: Signer) -> bytes:
+    """A registered witness's cosignature of the log's checkpoint at 4, exported."""
+    await runtime.ledger.post(
+        posted(registration("W-1", witness.verifier().encode()), institution("B-1")), ADMIN
+    )
+    await runtime.ledger.post(posted(institution("B-2"), institution("B-3")), ADMIN)
+    for _ in range(100):
+        if await runtime.pool.fetchval("SELECT max(size) FROM log_checkpoints") == 4:
+            break
+        await asyncio.sleep(0.05)
+    note = await runtime.pool.fetchval("SELECT note FROM log_checkpoints WHERE size = 4")
+    line = cosign(parse(note).text, witness, 1_700_000_000).line()
+    await runtime.pool.execute(
+        "INSERT INTO log_cosignatures (size, witness_id, line) VALUES (4, 'W-1', $1)", line
+    )
+    out = io.BytesIO()
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        await export_log(conn, out)
+    finally:
+        await conn.close()
+    return out.getvalue()
+
+
+COSIGNATURES = "SELECT size, witness_id, line FROM log_cosignatures ORDER BY size, witness_id"
+
+
+async def test_an_import_keeps_the_cosignatures_of_registered_witnesses(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    await _import(other_dsn, await _cosigned_log(runtime, witness_key()))
+    assert await _rows(other_dsn, COSIGNATURES) == await _rows(runtime.dsn, COSIGNATURES) != []
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # The signature's last base64 character changed: it no longer verifies.
+        (lambda line: line[:-3] + ("A" if line[-3] != "A" else "B") + line[-2:], "refused"),
+        (lambda line: "not a signature line\n", "not one signature line"),
+        (lambda line: line + line, "not one signature line"),
+    ],
+)
+async def test_an_import_with_a_cosignature_the_service_would_refuse_is_refused(
+    runtime: Runtime, other_dsn: str, change: Callable[[str], str], said: str
+) -> None:
+    data = await _cosigned_log(runtime, witness_key())
+    line = await runtime.pool.fetchval("SELECT line FROM log_cosignatures")
+    encoded = msgspec.json.encode(line)[1:-1]
+    assert data.count(encoded) == 1
+    changed = data.replace(encoded, msgspec.json.encode(change(line))[1:-1])
+    with pytest.raises(ImportRefused, match=said):
+        await _import(other_dsn, changed)
+    assert await _rows(other_dsn, "SELECT count(*) FROM log_cosignatures") == [(0,)]
+    assert await _rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
+
+
+async def test_an_import_with_a_cosignature_under_another_witness_id_is_refused(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    data = await _cosigned_log(runtime, witness_key())
+    at = data.index(b'"cosignatures":[{')
+    changed = data[:at] + data[at:].replace(b'"witness_id":"W-1"', b'"witness_id":"W-2"')
+    assert changed != data
+    with pytest.raises(ImportRefused, match="made by witness W-1's key"):
+        await _import(other_dsn, changed)
