@@ -65,21 +65,25 @@ class Witness:
             note, _ = open_note(offered, [self.log_key])
             checkpoint = parse_checkpoint(note.text)
         except TlogError as exc:
-            last = state.load(self.directory, self.log_key)
             raise self._fork(
                 f"the checkpoint is not signed by the log key: {exc}",
-                None if last is None else last.note,
+                self._previous(),
                 offered,
                 {"error": str(exc)},
             ) from None
         if checkpoint.origin != self.log_key.name:
             raise self._fork(
                 f"the checkpoint's origin {checkpoint.origin!r} is not the log's",
-                None,
+                self._previous(),
                 offered,
                 {"error": "origin"},
             )
         return note, checkpoint
+
+    def _previous(self) -> str | None:
+        """The last checkpoint this witness cosigned, as evidence beside a refused one."""
+        last = state.load(self.directory, self.log_key)
+        return None if last is None else last.note
 
     async def _check_extends(
         self, ledger: Ledger, last: state.Last, new: Checkpoint, offered: str

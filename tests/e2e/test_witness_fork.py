@@ -47,10 +47,12 @@ class FakeLog:
     signer: Signer
     leaves: list[bytes]
     posted: list[str] = field(default_factory=list)
+    origin: str = ORIGIN
 
     def note(self) -> str:
         size = len(self.leaves)
-        return sign(Checkpoint(ORIGIN, size, root_of_leaves(self.leaves)).text(), [self.signer])
+        text = Checkpoint(self.origin, size, root_of_leaves(self.leaves)).text()
+        return sign(text, [self.signer])
 
     def app(self) -> web.Application:
         async def checkpoint(request: web.Request) -> web.Response:
@@ -152,3 +154,20 @@ async def test_a_log_that_shrinks_is_never_cosigned(
     assert ran.code == 3
     assert "went back" in ran.err
     assert len(log.posted) == 1
+
+
+async def test_a_checkpoint_of_another_origin_is_never_cosigned_and_both_are_kept(
+    fake: tuple[FakeLog, str], log_key: Signer, tmp_path: Path
+) -> None:
+    log, url = fake
+    args = _witness_args(url, log_key, tmp_path)
+    assert (await run_ledger(*args)).code == 0
+    cosigned = log.note()
+    log.origin = "another-log/0000000000000000"
+    ran = await run_ledger(*args)
+    assert ran.code == 3
+    assert "origin" in ran.err
+    assert len(log.posted) == 1
+    evidence = _evidence(tmp_path)
+    assert (evidence / "offered-checkpoint").read_text() == log.note()
+    assert (evidence / "previous-checkpoint").read_text() == cosigned
