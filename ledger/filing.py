@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable
 
@@ -11,20 +12,45 @@ from events.business import SHANGHAI
 from events.derived import StatementDerived
 from events.payloads import Payload, StatementFiled
 from ledger.rules.state import View
-from projections.statements import Cut, statement, statement_digest
+from ledger.store.reads import head_position
+from projections.statements import Cut, holds, statement, statement_digest
+
+FILING_WAIT = 5.0
+"""Seconds a filing waits at most for the movements read model to hold the log."""
 
 
-async def fix_statements(conn: asyncpg.Connection, view: View, payloads: Iterable[Payload]) -> None:
+class MovementsBehind(Exception):
+    """The movements read model does not hold every acknowledged event yet: a filing now
+    would leave some out, so it is not stored (a 503 to retry)."""
+
+
+async def fix_statements(
+    conn: asyncpg.Connection,
+    view: View,
+    payloads: Iterable[Payload],
+    wait: float = FILING_WAIT,
+) -> None:
     """Put into `view` the position and digest of the statement each filing names.
 
-    The statement is the one GET /v1/statements answers at this moment: everything the
-    movements read model holds, whose last counted position is stored with the filing,
-    so that the same statement can be recomputed from the log at any later time. An
-    institution the decision state does not know is left to the rules to refuse.
+    The statement is fixed as known when the filing is accepted (SPEC section 9): once the
+    movements read model holds every event sealed when this transaction looked (every
+    event acknowledged before the filing was posted), it is what GET /v1/statements
+    answers; its last counted position is stored with the filing, so that the same
+    statement can be recomputed from the log at any later time. Events posted in the
+    same transaction are not counted (they are not accepted before it). An institution
+    the decision state does not know is left to the rules to refuse.
     """
-    for event in payloads:
-        if not isinstance(event, StatementFiled):
-            continue
+    filings = [e for e in payloads if isinstance(e, StatementFiled)]
+    if not any(e.institution_id in view.institutions for e in filings):
+        return
+    head = await head_position(conn)
+    deadline = asyncio.get_running_loop().time() + wait
+    if not await holds(conn, head, deadline):
+        raise MovementsBehind(
+            f"the movements read model does not hold position {head} yet, so a statement "
+            "filed now would leave out events acknowledged before it; retry shortly"
+        )
+    for event in filings:
         institution = view.institutions.get(event.institution_id)
         if institution is None:
             continue

@@ -3,6 +3,7 @@ from the movements read model (projections/movements.py) by two index ranges."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -135,6 +136,25 @@ async def statement(
         "position": max((int(r["last_position"]) for r in rows), default=0),
         "programs": [program_figures(r) for r in rows],
     }
+
+
+POSITION_SQL = "SELECT position FROM projection_checkpoints WHERE name = 'movements'"
+
+POLL = 0.02
+"""Seconds between looks at the movements read model while waiting for it."""
+
+
+async def holds(conn: asyncpg.Connection, position: int, deadline: float) -> bool:
+    """Wait until the movements read model reflects `position` (True), or until `deadline`
+    on the event loop's clock (False)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        reached = await conn.fetchval(POSITION_SQL)
+        if reached is not None and reached >= position:
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(POLL)
 
 
 def statement_digest(body: dict[str, Any]) -> str:

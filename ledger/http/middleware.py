@@ -11,6 +11,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from events.errors import shorten
+from ledger.filing import MovementsBehind
 from ledger.http.context import ACCESS_LOG, METRICS
 from ledger.http.problems import Problem, problem_response, unavailable
 from ledger.rules.refusal import Refusal
@@ -85,6 +86,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return problem_response(refusal_problem(refusal))
     except web.HTTPException as exc:
         return problem_response(_http_problem(exc, request.method))
+    except MovementsBehind as exc:
+        return problem_response(unavailable(str(exc)))
     except SpillError as exc:
         # A fold of the log (GET /v1/audit/state) outgrew memory and found no room for
         # its temporary file: the operator's to fix, the request's to retry.

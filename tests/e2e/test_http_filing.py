@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -124,3 +128,69 @@ async def test_filing_a_period_that_ends_before_it_starts_is_422(books: Client, 
     r = await books.post("/v1/events", json=event, headers=await keys.of(GUAR))
     body = await r.json()
     assert (r.status, body["errors"][0]["path"]) == (422, "$.data.from")
+
+
+@contextlib.asynccontextmanager
+async def _runner_held(db_dsn: str) -> AsyncIterator[None]:
+    """The read-model runner kept from applying anything (its round locks the checkpoints)."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT 1 FROM projection_checkpoints FOR UPDATE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def test_a_filing_counts_every_event_acknowledged_before_it(
+    books: Client, keys: Keys, runtime: Runtime, db_dsn: str
+) -> None:
+    who = await keys.of(GUAR)
+    await _statement(books, who, HEAD)
+    async with _runner_held(db_dsn):
+        late = await _late_issue(runtime)  # acknowledged; not in the read model yet
+        filing = asyncio.create_task(books.post("/v1/events", json=_filing(GUAR), headers=who))
+        await asyncio.sleep(0.3)
+        assert not filing.done()
+    r = await filing
+    assert r.status == 201, await r.text()
+    filed = json.loads(await _statement(books, who, (await r.json())["position"], filed="latest"))
+    assert filed["position"] == late
+    assert [p["issued"]["count"] for p in filed["programs"]] == [2]
+
+
+async def test_a_filing_while_the_read_model_stays_behind_is_503_and_stores_nothing(
+    books: Client, keys: Keys, runtime: Runtime, db_dsn: str
+) -> None:
+    who = await keys.of(GUAR)
+    async with _runner_held(db_dsn):
+        head = await _late_issue(runtime)
+        r = await books.post("/v1/events", json=_filing(GUAR), headers=who)
+        assert (r.status, (await r.json())["type"]) == (503, "/problems/service-unavailable")
+        assert r.headers["Retry-After"] == "1"
+    assert await runtime.pool.fetchval("SELECT max(position) FROM event_log") == head
+
+
+async def test_a_statement_counts_every_event_acknowledged_before_it_was_asked(
+    books: Client, keys: Keys, runtime: Runtime, db_dsn: str
+) -> None:
+    who = await keys.of(GUAR)
+    await _statement(books, who, HEAD)
+    async with _runner_held(db_dsn):
+        late = await _late_issue(runtime)
+        asked = asyncio.create_task(books.get(f"/v1/statements/{GUAR}", params=Q2, headers=who))
+        await asyncio.sleep(0.3)
+        assert not asked.done()
+    r = await asked
+    assert r.status == 200, await r.text()
+    assert (await r.json())["position"] == late
+
+
+async def test_a_statement_while_the_read_model_stays_behind_is_503(
+    books: Client, keys: Keys, runtime: Runtime, db_dsn: str
+) -> None:
+    who = await keys.of(GUAR)
+    async with _runner_held(db_dsn):
+        await _late_issue(runtime)
+        r = await books.get(f"/v1/statements/{GUAR}", params=Q2, headers=who)
+        assert (r.status, (await r.json())["type"]) == (503, "/problems/service-unavailable")

@@ -255,12 +255,12 @@ async def test_an_event_going_back_in_business_time_is_409_naming_both_times(
 ) -> None:
     admin = await keys.role("admin")
     await _post(client, institution("B-1", occurred_at="2025-06-01T10:00:00+08:00"), admin)
-    filing = envelope(
-        "statement.filed",
-        {"institution_id": "B-1", "from": "2025-01-01", "to": "2025-03-31"},
+    earlier = envelope(
+        "institution.net_assets_recorded",
+        {"institution_id": "B-1", "net_assets": 1_000_000, "as_of": "2025-03-31"},
         occurred_at="2025-05-01T10:00:00+08:00",
     )
-    body = await _refused(client, filing, admin)
+    body = await _refused(client, earlier, admin)
     _problem(body, "invalid-state", 409)
     assert "2025-05-01T10:00:00+08:00" in body["detail"]
     assert "2025-06-01T10:00:00+08:00" in body["detail"]
