@@ -25,6 +25,7 @@ from ledger.http import (
     statements,
     streams,
 )
+from ledger.http.bodies import MAX_BODY
 from ledger.http.context import (
     ACCESS_LOG,
     LIMITS,
@@ -45,7 +46,7 @@ from ledger.tlog.keys import Signer
 from projections.runner import ProjectionRunner
 
 # aiohttp's own limit sits above ours, so the handler answers 413 itself, as a problem.
-_CLIENT_MAX_SIZE = events.MAX_BODY + 1
+_CLIENT_MAX_SIZE = MAX_BODY + 1
 
 
 def _projection_runner(dsn: str) -> Callable[[web.Application], AsyncIterator[None]]:

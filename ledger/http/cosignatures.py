@@ -6,9 +6,9 @@ import structlog
 from aiohttp import web
 
 from ledger.http.auth import authenticate
+from ledger.http.bodies import read_body
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.events import MAX_BODY
 from ledger.http.params import MAX_POSITION
 from ledger.http.problems import Problem
 from ledger.http.schemas import CosignatureResult, CosignaturesAccepted, json_response_body
@@ -26,21 +26,12 @@ def _refused(exc: Refused) -> Problem:
     return Problem("validation-error", f"cosigned checkpoint refused: {exc}", errors=exc.errors)
 
 
-async def _body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes")
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes") from None
-
-
 @routes.post("/v1/log/cosignatures")
 async def post_cosignatures(request: web.Request) -> web.Response:
     """Keep the witnesses' cosignatures of a checkpoint the log signed; 422 says what is wrong."""
     await authenticate(request)
     try:
-        note, checkpoint = read_note(await _body(request))
+        note, checkpoint = read_note(await read_body(request))
     except Refused as exc:
         raise _refused(exc) from None
     limits = request.app[LIMITS]

@@ -10,6 +10,7 @@ from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, PostedBatch
 from events.stored import read_log_entry
 from ledger.auth.keys import UnknownKey
 from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
+from ledger.http.bodies import MAX_BODY, read_body
 from ledger.http.cloudevents import batch_response, wants_batch
 from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
 from ledger.http.params import MAX_POSITION, int_param, seconds_param
@@ -17,9 +18,6 @@ from ledger.http.problems import Problem, unavailable
 from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
 from ledger.store.positions import SealTimeout
-
-MAX_BODY = 1024 * 1024
-"""Largest body accepted: 1 MiB."""
 
 MAX_LIMIT = 1000
 """Most events one GET /v1/events answers with."""
@@ -42,12 +40,7 @@ async def _read_body(request: web.Request) -> bytes:
             "unsupported-media-type",
             f"send the body as application/json, not {request.content_type[:80]!r}",
         )
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes")
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes") from None
+    return await read_body(request)
 
 
 async def _decoded(request: web.Request) -> PostedBatch:

@@ -9,9 +9,9 @@ from aiohttp import web
 
 from events.types import IDENT_PATTERN, SME_ID_PATTERN
 from ledger.http.access import STREAM_PATTERN
+from ledger.http.bodies import MAX_BODY
 from ledger.http.cloudevents import BATCH_TYPE as CLOUDEVENTS_BATCH
 from ledger.http.cloudevents import SCHEMA as CLOUDEVENT_SCHEMA
-from ledger.http.events import MAX_BODY
 from ledger.http.openapi_op import Op
 from ledger.http.openapi_operations import OPERATIONS
 from ledger.http.openapi_schemas import REF, components

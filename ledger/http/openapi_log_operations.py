@@ -3,7 +3,7 @@ tiles and cosignatures."""
 
 from __future__ import annotations
 
-from ledger.http.events import MAX_BODY
+from ledger.http.bodies import MAX_BODY
 from ledger.http.openapi_op import READ as _READ
 from ledger.http.openapi_op import Op
 from ledger.http.openapi_op import integer as _int

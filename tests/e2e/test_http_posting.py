@@ -6,6 +6,8 @@ import io
 import uuid
 from typing import Any
 
+import pytest
+
 from events.envelope import MAX_BATCH
 from ledger.demo_scenario import scenario
 from tests.e2e.conftest import Keys
@@ -205,6 +207,21 @@ async def test_body_over_one_mebibyte_is_413(client: Client, keys: Keys) -> None
         headers={**await keys.role("admin"), "Content-Type": "application/json"},
     )
     _problem(await r.json(content_type=None), "payload-too-large", 413)
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/log/cosignatures"])
+async def test_a_body_not_in_its_content_encoding_is_400_malformed_request(
+    client: Client, keys: Keys, path: str
+) -> None:
+    headers = {
+        **await keys.role("admin"),
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+    }
+    r = await client.post(path, data=b'{"event_id": "not gzip"}', headers=headers)
+    body = await r.json(content_type=None)
+    _problem(body, "malformed-request", 400)
+    assert "gzip" in body["detail"]
 
 
 async def test_chunked_body_over_one_mebibyte_is_413(client: Client, keys: Keys) -> None:
