@@ -6,7 +6,7 @@ iterate over the log and resume by themselves; `Consumer` (which needs asyncpg)
 applies the log to the consumer's own tables with exactly-once effect.
 """
 
-from ledger.client.client import Backoff, LedgerClient
+from ledger.client.client import LONGEST_ASKED, Backoff, LedgerClient
 from ledger.client.consumer import Consumer, Handler
 from ledger.client.errors import (
     BY_SLUG,
@@ -52,6 +52,7 @@ from ledger.client.types import (
 
 __all__ = [
     "BY_SLUG",
+    "LONGEST_ASKED",
     "Backoff",
     "CapExceeded",
     "ClaimShares",

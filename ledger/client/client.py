@@ -46,6 +46,13 @@ def _envelope(event: Postable) -> NewEvent | dict[str, Any]:
     return {"event_id": new_event_id(), **event}
 
 
+LONGEST_ASKED = 60.0
+"""Longest Retry-After the client waits for (a longer one is waited this long)."""
+
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+"""Statuses a proxy in front of the ledger answers while the ledger is away."""
+
+
 class Backoff:
     """Bounded exponential backoff with jitter: how many tries, and how long between them."""
 
@@ -56,9 +63,10 @@ class Backoff:
         self.most = most
 
     def delay(self, attempt: int, asked: float | None = None) -> float:
-        """Seconds to wait before retry number `attempt` (0-based); `asked`: Retry-After."""
+        """Seconds to wait before retry number `attempt` (0-based); `asked`: Retry-After,
+        honoured up to LONGEST_ASKED even where it is longer than `most`."""
         wait = min(self.most, self.first * 2.0**attempt) * (0.5 + random.random() / 2)  # noqa: S311
-        return min(self.most, max(wait, asked or 0.0))
+        return max(wait, min(asked or 0.0, LONGEST_ASKED))
 
 
 class LedgerClient:
@@ -237,4 +245,16 @@ def _error(status: int, data: bytes, content_type: str, headers: Mapping[str, st
             problem = None
         if isinstance(problem, dict):
             return _problem_error(problem, headers)
+    if status in GATEWAY_STATUSES:
+        # A proxy's answer while the ledger is away (a restart, a deploy): retried like
+        # the ledger's own 503, with a problem document of the status alone (RFC 9457).
+        return ServiceUnavailable(
+            {
+                "type": "about:blank",
+                "status": status,
+                "title": "Service unavailable",
+                "detail": f"HTTP {status} without a problem document: {data[:200]!r}",
+            },
+            headers,
+        )
     return UnexpectedResponse(status, data)

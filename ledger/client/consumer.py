@@ -13,6 +13,7 @@ asyncpg is needed for this module only; the rest of the client does without it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -141,7 +142,11 @@ async def _until_stopped(feed: Any, stop: asyncio.Event | None) -> Any:
             step = asyncio.ensure_future(anext(feed))
             done, _ = await asyncio.wait({step, stopped}, return_when=asyncio.FIRST_COMPLETED)
             if step not in done:
+                # Let the cancelled poll finish before the caller closes the feed: an
+                # async generator still running cannot be closed.
                 step.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await step
                 return
             yield step.result()
     finally:

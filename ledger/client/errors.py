@@ -59,7 +59,8 @@ class ProblemError(LedgerError):
     @property
     def retry_after(self) -> float | None:
         """Seconds the ledger asked to wait before retrying, if it said."""
-        value = self.headers.get("Retry-After", "")
+        # Looked up whatever its case: a proxy may pass header names on in lower case.
+        value = next((v for k, v in self.headers.items() if k.lower() == "retry-after"), "")
         return float(value) if value.isdigit() else None
 
 

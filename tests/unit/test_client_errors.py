@@ -73,4 +73,14 @@ def test_backoff_waits_are_bounded() -> None:
     backoff = lc.Backoff(retries=10, first=0.1, most=2.0)
     waits = [backoff.delay(n) for n in range(30)]
     assert all(0 < w <= 2.0 for w in waits)
-    assert backoff.delay(0, asked=60) == 2.0
+    assert backoff.delay(0, asked=600) == lc.LONGEST_ASKED
+
+
+def test_backoff_honours_a_retry_after_longer_than_its_own_waits() -> None:
+    backoff = lc.Backoff(retries=10, first=0.1, most=2.0)
+    assert backoff.delay(0, asked=5) == 5.0
+
+
+def test_retry_after_is_read_whatever_the_case_of_its_name() -> None:
+    doc = {"type": "/problems/service-unavailable", "status": 503, "detail": "d"}
+    assert problem_error(doc, {"retry-after": "3"}).retry_after == 3.0
