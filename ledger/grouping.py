@@ -17,6 +17,7 @@ from functools import cached_property
 from events.envelope import Posted, posted_fingerprint, store_posted
 from events.payloads import GuaranteeIssued, Payload, WitnessRegistered
 from events.stored import Actor, StoredEvent
+from ledger.rules.authorize import authorize
 from ledger.rules.business_time import check_occurred
 from ledger.rules.decide import decide
 from ledger.rules.footprint import (
@@ -143,6 +144,7 @@ def decide_group(
     for post, fp in zip(posts, fps, strict=True):
         if any(event_id in known for event_id in post.event_ids):
             try:
+                _may_repeat(view, post)
                 check_repeat(post, known)
             except Refusal as refusal:
                 decided.outcomes.append(refusal)
@@ -193,6 +195,17 @@ def _decide_post(
         except Refusal as refusal:
             raise refusal.at(f"$[{index}]") if post.batch else refusal from None
     return stored
+
+
+def _may_repeat(view: View, post: Post) -> None:
+    """Refuse (403) a repost by a key that may not post its events: the original receipt
+    is answered only to a party the rules would let post them."""
+    assert post.actor is not None, "a post is decided only once its poster is known"
+    for index, posted in enumerate(post.events):
+        try:
+            authorize(view, posted.payload.TYPE, posted.payload, post.actor)
+        except Refusal as refusal:
+            raise refusal.at(f"$[{index}]") if post.batch else refusal from None
 
 
 def check_repeat(post: Post, known: Mapping[str, bytes]) -> None:

@@ -48,6 +48,16 @@ async def test_identical_repost_gets_200_with_the_original_receipt(
     assert (status, again) == (200, first)
 
 
+async def test_an_identical_repost_by_a_key_that_may_not_post_it_is_403(
+    client: Client, keys: Keys
+) -> None:
+    event = institution("B-1")
+    await _post(client, event, await keys.role("admin"))
+    body = await _refused(client, event, await keys.role("reader"))
+    _problem(body, "forbidden", 403)
+    assert "position" not in body
+
+
 async def test_event_id_reused_for_other_content_is_idempotency_conflict(
     client: Client, keys: Keys
 ) -> None:
