@@ -32,7 +32,7 @@ async def fix_statements(
 ) -> None:
     """Put into `view` the position and digest of the statement each filing names.
 
-    The statement is fixed as known when the filing is accepted (SPEC section 9): once the
+    The statement is fixed as known when the filing is accepted (docs/statements.md): once the
     movements read model holds every event sealed when this transaction looked (every
     event acknowledged before the filing was posted), it is what GET /v1/statements
     answers; its last counted position is stored with the filing, so that the same

@@ -75,7 +75,7 @@ def reject(view: View, event: ClaimRejected) -> None:
 
 def _headroom(view: View, g: GuaranteeState) -> dict[Role, int | None]:
     """Each capped role's room left in the program, by the caps of the terms `g` was issued
-    under: an amendment applies to guarantees issued after it (SPEC section 3)."""
+    under: an amendment applies to guarantees issued after it (docs/rules.md)."""
     program = view.programs[g.program_id]
     caps = g.compensation_caps_bp
     if caps is None:

@@ -118,7 +118,7 @@ def issue(view: View, event: GuaranteeIssued, at: dt.datetime | None = None) -> 
     shares = shares_for(program.terms, categories)
     roles = [role for role, bp in shares.as_dict().items() if bp > 0]
     if guarantor.kind == "compensation_pool" and shares.guarantor > 0:
-        # SPEC section 3: a pool names itself as guarantor only where the guarantee has
+        # docs/rules.md: a pool names itself as guarantor only where the guarantee has
         # no guarantor (a pool-and-bank program), posting on the program's behalf.
         raise invalid_state(
             f"guarantor {event.guarantor_id} is a compensation_pool, which stands as guarantor "

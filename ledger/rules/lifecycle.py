@@ -71,8 +71,7 @@ def renew(view: View, event: GuaranteeRenewed) -> None:
     if event.maturity_date <= g.first_start_date:
         raise invalid_value("$.data.maturity_date", "maturity_date must be after the start date")
     if not within_term(g.first_start_date, event.maturity_date, max_months):
-        # SPEC section 5 lists it with the state machine: "Renewal only in active,
-        # within max_term_months of the first start_date ... Anything else: 409".
+        # Refused like a post out of turn, with the state machine's refusals (docs/rules.md).
         raise invalid_state(
             f"a renewal must mature within {max_months} months of the first start date "
             f"{g.first_start_date.isoformat()}",

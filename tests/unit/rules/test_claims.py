@@ -159,7 +159,7 @@ def test_compensation_lowers_the_balance_by_the_approved_amount_and_fixes_the_sh
 
 
 def test_an_amendment_of_the_caps_leaves_the_split_of_an_earlier_guarantee_as_issued() -> None:
-    # SPEC section 3: an amendment applies to guarantees issued after it. The worked
+    # docs/rules.md: an amendment applies to guarantees issued after it. The worked
     # example of section 5, with the fund's cap dropped after G-1 was issued.
     w = defaulted()
     w.post(p.ProgramAmended(program_id=NATIONAL.program_id, terms=terms(compensation_caps_bp={})))

@@ -130,8 +130,7 @@ def test_a_renewal_moves_the_maturity_within_the_term_of_the_first_start_date() 
 
 
 def test_a_renewal_beyond_the_term_of_the_first_start_date_is_invalid_state() -> None:
-    # SPEC section 5: "Renewal only in active, within max_term_months of the first
-    # start_date ... Anything else: 409 invalid-state."
+    # docs/rules.md: refused like a post out of turn, with the state machine's refusals.
     w = active()
     w.post(renewed(dt.date(2028, 3, 1)))
     refusal = w.refuse(renewed(dt.date(2030, 3, 2)))
