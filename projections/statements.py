@@ -19,38 +19,38 @@ from projections.movements import NAME, institution_key
 STATEMENT_SQL = """
 WITH cp AS (SELECT generation FROM projection_checkpoints WHERE name = 'movements')
 SELECT r.program_id,
-       coalesce(sum(r.in_force) FILTER (WHERE r.business_date < $2), 0)::bigint AS opening,
-       coalesce(sum(r.in_force), 0)::bigint AS closing,
+       coalesce(sum(r.in_force) FILTER (WHERE r.business_date < $2), 0) AS opening,
+       coalesce(sum(r.in_force), 0) AS closing,
        count(*) FILTER (WHERE kind = 'issued' AND business_date >= $2)
            AS issued_count,
        coalesce(sum(amount) FILTER (WHERE kind = 'issued' AND business_date >= $2), 0)
-           ::bigint AS issued_amount,
+           AS issued_amount,
        coalesce(sum(amount) FILTER (WHERE kind = 'renewed' AND business_date >= $2), 0)
-           ::bigint AS renewed_net,
+           AS renewed_net,
        coalesce(sum(amount) FILTER (WHERE kind = 'repaid' AND business_date >= $2), 0)
-           ::bigint AS repaid,
+           AS repaid,
        count(*) FILTER (WHERE kind = 'released' AND business_date >= $2)
            AS released_count,
        coalesce(sum(amount) FILTER (WHERE kind = 'released' AND business_date >= $2), 0)
-           ::bigint AS released_amount,
+           AS released_amount,
        count(*) FILTER (WHERE kind = 'compensated' AND business_date >= $2)
            AS compensated_count,
        coalesce(sum(amount) FILTER (WHERE kind = 'compensated' AND business_date >= $2), 0)
-           ::bigint AS compensated_amount,
+           AS compensated_amount,
        coalesce(sum(share) FILTER (WHERE kind = 'compensated' AND business_date >= $2), 0)
-           ::bigint AS compensated_borne,
+           AS compensated_borne,
        count(*) FILTER (WHERE kind = 'closed' AND business_date >= $2)
            AS closed_count,
        coalesce(sum(amount) FILTER (WHERE kind = 'closed' AND business_date >= $2), 0)
-           ::bigint AS closed_amount,
+           AS closed_amount,
        count(*) FILTER (WHERE kind = 'defaulted' AND business_date >= $2)
            AS defaulted_count,
        coalesce(sum(amount) FILTER (WHERE kind = 'defaulted' AND business_date >= $2), 0)
-           ::bigint AS overdue_principal,
+           AS overdue_principal,
        coalesce(sum(amount) FILTER (WHERE kind = 'recovered' AND business_date >= $2), 0)
-           ::bigint AS recovered_amount,
+           AS recovered_amount,
        coalesce(sum(share) FILTER (WHERE kind = 'recovered' AND business_date >= $2), 0)
-           ::bigint AS recovered_returned,
+           AS recovered_returned,
        max(r.position) AS last_position
   FROM cp JOIN proj_movement_rows r ON r.generation = cp.generation
  WHERE r.institution_id = $1
@@ -77,8 +77,27 @@ class Cut:
     position: int | None = None
 
 
-def program_figures(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+_SUMS = (
+    "opening",
+    "closing",
+    "issued_amount",
+    "renewed_net",
+    "repaid",
+    "released_amount",
+    "compensated_amount",
+    "compensated_borne",
+    "closed_amount",
+    "overdue_principal",
+    "recovered_amount",
+    "recovered_returned",
+)
+"""The summed columns: numerics in SQL (an institution's sums have no bound a bigint could
+hold), whole numbers here."""
+
+
+def program_figures(raw: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     """One program's figures in a statement's shape (docs/statements.md), from its summed row."""
+    row = {**dict(raw), **{name: int(raw[name]) for name in _SUMS}}
     discharged = (
         row["repaid"] + row["released_amount"] + row["compensated_amount"] + row["closed_amount"]
     )

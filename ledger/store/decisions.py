@@ -188,7 +188,7 @@ def _balance(prepared: Prepared, r: asyncpg.Record) -> None:
 
 
 def _volume(prepared: Prepared, r: asyncpg.Record) -> None:
-    prepared.view.program_volume[(r["r_key"], r["r_key2"])] = r["r_n1"]
+    prepared.view.program_volume[(r["r_key"], r["r_key2"])] = int(r["r_key3"])
 
 
 _READERS: dict[str, Callable[[Prepared, asyncpg.Record], None]] = {

@@ -109,9 +109,9 @@ def read_limits(prepared: Prepared, r: asyncpg.Record) -> None:
 def read_exposure(prepared: Prepared, r: asyncpg.Record) -> None:
     """A limited guarantor's in-force sum, in total (no SME) or to one SME."""
     if r["r_key2"] is None:
-        prepared.view.guarantor_in_force[r["r_key"]] = r["r_n1"]
+        prepared.view.guarantor_in_force[r["r_key"]] = int(r["r_n1"])
     else:
-        prepared.view.guarantor_sme[(r["r_key"], r["r_key2"])] = r["r_n1"]
+        prepared.view.guarantor_sme[(r["r_key"], r["r_key2"])] = int(r["r_n1"])
 
 
 def read_breaker(prepared: Prepared, r: asyncpg.Record) -> None:

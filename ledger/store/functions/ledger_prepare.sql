@@ -123,7 +123,8 @@ BEGIN
     END IF;
     IF cardinality(volume_programs) > 0 THEN
         RETURN QUERY
-            SELECT 'volume', w.program_id, w.role, NULL::text, sum(w.volume)::bigint, NULL::bigint,
+            -- As text in r_key3: a program's volume may pass a bigint (migration 0027).
+            SELECT 'volume', w.program_id, w.role, sum(w.volume)::text, NULL::bigint, NULL::bigint,
                    NULL::bigint, NULL::bytea, NULL::timestamptz
               FROM w_program_volume w
              WHERE w.program_id = ANY(volume_programs)

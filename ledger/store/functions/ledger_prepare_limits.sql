@@ -23,7 +23,7 @@ CREATE OR REPLACE FUNCTION ledger_prepare_limits(
     b_prog               text[],
     b_inst               text[],
     b_excl               boolean[]
-) RETURNS TABLE (r_kind text, r_key text, r_key2 text, r_n1 bigint, r_doc bytea)
+) RETURNS TABLE (r_kind text, r_key text, r_key2 text, r_n1 numeric, r_doc bytea)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     -- The limits' own locks, after the footprint's (none when reading without locks).
@@ -39,9 +39,10 @@ BEGIN
     END IF;
     IF cardinality(limited) > 0 THEN
         RETURN QUERY
-            SELECT 'limits', l.institution_id, NULL::text, NULL::bigint, l.doc
+            SELECT 'limits', l.institution_id, NULL::text, NULL::numeric, l.doc
               FROM w_guarantor_limits l WHERE l.institution_id = ANY(limited);
-        -- In force per guarantor in total (r_key2 NULL) and to each SME the post names.
+        -- In force per guarantor in total (r_key2 NULL) and to each SME the post names,
+        -- as numerics: a guarantor's total has no bound a bigint could hold.
         -- A barrier may be limiting a guarantor for the first time: its guarantees do
         -- not carry its id yet and are found by their state (all appends wait meanwhile).
         RETURN QUERY
@@ -58,16 +59,16 @@ BEGIN
             pairs AS (
                 SELECT DISTINCT k.gid, k.sme_id
                   FROM unnest(limit_guarantors, limit_smes) AS k(gid, sme_id))
-            SELECT 'exposure', ex.gid, NULL::text, sum(ex.balance)::bigint, NULL::bytea
+            SELECT 'exposure', ex.gid, NULL::text, sum(ex.balance), NULL::bytea
               FROM ex GROUP BY ex.gid
             UNION ALL
-            SELECT 'exposure', ex.gid, ex.sme_id, sum(ex.balance)::bigint, NULL::bytea
+            SELECT 'exposure', ex.gid, ex.sme_id, sum(ex.balance), NULL::bytea
               FROM ex JOIN pairs ON pairs.gid = ex.gid AND pairs.sme_id = ex.sme_id
              GROUP BY ex.gid, ex.sme_id;
     END IF;
     IF cardinality(b_prog) > 0 THEN
         RETURN QUERY
-            SELECT 'breaker', b.program_id, b.institution_id, b.year::bigint, b.doc
+            SELECT 'breaker', b.program_id, b.institution_id, b.year::numeric, b.doc
               FROM w_breakers b
               JOIN (SELECT DISTINCT * FROM unnest(b_prog, b_inst)) AS k(p, i)
                 ON b.program_id = k.p AND b.institution_id = k.i;
