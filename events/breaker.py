@@ -50,9 +50,25 @@ class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):
         discharged = self.discharged
         return None if discharged == 0 else self.compensated * 10000 // discharged
 
+    def trips(self, limit: CompensationRateLimit) -> bool:
+        """Whether its sums are at or above `limit`'s suspend_bp, with at least min_discharged
+        discharged."""
+        rate = self.rate_bp
+        return (
+            rate is not None
+            and rate >= limit.suspend_bp
+            and self.discharged >= limit.min_discharged
+        )
+
+    def suspended_under(self, limit: CompensationRateLimit) -> bool:
+        """Whether issuance is suspended under `limit`: an event tripped it, or its sums trip
+        a limit that came after they were counted (a program amended to carry one), and no
+        reinstatement lifted it since."""
+        return self.suspended or (not self.reinstated and self.trips(limit))
+
     def status(self, limit: CompensationRateLimit) -> BreakerStatus:
         """ok, warning (rate at or above warning_bp), suspended or reinstated."""
-        if self.suspended:
+        if self.suspended_under(limit):
             return "suspended"
         if self.reinstated:
             return "reinstated"
@@ -60,19 +76,22 @@ class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):
         return "warning" if rate is not None and rate >= limit.warning_bp else "ok"
 
 
-def record(breaker: Breaker, limit: CompensationRateLimit, kind: Discharge, amount: int) -> bool:
+def record(
+    breaker: Breaker, limit: CompensationRateLimit | None, kind: Discharge, amount: int
+) -> bool:
     """Count `amount` discharged as `kind`; return True when this suspends issuance.
 
-    Suspension follows any event that leaves the rate at or above suspend_bp with
-    at least min_discharged discharged; once reinstated, only a compensation does.
+    Every discharge is counted, limit or not (None: the program carries none for the
+    institution's role), so that a limit added later rates the whole year. Suspension
+    follows any event that leaves the rate at or above suspend_bp with at least
+    min_discharged discharged; once reinstated, only a compensation does.
     """
     if amount <= 0:
         return False
     setattr(breaker, kind, getattr(breaker, kind) + amount)
-    if breaker.suspended or (breaker.reinstated and kind != "compensated"):
+    if limit is None or breaker.suspended or (breaker.reinstated and kind != "compensated"):
         return False
-    rate = breaker.rate_bp
-    if rate is None or rate < limit.suspend_bp or breaker.discharged < limit.min_discharged:
+    if not breaker.trips(limit):
         return False
     breaker.suspended = True
     breaker.reinstated = False

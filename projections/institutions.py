@@ -189,16 +189,21 @@ def _discharge(docs: Docs, entry: LogEntry, g: Doc, change: BalanceChange | None
         kind, amount = "closed", change.before
     else:
         return
-    limit = _rate_limit(docs.get(program_key(g["program_id"])))
-    who = None if limit is None else g["parties"].get(limit.role)
-    if limit is None or who is None or amount <= 0:
+    if amount <= 0:
         return
-    row = _row(docs, who, g["program_id"])
-    breakers = row.setdefault("breakers", {})
+    # Counted for the guarantor and the bank, limit or not, as the rules count it.
+    limit = _rate_limit(docs.get(program_key(g["program_id"])))
     year = str(business_year(entry.occurred_at))
-    breaker = _breaker(breakers.get(year))
-    record(breaker, limit, kind, amount)  # type: ignore[arg-type]
-    breakers[year] = msgspec.to_builtins(breaker)
+    for role in ("guarantor", "bank"):
+        who = g["parties"].get(role)
+        if who is None:
+            continue
+        row = _row(docs, who, g["program_id"])
+        breakers = row.setdefault("breakers", {})
+        breaker = _breaker(breakers.get(year))
+        applies = limit if limit is not None and limit.role == role else None
+        record(breaker, applies, kind, amount)  # type: ignore[arg-type]
+        breakers[year] = msgspec.to_builtins(breaker)
 
 
 def _limit_view(row: Doc, program: Doc, year: int) -> dict[str, Any] | None:

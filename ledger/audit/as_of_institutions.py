@@ -69,8 +69,13 @@ async def _breakers(
                 limit = _limit(step)
             elif step["entity"].startswith("reinstated:"):
                 reinstate(breaker)
-            elif limit is not None and step["roles"] >> ROLES.index(limit.role) & 1:
-                record(breaker, limit, step["kind"], int(step["figures"][0]))
+            else:
+                # Counted where the institution is the guarantor or the bank, limit or
+                # not, as the rules count it; rated under the limit in force then.
+                for role in ("guarantor", "bank"):
+                    if step["roles"] >> ROLES.index(role) & 1:
+                        applies = limit if limit is not None and limit.role == role else None
+                        record(breaker, applies, step["kind"], int(step["figures"][0]))
         out[pid] = breaker
     return out
 

@@ -102,14 +102,18 @@ def _breaker(view: View, key: BreakerKey) -> Breaker:
 def discharge(
     view: View, g: GuaranteeState, kind: Discharge, amount: int, at: dt.datetime | None
 ) -> None:
-    """Count a discharge on `g` towards its program's breaker, suspending when it trips."""
-    limit = _rate_limit(view, g.program_id)
-    if limit is None or at is None or amount <= 0:
+    """Count a discharge on `g` towards the breakers of its guarantor and its bank in its
+    program, limit or not (a limit added later rates the whole year); the one in the
+    limit's role is suspended when it trips."""
+    if at is None or amount <= 0:
         return
-    who = g.guarantor_id if limit.role == "guarantor" else g.bank_id
-    key = (g.program_id, who, business_year(at))
-    record(_breaker(view, key), limit, kind, amount)
-    view.touch("breaker", breaker_key_text(key))
+    limit = _rate_limit(view, g.program_id)
+    year = business_year(at)
+    for role, who in (("guarantor", g.guarantor_id), ("bank", g.bank_id)):
+        key = (g.program_id, who, year)
+        applies = limit if limit is not None and limit.role == role else None
+        record(_breaker(view, key), applies, kind, amount)
+        view.touch("breaker", breaker_key_text(key))
 
 
 def check_not_suspended(
@@ -122,7 +126,7 @@ def check_not_suspended(
     who = guarantor_id if limit.role == "guarantor" else bank_id
     year = business_year(at)
     breaker = view.breakers.get((program_id, who, year))
-    if breaker is None or not breaker.suspended:
+    if breaker is None or not breaker.suspended_under(limit):
         return
     rate = breaker.rate_bp
     raise Refusal(
@@ -146,11 +150,12 @@ def reinstate_limit(view: View, event: LimitReinstated) -> None:
         raise invalid_state(f"institution {event.institution_id} is not registered")
     if event.program_id not in view.programs:
         raise invalid_state(f"program {event.program_id} is not registered")
-    if _rate_limit(view, event.program_id) is None:
+    limit = _rate_limit(view, event.program_id)
+    if limit is None:
         raise invalid_state(f"program {event.program_id} has no compensation_rate_limit")
     key = (event.program_id, event.institution_id, event.year)
     breaker = view.breakers.get(key)
-    if breaker is None or not breaker.suspended:
+    if breaker is None or not breaker.suspended_under(limit):
         raise invalid_state(
             f"institution {event.institution_id} is not suspended in program "
             f"{event.program_id} for {event.year}"

@@ -51,15 +51,17 @@ def wanted(view: View, fp: Footprint, limited: set[str]) -> Wanted | None:
             found.guarantors.add(g.guarantor_id)
             found.pairs.add((g.guarantor_id, g.sme_id))
     for (program_id, institution_id), exclusive in fp.breakers.items():
-        if _rate_limited(view, program_id):
+        # A breaker the post may change is counted into limit or not; one it only reads
+        # (an issuance's check) matters only under a limit.
+        if exclusive or _rate_limited(view, program_id):
             key = (program_id, institution_id)
             found.breakers[key] = found.breakers.get(key, False) or exclusive
     for gid in fp.discharges:
+        # Every discharge counts towards the guarantor's and the bank's breakers.
         g = view.guarantees.get(gid)
-        limit = None if g is None else _rate_limit_role(view, g.program_id)
-        if g is not None and limit is not None:
-            who = g.guarantor_id if limit == "guarantor" else g.bank_id
-            found.breakers[(g.program_id, who)] = True
+        if g is not None:
+            found.breakers[(g.program_id, g.guarantor_id)] = True
+            found.breakers[(g.program_id, g.bank_id)] = True
     if not found.guarantors and not found.breakers:
         return None
     return found

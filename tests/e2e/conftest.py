@@ -28,6 +28,16 @@ async def client(
     return await aiohttp_client(create_app(db_dsn, pool_size=4, limits=FAST, signer=log_signer))
 
 
+@pytest.fixture
+async def kept(
+    db_dsn: str, log_signer: Signer, aiohttp_client: ClientFactory
+) -> TestClient[Any, Any]:
+    """As `client`, with the read-model runner: a statement filing waits for the read
+    models to hold the log, so a test posting one (the demo does) needs them kept."""
+    app = create_app(db_dsn, pool_size=4, limits=FAST, signer=log_signer, projections=True)
+    return await aiohttp_client(app)
+
+
 class Keys:
     """Creates keys straight in the test database (as `ledger keys create` does)."""
 

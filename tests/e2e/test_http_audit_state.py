@@ -21,6 +21,12 @@ from tests.integration.audit import tamper
 Client = TestClient[Any, Any]
 
 
+@pytest.fixture
+def client(kept: Client) -> Client:
+    """The demo's statement filing needs the read models kept (conftest's `kept`)."""
+    return kept
+
+
 async def _load_demo(client: Client, keys: Keys) -> dict[str, int]:
     """Post the whole demo scenario; return the position of each step."""
     positions: dict[str, int] = {}

@@ -20,6 +20,13 @@ from tests.integration.audit import tamper
 
 Client = TestClient[Any, Any]
 
+
+@pytest.fixture
+def client(kept: Client) -> Client:
+    """The demo's statement filing needs the read models kept (conftest's `kept`)."""
+    return kept
+
+
 TARGET = 6
 """The position whose stored values the tests change (a demo step, alone in its post)."""
 

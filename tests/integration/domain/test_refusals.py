@@ -60,9 +60,9 @@ CASES: list[tuple[str, p.Payload, Actor, int, str, str | None]] = [
         "renewal too long",
         p.GuaranteeRenewed(guarantee_id="G-1", maturity_date=dt.date(2030, 3, 2)),
         key(GUAR),
-        422,
-        "validation-error",
-        "$.data.maturity_date",
+        409,
+        "invalid-state",
+        None,
     ),
     (
         "unknown guarantee",

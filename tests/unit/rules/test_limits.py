@@ -299,12 +299,56 @@ def test_the_seed_pool_program_limits_its_banks() -> None:
     assert (limit.role, limit.warning_bp, limit.suspend_bp) == ("bank", 300, 500)
 
 
-def test_a_program_without_a_rate_limit_keeps_no_breaker() -> None:
+def test_a_program_without_a_rate_limit_counts_every_discharge_for_guarantor_and_bank() -> None:
     w = seeded("little_giant")
     w.at = AT
     w.post(issued("G-1"))
     compensate(w, "G-1", "C-1", 1_000_000_000)
-    assert w.view.breakers == {}
+    counted = Breaker(compensated=1_000_000_000)
+    assert w.view.breakers == {
+        (NATIONAL.program_id, GUAR, 2025): counted,
+        (NATIONAL.program_id, "CQ-TECH-BANK", 2025): counted,
+    }
+    w.post(issued("G-2", loan_amount=100_000_000))
+
+
+def _unlimited_then_limited(min_discharged: int = 100_000_000) -> World:
+    """90 000 000 repaid and 10 000 000 compensated in 2025 (1000 bp), then the program
+    amended to carry a limit of 500 bp."""
+    w = seeded("little_giant")
+    w.at = AT
+    w.post(issued("G-1", loan_amount=100_000_000))
+    w.post(issued("G-2", loan_amount=100_000_000))
+    w.post(p.LoanRepaid(guarantee_id="G-1", amount=90_000_000))
+    compensate(w, "G-2", "C-1", 10_000_000)
+    limit = CompensationRateLimit(
+        role="guarantor", warning_bp=400, suspend_bp=500, min_discharged=min_discharged
+    )
+    amended = terms(compensation_rate_limit=limit)
+    w.post(p.ProgramAmended(program_id=NATIONAL.program_id, terms=amended))
+    return w
+
+
+def test_a_limit_added_by_amendment_rates_the_discharges_of_the_year_before_it() -> None:
+    w = _unlimited_then_limited()
+    refusal = w.refuse(issued("G-3", loan_amount=1_000_000))
+    assert refusal.slug == "program-suspended"
+    assert (refusal.extra["rate_bp"], refusal.extra["suspend_bp"]) == (1000, 500)
+
+
+def test_a_limit_added_by_amendment_below_its_minimum_discharged_lets_issuance_go_on() -> None:
+    w = _unlimited_then_limited(min_discharged=100_000_001)
+    w.post(issued("G-3", loan_amount=1_000_000))
+
+
+def test_a_breaker_tripped_before_its_limit_is_lifted_by_reinstatement() -> None:
+    w = _unlimited_then_limited()
+    w.post(
+        p.LimitReinstated(
+            program_id=NATIONAL.program_id, institution_id=GUAR, year=2025, reason="Reviewed."
+        )
+    )
+    w.post(issued("G-3", loan_amount=1_000_000))
 
 
 def test_a_bank_role_limit_counts_for_the_bank() -> None:
