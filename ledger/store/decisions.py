@@ -130,9 +130,10 @@ async def prepare(
     for r in rows:
         _READERS[r["r_kind"]](prepared, r)
     # Only a post that some risk limit applies to makes a third call; one that reads no
-    # limited institution, no program with a rate limit and records no limit does not
-    # even look further.
-    if not (prepared.limited or prepared.rate_limited or fp.limit_institutions):
+    # limited institution, no program with a rate limit, records no limit and discharges
+    # no balance (counted by breakers, limit or not) does not even look further.
+    discharges = bool(fp.discharges) or any(fp.breakers.values())
+    if not (prepared.limited or prepared.rate_limited or fp.limit_institutions or discharges):
         return prepared
     wanted = limit_rows.wanted(view, fp, prepared.limited)
     if wanted is not None:

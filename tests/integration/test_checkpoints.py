@@ -83,6 +83,21 @@ async def test_a_second_checkpoint_of_one_size_is_refused_by_the_database(
         await conn.close()
 
 
+async def _rewrite_first_leaf_and_grow(conn: asyncpg.Connection) -> bytes:
+    """As someone who controls the database: the first of two leaves rewritten (triggers
+    off), then the tree grown to 3. Returns the rewritten tree's root at 2."""
+    await conn.execute("SET LOCAL session_replication_role = replica")
+    # The tile still filling: its leaves' rows (migration 0023).
+    await conn.execute(
+        "UPDATE log_tile_leaves SET hash = '\\x00'::bytea || substring(hash FROM 2)"
+        " WHERE idx = 0 AND n = 0"
+    )
+    forged = await tree.root_at(conn, 2)
+    await conn.execute("UPDATE log_tree SET size = 3")
+    await conn.execute("INSERT INTO log_tile_leaves (idx, n, hash) VALUES (0, 2, sha256('x'))")
+    return forged
+
+
 async def test_the_log_refuses_to_sign_a_tree_inconsistent_with_its_checkpoint(
     runtime: Runtime, db_dsn: str, log_signer: Signer
 ) -> None:
@@ -92,16 +107,7 @@ async def test_the_log_refuses_to_sign_a_tree_inconsistent_with_its_checkpoint(
     conn = await asyncpg.connect(db_dsn)
     try:
         async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            # The tile still filling: its leaves' rows (migration 0023).
-            await conn.execute(
-                "UPDATE log_tile_leaves SET hash = '\\x00'::bytea || substring(hash FROM 2)"
-                " WHERE idx = 0 AND n = 0"
-            )
-            await conn.execute("UPDATE log_tree SET size = 3")
-            await conn.execute(
-                "INSERT INTO log_tile_leaves (idx, n, hash) VALUES (0, 2, sha256('x'))"
-            )
+            await _rewrite_first_leaf_and_grow(conn)
         checkpointer = Checkpointer(log_signer)
         await checkpointer.start(conn)
         with pytest.raises(RefusedToSign, match="not consistent"):
@@ -120,17 +126,8 @@ async def test_a_stored_root_rewritten_beside_its_signed_note_stops_signing(
     conn = await asyncpg.connect(db_dsn)
     try:
         async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            await conn.execute(
-                "UPDATE log_tile_leaves SET hash = '\\x00'::bytea || substring(hash FROM 2)"
-                " WHERE idx = 0 AND n = 0"
-            )
-            forged = await tree.root_at(conn, 2)
+            forged = await _rewrite_first_leaf_and_grow(conn)
             await conn.execute("UPDATE log_checkpoints SET root = $1 WHERE size = 2", forged)
-            await conn.execute("UPDATE log_tree SET size = 3")
-            await conn.execute(
-                "INSERT INTO log_tile_leaves (idx, n, hash) VALUES (0, 2, sha256('x'))"
-            )
         checkpointer = Checkpointer(log_signer)
         await checkpointer.start(conn)
         assert checkpointer.refusing is not None

@@ -34,6 +34,10 @@ async def _signed_log(runtime: Runtime, count: int) -> bytes:
         if await runtime.pool.fetchval("SELECT max(size) FROM log_checkpoints") == count:
             break
         await asyncio.sleep(0.05)
+    return await _export(runtime)
+
+
+async def _export(runtime: Runtime) -> bytes:
     out = io.BytesIO()
     conn = await asyncpg.connect(runtime.dsn)
     try:
@@ -157,13 +161,7 @@ async def _cosigned_log(runtime: Runtime, witness: Signer) -> bytes:
     await runtime.pool.execute(
         "INSERT INTO log_cosignatures (size, witness_id, line) VALUES (4, 'W-1', $1)", line
     )
-    out = io.BytesIO()
-    conn = await asyncpg.connect(runtime.dsn)
-    try:
-        await export_log(conn, out)
-    finally:
-        await conn.close()
-    return out.getvalue()
+    return await _export(runtime)
 
 
 COSIGNATURES = "SELECT size, witness_id, line FROM log_cosignatures ORDER BY size, witness_id"

@@ -279,27 +279,29 @@ async def test_the_stored_breaker_equals_the_one_a_replay_of_the_log_gives(
 async def test_a_limit_added_by_amendment_rates_the_discharges_stored_before_it(
     runtime: Runtime,
 ) -> None:
-    """A compensation in a program with no limit is counted in the guarantor's and the
-    bank's stored breakers; a limit added afterwards rates it, and suspends issuance."""
+    """Discharges in a program with no limit are counted in the guarantor's and the bank's
+    stored breakers, each adding to what the last one stored; a limit added afterwards
+    rates them, and suspends issuance."""
     await seed(runtime, "little_giant")
     await _claims_ready(runtime, 1)
     await post(runtime, p.CompensationPaid(guarantee_id="C-0", claim_id="K-0"), key(GUAR))
+    await post(runtime, issued("N-0", loan_amount=LOAN), key(GUAR))  # no limit yet
+    await post(runtime, p.LoanRepaid(guarantee_id="N-0", amount=LOAN // 2), key(BANK))
     year = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
     rows = await runtime.pool.fetch(
         "SELECT institution_id, doc FROM w_breakers WHERE program_id = $1 AND year = $2",
         NATIONAL.program_id,
         year,
     )
-    counted = Breaker(compensated=LOAN)
+    counted = Breaker(compensated=LOAN, repaid=LOAN // 2)
     assert {r["institution_id"]: msgspec.json.decode(r["doc"], type=Breaker) for r in rows} == {
         GUAR: counted,
         BANK: counted,
     }
-    await post(runtime, issued("N-0", loan_amount=LOAN), key(GUAR))  # no limit yet
     amended = p.ProgramAmended(
         program_id=NATIONAL.program_id, terms=terms(compensation_rate_limit=LIMIT)
     )
     await post(runtime, amended, ADMIN)
     refusal = await _refused(runtime, issued("N-1", loan_amount=LOAN))
-    assert (refusal.slug, refusal.extra["rate_bp"]) == ("program-suspended", 10000)
+    assert (refusal.slug, refusal.extra["rate_bp"]) == ("program-suspended", 6666)
     assert verify(await _log(runtime)).breakers[(NATIONAL.program_id, GUAR, year)] == counted
