@@ -33,9 +33,14 @@ class DigestMismatch(Exception):
 
 
 async def latest_filing(
-    conn: asyncpg.Connection, institution_id: str, first: dt.date, last: dt.date
+    conn: asyncpg.Connection,
+    institution_id: str,
+    first: dt.date,
+    last: dt.date,
+    known_at: dt.datetime | None = None,
 ) -> Filing | None:
-    """The latest statement.filed of the institution for exactly first..last, or None."""
+    """The latest statement.filed of the institution for exactly first..last, recorded at or
+    before `known_at` (None: any), or None."""
     found = None
     for row in await read_stream(conn, f"institution-{institution_id}"):
         entry = read_log_entry(row.body, row.position, row.hash.hex())
@@ -44,6 +49,7 @@ async def latest_filing(
             isinstance(data, StatementFiled)
             and isinstance(derived, StatementDerived)
             and (data.from_, data.to) == (first, last)
+            and (known_at is None or entry.recorded_at <= known_at)
         ):
             found = Filing(entry.recorded_at, derived.position, derived.digest, entry.position)
     return found

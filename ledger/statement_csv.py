@@ -6,8 +6,9 @@ import csv
 import io
 from typing import Any
 
-HEADS = ("institution_id", "kind", "from", "to", "known_at", "position")
-"""The statement's own fields, repeated on every row before the program's."""
+HEADS = ("institution_id", "kind", "from", "to", "known_at", "position", "filed_at", "digest")
+"""The statement's own fields, repeated on every row before the program's (`filed_at` and
+`digest` only in a filed statement)."""
 
 
 def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -23,11 +24,12 @@ def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def statement_csv(body: dict[str, Any]) -> str:
     """The statement body as CSV text (null written as an empty field)."""
+    heads = [head for head in HEADS if head in body]
     rows = [
-        {**{head: body[head] for head in HEADS}, **flatten(program)} for program in body["programs"]
+        {**{head: body[head] for head in heads}, **flatten(program)} for program in body["programs"]
     ]
     out = io.StringIO()
-    columns = list(rows[0]) if rows else [*HEADS, "program_id"]
+    columns = list(rows[0]) if rows else [*heads, "program_id"]
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(rows)

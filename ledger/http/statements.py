@@ -173,9 +173,13 @@ async def _answer(
     )
     if not (filed or compare):
         return now, Statement
-    filing = await latest_filing(conn, ask.institution_id, ask.first, ask.last)
+    # As known at known_at: a filing recorded after it was not yet made then.
+    filing = await latest_filing(conn, ask.institution_id, ask.first, ask.last, ask.known_at)
     if filing is None:
-        raise not_found(f"statement filed by {ask.institution_id} for {ask.first} to {ask.last}")
+        when = "" if ask.known_at is None else f" by {ask.known_at.isoformat()}"
+        raise not_found(
+            f"statement filed by {ask.institution_id} for {ask.first} to {ask.last}{when}"
+        )
     reflected = await reflected_position(conn)
     if reflected < filing.position:
         raise Problem(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import datetime as dt
+import io
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -100,6 +103,39 @@ async def test_compare_lists_exactly_the_changed_fields_and_the_late_positions(
     }
     assert body["filed"]["digest"]
     assert body["now"]["position"] == late
+
+
+async def test_the_latest_filing_as_known_at_a_moment_is_the_last_filed_by_then(
+    books: Client, keys: Keys
+) -> None:
+    who = await keys.of(GUAR)
+    before = dt.datetime.now(dt.UTC).isoformat()
+    filed_at = await _file(books, keys)
+    r = await books.get(
+        f"/v1/statements/{GUAR}", params={**Q2, "filed": "latest", "known_at": before}, headers=who
+    )
+    assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
+    after = dt.datetime.now(dt.UTC).isoformat()
+    body = json.loads(await _statement(books, who, filed_at, filed="latest", known_at=after))
+    assert body["digest"]
+
+
+async def test_a_filed_statement_as_csv_carries_when_it_was_filed_and_its_digest(
+    books: Client, keys: Keys
+) -> None:
+    who = await keys.of(GUAR)
+    filed_at = await _file(books, keys)
+    r = await books.get(
+        f"/v1/statements/{GUAR}",
+        params={**Q2, "filed": "latest", "min_position": str(filed_at)},
+        headers={**who, "Accept": "text/csv"},
+    )
+    assert r.status == 200, await r.text()
+    rows = list(csv.DictReader(io.StringIO(await r.text())))
+    filed = json.loads(await _statement(books, who, filed_at, filed="latest"))
+    assert {(row["filed_at"], row["digest"]) for row in rows} == {
+        (filed["filed_at"], filed["digest"])
+    }
 
 
 async def test_nothing_filed_for_the_period_is_404(books: Client, keys: Keys) -> None:

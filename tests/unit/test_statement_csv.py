@@ -48,3 +48,10 @@ def test_null_is_an_empty_field() -> None:
 def test_a_statement_without_programs_still_has_a_header() -> None:
     text = statement_csv({**BODY, "programs": []})
     assert text.splitlines()[0].startswith("institution_id,kind,from,to,known_at,position")
+
+
+def test_a_filed_statement_carries_when_it_was_filed_and_its_digest() -> None:
+    filed = {**BODY, "filed_at": "2025-07-02T09:00:00+08:00", "digest": "ab" * 32}
+    rows = list(csv.DictReader(io.StringIO(statement_csv(filed))))
+    assert list(rows[0])[6:9] == ["filed_at", "digest", "program_id"]
+    assert (rows[1]["filed_at"], rows[1]["digest"]) == (filed["filed_at"], "ab" * 32)
