@@ -62,8 +62,9 @@ class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     def suspended_under(self, limit: CompensationRateLimit) -> bool:
         """Whether issuance is suspended under `limit`: an event tripped it, or its sums trip
-        a limit that came after they were counted (a program amended to carry one), and no
-        reinstatement lifted it since."""
+        a limit that came after they were counted (a program amended to carry one; the next
+        discharge counted under the limit then keeps the suspension), and no reinstatement
+        lifted it since."""
         return self.suspended or (not self.reinstated and self.trips(limit))
 
     def status(self, limit: CompensationRateLimit) -> BreakerStatus:
@@ -88,6 +89,10 @@ def record(
     """
     if amount <= 0:
         return False
+    if limit is not None and not breaker.suspended and breaker.suspended_under(limit):
+        # Suspended since a limit that came after its sums (suspended_under): kept so, as
+        # any suspension is, whatever this discharge does to the rate, until reinstated.
+        breaker.suspended = True
     setattr(breaker, kind, getattr(breaker, kind) + amount)
     if limit is None or breaker.suspended or (breaker.reinstated and kind != "compensated"):
         return False

@@ -210,7 +210,10 @@ def _limit_view(row: Doc, program: Doc, year: int) -> dict[str, Any] | None:
     limit = _rate_limit(program)
     if limit is None:
         return None
-    breaker = _breaker(row.get("breakers", {}).get(str(year)))
+    # Only the institution in the limit's role is rated (its discharges are counted for
+    # either role, for a limit that may come later): the others show it clear.
+    held = row.get("breakers", {}).get(str(year)) if limit.role in row["roles"] else None
+    breaker = _breaker(held)
     return {
         "year": year,
         "rate_bp": breaker.rate_bp,

@@ -144,6 +144,12 @@ def check_not_suspended(
     )
 
 
+def _in_role(kind: str, limit: CompensationRateLimit) -> bool:
+    """Whether an institution of `kind` can stand in the limit's role (a bank as the bank; a
+    guarantor, or a pool for its pool-and-bank program, as the guarantor)."""
+    return kind == "bank" if limit.role == "bank" else kind in ("guarantor", "compensation_pool")
+
+
 def reinstate_limit(view: View, event: LimitReinstated) -> None:
     """An admin lifts a suspension of an institution in a program for a year."""
     if event.institution_id not in view.institutions:
@@ -155,7 +161,12 @@ def reinstate_limit(view: View, event: LimitReinstated) -> None:
         raise invalid_state(f"program {event.program_id} has no compensation_rate_limit")
     key = (event.program_id, event.institution_id, event.year)
     breaker = view.breakers.get(key)
-    if breaker is None or not breaker.suspended_under(limit):
+    institution = view.institutions[event.institution_id]
+    if (
+        breaker is None
+        or not _in_role(institution.kind, limit)
+        or not breaker.suspended_under(limit)
+    ):
         raise invalid_state(
             f"institution {event.institution_id} is not suspended in program "
             f"{event.program_id} for {event.year}"

@@ -319,6 +319,7 @@ def _unlimited_then_limited(min_discharged: int = 100_000_000) -> World:
     w.at = AT
     w.post(issued("G-1", loan_amount=100_000_000))
     w.post(issued("G-2", loan_amount=100_000_000))
+    w.post(issued("G-9", loan_amount=1_000_000_000))  # in force, for later repayments
     w.post(p.LoanRepaid(guarantee_id="G-1", amount=90_000_000))
     compensate(w, "G-2", "C-1", 10_000_000)
     limit = CompensationRateLimit(
@@ -339,6 +340,26 @@ def test_a_limit_added_by_amendment_rates_the_discharges_of_the_year_before_it()
 def test_a_limit_added_by_amendment_below_its_minimum_discharged_lets_issuance_go_on() -> None:
     w = _unlimited_then_limited(min_discharged=100_000_001)
     w.post(issued("G-3", loan_amount=1_000_000))
+
+
+def test_a_suspension_by_a_limit_added_later_outlasts_a_repayment_that_dilutes_the_rate() -> None:
+    w = _unlimited_then_limited()
+    assert w.refuse(issued("G-3", loan_amount=1_000_000)).slug == "program-suspended"
+    w.post(p.LoanRepaid(guarantee_id="G-9", amount=900_000_000))  # 10 of 1000: 100 bp
+    breaker = w.view.breakers[(NATIONAL.program_id, GUAR, 2025)]
+    assert breaker.rate_bp == 100
+    assert breaker.suspended
+    assert w.refuse(issued("G-3", loan_amount=1_000_000)).slug == "program-suspended"
+
+
+def test_the_bank_outside_a_guarantor_limit_is_neither_suspended_nor_reinstated() -> None:
+    w = _unlimited_then_limited()
+    bank_breaker = w.view.breakers[(NATIONAL.program_id, "CQ-TECH-BANK", 2025)]
+    assert bank_breaker.discharged == 100_000_000  # counted, for a bank limit to come
+    reinstated = p.LimitReinstated(
+        program_id=NATIONAL.program_id, institution_id="CQ-TECH-BANK", year=2025, reason="No."
+    )
+    assert w.refuse(reinstated).slug == "invalid-state"
 
 
 def test_a_breaker_tripped_before_its_limit_is_lifted_by_reinstatement() -> None:
