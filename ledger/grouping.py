@@ -23,6 +23,7 @@ from ledger.rules.decide import decide
 from ledger.rules.footprint import (
     Footprint,
     GuaranteeRef,
+    changes_limits,
     footprint,
     issued_guarantees,
     referenced_guarantees,
@@ -85,11 +86,25 @@ def partition(posts: list[Post], refs: Mapping[str, GuaranteeRef]) -> tuple[list
     without that guarantee (its SME and program are not locked or loaded for
     it), so it must be decided once the issuance is stored, as it would be
     had it been posted after it.
+
+    A post that changes which risk limits apply (a program amended, a guarantor's
+    net assets or limits recorded) is stored alone: the limits' locks and sums a
+    transaction reads are chosen before any of its posts is decided, so a post
+    after it in the same transaction would be checked without what the change
+    makes apply. It goes first in a transaction of its own; the posts after it
+    wait for the next.
     """
     now: list[Post] = []
     later: list[Post] = []
     issued: set[str] = set()
-    for post in posts:
+    for index, post in enumerate(posts):
+        if changes_limits(post.payloads):
+            if now or later:
+                later.extend(posts[index:])
+            else:
+                now.append(post)
+                later.extend(posts[index + 1 :])
+            break
         own = issued_guarantees(post.payloads)
         unknown = referenced_guarantees(post.payloads) - refs.keys() - set(own)
         if unknown & issued:

@@ -73,6 +73,16 @@ _BALANCE_EVENTS = (
 _DISCHARGE_EVENTS = (p.LoanRepaid, p.GuaranteeReleased, p.CompensationPaid, p.ClaimClosed)
 
 
+# Events that change which risk limits apply (a program's rate limit, a guarantor's
+# limits): barriers, which every other append waits for (ledger_prepare).
+_BARRIER_EVENTS = (p.ProgramAmended, p.InstitutionNetAssetsRecorded, p.InstitutionLimitsSet)
+
+
+def changes_limits(events: list[p.Payload]) -> bool:
+    """Whether the post changes which risk limits apply (it is then stored alone)."""
+    return any(isinstance(e, _BARRIER_EVENTS) for e in events)
+
+
 def referenced_guarantees(events: list[p.Payload]) -> set[str]:
     """Every guarantee the post names (their program and SME are looked up before locking)."""
     # Issued ones are included too: a batch may name an existing guarantee before

@@ -155,3 +155,24 @@ def test_a_post_on_a_stored_guarantee_is_decided_with_its_group() -> None:
     repay = _post(p.LoanRepaid(guarantee_id="G-1", amount=1))
     refs = {"G-1": GuaranteeRef("national-sme-tech-2024", "91500000MA5U7K3Q8Y")}
     assert partition([issue, repay], refs) == ([issue, repay], [])
+
+
+def _net_assets() -> p.InstitutionNetAssetsRecorded:
+    return p.InstitutionNetAssetsRecorded(
+        institution_id=GUAR, net_assets=1_000_000, as_of=dt.date(2025, 12, 31)
+    )
+
+
+def test_a_post_changing_the_limits_goes_alone_and_what_follows_it_waits() -> None:
+    w = _fresh()
+    first, barrier, after = _post(issued("G-1")), _post(_net_assets()), _post(issued("G-2"))
+    assert partition([first, barrier, after], _refs(w.view)) == ([first], [barrier, after])
+    assert partition([barrier, after], _refs(w.view)) == ([barrier], [after])
+
+
+def test_a_program_amendment_goes_alone_too() -> None:
+    w = _fresh()
+    program = w.view.programs["national-sme-tech-2024"]
+    amended = _post(p.ProgramAmended(program_id=program.program_id, terms=program.terms))
+    later = _post(issued("G-1"))
+    assert partition([amended, later], _refs(w.view)) == ([amended], [later])

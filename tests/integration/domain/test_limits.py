@@ -305,3 +305,38 @@ async def test_a_limit_added_by_amendment_rates_the_discharges_stored_before_it(
     refusal = await _refused(runtime, issued("N-1", loan_amount=LOAN))
     assert (refusal.slug, refusal.extra["rate_bp"]) == ("program-suspended", 6666)
     assert verify(await _log(runtime)).breakers[(NATIONAL.program_id, GUAR, year)] == counted
+
+
+async def test_no_issuance_stored_with_the_amendment_that_suspends_it_escapes_it(
+    runtime: Runtime,
+) -> None:
+    """An amendment adding a limit the guarantor is already past, posted amid a burst of
+    its issuances: stored together in one transaction, those after it would be checked
+    without the breaker the limit makes apply. None after it in the log is accepted."""
+    await seed(runtime, "little_giant")
+    await _claims_ready(runtime, 1)
+    await post(runtime, p.CompensationPaid(guarantee_id="C-0", claim_id="K-0"), key(GUAR))
+    smes = [sme_code(400 + n) for n in range(20)]
+    registered: list[p.Payload] = [p.SmeRegistered(sme_id=s, name=f"SME {s}") for s in smes]
+    registered += [eligibility(s, "little_giant") for s in smes]
+    await post_batch(runtime, registered, key(REVIEWER))
+    amended = p.ProgramAmended(
+        program_id=NATIONAL.program_id, terms=terms(compensation_rate_limit=LIMIT)
+    )
+    burst: list[Any] = [
+        post(runtime, issued(f"B-{n}", sme_id=sme, loan_amount=LOAN), key(GUAR))
+        for n, sme in enumerate(smes)
+    ]
+    burst.insert(10, post(runtime, amended, ADMIN))
+    results = await asyncio.gather(*burst, return_exceptions=True)
+    unexpected = [r for r in results if not isinstance(r, PostResult | Refusal)]
+    assert not unexpected, unexpected
+    amendment = results[10]
+    assert isinstance(amendment, PostResult)
+    at = amendment.receipts[0].position
+    after = [
+        r.receipts[0].position
+        for r in results
+        if isinstance(r, PostResult) and r is not amendment and r.receipts[0].position > at
+    ]
+    assert after == []
