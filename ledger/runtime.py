@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 
@@ -15,6 +16,7 @@ from ledger.standbys import ReadRouter, open_standbys
 from ledger.store.checkpoints import Checkpointer
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import Sealer
+from ledger.store.signed_memory import SignedMemory
 from ledger.store.tree import TileCache
 from ledger.tlog.keys import Signer
 
@@ -81,6 +83,13 @@ class Runtime:
     """Hash tiles read for proofs, kept hashed (this database's only)."""
 
 
+def _checkpointer(signer: Signer, signed_memory: Path | None) -> Checkpointer:
+    """The sealer's signer, remembering what it signs in `signed_memory` (beside the key
+    file: ledger.store.signed_memory) when given."""
+    memory = None if signed_memory is None else SignedMemory(signed_memory, signer.name)
+    return Checkpointer(signer, memory=memory)
+
+
 @contextlib.asynccontextmanager
 async def running(
     dsn: str,
@@ -88,6 +97,7 @@ async def running(
     pool_size: int = 10,
     seal_timeout: float = 10.0,
     signer: Signer | None = None,
+    signed_memory: Path | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> AsyncIterator[Runtime]:
@@ -116,7 +126,7 @@ async def running(
         lambda: connect(dsn, synchronous_commit="off"),
         waiter.resolve,
         on_active=waiter.sealing_here,
-        checkpointer=None if signer is None else Checkpointer(signer),
+        checkpointer=None if signer is None else _checkpointer(signer, signed_memory),
     )
     ledger = Ledger(
         pool,

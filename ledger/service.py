@@ -20,6 +20,7 @@ from ledger.http.app import create_app
 from ledger.logs import configure_logging
 from ledger.store.identity import IdentityError, establish
 from ledger.store.migrate import migrate
+from ledger.store.signed_memory import memory_path
 from ledger.tlog.keys import Signer
 
 log = structlog.get_logger("ledger.service")
@@ -96,6 +97,7 @@ async def run_service(settings: Settings, dsn: str) -> None:
         dsn,
         projections=False,
         signer=signer,
+        signed_memory=memory_path(settings.key_file),
         read_dsns=settings.read_database_urls,
         read_max_lag=settings.read_max_lag_s,
     )

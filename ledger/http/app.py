@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -70,6 +71,7 @@ def create_app(
     limits: Limits | None = None,
     projections: bool = False,
     signer: Signer | None = None,
+    signed_memory: Path | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
 ) -> web.Application:
@@ -78,7 +80,8 @@ def create_app(
     The pool, sealer and long-poll listener start when the app starts (cleanup_ctx)
     and stop when it stops; with `projections`, so does the runner that keeps the read
     models following the log (the service runs it; most tests need no read models).
-    With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints.
+    With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints,
+    remembering the last it signed in the file `signed_memory` when given.
     With `read_dsns`, the read-only routes read from those hot standbys while they lag
     at most `read_max_lag` seconds.
     """
@@ -95,6 +98,7 @@ def create_app(
             pool_size=pool_size,
             seal_timeout=seal_timeout,
             signer=signer,
+            signed_memory=signed_memory,
             read_dsns=read_dsns,
             read_max_lag=read_max_lag,
         ) as runtime:

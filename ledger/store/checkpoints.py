@@ -9,6 +9,7 @@ import asyncpg
 import structlog
 
 from ledger.store import tree
+from ledger.store.signed_memory import SignedMemory, SignedMemoryError
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.errors import TlogError
 from ledger.tlog.keys import Signer
@@ -71,8 +72,15 @@ class Checkpointer:
     Runs inside the active sealer (the holder of its lock), on its connection.
     """
 
-    def __init__(self, signer: Signer, *, interval: float = SIGN_INTERVAL) -> None:
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        interval: float = SIGN_INTERVAL,
+        memory: SignedMemory | None = None,
+    ) -> None:
         self._signer = signer
+        self._memory = memory
         self._interval = interval
         self._last: Signed | None = None
         self._grown_at: float | None = None
@@ -113,6 +121,28 @@ class Checkpointer:
             return "its signed note states another origin, size or root than its row"
         return None
 
+    async def _extends(
+        self, conn: asyncpg.Connection, old: int, old_root: bytes, size: int, root: bytes, what: str
+    ) -> None:
+        proof = await tree.consistency_proof(conn, old, size, self._tiles)
+        try:
+            verify_consistency(old, size, old_root, root, proof)
+        except TlogError as exc:
+            raise RefusedToSign(
+                f"the tree at {size} is not consistent with {what} {old}: {exc}"
+            ) from exc
+
+    def _remembered(self) -> Checkpoint | None:
+        if self._memory is None:
+            return None
+        try:
+            return self._memory.load()
+        except SignedMemoryError as exc:
+            raise RefusedToSign(str(exc)) from None
+
+    def _memory_path(self) -> str:
+        return "" if self._memory is None else str(self._memory.path)
+
     def signed_size(self) -> int:
         """The size of the last checkpoint signed (0 before any)."""
         return 0 if self._last is None else self._last.size
@@ -133,18 +163,36 @@ class Checkpointer:
         return None
 
     async def sign(self, conn: asyncpg.Connection, size: int) -> Signed:
-        """Sign the tree at `size` after proving it consistent with the last checkpoint."""
+        """Sign the tree at `size` after proving it consistent with the last checkpoint stored
+        and with the last this service signed (its memory, outside the database)."""
         root = await tree.root_at(conn, size, self._tiles)
         last = self._last
         if last is not None and last.size < size:
-            proof = await tree.consistency_proof(conn, last.size, size, self._tiles)
-            try:
-                verify_consistency(last.size, size, last.root, root, proof)
-            except TlogError as exc:
+            await self._extends(conn, last.size, last.root, size, root, "checkpoint")
+        remembered = self._remembered()
+        if remembered is not None:
+            if remembered.size > size or (remembered.size == size and remembered.root != root):
                 raise RefusedToSign(
-                    f"the tree at {size} is not consistent with checkpoint {last.size}: {exc}"
-                ) from exc
-        note = sign(Checkpoint(self.origin, size, root).text(), [self._signer])
+                    f"this service signed a checkpoint of size {remembered.size} "
+                    f"({self._memory_path()}); the stored tree at {size} does not extend it: "
+                    "checkpoints were removed or the tree rewritten"
+                )
+            if remembered.size < size:
+                await self._extends(
+                    conn, remembered.size, remembered.root, size, root, "the remembered checkpoint"
+                )
+        checkpoint = Checkpoint(self.origin, size, root)
+        note = sign(checkpoint.text(), [self._signer])
+        if self._memory is not None and (remembered is None or remembered.size < size):
+            # Remembered before it is stored or served: after a crash the service still
+            # holds itself to what it may have signed. Unable to remember, it signs nothing
+            # (sealing goes on).
+            try:
+                self._memory.save(checkpoint)
+            except OSError as exc:
+                raise RefusedToSign(
+                    f"cannot remember checkpoint {size} in {self._memory.path}: {exc}"
+                ) from None
         # The sealer's connection commits its rounds without waiting for the WAL flush
         # (a lost round is redone identically), but a checkpoint, once served, must never
         # be lost: it commits durably, which also flushes the rounds it covers.

@@ -13,6 +13,7 @@ from ledger.runtime import Runtime
 from ledger.store import checkpoints, tree
 from ledger.store.checkpoints import Checkpointer, RefusedToSign
 from ledger.store.identity import IdentityError, establish
+from ledger.store.signed_memory import SignedMemory
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.keys import Signer, generate_signer
 from ledger.tlog.note import open_note
@@ -134,6 +135,55 @@ async def test_a_stored_root_rewritten_beside_its_signed_note_stops_signing(
         assert "another origin, size or root" in checkpointer.refusing
         assert await checkpointer.after_round(conn, 3) is None
         assert await conn.fetchval("SELECT max(size) FROM log_checkpoints") == 2
+    finally:
+        await conn.close()
+
+
+async def test_a_checkpoint_row_removed_and_the_tree_rewritten_is_not_signed_again(
+    runtime: Runtime, db_dsn: str, log_signer: Signer, tmp_path: Path
+) -> None:
+    """The service remembers what it signed outside the database: with checkpoint 2's row
+    deleted and its leaves rewritten, it signs neither 2 again nor 3 over them (a service
+    without that memory would: the last check)."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    await _wait_checkpoint(db_dsn, 2)
+    memory = SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await Checkpointer(log_signer, memory=memory).sign(conn, 2)  # stored already: kept
+        remembered = memory.load()
+        assert remembered is not None
+        assert remembered.size == 2
+        async with conn.transaction():
+            await _rewrite_first_leaf_and_grow(conn)
+            await conn.execute("DELETE FROM log_checkpoints")
+        checkpointer = Checkpointer(log_signer, memory=memory)
+        await checkpointer.start(conn)
+        assert checkpointer.signed_size() == 0
+        with pytest.raises(RefusedToSign, match="does not extend it"):
+            await checkpointer.sign(conn, 2)
+        with pytest.raises(RefusedToSign, match="remembered checkpoint 2"):
+            await checkpointer.sign(conn, 3)
+        assert await conn.fetchval("SELECT count(*) FROM log_checkpoints") == 0
+        await Checkpointer(log_signer).sign(conn, 3)  # without the memory it would sign
+    finally:
+        await conn.close()
+
+
+async def test_a_checkpoint_it_cannot_remember_is_not_signed(
+    runtime: Runtime, db_dsn: str, log_signer: Signer, tmp_path: Path
+) -> None:
+    await runtime.ledger.post(posted(institution("B-1")), ADMIN)
+    await _wait_checkpoint(db_dsn, 1)
+    await runtime.ledger.post(posted(institution("B-2")), ADMIN)
+    memory = SignedMemory(tmp_path / "no-such-folder" / "last-signed", log_signer.name)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        checkpointer = Checkpointer(log_signer, memory=memory)
+        await checkpointer.start(conn)
+        await conn.execute("DELETE FROM log_checkpoints WHERE size = 2")  # if signed meanwhile
+        with pytest.raises(RefusedToSign, match="cannot remember checkpoint 2"):
+            await checkpointer.sign(conn, 2)
     finally:
         await conn.close()
 
