@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -39,6 +40,13 @@ class Ledger:
     """An open HTTP session with one ledger, with an API key."""
 
     def __init__(self, url: str, api_key: str) -> None:
+        if "@" in urlsplit(url).netloc:
+            # The key goes in its header; a user and password in the URL would clash with it
+            # (and land in logs and shell histories).
+            raise RemoteError(
+                "the ledger's URL holds a user or password: give the URL without it, "
+                "and the key with --api-key"
+            )
         self._base = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._session: aiohttp.ClientSession | None = None
