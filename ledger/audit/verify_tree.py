@@ -106,6 +106,17 @@ class TreeCheck:
                 f"the log signed a checkpoint at size {beyond}, but ends at position {head}: "
                 "events were removed",
             )
+        recorded = await conn.fetchval("SELECT size FROM log_tree")
+        if recorded is not None and recorded != head and self._builder.size == head:
+            # The tiles cover the whole log, but the size the sealer grows the tree from
+            # says otherwise: every later sealing round would fail on it.
+            raise Fault(
+                min(recorded, head) + 1,
+                "removed" if recorded > head else "changed",
+                f"the Merkle tree records its size as {recorded}, but the log holds {head} "
+                "sealed events: "
+                + ("events were removed" if recorded > head else "the tree's size was rewritten"),
+            )
 
     async def _tiles(self, conn: asyncpg.Connection) -> None:
         found: list[Fault] = []

@@ -113,6 +113,18 @@ async def test_removed_leaves_of_the_tile_filling_are_named(runtime: Runtime) ->
     assert (report.ok, report.first_bad_position, report.problem) == (False, 257, "changed")
 
 
+async def test_a_rewritten_tree_size_is_named_at_the_first_position_it_leaves_out(
+    runtime: Runtime,
+) -> None:
+    """The tiles intact, the size the sealer grows the tree from set back: named."""
+    await _fill(runtime, 34)
+    await _as_superuser(runtime, "UPDATE log_tree SET size = 20")
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 21, "changed")
+    assert report.reason is not None
+    assert "records its size as 20" in report.reason
+
+
 async def test_a_rewritten_checkpoint_is_named(runtime: Runtime) -> None:
     """A checkpoint row whose root was replaced no longer matches the events."""
     await _fill(runtime, 20)
