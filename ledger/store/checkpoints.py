@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -186,9 +187,9 @@ class Checkpointer:
         if self._memory is not None and (remembered is None or remembered.size < size):
             # Remembered before it is stored or served: after a crash the service still
             # holds itself to what it may have signed. Unable to remember, it signs nothing
-            # (sealing goes on).
+            # (sealing goes on). Its two fsyncs run off the event loop, which serves posts.
             try:
-                self._memory.save(checkpoint)
+                await asyncio.to_thread(self._memory.save, checkpoint)
             except OSError as exc:
                 raise RefusedToSign(
                     f"cannot remember checkpoint {size} in {self._memory.path}: {exc}"
