@@ -163,13 +163,17 @@ POLL = 0.02
 """Seconds between looks at the movements read model while waiting for it."""
 
 
+async def movements_position(conn: asyncpg.Connection) -> int:
+    """The last position the movements read model reflects (0 before it has one)."""
+    return int(await conn.fetchval(POSITION_SQL) or 0)
+
+
 async def holds(conn: asyncpg.Connection, position: int, deadline: float) -> bool:
     """Wait until the movements read model reflects `position` (True), or until `deadline`
     on the event loop's clock (False)."""
     loop = asyncio.get_running_loop()
     while True:
-        reached = await conn.fetchval(POSITION_SQL)
-        if reached is not None and reached >= position:
+        if await movements_position(conn) >= position:
             return True
         if loop.time() >= deadline:
             return False

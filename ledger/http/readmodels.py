@@ -49,6 +49,10 @@ async def reflected_position(conn: asyncpg.Connection) -> int:
     return await queries.reflected_position(conn)
 
 
+Reflected = Callable[[asyncpg.Connection], Awaitable[int]]
+"""The last position the read models a read needs reflect (default: all of them)."""
+
+
 def wanted_position(request: web.Request) -> int | None:
     """The `min_position` a read asks to reflect, if any (422 when malformed)."""
     return optional_int(request, "min_position", 0, MAX_POSITION)
@@ -84,7 +88,12 @@ async def _primary_head(request: web.Request) -> int:
 
 
 async def standby_reflects(
-    request: web.Request, conn: asyncpg.Connection, standby: Standby, wanted: int, deadline: float
+    request: web.Request,
+    conn: asyncpg.Connection,
+    standby: Standby,
+    wanted: int,
+    deadline: float,
+    reflected: Reflected = reflected_position,
 ) -> None:
     """Wait (bounded) for the standby's read models to reflect `wanted`; Behind if they do not.
 
@@ -92,19 +101,25 @@ async def standby_reflects(
     event at all is asked of the primary, once, and only when the standby is behind.
     """
     loop = asyncio.get_running_loop()
-    if await reflected_position(conn) >= wanted:
+    if await reflected(conn) >= wanted:
         return
     head = await _primary_head(request)
     if wanted > head:
         raise _beyond_head(head)
     while loop.time() < deadline and standby.usable:
         await asyncio.sleep(_POLL)
-        if await reflected_position(conn) >= wanted:
+        if await reflected(conn) >= wanted:
             return
     raise Behind(f"standby {standby.name} does not reflect position {wanted} yet")
 
 
-async def primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: float) -> None:
+async def primary_reflects(
+    conn: asyncpg.Connection,
+    wanted: int,
+    deadline: float,
+    reflected: Reflected = reflected_position,
+    what: str = "the read models reflect",
+) -> None:
     """Wait until `deadline` for the primary's read models to reflect `wanted`; 503 if not."""
     head = await head_position(conn)
     if wanted > head:
@@ -112,14 +127,14 @@ async def primary_reflects(conn: asyncpg.Connection, wanted: int, deadline: floa
     loop = asyncio.get_running_loop()
     hurried = False
     while True:
-        reflected = await reflected_position(conn)
-        if reflected >= wanted:
+        reached = await reflected(conn)
+        if reached >= wanted:
             return
         if not hurried:
             await hurry_runner(conn)
             hurried = True
         if loop.time() >= deadline:
-            raise trailing("the read models reflect", reflected, wanted)
+            raise trailing(what, reached, wanted)
         await asyncio.sleep(_POLL)
 
 

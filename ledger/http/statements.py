@@ -23,14 +23,13 @@ from ledger.http.access import known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS
 from ledger.http.params import date_param, moment_param, text_param
-from ledger.http.problems import Problem, invalid, unavailable
+from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import (
-    hurry_runner,
     primary_reflects,
     standby_reflects,
     wanted_position,
 )
-from ledger.http.replicas import Behind, read_routed
+from ledger.http.replicas import read_routed
 from ledger.http.schemas import json_response_body
 from ledger.http.statement_schemas import FiledStatement, Statement, StatementComparison
 from ledger.periods import PERIOD_FORMS, period_dates
@@ -38,9 +37,11 @@ from ledger.standbys import Standby
 from ledger.statement_csv import statement_csv
 from ledger.store.reads import head_position
 from projections.queries import reflected_position
-from projections.statements import Cut, holds, institution_kind, statement
+from projections.statements import Cut, institution_kind, movements_position, statement
 
 routes = web.RouteTableDef()
+
+_MOVEMENTS = "the movements read model reflects"
 
 
 @dataclass(frozen=True)
@@ -127,32 +128,18 @@ async def get_statement(request: web.Request) -> web.Response:
                 await primary_reflects(conn, wanted, deadline)
             else:
                 await standby_reflects(request, conn, standby, wanted, deadline)
-        await _holding_the_log(conn, standby, deadline)
+        # And the log as it stood when the request came, in the read model statements are
+        # summed from, so that a statement as known at a moment stays the same once it is
+        # answered (as GET /v1/audit/state does for business dates).
+        head = await head_position(conn)
+        if standby is None:
+            await primary_reflects(conn, head, deadline, movements_position, _MOVEMENTS)
+        else:
+            await standby_reflects(request, conn, standby, head, deadline, movements_position)
         return await _answer(conn, ask, filed, compare)
 
     body, answer = await read_routed(request, work)
     return respond(request, body, answer)
-
-
-async def _holding_the_log(
-    conn: asyncpg.Connection, standby: Standby | None, deadline: float
-) -> None:
-    """Wait until the movements read model holds the log as it stood when the request
-    came, so that a statement as known at a moment stays the same once it is answered
-    (as GET /v1/audit/state does for business dates); past `deadline`, Behind on a
-    standby (the primary answers), else 503."""
-    head = await head_position(conn)
-    if await holds(conn, head, asyncio.get_running_loop().time()):
-        return
-    if standby is not None:
-        if not await holds(conn, head, deadline):
-            raise Behind(f"standby {standby.name}'s movements read model trails its log")
-        return
-    await hurry_runner(conn)
-    if not await holds(conn, head, deadline):
-        raise unavailable(
-            f"the movements read model does not hold position {head} yet; retry shortly"
-        )
 
 
 async def _answer(
