@@ -89,7 +89,7 @@ def record(
     """
     if amount <= 0:
         return False
-    if limit is not None and not breaker.suspended and breaker.suspended_under(limit):
+    if limit is not None and not breaker.reinstated and breaker.trips(limit):
         # Suspended since a limit that came after its sums (suspended_under): kept so, as
         # any suspension is, whatever this discharge does to the rate, until reinstated.
         breaker.suspended = True

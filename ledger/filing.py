@@ -24,12 +24,7 @@ class MovementsBehind(Exception):
     would leave some out, so it is not stored (a 503 to retry)."""
 
 
-async def fix_statements(
-    conn: asyncpg.Connection,
-    view: View,
-    payloads: Iterable[Payload],
-    wait: float = FILING_WAIT,
-) -> None:
+async def fix_statements(conn: asyncpg.Connection, view: View, payloads: Iterable[Payload]) -> None:
     """Put into `view` the position and digest of the statement each filing names.
 
     The statement is fixed as known when the filing is accepted (docs/statements.md): once the
@@ -44,7 +39,7 @@ async def fix_statements(
     if not any(e.institution_id in view.institutions for e in filings):
         return
     head = await head_position(conn)
-    deadline = asyncio.get_running_loop().time() + wait
+    deadline = asyncio.get_running_loop().time() + FILING_WAIT
     if not await holds(conn, head, deadline):
         raise MovementsBehind(
             f"the movements read model does not hold position {head} yet, so a statement "
