@@ -90,7 +90,9 @@ async def _rewrite_first_leaf_and_grow(conn: asyncpg.Connection) -> bytes:
     await conn.execute("SET LOCAL session_replication_role = replica")
     # The tile still filling: its leaves' rows (migration 0023).
     await conn.execute(
-        "UPDATE log_tile_leaves SET hash = '\\x00'::bytea || substring(hash FROM 2)"
+        # One bit flipped: a byte set to a fixed value would leave the 1 in 256 leaves
+        # already holding it unchanged, and the tree consistent.
+        "UPDATE log_tile_leaves SET hash = set_byte(hash, 0, get_byte(hash, 0) # 1)"
         " WHERE idx = 0 AND n = 0"
     )
     forged = await tree.root_at(conn, 2)
