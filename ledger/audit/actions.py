@@ -16,6 +16,7 @@ from typing import BinaryIO
 import asyncpg
 
 from ledger.audit.compare import compare_live
+from ledger.audit.decisions import decide_again
 from ledger.audit.export import ExportError, export_log
 from ledger.audit.progress import Progress
 from ledger.audit.replay import ReplayError
@@ -209,6 +210,28 @@ async def compare(dsn: str) -> int:
         print(f"{len(result.differences)} differences ({at})")
     progress.finish("compared")
     return 0 if result.same else 1
+
+
+async def decisions(dsn: str) -> int:
+    """Decide every event again and compare the decision state; exit 1 at any difference."""
+    progress = Progress("decisions")
+    async with _connection(dsn) as conn:
+        found = await decide_again(conn, progress=progress)
+    if found.fault is not None:
+        print(f"NOT OK: {found.fault.describe()}")
+        print(f"the {found.events} events before it were decided as stored")
+    for difference in found.differences:
+        print(difference.describe())
+    if found.same:
+        print(
+            f"ok: {found.events} events decided again as stored ({found.sealed} sealed, "
+            f"{found.events - found.sealed} not yet); the decision state equals the fold"
+        )
+    elif found.differences:
+        count = len(found.differences)
+        print(f"NOT OK: {count} difference{'' if count == 1 else 's'} in the decision state")
+    progress.finish(f"decided {found.events} events")
+    return 0 if found.same else 1
 
 
 async def export(dsn: str, out: str | None) -> int:

@@ -18,7 +18,7 @@ _AS_OF_HELP = (
 
 
 def register(subparsers: Subparsers) -> None:
-    """Add `ledger audit digest|verify|replay|export|import`."""
+    """Add `ledger audit digest|verify|replay|decisions|export|import`."""
     parser = subparsers.add_parser(
         "audit",
         help="verify, replay, export and import the ledger's history",
@@ -94,6 +94,17 @@ def register(subparsers: Subparsers) -> None:
     add_remote_options(replay, export=True)
     replay.set_defaults(handler=run, action="replay")
 
+    decisions = actions.add_parser(
+        "decisions",
+        help="decide every event again; compare the rules' decision state with it",
+        description="Fold the whole log through the rules from an empty state, as an import "
+        "does, and compare the decision state the service decides posts against (the w_* "
+        "tables, the streams' versions and business times) with the result, in one "
+        "snapshot. Names the first event the rules now refuse or derive other facts from, "
+        "or every stored row that differs (exit code 1). See docs/audit.md.",
+    )
+    decisions.set_defaults(handler=run, action="decisions")
+
     export = actions.add_parser(
         "export",
         help="write the log as NDJSON",
@@ -105,7 +116,7 @@ def register(subparsers: Subparsers) -> None:
     export.add_argument("--out", metavar="FILE", help="write here (default stdout)")
     export.set_defaults(handler=run, action="export")
 
-    for reading in (digest, verify, replay, export):
+    for reading in (digest, verify, replay, decisions, export):
         reading.add_argument(
             "--standby",
             action="store_true",
@@ -208,6 +219,8 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
                     business_date=args.business_date,
                 )
             )
+        case "decisions":
+            return asyncio.run(actions.decisions(dsn))
         case "export":
             return asyncio.run(actions.export(dsn, args.out))
         case _:

@@ -14,4 +14,3 @@ def test_a_url_holding_a_user_or_password_is_refused_in_one_line(url: str) -> No
     with pytest.raises(RemoteError, match="give the URL without it") as refused:
         Ledger(url, "lk_key")
     assert "secret" not in str(refused.value)
-

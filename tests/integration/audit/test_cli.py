@@ -225,3 +225,34 @@ def test_known_at_without_a_business_date_is_refused(db_dsn: str, ledger: Cli) -
     code, _, err = ledger(db_dsn, "replay", "--known-at", "2025-01-01T00:00:00+08:00")
     assert code != 0
     assert "--business-date" in err
+
+
+def test_decisions_exits_zero_when_the_decision_state_equals_the_log_decided_again(
+    db_dsn: str, ledger: Cli
+) -> None:
+    head = _populate(db_dsn)
+    code, out, err = ledger(db_dsn, "decisions")
+    assert code == 0
+    assert out == (
+        f"ok: {head} events decided again as stored ({head} sealed, 0 not yet); "
+        "the decision state equals the fold\n"
+    )
+    assert f"decided {head} events" in err
+
+
+def test_decisions_exits_one_naming_each_row_that_differs(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+
+    async def change() -> None:
+        async with tamper.superuser(db_dsn) as su:
+            await su.execute("UPDATE w_claims SET guarantee_id = 'G-2' WHERE claim_id = 'C-1'")
+
+    asyncio.run(change())
+    code, out, _ = ledger(db_dsn, "decisions")
+    assert (code, out.splitlines()) == (
+        1,
+        [
+            "w_claims C-1 guarantee_id: stored 'G-2', decided 'G-1'",
+            "NOT OK: 1 difference in the decision state",
+        ],
+    )
