@@ -236,8 +236,18 @@ def _volumes(view: View) -> dict[str, int]:
 
 def _columns(table: str, key: str, stored: Columns, decided: Columns) -> Iterator[Difference]:
     for column, value in decided.items():
-        if stored[column] != value:
-            yield Difference(table, key, column, stored[column], value)
+        kept = stored[column]
+        if kept == value:
+            continue
+        if isinstance(value, msgspec.Struct) and type(kept) is type(value):
+            # A document: name the fields that differ, not the whole of both.
+            for name in value.__struct_fields__:
+                if getattr(kept, name) != getattr(value, name):
+                    yield Difference(
+                        table, key, f"{column}.{name}", getattr(kept, name), getattr(value, name)
+                    )
+        else:
+            yield Difference(table, key, column, kept, value)
 
 
 async def compare_rows(

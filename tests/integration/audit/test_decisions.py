@@ -146,8 +146,8 @@ async def test_a_limit_document_changed_is_named(runtime: Runtime) -> None:
                '"max_single_sme_bp":1000', '"max_single_sme_bp":9000'), 'UTF8')""",
     )
     found = await _decide(runtime)
-    assert [(d.table, d.key, d.column) for d in found.differences] == [
-        ("w_guarantor_limits", GUARANTOR_ID, "doc")
+    assert [d.describe() for d in found.differences] == [
+        f"w_guarantor_limits {GUARANTOR_ID} doc.max_single_sme_bp: stored 9000, decided 1000"
     ]
 
 
