@@ -236,18 +236,26 @@ def _volumes(view: View) -> dict[str, int]:
 
 def _columns(table: str, key: str, stored: Columns, decided: Columns) -> Iterator[Difference]:
     for column, value in decided.items():
-        kept = stored[column]
-        if kept == value:
-            continue
-        if isinstance(value, msgspec.Struct) and type(kept) is type(value):
-            # A document: name the fields that differ, not the whole of both.
-            for name in value.__struct_fields__:
-                if getattr(kept, name) != getattr(value, name):
-                    yield Difference(
-                        table, key, f"{column}.{name}", getattr(kept, name), getattr(value, name)
-                    )
-        else:
-            yield Difference(table, key, column, kept, value)
+        for path, kept, told in _differing(column, stored[column], value):
+            yield Difference(table, key, path, kept, told)
+
+
+def _differing(path: str, kept: Any, told: Any) -> Iterator[tuple[str, Any, Any]]:
+    """The innermost values that differ, by path (`doc.claims[C-1].recovered.bank`), so a
+    document names what changed rather than the whole of both sides."""
+    if kept == told:
+        return
+    if isinstance(told, msgspec.Struct) and type(kept) is type(told):
+        for name in told.__struct_fields__:
+            yield from _differing(f"{path}.{name}", getattr(kept, name), getattr(told, name))
+    elif isinstance(told, dict) and isinstance(kept, dict):
+        for item in sorted(kept.keys() | told.keys(), key=str):
+            yield from _differing(f"{path}[{item}]", kept.get(item, ABSENT), told.get(item, ABSENT))
+    elif isinstance(told, list) and isinstance(kept, list) and len(kept) == len(told):
+        for index, (k, t) in enumerate(zip(kept, told, strict=True)):
+            yield from _differing(f"{path}[{index}]", k, t)
+    else:
+        yield path, kept, told
 
 
 async def compare_rows(

@@ -4,6 +4,7 @@ and a row changed under it, or an event it let in, is named."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import asyncpg
@@ -148,6 +149,26 @@ async def test_a_limit_document_changed_is_named(runtime: Runtime) -> None:
     found = await _decide(runtime)
     assert [d.describe() for d in found.differences] == [
         f"w_guarantor_limits {GUARANTOR_ID} doc.max_single_sme_bp: stored 9000, decided 1000"
+    ]
+
+
+async def test_a_change_deep_in_a_document_is_named_by_its_path(runtime: Runtime) -> None:
+    """One recovered amount of one claim changed: named down to it, not as two documents."""
+    await _history(runtime)
+    doc = json.loads(
+        await runtime.pool.fetchval("SELECT doc FROM w_guarantees WHERE guarantee_id = 'G-1'")
+    )
+    recovered = doc["claims"]["C-1"]["recovered"]["bank"]
+    doc["claims"]["C-1"]["recovered"]["bank"] = recovered + 1
+    await _as_superuser(
+        runtime,
+        "UPDATE w_guarantees SET doc = $1 WHERE guarantee_id = 'G-1'",
+        json.dumps(doc).encode(),
+    )
+    found = await _decide(runtime)
+    assert [d.describe() for d in found.differences] == [
+        f"w_guarantees G-1 doc.claims[C-1].recovered.bank: stored {recovered + 1}, "
+        f"decided {recovered}"
     ]
 
 
