@@ -12,7 +12,14 @@ from msgspec import Meta
 
 from events.derived import Derived
 from events.duplicate_keys import duplicate_key_errors
-from events.errors import FieldError, InvalidEvents, MalformedJson, field_error, shorten
+from events.errors import (
+    FieldError,
+    InvalidEvents,
+    MalformedJson,
+    TooManyEvents,
+    field_error,
+    shorten,
+)
 from events.payloads import EVENT_TYPES, PAYLOADS, Payload, ProgramAmended, ProgramRegistered
 from events.stored import (
     CANONICAL,
@@ -40,6 +47,7 @@ __all__ = [
     "Posted",
     "PostedBatch",
     "StoredEvent",
+    "TooManyEvents",
     "decode_payload",
     "decode_posted",
     "decode_stored",
@@ -197,8 +205,9 @@ def _decode_posted(body: bytes) -> PostedBatch:
     if not top:
         raise InvalidEvents([FieldError(path="$", message="an array of events may not be empty")])
     if len(top) > MAX_BATCH:
-        message = f"at most {MAX_BATCH} events per post, got {len(top)}"
-        raise InvalidEvents([FieldError(path="$", message=message)])
+        raise TooManyEvents(
+            f"at most {MAX_BATCH} events per post, got {len(top)}: post them in several"
+        )
     events = _decode_array(top, errors)
     if errors:
         raise InvalidEvents(errors)

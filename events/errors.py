@@ -23,6 +23,15 @@ class MalformedJson(ValueError):
         self.detail = detail
 
 
+class TooManyEvents(ValueError):
+    """A post carries more events than one post may (the body is over the limit)."""
+
+    def __init__(self, detail: str) -> None:
+        """Record how many were sent, and the limit."""
+        super().__init__(detail)
+        self.detail = detail
+
+
 class InvalidEvents(ValueError):
     """The body is JSON but one or more events in it are invalid."""
 

@@ -6,7 +6,14 @@ import asyncio
 
 from aiohttp import web
 
-from events.envelope import MAX_BATCH, InvalidEvents, MalformedJson, PostedBatch, decode_posted
+from events.envelope import (
+    MAX_BATCH,
+    InvalidEvents,
+    MalformedJson,
+    PostedBatch,
+    TooManyEvents,
+    decode_posted,
+)
 from events.stored import read_log_entry
 from ledger.auth.keys import UnknownKey
 from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
@@ -49,6 +56,8 @@ async def _decoded(request: web.Request) -> PostedBatch:
         return decode_posted(body)
     except MalformedJson as exc:
         raise Problem("malformed-json", exc.detail) from None
+    except TooManyEvents as exc:
+        raise Problem("payload-too-large", exc.detail) from None
     except InvalidEvents as exc:
         detail = f"{len(exc.errors)} invalid field(s): " + "; ".join(
             f"{e.path}: {e.message}" for e in exc.errors[:3]

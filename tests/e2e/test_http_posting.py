@@ -177,10 +177,14 @@ async def test_an_id_ending_in_a_line_break_is_422_and_stores_nothing(
     assert (await r.json())["events"] == []
 
 
-async def test_more_than_the_batch_limit_is_422(client: Client, keys: Keys) -> None:
+async def test_more_than_the_batch_limit_is_413_payload_too_large(
+    client: Client, keys: Keys
+) -> None:
+    """A body is at most 1 MiB and 1000 events; over the limit is a 413."""
     events = [institution(f"B-{i}") for i in range(MAX_BATCH + 1)]
     body = await _refused(client, events, await keys.role("admin"))
-    _problem(body, "validation-error", 422)
+    _problem(body, "payload-too-large", 413)
+    assert "at most 1000 events per post, got 1001" in body["detail"]
 
 
 async def test_a_refused_batch_stores_nothing(client: Client, keys: Keys) -> None:
