@@ -89,6 +89,8 @@ class PackedDocs(Docs):
         self._spilled: SpilledDocs | None = None
         self.held = 0
         """About how many bytes the packed documents held in memory take (see HELD_PER_KEY)."""
+        self.keep_rows = False
+        """Whether emitted rows are kept (for `take_rows`), as when comparing row tables."""
 
     def peek(self, key: str) -> Doc | None:
         """The document under `key` (unpacked for the applies to come), or None."""
@@ -102,7 +104,10 @@ class PackedDocs(Docs):
     get = peek
 
     def emit(self, row: tuple[Any, ...]) -> None:
-        """Rows are for the SQL tables: an in-memory fold keeps documents only."""
+        """Rows are for the SQL tables: an in-memory fold keeps documents only, unless told
+        to keep them (`keep_rows`) until taken."""
+        if self.keep_rows:
+            self.rows.append(row)
 
     def settle(self, sharing: Sharing | None = None) -> None:
         """Pack every changed document, and let go of the unpacked ones.

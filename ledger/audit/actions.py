@@ -16,6 +16,7 @@ from typing import BinaryIO
 import asyncpg
 
 from ledger.audit.compare import compare_live
+from ledger.audit.compare_row_tables import compare_row_tables
 from ledger.audit.decisions import decide_again
 from ledger.audit.export import ExportError, export_log
 from ledger.audit.progress import Progress
@@ -194,22 +195,26 @@ async def replay_state(
 
 
 async def compare(dsn: str) -> int:
-    """Compare the live read models with a replay; list every difference; exit 1 if any."""
+    """Compare the live read models, documents and row tables, with a replay; list every
+    difference; exit 1 if any."""
     progress = Progress("compare")
     async with _connection(dsn) as conn:
         try:
             result = await compare_live(conn, progress=progress)
+            rows_at, row_differences = await compare_row_tables(conn, dsn, progress=progress)
         except ReplayError as exc:
             raise CommandError(str(exc)) from None
-    at = ", ".join(f"{name} at {pos}" for name, pos in sorted(result.positions.items()))
-    for difference in result.differences:
+    differences = result.differences + row_differences
+    positions = {**result.positions, **rows_at}
+    at = ", ".join(f"{name} at {pos}" for name, pos in sorted(positions.items()))
+    for difference in differences:
         print(difference.describe())
-    if result.same:
+    if not differences:
         print(f"the live read models equal the replay ({at})")
     else:
-        print(f"{len(result.differences)} differences ({at})")
+        print(f"{len(differences)} differences ({at})")
     progress.finish("compared")
-    return 0 if result.same else 1
+    return 0 if not differences else 1
 
 
 async def decisions(dsn: str) -> int:

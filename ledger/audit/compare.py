@@ -16,7 +16,8 @@ from projections.fold import Fold
 from projections.registry import REPLAYED
 from projections.spill import Spill, SpilledDocs
 
-_MISSING = object()
+MISSING = object()
+"""A value one side lacks (a document, a field, a row): shown as `absent`."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Comparison:
 
 
 def _show(value: Any) -> str:
-    return "absent" if value is _MISSING else repr(value)
+    return "absent" if value is MISSING else repr(value)
 
 
 async def compare_live(
@@ -163,10 +164,10 @@ async def _merged(
     while here is not None or there is not None:
         if there is None or (here is not None and here[0] < there[0]):
             assert here is not None
-            key, a, b = here[0], _DOC.decode(here[1]), _MISSING
+            key, a, b = here[0], _DOC.decode(here[1]), MISSING
             here = await anext(live, None)
         elif here is None or there[0] < here[0]:
-            key, a, b = there[0], _MISSING, _DOC.decode(there[1])
+            key, a, b = there[0], MISSING, _DOC.decode(there[1])
             there = next(replayed, None)
         else:
             key, a = here[0], _DOC.decode(here[1])
@@ -182,14 +183,14 @@ def diff_docs(
 ) -> Iterator[Difference]:
     """Every differing leaf between two sets of documents, in key order."""
     for key in sorted(set(live) | set(replayed)):
-        for path, a, b in _diff(live.get(key, _MISSING), replayed.get(key, _MISSING), "$"):
+        for path, a, b in _diff(live.get(key, MISSING), replayed.get(key, MISSING), "$"):
             yield Difference(projection, key, path, a, b)
 
 
 def _diff(a: Any, b: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
-            yield from _diff(a.get(k, _MISSING), b.get(k, _MISSING), f"{path}.{k}")
+            yield from _diff(a.get(k, MISSING), b.get(k, MISSING), f"{path}.{k}")
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             yield from _diff(x, y, f"{path}[{i}]")

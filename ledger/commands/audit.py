@@ -68,7 +68,8 @@ def register(subparsers: Subparsers) -> None:
         description="Rebuild every read model in memory from the events alone (streamed "
         "from verified history) and write them as JSON: {position, read_models: "
         "{name: {key: document}}}. With --compare, replay to the positions the live read "
-        "models reflect and list every difference (exit code 1 if any).",
+        "models reflect and list every difference, in their documents and in the rows "
+        "statements and as-of reads sum (exit code 1 if any).",
     )
     point = replay.add_mutually_exclusive_group()
     point.add_argument("--to-position", metavar="N", type=_position, help="after position N")

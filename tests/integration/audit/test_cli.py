@@ -256,3 +256,28 @@ def test_decisions_exits_one_naming_each_row_that_differs(db_dsn: str, ledger: C
             "NOT OK: 1 difference in the decision state",
         ],
     )
+
+
+def test_replay_compare_exits_one_naming_a_changed_statement_row(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn, follow=True)
+
+    async def change() -> int:
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            position: int = await conn.fetchval(
+                """UPDATE proj_movement_rows SET share = share + 1
+                    WHERE ctid = (SELECT ctid FROM proj_movement_rows
+                                   ORDER BY position DESC, institution_id LIMIT 1)
+                RETURNING position"""
+            )
+        finally:
+            await conn.close()
+        return position
+
+    position = asyncio.run(change())
+    code, out, _ = ledger(db_dsn, "replay", "--compare")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[0].startswith(f"proj_movement_rows position {position} row: live (")
+    assert lines[1].startswith(f"proj_movement_rows position {position} row: live absent")
+    assert lines[-1].startswith("2 differences (")
