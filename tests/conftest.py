@@ -11,12 +11,18 @@ from pathlib import Path
 import asyncpg
 import pytest
 import structlog
+from hypothesis import settings
 
 from bench.service import Service
 from ledger.runtime import Runtime, running
 from ledger.store.identity import establish
 from ledger.tlog.keys import Signer
 from tests import pg
+
+# No deadline per example: a shared, loaded machine can stall any example past Hypothesis's
+# 200 ms, which it would report as a failure of the code under test.
+settings.register_profile("ledger", deadline=None)
+settings.load_profile("ledger")
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,12 @@ class Opened:
                 await self._read_some()
         return self.events
 
+    async def read_comments_until(self, comments: int, within: float = 5.0) -> None:
+        """Read until `comments` comments in all have arrived (TimeoutError after `within` s)."""
+        async with asyncio.timeout(within):
+            while len(self.comments) < comments:
+                await self._read_some()
+
     async def read_for(self, seconds: float) -> None:
         """Read whatever comes for `seconds`."""
         with contextlib.suppress(TimeoutError):

@@ -31,8 +31,10 @@ async def _post(client: Client, keys: Keys, count: int, start: int = 0) -> list[
     return [e["event_id"] for e in events]
 
 
-async def _proof(client: Client, keys: Keys, event_id: str, within: float = 1.0) -> str:
-    """The event's proof, asked for until it is checkpointed (at most `within` s)."""
+async def _proof(client: Client, keys: Keys, event_id: str, within: float = 5.0) -> str:
+    """The event's proof, asked for until it is checkpointed (at most `within` s: a loaded
+    machine can stall the half-second signing; how soon it signs is the benchmark's
+    checkpoint lag)."""
     deadline = time.monotonic() + within
     while True:
         r = await client.get(f"/v1/events/{event_id}/proof", headers=await keys.role("auditor"))
@@ -52,12 +54,12 @@ async def test_key_is_the_logs_verifier_key(client: Client, keys: Keys, log_sign
     assert (await r.text()).strip() == log_signer.verifier().encode()
 
 
-async def test_posted_event_proof_checks_offline_within_a_second(
+async def test_a_posted_events_proof_checks_offline_with_the_pinned_key_alone(
     client: Client, keys: Keys, log_signer: Signer
 ) -> None:
-    """Post, then within 1 s a proof that checks with the pinned key alone."""
+    """Post, then, once a checkpoint covers it, a proof that checks with the pinned key."""
     [event_id] = await _post(client, keys, 1)
-    text = await _proof(client, keys, event_id, within=1.0)
+    text = await _proof(client, keys, event_id)
     proved = check_event_proof(text, log_signer.verifier())
     assert (proved.head.event_id, proved.position) == (event_id, 1)
     assert proved.head.stream_id == "institution-B-0"
@@ -83,7 +85,7 @@ async def test_server_proofs_verify_against_signed_checkpoints(
     sizes: list[int] = []
     for round_ in range(6):
         ids = await _post(client, keys, 7 + round_ * 5, start=len(sizes) * 100)
-        await _proof(client, keys, ids[-1], within=1.5)
+        await _proof(client, keys, ids[-1])
         r = await client.get("/v1/log/checkpoint", headers=auditor)
         note, _ = open_note(await r.text(), [log_signer.verifier()])
         sizes.append(parse_checkpoint(note.text).size)
@@ -203,7 +205,7 @@ async def test_only_parties_get_an_events_proof(client: Client, keys: Keys) -> N
     r = await client.get(f"/v1/events/{first}/proof", headers=await keys.of("B-2"))
     assert r.status == 403
     party = await keys.of("B-1")
-    deadline = time.monotonic() + 1.5
+    deadline = time.monotonic() + 5.0
     while (r := await client.get(f"/v1/events/{first}/proof", headers=party)).status == 409:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)

@@ -19,9 +19,14 @@ from tests.reliability.harness import Service, prepare, report, stored_event_ids
 def two_services(db_dsn: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
     """Two `ledger serve` processes sharing the test database."""
     first = Service(db_dsn, tmp_path / "first.log")
-    second = Service(db_dsn, tmp_path / "second.log")
     first.start()
-    second.start()
+    # Chosen once the first listens, so the two can never be given one free port.
+    second = Service(db_dsn, tmp_path / "second.log")
+    try:
+        second.start()
+    except BaseException:
+        first.stop()
+        raise
     try:
         yield first, second
     finally:

@@ -23,9 +23,14 @@ from tests.reliability.harness import Service, Tally, post_until, prepare, repor
 def two_services(db_dsn: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
     """Two `ledger serve` processes sharing the test database and one signing key file."""
     first = Service(db_dsn, tmp_path / "first.log")
-    second = Service(db_dsn, tmp_path / "second.log")
     first.start()
-    second.start()
+    # Chosen once the first listens, so the two can never be given one free port.
+    second = Service(db_dsn, tmp_path / "second.log")
+    try:
+        second.start()
+    except BaseException:
+        first.stop()
+        raise
     try:
         yield first, second
     finally:
