@@ -8,13 +8,11 @@ See projections/as_of.py for why the cut (business_date <= D, position <= P) is 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 from typing import Any
 
 import asyncpg
 
-from events.breaker import BUSINESS_TZ
 from ledger.audit.as_of_institutions import institution_body
 from ledger.audit.as_of_rows import (
     LAST_DAY_SQL,
@@ -113,6 +111,7 @@ async def _body(conn: asyncpg.Connection, cut: Cut, name: str, key: str) -> Any:
         case "sme_id":
             return await _sme(conn, cut, key, at)
         case "institution_id":
-            year = dt.datetime.now(BUSINESS_TZ).year
-            return await institution_body(conn, cut, key, at, year)
+            # The books as of the end of that day: its year's breakers, as the live position
+            # shows the current year's.
+            return await institution_body(conn, cut, key, at, cut.day.year)
     return await _program(conn, cut, key, at)

@@ -28,7 +28,7 @@ class OutOfBusinessOrder(ReplayError):
     """Events up to a business date name something registered only later in business time."""
 
 
-def _body(fold: Fold, name: str, key: str) -> dict[str, Any] | None:
+def _body(fold: Fold, name: str, key: str, year: int | None) -> dict[str, Any] | None:
     match name:
         case "guarantee_id":
             return fold.guarantee_summary(key)
@@ -37,7 +37,7 @@ def _body(fold: Fold, name: str, key: str) -> dict[str, Any] | None:
         case "sme_id":
             return fold.sme_exposure(key)
         case "institution_id":
-            return fold.institution_position(key)
+            return fold.institution_position(key, year)
     return fold.program_summary(key)
 
 
@@ -73,7 +73,9 @@ async def state_at(
             business_date=business_date,
             projections=projection,
         )
-        return _body(fold, name, key)
+        # As of a business date, that day's year's breakers; at a position, the current year's.
+        year = None if business_date is None else business_date.year
+        return _body(fold, name, key, year)
     except LookupError as exc:
         # An event dated up to that day names a program, SME or institution whose
         # registration is dated later: the books of that day cannot hold it.

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from events.breaker import BUSINESS_TZ
 from ledger.demo import database_keys, run_demo
 from ledger.demo_scenario import scenario
 from ledger.http.app import create_app
 from ledger.seeds import GUARANTOR_ID
 from tests.e2e.conftest import FAST, ClientFactory, Keys
+from tests.e2e.test_http_audit_state_as_of import PATIENT
 
 
 @pytest.fixture
@@ -124,3 +127,37 @@ async def test_demo_spreads_its_business_over_the_quarters_of_2025(
     assert issued[2]["defaulted"]["count"] == 1
     assert issued[3]["compensated"]["amount"] == 600_000_000
     assert issued[4]["recovered"]["amount"] == 100_000_000
+
+
+async def test_an_institution_as_of_a_past_business_date_shows_that_years_breaker(
+    db_dsn: str, aiohttp_client: ClientFactory, keys: Keys
+) -> None:
+    """The demo's Liangjiang loan was repaid in 2025, which its bank's breaker counts for
+    2025: the books as of the end of 2025 show that year's breaker, the live position the
+    current year's."""
+    client = await aiohttp_client(create_app(db_dsn, pool_size=4, limits=PATIENT, projections=True))
+    head = await _load(client, keys, db_dsn)
+    auditor = await keys.role("auditor")
+    r = await client.get(
+        "/v1/audit/state",
+        params={"business_date": "2025-12-31", "institution_id": "CQ-TECH-BANK"},
+        headers=auditor,
+    )
+    assert r.status == 200, await r.text()
+    then = _limit(await r.json())
+    r = await client.get(
+        f"/v1/institutions/CQ-TECH-BANK/position?min_position={head}", headers=auditor
+    )
+    now = _limit(await r.json())
+    assert (then["year"], then["discharged"], then["rate_bp"]) == (2025, 800_000_000, 0)
+    assert (now["year"], now["discharged"], now["rate_bp"]) == (
+        dt.datetime.now(BUSINESS_TZ).year,
+        0,
+        None,
+    )
+
+
+def _limit(body: dict[str, Any]) -> dict[str, Any]:
+    [row] = [p for p in body["programs"] if p["program_id"] == "liangjiang-sci-tech-growth"]
+    limit: dict[str, Any] = row["limit"]
+    return limit

@@ -24,7 +24,7 @@ IDS = {
 }
 
 
-def _render(fold: Fold, name: str, key: str) -> object:
+def _render(fold: Fold, name: str, key: str, year: int) -> object:
     match name:
         case "guarantee_id":
             return fold.guarantee_summary(key)
@@ -33,7 +33,7 @@ def _render(fold: Fold, name: str, key: str) -> object:
         case "sme_id":
             return fold.sme_exposure(key)
         case "institution_id":
-            return fold.institution_position(key)
+            return fold.institution_position(key, year)
     return fold.program_summary(key)
 
 
@@ -50,7 +50,7 @@ async def test_the_view_at_every_business_date_equals_a_fold_of_the_events_up_to
             for name, keys in IDS.items():
                 for one in keys:
                     got = await state_at(conn, business_date=day, **{name: one})
-                    assert got == _render(fold, name, one), (day, name, one)
+                    assert got == _render(fold, name, one, day.year), (day, name, one)
 
 
 async def test_known_at_before_a_late_event_gives_the_earlier_figures_after_it_the_new(

@@ -70,13 +70,14 @@ def oracle(entries: list[LogEntry], day: dt.date, known_at: dt.datetime | None) 
     return fold
 
 
-def bodies(fold: Fold, ids: dict[str, set[str]]) -> dict[tuple[str, str], Any]:
-    """Every body the fold gives for the ids, by (id kind, id)."""
+def bodies(fold: Fold, ids: dict[str, set[str]], year: int) -> dict[tuple[str, str], Any]:
+    """Every body the fold gives for the ids, by (id kind, id); institutions with the
+    breakers of `year`."""
     render = {
         "guarantee_id": fold.guarantee_summary,
         "claim_id": fold.claim_shares,
         "sme_id": fold.sme_exposure,
-        "institution_id": fold.institution_position,
+        "institution_id": lambda key: fold.institution_position(key, year),
         "program_id": fold.program_summary,
     }
     return {(name, key): render[name](key) for name, keys in ids.items() for key in keys}
@@ -114,7 +115,7 @@ async def check(conn: Any, entries: list[LogEntry]) -> int:
     deadline = asyncio.get_running_loop().time() + 5
     for known_at in moments:
         for day in days:
-            expected = bodies(oracle(entries, day, known_at), ids)
+            expected = bodies(oracle(entries, day, known_at), ids, day.year)
             cut = await as_of_cut(conn, None, day, known_at, deadline)
             for (name, key), body in expected.items():
                 got = await state_as_of(conn, cut, name, key)
