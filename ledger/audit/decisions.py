@@ -24,15 +24,13 @@ from dataclasses import dataclass, field
 import asyncpg
 import msgspec
 
-from events.derived import StatementDerived
 from events.errors import as_published
-from events.payloads import StatementFiled
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.decision_rows import Difference, compare_rows
 from ledger.audit.scan import snapshot
 from ledger.rules.business_time import check_occurred
-from ledger.rules.decide import decide
 from ledger.rules.refusal import Refusal
+from ledger.rules.replay import decide_stored
 from ledger.rules.state import View
 
 BATCH = 1000
@@ -98,18 +96,13 @@ class _Folder:
         expected = self.versions.get(stream, 0) + 1
         if event.stream_version != expected:
             return f"stream {stream} is at version {event.stream_version}, expected {expected}"
-        data, derived = event.data, event.derived
-        if isinstance(data, StatementFiled) and isinstance(derived, StatementDerived):
-            # A filing's figures came from the read models when it was accepted: taken as
-            # stored (GET /v1/statements/{id}?filed=latest checks them against the log).
-            self.view.statements[(data.institution_id, data.from_, data.to)] = derived
         try:
             check_occurred(stream, event.occurred_at, event.recorded_at, self.occurred.get(stream))
-            decided = decide(self.view, event.type, data, event.actor, event.occurred_at)
+            decided = decide_stored(self.view, event)
         except Refusal as refusal:
             return f"the rules refuse it now ({refusal.status} {refusal.slug}): {refusal.detail}"
-        if decided != derived:
-            return f"the rules derive {decided!r} from it, not the stored {derived!r}"
+        if decided != event.derived:
+            return f"the rules derive {decided!r} from it, not the stored {event.derived!r}"
         self.versions[stream] = expected
         self.occurred[stream] = event.occurred_at
         return None

@@ -3,7 +3,7 @@
 Events rows get the exported bytes verbatim (and their fingerprints), the log
 rows the exported positions and links, each link recomputed before it is
 stored. Decision state (the w_* tables) is rebuilt the way posts build it:
-each chunk of events is re-decided by `ledger.rules.decide` against the state
+each chunk of events is re-decided (`ledger.rules.replay.decide_stored`) against the state
 read with `ledger.store.decisions.prepare` and saved with `decisions.save`; an
 event the rules now refuse or judge differently stops the import. Everything
 happens in one transaction, so a failed import leaves the ledger empty.
@@ -18,9 +18,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from events.derived import StatementDerived
 from events.errors import as_published
-from events.payloads import StatementFiled
 from events.stored import StoredEvent, decode_stored
 from ledger.audit.columns import fingerprint_matches
 from ledger.audit.export import decode_line
@@ -31,9 +29,9 @@ from ledger.audit.export_log import (
     is_event_line,
     store_log,
 )
-from ledger.rules.decide import decide
 from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
 from ledger.rules.refusal import Refusal
+from ledger.rules.replay import decide_stored
 from ledger.store import decisions
 from ledger.store.chain import GENESIS, link
 from ledger.store.sealer import SEALED_CHANNEL, TREE_CATCH_UP
@@ -212,16 +210,10 @@ async def _redecide(conn: asyncpg.Connection, chunk: list[_Line]) -> None:
     payloads = [c.event.data for c in chunk]
     refs = await decisions.guarantee_refs(conn, referenced_guarantees(payloads))
     view = (await decisions.prepare(conn, footprint(payloads, refs), lock=False)).view
-    # A filing's figures came from the read models when it was accepted: taken as stored
-    # (GET /v1/statements/{id}?filed=latest checks them against the log).
-    for c in chunk:
-        data, derived = c.event.data, c.event.derived
-        if isinstance(data, StatementFiled) and isinstance(derived, StatementDerived):
-            view.statements[(data.institution_id, data.from_, data.to)] = derived
     for c in chunk:
         stored = c.event
         try:
-            derived = decide(view, stored.type, stored.data, stored.actor, stored.occurred_at)
+            derived = decide_stored(view, stored)
         except Refusal as refusal:
             raise ImportRefused(
                 f"position {c.position}: the rules refuse this event now: {refusal.detail}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from events.derived import Derived
+from events.derived import Derived, StatementDerived
+from events.payloads import StatementFiled
 from events.stored import StoredEvent
 from ledger.rules.decide import decide
 from ledger.rules.state import View
@@ -20,6 +21,19 @@ class ReplayMismatch(Exception):
         )
         self.event = event
         self.decided = decided
+
+
+def decide_stored(view: View, event: StoredEvent) -> Derived:
+    """Decide a stored event again, as its actor, at its business time.
+
+    A filing's figures came from the read models when it was accepted: they are taken as
+    stored, for this filing alone (GET /v1/statements/{id}?filed=latest checks them
+    against the log). A Refusal propagates.
+    """
+    data, derived = event.data, event.derived
+    if isinstance(data, StatementFiled) and isinstance(derived, StatementDerived):
+        view.statements[(data.institution_id, data.from_, data.to)] = derived
+    return decide(view, event.type, data, event.actor, event.occurred_at)
 
 
 def fold(events: Iterable[StoredEvent], view: View | None = None) -> tuple[View, list[Derived]]:

@@ -17,9 +17,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from ledger.audit.decisions import decide_again
+from ledger.audit.export import export_log
+from ledger.audit.restore import import_log
 from ledger.http.app import create_app
 from ledger.runtime import Runtime
 from projections.statements import statement_digest
+from tests import pg
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 from tests.e2e.test_http_statements import HEAD
 from tests.integration.business.scenario import SECOND_SME, post_dated, seed_dated, year
@@ -236,3 +240,31 @@ async def test_a_statement_while_the_read_model_stays_behind_is_503(
         await _late_issue(runtime)
         r = await books.get(f"/v1/statements/{GUAR}", params=Q2, headers=who)
         assert (r.status, (await r.json())["type"]) == (503, "/problems/service-unavailable")
+
+
+async def test_a_log_filing_one_period_twice_imports_and_decides_again_as_stored(
+    books: Client, keys: Keys, runtime: Runtime, pg_admin_dsn: str, pg_template: str
+) -> None:
+    """Two filings of one period, with a late event between them, fix two statements:
+    each is taken as stored, by an import and by `ledger audit decisions` alike."""
+    await _file(books, keys)
+    await _late_issue(runtime)
+    r = await books.post("/v1/events", json=_filing(GUAR), headers=await keys.of(GUAR))
+    assert r.status == 201, await r.text()
+    exported = io.BytesIO()
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        await export_log(conn, exported)
+        assert (await decide_again(conn)).same
+    finally:
+        await conn.close()
+    name = await pg.create_database(pg_admin_dsn, pg_template)
+    try:
+        conn = await asyncpg.connect(pg.with_database(pg_admin_dsn, name))
+        try:
+            imported = await import_log(conn, io.BytesIO(exported.getvalue()))
+        finally:
+            await conn.close()
+    finally:
+        await pg.drop_database(pg_admin_dsn, name)
+    assert imported.head_position == int((await r.json())["position"])
