@@ -17,7 +17,7 @@ from tests.reliability.harness import Service, prepare, report, stored_event_ids
 
 @pytest.fixture
 def two_services(db_dsn: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
-    """Two `ledger serve` processes sharing the test database."""
+    """Two `ledger serve` processes sharing the test database and one signing key file."""
     first = Service(db_dsn, tmp_path / "first.log")
     first.start()
     # Chosen once the first listens, so the two can never be given one free port.

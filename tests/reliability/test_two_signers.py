@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -17,25 +16,9 @@ from ledger.tlog.keys import generate_signer, parse_verifier
 from ledger.tlog.note import open_note
 from ledger.tlog.proofs import verify_consistency
 from tests.reliability.harness import Service, Tally, post_until, prepare, report
+from tests.reliability.test_two_instances import two_services
 
-
-@pytest.fixture
-def two_services(db_dsn: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]:
-    """Two `ledger serve` processes sharing the test database and one signing key file."""
-    first = Service(db_dsn, tmp_path / "first.log")
-    first.start()
-    # Chosen once the first listens, so the two can never be given one free port.
-    second = Service(db_dsn, tmp_path / "second.log")
-    try:
-        second.start()
-    except BaseException:
-        first.stop()
-        raise
-    try:
-        yield first, second
-    finally:
-        first.stop()
-        second.stop()
+__all__ = ["two_services"]
 
 
 async def _signed_size(conn: asyncpg.Connection) -> int:
