@@ -23,14 +23,10 @@ from ledger.audit.progress import Progress
 from ledger.audit.replay import ReplayError
 from ledger.audit.replay_parts import replay_parted
 from ledger.audit.restore import ImportRefused, import_log
-from ledger.audit.scan import head
+from ledger.audit.scan import READ_ONLY_SETTINGS, head
 from ledger.audit.state_file import write_state, write_state_parted
 from ledger.audit.verify import format_digest, verify_chain
 from ledger.commands import CommandError
-
-READ_ONLY_SETTINGS = {"default_transaction_read_only": "on", "application_name": "ledger-audit"}
-"""Settings of the reading commands' connections: they never write, so a hot standby
-(which refuses every write) serves them as well as the primary does."""
 
 
 @contextlib.asynccontextmanager

@@ -24,15 +24,13 @@ import asyncpg
 
 from ledger.audit.compare import MISSING, Difference
 from ledger.audit.replay import ChainFold
-from ledger.audit.scan import scan_bodies, snapshot
+from ledger.audit.scan import READ_ONLY_SETTINGS, scan_bodies, snapshot
 from projections.base import Projection, RowTable
 from projections.fold import Fold
 from projections.packed import PackedDocs
 from projections.registry import PROJECTIONS
 
 Row = tuple[Any, ...]
-
-_READ_ONLY = {"default_transaction_read_only": "on", "application_name": "ledger-audit"}
 
 
 @dataclass
@@ -124,7 +122,7 @@ async def compare_row_tables(
         if not chosen:
             return {}, []
         exported: str = await conn.fetchval("SELECT pg_export_snapshot()")
-        reader = await asyncpg.connect(dsn, timeout=10, server_settings=_READ_ONLY)
+        reader = await asyncpg.connect(dsn, timeout=10, server_settings=READ_ONLY_SETTINGS)
         try:
             async with reader.transaction(isolation="repeatable_read", readonly=True):
                 await reader.execute(f"SET TRANSACTION SNAPSHOT '{exported}'")

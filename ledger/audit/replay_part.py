@@ -16,10 +16,10 @@ import asyncpg
 import msgspec
 
 from ledger import aio
-from ledger.audit.actions import READ_ONLY_SETTINGS
 from ledger.audit.child_process import answer, read_job
 from ledger.audit.replay import ChainFold, ReplayError, fold_through
 from ledger.audit.replay_parts import IMPORTED, Job, Outcome
+from ledger.audit.scan import READ_ONLY_SETTINGS
 from ledger.audit.state_file import write_docs
 from ledger.collector import set_aside_start_up
 from projections.fold import Fold

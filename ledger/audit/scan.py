@@ -10,6 +10,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 import asyncpg
 import msgspec
 
+READ_ONLY_SETTINGS = {"default_transaction_read_only": "on", "application_name": "ledger-audit"}
+"""Settings of the reading commands' connections: they never write, so a hot standby
+(which refuses every write) serves them as well as the primary does."""
+
 BATCH = 1000
 """Events read per round trip: large enough to be fast, small enough to bound memory."""
 
