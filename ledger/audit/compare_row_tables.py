@@ -38,7 +38,6 @@ class _Side:
     """One read model's row table: the live rows (a cursor, by position) and the fold's."""
 
     table: RowTable
-    generation: int
     through: int
     docs: PackedDocs
     live: AsyncIterator[asyncpg.Record]
@@ -150,7 +149,7 @@ async def _fold_and_compare(
             "WHERE generation = $1 AND position <= $2 ORDER BY position"
         )
         live = reader.cursor(query, generation, through, prefetch=2000).__aiter__()
-        sides.append(_Side(proj.rows, generation, through, docs, live))
+        sides.append(_Side(proj.rows, through, docs, live))
     end = max(side.through for side in sides)
     folder = ChainFold(fold)
     found: list[Difference] = []
