@@ -139,6 +139,15 @@ async def verify(
     return 0 if report.ok else 1
 
 
+def out_of_business_order(business_date: dt.date | None, exc: LookupError) -> CommandError:
+    """What a replay as of `business_date` says when an event dated up to it refers to
+    something registered later in business time (the fold raised `exc`)."""
+    return CommandError(
+        f"the events dated up to {business_date} refer to something registered "
+        f"later in business time ({exc}); choose a later --business-date"
+    )
+
+
 async def replay_state(
     dsn: str,
     to_position: int | None,
@@ -179,10 +188,7 @@ async def replay_state(
                 finally:
                     await parted.abandon()
             except LookupError as exc:
-                raise CommandError(
-                    f"the events dated up to {business_date} refer to something registered "
-                    f"later in business time ({exc}); choose a later --business-date"
-                ) from None
+                raise out_of_business_order(business_date, exc) from None
             except ReplayError as exc:
                 raise CommandError(str(exc)) from None
         fold = parted.fold

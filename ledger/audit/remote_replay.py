@@ -5,7 +5,8 @@ Each event is folded only once its link recomputes from the one before
 (the position asked for, the last event recorded by --as-of), the root of the
 events read so far must be the log's: equal to the root of a checkpoint the
 pinned log key signed, or proved a prefix of it by a consistency proof. The
-state is written only after that check.
+state is written only after that check. As of a business date, the events dated
+later are read, checked and hashed like the others, only not folded.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ class _Replay:
     """The root at each size of `keep_roots_at` the lines reached."""
     folding: bool = True
     fold_root: bytes | None = None
-    """The root of the events folded, once the fold has stopped."""
+    """The root of the events read until the fold stopped, once it has."""
+    fold_size: int = 0
+    """How many events that root covers: the fold's position, unless events dated after
+    the business date asked for came last (checked, not folded)."""
     previous: bytes = GENESIS
 
     @property
@@ -65,6 +69,7 @@ class _Replay:
     def _stop(self) -> None:
         self.folding = False
         self.fold_root = self.frontier.root()
+        self.fold_size = self.frontier.size
 
     def take_lines(self, lines: list[bytes]) -> None:
         """Check (and, until the fold stops, fold) each event line in order."""
@@ -97,12 +102,12 @@ class _Replay:
             if self.frontier.size in self.keep_roots_at:
                 self.roots[self.frontier.size] = self.frontier.root()
 
-    def finish(self) -> bytes:
-        """The root of the events folded."""
+    def finish(self) -> tuple[int, bytes]:
+        """How many events were read until the fold stopped, and their root."""
         if self.folding:
             self._stop()
         assert self.fold_root is not None
-        return self.fold_root
+        return self.fold_size, self.fold_root
 
 
 def _decoded(raw: bytes, position: int) -> tuple[int, bytes, bytes | None]:
@@ -150,23 +155,25 @@ async def replay_remote(
     *,
     to_position: int | None = None,
     as_of: dt.datetime | None = None,
+    business_date: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Fold:
-    """Fold the log over HTTP to `to_position` (default its latest checkpoint) or `as_of`."""
+    """Fold the log over HTTP to `to_position` (default its latest checkpoint) or `as_of`;
+    with `business_date`, only the events dated up to it."""
     _, checkpoint = await signed_checkpoint(ledger, log_key)
     end = _end(to_position, checkpoint.size)
-    replay = _Replay(ChainFold(Fold(), as_of), end)
+    replay = _Replay(ChainFold(Fold(), as_of, None, business_date), end)
     async for page in prefetched_pages(ledger, 0, end):
         replay.take_lines(page.splitlines())
         if progress is not None:
-            progress(replay.folder.fold.position, end)
+            progress(replay.folder.reached, end)
         if replay.done:
             break
-    fold = replay.folder.fold
-    if as_of is None and fold.position < end:
-        raise ReplayError(f"the export ends at position {fold.position}, before {end}")
-    await _prove_prefix(ledger, fold.position, replay.finish(), checkpoint)
-    return fold
+    size, root = replay.finish()
+    if as_of is None and size < end:
+        raise ReplayError(f"the export ends at position {size}, before {end}")
+    await _prove_prefix(ledger, size, root, checkpoint)
+    return replay.folder.fold
 
 
 def _file_batches(source: BinaryIO) -> Iterator[list[bytes]]:
@@ -188,10 +195,12 @@ async def replay_export(
     log_key: Verifier | None = None,
     to_position: int | None = None,
     as_of: dt.datetime | None = None,
+    business_date: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] = lambda _: None,
 ) -> Fold:
-    """Fold an export file, checked against its chain and the checkpoints it carries.
+    """Fold an export file, checked against its chain and the checkpoints it carries
+    (with `business_date`, only the events dated up to it).
 
     Every checkpoint the export carries must verify with the log key (`log_key`,
     else the one the export names) and state the root of the export's events at
@@ -204,18 +213,19 @@ async def replay_export(
     if ledger is not None and log_key is not None:
         _, latest = await signed_checkpoint(ledger, log_key)
     wanted = set(carried) | ({latest.size} if latest is not None else set())
-    replay = _Replay(ChainFold(Fold(), as_of), to_position, tail=bool(wanted))
+    folder = ChainFold(Fold(), as_of, None, business_date)
+    replay = _Replay(folder, to_position, tail=bool(wanted))
     replay.keep_roots_at = wanted
     for batch in _file_batches(source):
         replay.take_lines(batch)
         if progress is not None:
-            progress(replay.folder.fold.position, trailer.events)
+            progress(folder.reached, trailer.events)
         if replay.done:
             break
-    fold = replay.folder.fold
-    if to_position is not None and fold.position < to_position and as_of is None:
-        raise ReplayError(f"position {to_position} is beyond the export's end ({fold.position})")
-    fold_root = replay.finish()
+    fold = folder.fold
+    size, fold_root = replay.finish()
+    if to_position is not None and size < to_position and as_of is None:
+        raise ReplayError(f"position {to_position} is beyond the export's end ({size})")
     for size, root in carried.items():
         if replay.roots.get(size) != root:
             raise ReplayError(
@@ -223,14 +233,14 @@ async def replay_export(
                 "the log signed at that size"
             )
     if latest is not None and ledger is not None:
-        if fold.position <= latest.size:
-            await _prove_prefix(ledger, fold.position, fold_root, latest)
+        if size <= latest.size:
+            await _prove_prefix(ledger, size, fold_root, latest)
         elif replay.roots.get(latest.size) != latest.root:
             raise ReplayError(
                 f"the export's events through {latest.size} do not give the root the "
                 "log signed at that size"
             )
-    elif max(carried, default=0) < fold.position:
+    elif max(carried, default=0) < size:
         warn(
             f"note: events after position {max(carried, default=0)} are checked against the "
             "export's hash chain only: no signed checkpoint in it covers them; give --url, "

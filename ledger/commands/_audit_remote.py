@@ -71,8 +71,10 @@ def run_replay(args: argparse.Namespace) -> int:
     """Replay over HTTP or from an export; write the state as the DSN replay does."""
     if args.compare:
         raise CommandError("--compare compares with the live read models: it needs a DSN", 2)
-    if args.to_position is None and args.as_of is None:
-        raise CommandError("give --to-position N or --as-of TIMESTAMP", exit_code=2)
+    if args.to_position is None and args.as_of is None and args.business_date is None:
+        raise CommandError(
+            "give --to-position N, --as-of TIMESTAMP or --business-date DATE", exit_code=2
+        )
     if args.url is not None:
         _need_url(args)
     elif args.api_key is not None:
@@ -84,7 +86,7 @@ def run_replay(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
     import contextlib
 
-    from ledger.audit.actions import opened, output_to
+    from ledger.audit.actions import opened, out_of_business_order, output_to
     from ledger.audit.progress import Progress
     from ledger.audit.remote_replay import replay_export, replay_remote
     from ledger.audit.remote_verify import UnsignedCheckpoint
@@ -93,7 +95,12 @@ async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
     from ledger.remote import Ledger, RemoteError
 
     progress = Progress("replay")
-    point = {"to_position": args.to_position, "as_of": args.as_of, "progress": progress}
+    point = {
+        "to_position": args.to_position,
+        "as_of": args.as_of or args.known_at,
+        "business_date": args.business_date,
+        "progress": progress,
+    }
     try:
         async with contextlib.AsyncExitStack() as stack:
             ledger = None
@@ -110,6 +117,8 @@ async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
                 )
     except (ReplayError, UnsignedCheckpoint, RemoteError) as exc:
         raise CommandError(str(exc)) from None
+    except LookupError as exc:
+        raise out_of_business_order(args.business_date, exc) from None
     with output_to(args.out) as stream:
         write_state(fold, stream)
     progress.finish(f"replayed {fold.position} events to position {fold.position}")

@@ -145,12 +145,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one audit action against the ledger's database (or, with --url, its HTTP API)."""
     from ledger.auth.dsn import resolve_dsn
 
+    if args.action == "replay":
+        _check_point(args)
     if is_remote(args):
-        if getattr(args, "business_date", None) is not None:
-            raise CommandError(
-                "--business-date replays from a database; over --url or --from-export, "
-                "use --to-position or --as-of"
-            )
         from ledger.commands import _audit_remote
 
         return _audit_remote.run(args)
@@ -160,12 +157,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     point = args.action == "replay" and (
         args.to_position is not None or args.as_of is not None or args.business_date is not None
     )
-    if args.action == "replay" and args.known_at is not None and args.business_date is None:
-        raise CommandError("--known-at goes with --business-date (alone, use --as-of)")
-    if args.action == "replay" and args.business_date is not None and args.to_position is not None:
-        raise CommandError("--business-date goes with --known-at (or --as-of), not --to-position")
-    if args.action == "replay" and args.known_at is not None and args.as_of is not None:
-        raise CommandError("--known-at and --as-of mean the same: give one")
     if args.action == "replay" and args.compare and point:
         raise CommandError("--compare replays to the positions the live read models reflect")
     if args.action == "replay" and not args.compare and not point:
@@ -177,6 +168,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _dispatch(args, _standby_dsn(settings))
     with resolve_dsn(settings, create=False) as dsn:
         return _dispatch(args, dsn)
+
+
+def _check_point(args: argparse.Namespace) -> None:
+    """Refuse a replay's point options that do not go together (with a DSN or without)."""
+    if args.known_at is not None and args.business_date is None:
+        raise CommandError("--known-at goes with --business-date (alone, use --as-of)")
+    if args.business_date is not None and args.to_position is not None:
+        raise CommandError("--business-date goes with --known-at (or --as-of), not --to-position")
+    if args.known_at is not None and args.as_of is not None:
+        raise CommandError("--known-at and --as-of mean the same: give one")
 
 
 def _standby_dsn(settings: Settings) -> str:

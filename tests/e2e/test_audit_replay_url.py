@@ -21,7 +21,7 @@ from ledger.store.chain import GENESIS, link
 from ledger.tlog.keys import Signer
 from projections.fold import Fold
 from tests.e2e.conftest import Keys
-from tests.e2e.ledger_cli import run_ledger
+from tests.e2e.ledger_cli import Ran, run_ledger
 from tests.e2e.witnesses import checkpoint_of
 from tests.integration.audit import tamper
 from tests.integration.audit.scenario import play_all
@@ -159,16 +159,31 @@ async def test_the_commands_write_what_the_dsn_replay_writes(
     runtime: Runtime, client: Client, keys: Keys, log_signer: Signer, db_dsn: str, tmp_path: Path
 ) -> None:
     head = await _played(runtime, client, keys)
+    point = ["--to-position", str(head - 1)]
+    dsn, over_http, from_file = await replayed_three_ways(
+        point, runtime, client, keys, log_signer, db_dsn, tmp_path
+    )
+    assert (dsn.code, over_http.code, from_file.code) == (0, 0, 0), dsn.err + from_file.err
+    assert over_http.out == dsn.out
+    assert from_file.out == dsn.out
+    assert "the key the export itself names" in from_file.err
+
+
+async def replayed_three_ways(
+    point: list[str],
+    runtime: Runtime,
+    client: Client,
+    keys: Keys,
+    log_signer: Signer,
+    db_dsn: str,
+    tmp_path: Path,
+) -> tuple[Ran, Ran, Ran]:
+    """`ledger audit replay POINT` with a DSN, over HTTP and from an export of the log."""
     export = tmp_path / "log.ndjson"
     export.write_bytes(await _export(runtime))
-    point = ["--to-position", str(head - 1)]
     dsn = await run_ledger("audit", "replay", *point, LEDGER_DATABASE_URL=db_dsn)
-    assert dsn.code == 0, dsn.err
     remote = ["--url", _url(client), "--api-key", await _auditor(keys)]
     remote += ["--log-key", log_signer.verifier().encode()]
     over_http = await run_ledger("audit", "replay", *point, *remote)
     from_file = await run_ledger("audit", "replay", *point, "--from-export", str(export))
-    assert (over_http.code, from_file.code) == (0, 0), over_http.err + from_file.err
-    assert over_http.out == dsn.out
-    assert from_file.out == dsn.out
-    assert "the key the export itself names" in from_file.err
+    return dsn, over_http, from_file
