@@ -1,6 +1,7 @@
 """A Python client of the guarantee ledger, importable with aiohttp and msgspec alone.
 
-`LedgerClient` posts events and reads the read models; problems come back as the
+`LedgerClient` posts events and reads the read models and statements (as computed,
+as filed, and the two side by side); problems come back as the
 exception class of their slug (ledger.client.errors); `follow()` and `stream()`
 iterate over the log and resume by themselves; `Consumer` (which needs asyncpg)
 applies the log to the consumer's own tables with exactly-once effect.
@@ -43,6 +44,14 @@ from ledger.client.readmodels import (
     ProgramSummary,
     SmeExposure,
 )
+from ledger.client.statements import (
+    Change,
+    FiledStatement,
+    Period,
+    Statement,
+    StatementComparison,
+    StatementLine,
+)
 from ledger.client.types import (
     Event,
     EventPage,
@@ -55,6 +64,7 @@ __all__ = [
     "LONGEST_ASKED",
     "Backoff",
     "CapExceeded",
+    "Change",
     "ClaimShares",
     "ConcentrationExceeded",
     "ConnectionLost",
@@ -62,6 +72,7 @@ __all__ = [
     "Event",
     "EventPage",
     "FieldError",
+    "FiledStatement",
     "Forbidden",
     "GuaranteeSummary",
     "Handler",
@@ -80,12 +91,16 @@ __all__ = [
     "NotEligible",
     "NotFound",
     "PayloadTooLarge",
+    "Period",
     "ProblemError",
     "ProgramSummary",
     "ProgramSuspended",
     "Receipt",
     "ServiceUnavailable",
     "SmeExposure",
+    "Statement",
+    "StatementComparison",
+    "StatementLine",
     "Unauthorized",
     "UnexpectedResponse",
     "UnsupportedMediaType",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
@@ -19,6 +20,13 @@ from ledger.client.readmodels import (
     InstitutionPosition,
     ProgramSummary,
     SmeExposure,
+)
+from ledger.client.statements import (
+    FiledStatement,
+    Period,
+    Statement,
+    StatementComparison,
+    period_params,
 )
 from ledger.client.types import (
     Event,
@@ -221,6 +229,66 @@ class LedgerClient:
         """A program's current terms and version."""
         path = f"/v1/programs/{program_id}"
         return await self._get(path, ProgramSummary, min_position=min_position)
+
+    async def statement(
+        self,
+        institution_id: str,
+        period: Period,
+        *,
+        known_at: dt.datetime | None = None,
+        min_position: int | None = None,
+    ) -> Statement:
+        """An institution's statement over `period` (`"2025-Q2"`, or the first and last
+        business dates), per program, as known at `known_at` (default now)."""
+        return await self._statement(institution_id, period, Statement, known_at, min_position)
+
+    async def filed_statement(
+        self,
+        institution_id: str,
+        period: Period,
+        *,
+        known_at: dt.datetime | None = None,
+        min_position: int | None = None,
+    ) -> FiledStatement:
+        """The latest statement filed for `period` (by `known_at`, default now), recomputed
+        from the log and checked against its digest. NotFound when none was filed."""
+        return await self._statement(
+            institution_id, period, FiledStatement, known_at, min_position, filed="latest"
+        )
+
+    async def compare_filed(
+        self,
+        institution_id: str,
+        period: Period,
+        *,
+        known_at: dt.datetime | None = None,
+        min_position: int | None = None,
+    ) -> StatementComparison:
+        """The latest statement filed for `period` beside the statement now: the figures
+        that changed and the events reported late. NotFound when none was filed."""
+        return await self._statement(
+            institution_id, period, StatementComparison, known_at, min_position, compare="filed"
+        )
+
+    async def _statement(
+        self,
+        institution_id: str,
+        period: Period,
+        kind: type[T],
+        known_at: dt.datetime | None,
+        min_position: int | None,
+        **choice: str,
+    ) -> T:
+        if known_at is not None and known_at.utcoffset() is None:
+            raise ValueError("known_at needs a UTC offset (an aware datetime)")
+        return await self._get(
+            f"/v1/statements/{institution_id}",
+            kind,
+            **period_params(period),
+            known_at=None if known_at is None else known_at.isoformat(),
+            min_position=min_position,
+            **choice,
+        )
 
     def follow(
         self, after: int = 0, *, page: int = 1000, wait: float = 30.0
