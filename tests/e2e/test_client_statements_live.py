@@ -6,28 +6,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Iterator
 
 import msgspec
 import pytest
 
 from ledger import client as lc
 from ledger.seeds import GUARANTOR_ID
-from tests.e2e.live import Live, served
+from tests.e2e.live import Live
+from tests.e2e.test_client_live import live
+
+__all__ = ["live"]  # the served demo, as test_client_live serves it (one per module)
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 Q2 = (dt.date(2025, 4, 1), dt.date(2025, 6, 30))
-
-
-@pytest.fixture(scope="module")
-def live(
-    pg_admin_dsn: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Live]:
-    """One served ledger with the demo loaded, shared by this module's tests."""
-    log = tmp_path_factory.mktemp("statements") / "service.log"
-    with served(pg_admin_dsn, pg_template, log, demo=True) as ledger:
-        yield ledger
 
 
 def test_a_statement_is_the_typed_answer_of_the_statements_route(live: Live) -> None:
