@@ -25,10 +25,14 @@ _URL_PASSWORD = re.compile(r"(?P<prefix>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]*:)[
 # secret after a ledger key's id, the token after "Bearer ", and the whole value of
 # an Authorization header are hidden; elsewhere a key's id (lk_ and 16 hex digits)
 # stays, to say whose key it was.
+# A space as Python quotes bytes or text (aiohttp quotes an unreadable header line so):
+# \t, \xa0, \xc2\xa0, \u00a0 written out.
+_ESCAPED_SPACE = r"\\(?:t|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})"
 _IN_TEXT = (
     re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\r\n\"']+"),
-    re.compile(r"(?i)(\bbearer\s+)[^\s\"'\\,;]+"),
-    re.compile(r"(\blk_[0-9a-f]{16}_)[^\s\"'\\,;]+"),
+    re.compile(r"(?i)(\bbearer(?:\s|" + _ESCAPED_SPACE + r")+)[^\s\"'\\,;]+"),
+    # No word boundary before lk_: a quoted line may put an escape (\t) just before it.
+    re.compile(r"(lk_[0-9a-f]{16}_)[^\s\"'\\,;]+"),
 )
 _MAX_DEPTH = 8
 _SCALARS = frozenset({int, float, bool, type(None)})

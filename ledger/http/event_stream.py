@@ -174,6 +174,10 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
+    if request.method == "HEAD":
+        # The headers alone: an answer to HEAD has no body, and this one would never end.
+        await response.write_eof()
+        return response
     stream = EventStream(request, response, frame)
     try:
         await stream.run(after)

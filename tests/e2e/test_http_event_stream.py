@@ -191,3 +191,25 @@ async def _recv(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytes:
         return await loop.sock_recv(sock, 1 << 16)
     except ConnectionResetError:
         return b""
+
+
+async def test_head_answers_the_headers_alone_and_keeps_the_connection_usable(
+    client: Client, keys: Keys
+) -> None:
+    """An answer to HEAD has no body: the events must not follow it onto the connection."""
+    admin = await keys.role("admin")
+    await post_banks(client, admin, 0, 3)
+    url = client.make_url("/")
+    key = admin["Authorization"]
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        head = f"HEAD /v1/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n\r\n"
+        writer.write(head.encode() + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with asyncio.timeout(5):
+            answered = await reader.readuntil(b"\r\n\r\n")
+            after = await reader.readuntil(b"\r\n")
+    finally:
+        writer.close()
+    assert answered.startswith(b"HTTP/1.1 200")
+    assert b"text/event-stream" in answered
+    assert after == b"HTTP/1.1 200 OK\r\n"

@@ -155,6 +155,17 @@ def test_a_bearer_token_inside_text_is_redacted() -> None:
     assert redact(event="sent 'Bearer abc.def' twice")["event"] == f"sent 'Bearer {REDACTED}' twice"
 
 
+@pytest.mark.parametrize("space", ["\\t", "\\xc2\\xa0", "\\xa0", "\\u00a0"])
+def test_a_token_after_an_escaped_space_in_a_quoted_line_is_redacted(space: str) -> None:
+    """aiohttp quotes a header line it cannot read as Python bytes: a tab is written `\\t`."""
+    line = f"Got more than 8190 bytes: b'Bearer{space}{KEY_ID}_{KEY_SECRET}{space}aaaa'"
+    got = redact(event=line)["event"]
+    assert KEY_SECRET not in got
+    assert KEY_SECRET[:8] not in got
+    other = f"Got more than 8190 bytes: b'Bearer{space}tok.en.value{space}aaaa'"
+    assert "tok.en.value" not in redact(event=other)["event"]
+
+
 def test_an_authorization_header_quoted_in_text_loses_its_whole_value() -> None:
     line = "  b'Authorization: Basic dXNlcjpwYXNz\\x00x'"
     assert redact(event=line)["event"] == f"  b'Authorization: {REDACTED}'"
