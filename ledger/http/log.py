@@ -95,6 +95,9 @@ async def inclusion(request: web.Request) -> web.Response:
     size = optional_int(request, "size", 1, MAX_POSITION)
     async with read_connection(request) as conn:
         sealed = await tree.tree_size(conn)
+        if size is None and position > sealed:
+            # No event there for any checkpoint to cover: asked wrongly, not asked too soon.
+            raise invalid("query.position", f"must be at most the sealed log's size ({sealed})")
         if size is None:
             size = (await _latest(conn)).size
         if size > sealed:

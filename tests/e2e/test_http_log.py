@@ -194,6 +194,16 @@ async def test_proof_is_not_checkpointed_while_no_checkpoint_covers_it(
     assert (await r.json(content_type=None))["type"] == "/problems/not-checkpointed"
 
 
+async def test_an_inclusion_proof_beyond_the_sealed_log_is_422_before_any_checkpoint(
+    db_dsn: str, aiohttp_client: ClientFactory, keys: Keys
+) -> None:
+    """No event lies there for a checkpoint to cover: the position is wrong, not too soon."""
+    client = await aiohttp_client(create_app(db_dsn, pool_size=2, limits=FAST))
+    r = await client.get("/v1/log/proof/inclusion?position=1", headers=await keys.role("admin"))
+    assert r.status == 422
+    assert (await r.json(content_type=None))["errors"][0]["path"] == "query.position"
+
+
 async def test_only_parties_get_an_events_proof(client: Client, keys: Keys) -> None:
     """Another institution may not read the proof of a stream it is no party to."""
     r = await client.post(
