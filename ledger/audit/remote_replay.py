@@ -223,9 +223,9 @@ async def replay_export(
         if replay.done:
             break
     fold = folder.fold
-    size, fold_root = replay.finish()
-    if to_position is not None and size < to_position and as_of is None:
-        raise ReplayError(f"position {to_position} is beyond the export's end ({size})")
+    read, fold_root = replay.finish()
+    if to_position is not None and read < to_position and as_of is None:
+        raise ReplayError(f"position {to_position} is beyond the export's end ({read})")
     for size, root in carried.items():
         if replay.roots.get(size) != root:
             raise ReplayError(
@@ -233,14 +233,14 @@ async def replay_export(
                 "the log signed at that size"
             )
     if latest is not None and ledger is not None:
-        if size <= latest.size:
-            await _prove_prefix(ledger, size, fold_root, latest)
+        if read <= latest.size:
+            await _prove_prefix(ledger, read, fold_root, latest)
         elif replay.roots.get(latest.size) != latest.root:
             raise ReplayError(
                 f"the export's events through {latest.size} do not give the root the "
                 "log signed at that size"
             )
-    elif max(carried, default=0) < size:
+    elif max(carried, default=0) < read:
         warn(
             f"note: events after position {max(carried, default=0)} are checked against the "
             "export's hash chain only: no signed checkpoint in it covers them; give --url, "

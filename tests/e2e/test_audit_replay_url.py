@@ -24,7 +24,7 @@ from tests.e2e.conftest import Keys
 from tests.e2e.ledger_cli import Ran, run_ledger
 from tests.e2e.witnesses import checkpoint_of
 from tests.integration.audit import tamper
-from tests.integration.audit.scenario import play_all
+from tests.integration.audit.scenario import play, play_all
 
 Client = TestClient[Any, Any]
 
@@ -153,6 +153,30 @@ async def test_an_export_without_checkpoints_is_checked_against_the_ledger(
                 io.BytesIO(events), ledger=ledger, log_key=log_signer.verifier(),
                 to_position=head,
             )  # fmt: skip
+
+
+async def test_events_past_the_last_checkpoint_an_export_carries_are_named_in_a_warning(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """With two checkpoints carried and the later one cut off, the tail past the earlier
+    one is checked against the export's chain only, and the replay says so."""
+    reader = await keys.role("reader")
+    steps, head = 0, 0
+    async for head in play(runtime.ledger):
+        steps += 1
+        if steps == 5:
+            await checkpoint_of(client, reader, head)  # signed before the rest is posted
+    await checkpoint_of(client, reader, head)
+    lines = (await _export(runtime)).splitlines(keepends=True)
+    events = [raw for raw in lines if is_event_line(raw)]
+    carried = [raw for raw in lines if not is_event_line(raw)]
+    cut = events + carried[:-1]  # the log line, and every checkpoint but the latest
+    warned: list[str] = []
+    fold = await replay_export(
+        io.BytesIO(b"".join(cut)), log_key=log_signer.verifier(), warn=warned.append
+    )
+    assert fold.position == head
+    assert any("hash chain only" in w for w in warned), warned
 
 
 async def test_the_commands_write_what_the_dsn_replay_writes(
