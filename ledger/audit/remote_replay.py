@@ -176,6 +176,28 @@ async def replay_remote(
     return replay.folder.fold
 
 
+def _refuse_uncovered(covered: int, read: int, *, asked_ledger: bool) -> None:
+    """Refuse a fold that read events past every signed checkpoint they were checked against."""
+    if covered >= read:
+        return
+    if asked_ledger:
+        raise ReplayError(
+            f"events {covered + 1} to {read} are past the ledger's latest signed checkpoint "
+            f"and every one the export carries: replay to --to-position {covered} at most, "
+            "or once the ledger has signed a checkpoint that covers them"
+        )
+    ledger = "give --url, --api-key and --log-key to check them against the ledger's checkpoint"
+    if covered == 0:
+        raise ReplayError(
+            "the export carries no signed checkpoint to check its events against "
+            f"(`ledger audit export` writes them, GET /v1/audit/export does not); {ledger}"
+        )
+    raise ReplayError(
+        f"events {covered + 1} to {read} are past the export's last signed checkpoint "
+        f"({covered}): replay to --to-position {covered} at most, or {ledger}"
+    )
+
+
 def _file_batches(source: BinaryIO) -> Iterator[list[bytes]]:
     batch: list[bytes] = []
     for raw in source:
@@ -204,8 +226,10 @@ async def replay_export(
 
     Every checkpoint the export carries must verify with the log key (`log_key`,
     else the one the export names) and state the root of the export's events at
-    its size. With `ledger`, the events folded must also be a prefix of the log
-    its latest signed checkpoint states. `warn` is told what was not checked.
+    its size. The events read must be covered by a signed checkpoint: with
+    `ledger`, they must be a prefix of the log its latest signed checkpoint
+    states; without, one the export carries must reach as far as they do. `warn`
+    is told which key checked the carried checkpoints when none was pinned.
     """
     trailer = read_trailer(source)
     carried = carried_roots(trailer, log_key, warn)
@@ -232,18 +256,16 @@ async def replay_export(
                 f"the export's events through {size} do not give the root of the checkpoint "
                 "the log signed at that size"
             )
+    covered = max(carried, default=0)
     if latest is not None and ledger is not None:
         if read <= latest.size:
             await _prove_prefix(ledger, read, fold_root, latest)
+            covered = read
         elif replay.roots.get(latest.size) != latest.root:
             raise ReplayError(
                 f"the export's events through {latest.size} do not give the root the "
                 "log signed at that size"
             )
-    elif max(carried, default=0) < read:
-        warn(
-            f"note: events after position {max(carried, default=0)} are checked against the "
-            "export's hash chain only: no signed checkpoint in it covers them; give --url, "
-            "--api-key and --log-key to check them against the ledger's"
-        )
+        covered = max(covered, latest.size)
+    _refuse_uncovered(covered, read, asked_ledger=latest is not None)
     return fold

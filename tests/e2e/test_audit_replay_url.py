@@ -137,16 +137,15 @@ async def test_an_export_rewritten_with_its_links_fails_its_own_checkpoints(
         )
 
 
-async def test_an_export_without_checkpoints_is_checked_against_the_ledger(
+async def test_an_export_without_checkpoints_is_refused_alone_and_checked_against_the_ledger(
     runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
 ) -> None:
-    """Stripped of its checkpoints, only its chain is checked; the ledger's root catches it."""
+    """Stripped of its checkpoints, a forged export's chain still holds: alone it is refused
+    for want of a signed checkpoint, and with --url the ledger's root catches it."""
     head = await _played(runtime, client, keys)
     events, _ = _forged(await _export(runtime))
-    warned: list[str] = []
-    alone = await replay_export(io.BytesIO(events), to_position=head, warn=warned.append)
-    assert alone.position == head
-    assert "hash chain only" in warned[0]
+    with pytest.raises(ReplayError, match="carries no signed checkpoint"):
+        await replay_export(io.BytesIO(events), log_key=log_signer.verifier(), to_position=head)
     async with Ledger(_url(client), await _auditor(keys)) as ledger:
         with pytest.raises(ReplayError, match=r"prefix|root"):
             await replay_export(
@@ -155,11 +154,36 @@ async def test_an_export_without_checkpoints_is_checked_against_the_ledger(
             )  # fmt: skip
 
 
-async def test_events_past_the_last_checkpoint_an_export_carries_are_named_in_a_warning(
+async def test_an_untouched_export_without_checkpoints_replays_against_the_ledger(
     runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
 ) -> None:
-    """With two checkpoints carried and the later one cut off, the tail past the earlier
-    one is checked against the export's chain only, and the replay says so."""
+    """What GET /v1/audit/export serves carries no checkpoint; the ledger's covers it."""
+    head = await _played(runtime, client, keys)
+    lines = (await _export(runtime)).splitlines(keepends=True)
+    events = b"".join(raw for raw in lines if is_event_line(raw))
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        fold = await replay_export(
+            io.BytesIO(events), ledger=ledger, log_key=log_signer.verifier(), to_position=head
+        )
+    assert _bytes(fold) == await _dsn_replay(runtime, to_position=head)
+
+
+async def test_the_command_writes_nothing_for_an_export_no_checkpoint_covers(
+    runtime: Runtime, client: Client, keys: Keys, tmp_path: Path
+) -> None:
+    head = await _played(runtime, client, keys)
+    lines = (await _export(runtime)).splitlines(keepends=True)
+    export = tmp_path / "log.ndjson"
+    export.write_bytes(b"".join(raw for raw in lines if is_event_line(raw)))
+    ran = await run_ledger(
+        "audit", "replay", "--to-position", str(head), "--from-export", str(export)
+    )
+    assert (ran.code, ran.out) == (1, "")
+    assert "carries no signed checkpoint" in ran.err
+
+
+async def _cut_after_the_fifth_step(runtime: Runtime, client: Client, keys: Keys) -> bytes:
+    """An export carrying two checkpoints, the later one (at its head) cut off."""
     reader = await keys.role("reader")
     steps, head = 0, 0
     async for head in play(runtime.ledger):
@@ -170,13 +194,52 @@ async def test_events_past_the_last_checkpoint_an_export_carries_are_named_in_a_
     lines = (await _export(runtime)).splitlines(keepends=True)
     events = [raw for raw in lines if is_event_line(raw)]
     carried = [raw for raw in lines if not is_event_line(raw)]
-    cut = events + carried[:-1]  # the log line, and every checkpoint but the latest
-    warned: list[str] = []
+    return b"".join(events + carried[:-1])  # the log line, and every checkpoint but the latest
+
+
+def _carried_sizes(export: bytes) -> list[int]:
+    return [
+        int(raw.split(b'"size":', 1)[1].split(b",", 1)[0])
+        for raw in export.splitlines()
+        if raw.startswith(b'{"checkpoint":')
+    ]
+
+
+async def test_events_past_the_last_checkpoint_an_export_carries_are_refused(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """The tail past the last carried checkpoint is checked by nothing the log signed."""
+    export = await _cut_after_the_fifth_step(runtime, client, keys)
+    covered = max(_carried_sizes(export))
+    with pytest.raises(
+        ReplayError, match=rf"past the export's last signed checkpoint \({covered}\)"
+    ):
+        await replay_export(io.BytesIO(export), log_key=log_signer.verifier())
     fold = await replay_export(
-        io.BytesIO(b"".join(cut)), log_key=log_signer.verifier(), warn=warned.append
+        io.BytesIO(export), log_key=log_signer.verifier(), to_position=covered
     )
-    assert fold.position == head
-    assert any("hash chain only" in w for w in warned), warned
+    assert _bytes(fold) == await _dsn_replay(runtime, to_position=covered)
+
+
+async def test_events_an_export_adds_past_the_ledgers_checkpoint_are_refused(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """An event appended to a true export, its link recomputed, is one the log never signed."""
+    head = await _played(runtime, client, keys)
+    lines = (await _export(runtime)).splitlines(keepends=True)
+    events = [raw for raw in lines if is_event_line(raw)]
+    last = decode_line(events[-1])
+    body = bytes(last.event)
+    extra = encode_line(
+        head + 1, link(bytes.fromhex(last.hash), head + 1, body), bytes.fromhex(last.fingerprint),
+        body,
+    )  # fmt: skip
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        with pytest.raises(ReplayError, match=f"events {head + 1} to {head + 1} are past"):
+            await replay_export(
+                io.BytesIO(b"".join(events) + extra), ledger=ledger,
+                log_key=log_signer.verifier(), to_position=head + 1,
+            )  # fmt: skip
 
 
 async def test_the_commands_write_what_the_dsn_replay_writes(
