@@ -85,8 +85,10 @@ class Problem(Exception):
         errors: list[FieldError] | None = None,
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        close: bool = False,
     ) -> None:
-        """A problem of a known slug; `status` defaults to the slug's."""
+        """A problem of a known slug; `status` defaults to the slug's. With `close`, the
+        connection closes after the answer (what follows on it cannot be read)."""
         super().__init__(detail)
         self.slug = slug
         self.status = SLUG_STATUS[slug] if status is None else status
@@ -94,6 +96,7 @@ class Problem(Exception):
         self.errors = errors
         self.extra = dict(extra or {})
         self.headers = dict(headers or {})
+        self.close = close
 
 
 _encode = msgspec.json.Encoder().encode
@@ -111,12 +114,15 @@ def problem_response(problem: Problem) -> web.Response:
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
-    return web.Response(
+    response = web.Response(
         status=problem.status,
         body=_encode(body),
         content_type=PROBLEM_TYPE,
         headers=problem.headers,
     )
+    if problem.close:
+        response.force_close()
+    return response
 
 
 def invalid(path: str, message: str) -> Problem:

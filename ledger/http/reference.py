@@ -19,7 +19,9 @@ Written from the OpenAPI 3.1 document the service serves at
 `GET /v1/openapi.json` (`python -m ledger.http.reference > docs/api.md`
 rewrites this file; a test checks it is current). Requests carry
 `Authorization: Bearer <key>` except where a route says "no key"; bodies are
-JSON, at most 1 MiB and 1000 events. Money is integer fen, rates and shares
+JSON, at most 1 MiB and 1000 events, sent uncompressed or with
+`Content-Encoding: gzip` or `deflate` (another coding is a 415, a body not in
+its coding a 400). Money is integer fen, rates and shares
 integer basis points. Refusals are `application/problem+json` (RFC 9457) with
 `type` (`/problems/<slug>`), `title`, `status` and `detail`, and for 422 an
 `errors` list of `{path, message}` naming each field to fix.

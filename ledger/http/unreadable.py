@@ -12,8 +12,9 @@ already begun) is kept: the handler calls aiohttp's own first.
 from __future__ import annotations
 
 from aiohttp import hdrs, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 
+from ledger.http.bodies import unsupported_coding
 from ledger.http.middleware import SERVER
 from ledger.http.problems import Problem, problem_response
 
@@ -29,6 +30,11 @@ def parser_reason(exc: HttpProcessingError) -> str:
 
 def unreadable_problem(status: int, exc: BaseException | None) -> Problem:
     """The problem that answers a request refused before any handler ran."""
+    if isinstance(exc, ContentEncodingError):
+        # A coding aiohttp knows but cannot decode here (br, zstd without their modules):
+        # refused with the headers, before the body. A body not in its coding is refused
+        # later, on reading (ledger/http/bodies.py).
+        return unsupported_coding(None)
     if isinstance(exc, HttpProcessingError) and 400 <= status < 500:
         return Problem(
             "malformed-request",

@@ -108,3 +108,20 @@ def test_what_the_server_fails_at_itself_is_an_internal_error_problem() -> None:
     assert unreadable_problem(500, RuntimeError("boom")).slug == "internal-error"
     assert unreadable_problem(504, None).status == 504
     assert unreadable_problem(503, None).slug == "service-unavailable"
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+async def test_a_body_in_a_coding_the_parser_cannot_decode_is_415(
+    served: int, coding: str
+) -> None:
+    status, headers, body = await _exchange(
+        served,
+        b"POST /hello HTTP/1.1\r\nHost: ledger\r\nContent-Type: application/json\r\n"
+        b"Content-Encoding: " + coding.encode() + b"\r\nContent-Length: 2\r\n\r\n{}",
+    )
+    assert status.split(" ", 2)[1] == "415"
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["accept-encoding"] == "gzip, deflate"
+    problem = json.loads(body)
+    assert problem["type"] == "/problems/unsupported-media-type"
+    assert "install" not in problem["detail"]
