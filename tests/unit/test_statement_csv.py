@@ -45,9 +45,13 @@ def test_null_is_an_empty_field() -> None:
     assert (rows[0]["compensation_rate_bp"], rows[1]["compensation_rate_bp"]) == ("", "25")
 
 
-def test_a_statement_without_programs_still_has_a_header() -> None:
-    text = statement_csv({**BODY, "programs": []})
-    assert text.splitlines()[0].startswith("institution_id,kind,from,to,known_at,position")
+def test_a_statement_without_programs_has_the_header_of_one_with_programs() -> None:
+    empty = statement_csv({**BODY, "programs": []}).splitlines()
+    some = statement_csv(BODY).splitlines()
+    assert empty == [some[0]]
+    assert some[0].startswith("institution_id,kind,from,to,known_at,position,program_id,")
+    assert "issued.count,issued.amount" in some[0]
+    assert some[0].endswith(",recovered.amount,recovered.returned,net_loss")
 
 
 def test_a_filed_statement_carries_when_it_was_filed_and_its_digest() -> None:
