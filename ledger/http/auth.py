@@ -6,7 +6,7 @@ all the posts stored together); every other request looks its key up first.
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from events.stored import Actor
 from ledger.auth.keys import Presented, actor_for, presented_key
@@ -30,9 +30,16 @@ def unknown_key() -> Problem:
 
 
 def _bearer(request: web.Request) -> str:
-    header = request.headers.get("Authorization")
-    if header is None:
+    sent = request.headers.getall(hdrs.AUTHORIZATION, ())
+    if not sent:
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    if len(sent) > 1:
+        # One field, never a list (RFC 9110 11.6.2): which one a proxy on the way would
+        # have passed on cannot be known, so neither is taken.
+        raise Problem(
+            "malformed-request", f"send one Authorization header, not {len(sent)}", status=400
+        )
+    header = sent[0]
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise _unauthorized("the Authorization header must be 'Bearer <key>'")

@@ -27,6 +27,23 @@ async def test_unknown_key_is_401(client: Client, keys: Keys) -> None:
         assert r.status == 401, header
 
 
+async def test_two_authorization_headers_are_400_and_store_nothing(
+    client: Client, keys: Keys
+) -> None:
+    """Neither is taken, not even when both are valid keys."""
+    from multidict import CIMultiDict
+
+    event = institution("B-1")
+    admin = (await keys.role("admin"))["Authorization"]
+    bank = f"Bearer {await keys.new(role='admin')}"
+    twice = CIMultiDict([("Authorization", admin), ("Authorization", bank)])
+    r = await client.post("/v1/events", json=event, headers=twice)
+    body = await r.json(content_type=None)
+    _problem(body, "malformed-request", 400)
+    assert "one Authorization header" in body["detail"]
+    assert (await _post(client, event, {"Authorization": admin}))[0] == 201  # not 200
+
+
 async def test_revoked_key_is_refused_at_once(client: Client, keys: Keys, db_dsn: str) -> None:
     import asyncpg
 
