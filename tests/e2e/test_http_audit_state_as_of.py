@@ -14,7 +14,7 @@ from ledger.http.context import Limits
 from ledger.runtime import Runtime
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 from tests.integration.business.scenario import SECOND_SME, post_dated, seed_dated, year
-from tests.unit.rules.world import BANK, GUAR
+from tests.unit.rules.world import BANK, GUAR, SME, issued, key
 
 Client = TestClient[Any, Any]
 PATIENT = Limits(acquire_timeout=1.0, post_timeout=10.0, read_timeout=10.0, min_position_wait=8.0)
@@ -86,3 +86,33 @@ async def test_while_the_read_model_trails_the_log_it_is_503_with_retry_after(
         "/problems/service-unavailable",
     )
     assert r.content_type == "application/problem+json"
+
+
+async def test_a_guarantee_dated_before_its_program_is_answered_and_the_program_refused(
+    runtime: Runtime, db_dsn: str, aiohttp_client: ClientFactory, keys: Keys
+) -> None:
+    """A guarantee's own history needs nothing outside its stream; the SME's exposure and
+    the program's summary need their registrations, dated later: 409 naming what."""
+    await seed_dated(runtime)  # registrations dated 2025-01-02
+    await post_dated(runtime, [(issued("G-9"), key(GUAR), "2024-12-01T10:00:00+08:00")])
+    client = await aiohttp_client(create_app(db_dsn, pool_size=4, limits=PATIENT, projections=True))
+    auditor = await keys.role("auditor")
+    day = "2024-12-31"
+    answers = {}
+    for name, ident in [
+        ("guarantee_id", "G-9"),
+        ("sme_id", SME),
+        ("program_id", "national-sme-tech-2024"),
+    ]:
+        r = await client.get(
+            "/v1/audit/state", params={"business_date": day, name: ident}, headers=auditor
+        )
+        answers[name] = (r.status, await r.json(content_type=None))
+    async with runtime.pool.acquire() as conn:
+        folded = await state_at(conn, business_date=dt.date(2024, 12, 31), guarantee_id="G-9")
+    assert answers["guarantee_id"] == (200, folded)
+    for name, what in [("sme_id", f"SME {SME}"), ("program_id", "program")]:
+        status, body = answers[name]
+        assert (status, body["type"]) == (409, "/problems/invalid-state")
+        assert what in body["detail"]
+        assert "choose a later business_date" in body["detail"]
