@@ -1,8 +1,11 @@
-"""A Python client of the guarantee ledger, importable with aiohttp and msgspec alone.
+"""A Python client of the guarantee ledger, importable with aiohttp, msgspec and
+cryptography alone.
 
 `LedgerClient` posts events and reads the read models and statements (as computed,
 as filed, and the two side by side); problems come back as the
-exception class of their slug (ledger.client.errors); `follow()` and `stream()`
+exception class of their slug (ledger.client.errors); `checkpoint()` and `prove()`
+check the log's signed checkpoints and an event's proof against the keys a user
+pinned (ledger.client.proofs); `follow()` and `stream()`
 iterate over the log and resume by themselves; `Consumer` (which needs asyncpg)
 applies the log to the consumer's own tables with exactly-once effect.
 """
@@ -30,6 +33,7 @@ from ledger.client.errors import (
     PayloadTooLarge,
     ProblemError,
     ProgramSuspended,
+    ProofFailed,
     ServiceUnavailable,
     Unauthorized,
     UnexpectedResponse,
@@ -37,6 +41,7 @@ from ledger.client.errors import (
     ValidationError,
     VersionConflict,
 )
+from ledger.client.proofs import LogKeys, ProvedEvent, TrustedCheckpoint, trusted_checkpoint
 from ledger.client.readmodels import (
     ClaimShares,
     GuaranteeSummary,
@@ -83,6 +88,7 @@ __all__ = [
     "LedgerClient",
     "LedgerError",
     "LeverageExceeded",
+    "LogKeys",
     "MalformedJson",
     "MalformedRequest",
     "MethodNotAllowed",
@@ -95,15 +101,19 @@ __all__ = [
     "ProblemError",
     "ProgramSummary",
     "ProgramSuspended",
+    "ProofFailed",
+    "ProvedEvent",
     "Receipt",
     "ServiceUnavailable",
     "SmeExposure",
     "Statement",
     "StatementComparison",
     "StatementLine",
+    "TrustedCheckpoint",
     "Unauthorized",
     "UnexpectedResponse",
     "UnsupportedMediaType",
     "ValidationError",
     "VersionConflict",
+    "trusted_checkpoint",
 ]

@@ -12,8 +12,15 @@ from typing import Any, TypeVar, overload
 import aiohttp
 import msgspec
 
-from ledger.client.errors import ConnectionLost, ServiceUnavailable, UnexpectedResponse
+from ledger.client import proofs
+from ledger.client.errors import (
+    ConnectionLost,
+    NotCheckpointed,
+    ServiceUnavailable,
+    UnexpectedResponse,
+)
 from ledger.client.errors import problem_error as _problem_error
+from ledger.client.proofs import LogKeys, ProvedEvent, TrustedCheckpoint
 from ledger.client.readmodels import (
     ClaimShares,
     GuaranteeSummary,
@@ -289,6 +296,55 @@ class LedgerClient:
             min_position=min_position,
             **choice,
         )
+
+    async def checkpoint(
+        self, keys: LogKeys, *, since: TrustedCheckpoint | None = None
+    ) -> TrustedCheckpoint:
+        """The log's latest checkpoint, once its signatures hold against `keys` and, given
+        the last one trusted (`since`), a consistency proof shows the log only grew."""
+        _, data = await self.request("GET", "/v1/log/checkpoint")
+        latest = proofs.trusted_checkpoint(data.decode(), keys)
+        if since is not None:
+            await self._link(since, latest)
+        return latest
+
+    async def prove(
+        self,
+        event: str | Receipt,
+        keys: LogKeys,
+        *,
+        since: TrustedCheckpoint | None = None,
+        wait: float = 0.0,
+    ) -> ProvedEvent:
+        """That the log holds an event (by id, or at its receipt's position): its proof,
+        checked against `keys`, and against `since` as `checkpoint()` does. While no
+        checkpoint covers it yet, asks again for up to `wait` s, then NotCheckpointed."""
+        event_id, position = (event, None) if isinstance(event, str) else (
+            event.event_id, event.position
+        )  # fmt: skip
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            try:
+                _, data = await self.request("GET", f"/v1/events/{event_id}/proof")
+                break
+            except NotCheckpointed as exc:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise
+                await asyncio.sleep(min(left, exc.retry_after or 0.2))
+        proved = proofs.proved_event(data, keys, event_id, position)
+        if since is not None:
+            await self._link(since, proved.checkpoint)
+        return proved
+
+    async def _link(self, old: TrustedCheckpoint, new: TrustedCheckpoint) -> None:
+        asked = proofs.needed_proof(old, new)
+        if asked is not None:
+            proof = await self._get(
+                "/v1/log/proof/consistency", proofs.ConsistencyProof, **{"from": asked[0]},
+                to=asked[1],
+            )  # fmt: skip
+            proofs.check_consistency(old, new, proof)
 
     def follow(
         self, after: int = 0, *, page: int = 1000, wait: float = 30.0

@@ -16,6 +16,11 @@ class ConnectionLost(LedgerError):
     """The ledger could not be reached, or the connection broke, after every retry."""
 
 
+class ProofFailed(LedgerError):
+    """What the ledger answered does not prove what was asked: a signature, a proof or the
+    event proven does not hold against the keys pinned (ledger/client/proofs.py)."""
+
+
 class UnexpectedResponse(LedgerError):
     """An answer that is not the ledger's (no problem document), e.g. from a proxy."""
 
