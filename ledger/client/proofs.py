@@ -20,6 +20,7 @@ import msgspec
 
 from ledger.client.errors import ProofFailed
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
+from ledger.tlog.cosignature import distinct_witnesses
 from ledger.tlog.errors import TlogError
 from ledger.tlog.keys import COSIGNATURE_V1, ED25519, Verifier, parse_verifier
 from ledger.tlog.note import open_note
@@ -37,10 +38,12 @@ class LogKeys:
         ValueError for a key that is not one, before anything is asked."""
         self.log = _verifier(log_key, ED25519, "the log key")
         self.witnesses = tuple(_verifier(k, COSIGNATURE_V1, "a witness key") for k in witness_keys)
-        if not 0 <= min_witnesses <= len(self.witnesses):
+        # One public key is one witness, whatever names it is given under.
+        distinct = len(distinct_witnesses(self.witnesses, self.log))
+        if not 0 <= min_witnesses <= distinct:
             raise ValueError(
                 f"min_witnesses {min_witnesses} is not between 0 and the "
-                f"{len(self.witnesses)} witness keys given"
+                f"{distinct} distinct witness keys given"
             )
         self.min_witnesses = min_witnesses
 
@@ -78,7 +81,7 @@ def trusted_checkpoint(note: str, keys: LogKeys) -> TrustedCheckpoint:
         checkpoint = parse_checkpoint(opened.text)
     except TlogError as exc:
         raise ProofFailed(f"the checkpoint does not hold: {exc}") from None
-    return _trusted(checkpoint, note, tuple(v.name for v in verified if v != keys.log), keys)
+    return _trusted(checkpoint, note, distinct_witnesses(verified, keys.log), keys)
 
 
 def _trusted(

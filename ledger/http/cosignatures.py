@@ -15,7 +15,8 @@ from ledger.http.schemas import CosignatureResult, CosignaturesAccepted, json_re
 from ledger.store import checkpoints, identity, witnesses
 from ledger.tlog.errors import TlogError
 from ledger.tlog.keys import parse_verifier
-from ledger.tlog.note import parse
+from ledger.tlog.cosignature import cosignature_time
+from ledger.tlog.note import parse, signature_line
 from ledger.witness.accept import Refused, accept, read_note, witnesses_of
 
 routes = web.RouteTableDef()
@@ -68,14 +69,19 @@ async def post_cosignatures(request: web.Request) -> web.Response:
                 conn, checkpoint.size, [(c.witness_id, c.line) for c in accepted]
             )
     results = [
-        CosignatureResult(c.witness_id, c.time, fresh)
-        for c, fresh in zip(accepted, new, strict=True)
+        CosignatureResult(c.witness_id, _time_of(kept), fresh)
+        for c, (fresh, kept) in zip(accepted, new, strict=True)
     ]
     log.info(
         "cosignatures.received", size=checkpoint.size, witnesses=[c.witness_id for c in accepted]
     )
     return web.Response(
-        status=201 if any(new) else 200,
+        status=201 if any(fresh for fresh, _ in new) else 200,
         body=json_response_body(CosignaturesAccepted(checkpoint.size, results)),
         content_type="application/json",
     )
+
+
+def _time_of(line: str) -> int:
+    """The time a kept cosignature line states (a line this route checked when it came)."""
+    return cosignature_time(signature_line(line.rstrip("\n")))

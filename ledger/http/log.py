@@ -75,9 +75,11 @@ async def checkpoint_at(request: web.Request) -> web.Response:
     await authenticate(request)
     raw = request.match_info["size"]
     # One spelling per size, as a path should have: no leading zero.
-    size = None if raw.startswith("0") else whole_number(raw, 1, MAX_POSITION)
+    size = 0 if raw == "0" else None if raw.startswith("0") else whole_number(raw, 1, MAX_POSITION)
     if size is None:
-        raise invalid("path.size", f"must be a whole number from 1 to {MAX_POSITION}")
+        raise invalid("path.size", f"must be a whole number from 0 to {MAX_POSITION}")
+    if size == 0:
+        raise Problem("not-found", "no checkpoint is signed at size 0: the log signs from size 1")
     async with read_connection(request) as conn:
         signed = await checkpoints.at_size(conn, size)
         if signed is None:

@@ -98,8 +98,8 @@ PATH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "event_id": ({"type": "string", "format": "uuid"}, "the event's id, a UUID"),
     "size": (
-        {"type": "integer", "minimum": 1, "maximum": MAX_POSITION},
-        "a tree size, from 1",
+        {"type": "integer", "minimum": 0, "maximum": MAX_POSITION},
+        "a tree size (the ledger signs none at 0: 404)",
     ),
 }
 """What each path parameter may be, and says: an id of another shape names nothing

@@ -41,14 +41,15 @@ async def registered(conn: asyncpg.Connection | asyncpg.Pool) -> list[Registered
 
 async def store_cosignatures(
     conn: asyncpg.Connection, size: int, lines: Sequence[tuple[str, str]]
-) -> list[bool]:
-    """Store each (witness_id, signature line) for the checkpoint of `size`; True where new.
+) -> list[tuple[bool, str]]:
+    """Store each (witness_id, signature line) for the checkpoint of `size`; for each,
+    whether it was new and the line kept.
 
     A witness keeps its first cosignature of a checkpoint: a later one (another
     time stamp over the same checkpoint) proves nothing more, and the table is
     append-only.
     """
-    stored: list[bool] = []
+    stored: list[tuple[bool, str]] = []
     for witness_id, line in lines:
         row = await conn.fetchrow(
             """INSERT INTO log_cosignatures (size, witness_id, line) VALUES ($1, $2, $3)
@@ -57,5 +58,13 @@ async def store_cosignatures(
             witness_id,
             line,
         )
-        stored.append(row is not None)
+        if row is not None:
+            stored.append((True, line))
+            continue
+        kept = await conn.fetchval(
+            "SELECT line FROM log_cosignatures WHERE size = $1 AND witness_id = $2",
+            size,
+            witness_id,
+        )
+        stored.append((False, str(kept)))
     return stored

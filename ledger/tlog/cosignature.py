@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from ledger.tlog.errors import NoteError
 from ledger.tlog.keys import COSIGNATURE_V1, Signer, Verifier
@@ -32,6 +33,23 @@ def verify_cosignature(text: str, signature: Signature, verifier: Verifier) -> i
         raise NoteError(f"{verifier.name} is not a cosigner key (type 0x04)")
     if (signature.name, signature.key_id) != (verifier.name, verifier.key_id):
         raise NoteError(f"the cosignature is not by {verifier.name}")
+    if len(signature.signature) == 8 + 64 and cosignature_time(signature) >= 1 << 63:
+        raise NoteError(f"the cosignature of {verifier.name} states a time past 2^63 - 1")
     if not verifier.verify(text, signature.signature):
         raise NoteError(f"the cosignature of {verifier.name} does not verify")
     return cosignature_time(signature)
+
+
+def distinct_witnesses(verified: Iterable[Verifier], log: Verifier) -> tuple[str, ...]:
+    """The names of the witnesses among `verified`, one per public key, the log's excluded.
+
+    The message a cosignature signs names no one (C2SP tlog-cosignature), so one
+    public key under two names is one witness, whatever each name's key id says.
+    """
+    seen = {log.public}
+    names: list[str] = []
+    for v in verified:
+        if v.public not in seen:
+            seen.add(v.public)
+            names.append(v.name)
+    return tuple(names)

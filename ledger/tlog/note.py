@@ -63,6 +63,11 @@ def sign(text: str, signers: Iterable[Signer]) -> str:
     return Note(text, sigs).encode()
 
 
+def signature_line(line: str) -> Signature:
+    """One signature line (without its newline); NoteError when malformed."""
+    return _parse_line(line)
+
+
 def _parse_line(line: str) -> Signature:
     if not line.startswith(_DASH):
         raise NoteError(f"signature line {line!r} does not start with an em dash and a space")

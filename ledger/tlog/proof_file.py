@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ledger.tlog import b64
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
+from ledger.tlog.cosignature import distinct_witnesses
 from ledger.tlog.errors import FormatError, NoteError
 from ledger.tlog.hashing import HASH_SIZE, leaf_hash
 from ledger.tlog.keys import Verifier
@@ -97,7 +98,7 @@ def check_proof(
     checkpoint = parse_checkpoint(note.text)
     if checkpoint.origin != log_key.name:
         raise FormatError(f"the checkpoint's origin {checkpoint.origin!r} is not the log's")
-    witnesses = tuple(v.name for v in verified if v != log_key)
+    witnesses = distinct_witnesses(verified, log_key)
     if len(witnesses) < min_witnesses:
         raise NoteError(f"{len(witnesses)} known witnesses cosigned, {min_witnesses} are required")
     verify_inclusion(

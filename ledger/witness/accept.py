@@ -64,6 +64,36 @@ def witnesses_of(registered: Sequence[tuple[str, str]]) -> list[Witness]:
     return found
 
 
+def _keys_of(
+    witnesses: Sequence[Witness], log: Verifier
+) -> tuple[dict[tuple[str, int], Witness], dict[tuple[str, int], str]]:
+    """The witness each (name, key id) cosigns for, and why the others cosign for no one.
+
+    The message a cosignature signs names no one (C2SP tlog-cosignature), so anyone
+    could copy one witness's cosignature under another name of the same public key:
+    a public key cosigns for the witness that registered it first, and for the log
+    never.
+    """
+    first: dict[bytes, Witness] = {}
+    by_key: dict[tuple[str, int], Witness] = {}
+    aliases: dict[tuple[str, int], str] = {}
+    for w in witnesses:
+        named = (w.verifier.name, w.verifier.key_id)
+        if w.verifier.public == log.public:
+            aliases[named] = "the log's own public key cannot witness the log"
+        elif w.verifier.public in first and named not in by_key:
+            earlier = first[w.verifier.public]
+            aliases[named] = (
+                f"this public key cosigns as {earlier.verifier.name} for witness "
+                f"{earlier.witness_id}, registered first: a public key cosigns for one "
+                "witness only"
+            )
+        else:
+            first.setdefault(w.verifier.public, w)
+            by_key.setdefault(named, w)  # the earliest registration of this name and key
+    return by_key, aliases
+
+
 def accept(
     note: Note, signed_text: str | None, log: Verifier, witnesses: Sequence[Witness]
 ) -> list[Cosigned]:
@@ -82,9 +112,7 @@ def accept(
                 )
             ]
         )
-    by_key: dict[tuple[str, int], Witness] = {}
-    for w in witnesses:
-        by_key.setdefault((w.verifier.name, w.verifier.key_id), w)  # the earliest registration
+    by_key, aliases = _keys_of(witnesses, log)
     errors: list[FieldError] = []
     accepted: list[Cosigned] = []
     for i, sig in enumerate(note.signatures):
@@ -92,6 +120,9 @@ def accept(
             continue
         path = f"body.signatures[{i}]"
         witness = by_key.get((sig.name, sig.key_id))
+        if (sig.name, sig.key_id) in aliases:
+            errors.append(FieldError(path=path, message=aliases[(sig.name, sig.key_id)]))
+            continue
         if witness is None:
             errors.append(
                 FieldError(

@@ -13,7 +13,7 @@ from ledger.tlog.cosignature import cosign
 from ledger.tlog.keys import Signer
 from ledger.tlog.note import MAX_SIGNATURES, Signature, parse
 from tests.e2e.conftest import Keys
-from tests.e2e.witnesses import checkpoint_of, cosigned, registration, witness_key
+from tests.e2e.witnesses import alias, checkpoint_of, cosigned, registration, renamed, witness_key
 from tests.factory import institution
 
 Client = TestClient[Any, Any]
@@ -134,7 +134,8 @@ async def test_a_repeated_cosignature_keeps_the_first(
     assert (await _post(client, keys, cosigned(note, witness, at=100))).status == 201
     again = await _post(client, keys, cosigned(note, witness, at=200))
     assert again.status == 200
-    assert (await again.json())["cosignatures"][0]["new"] is False
+    [kept] = (await again.json())["cosignatures"]
+    assert (kept["new"], kept["time"]) == (False, 100)  # what was kept, not what was sent
     assert await _stored(db_dsn) == 1
     served = await (await client.get("/v1/log/checkpoint", headers=reader)).text()
     assert served == cosigned(note, witness, at=100)
@@ -153,6 +154,37 @@ async def test_an_unregistered_witness_is_refused(client: Client, keys: Keys, db
     said = await _refusal(await _post(client, keys, cosigned(note, stranger)))
     assert "unknown witness" in said
     assert "stranger+" in said
+    assert await _stored(db_dsn) == 0
+
+
+async def test_a_copy_under_another_name_of_the_same_key_is_refused_and_stores_nothing(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """A cosignature signs no name: the same public key registered again under another
+    name would let anyone turn one witness's cosignature into two witnesses'."""
+    witness = witness_key("fund-witness")
+    other = alias(witness, "fund-witness-alias")
+    await _registered(client, keys, witness, "W-1")
+    await _registered(client, keys, other, "W-2")
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    text = parse(note).text
+    mine = cosign(text, witness, 1_700_000_000)
+    copied = note + mine.line() + renamed(mine, other).line()
+    said = await _refusal(await _post(client, keys, copied))
+    assert "body.signatures[2]" in said
+    assert "cosigns as fund-witness for witness W-1" in said
+    assert await _stored(db_dsn) == 0
+    assert (await _post(client, keys, note + mine.line())).status == 201
+
+
+async def test_the_logs_own_key_cannot_witness_it(
+    client: Client, keys: Keys, db_dsn: str, log_signer: Signer
+) -> None:
+    own = alias(log_signer, "self-witness")
+    await _registered(client, keys, own)
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    said = await _refusal(await _post(client, keys, cosigned(note, own)))
+    assert "the log's own public key cannot witness the log" in said
     assert await _stored(db_dsn) == 0
 
 

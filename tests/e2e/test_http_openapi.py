@@ -101,12 +101,14 @@ async def test_a_checkpoint_size_is_documented_as_the_whole_number_it_must_be(
 ) -> None:
     doc = await (await client.get("/v1/openapi.json")).json()
     [param] = doc["paths"]["/v1/log/checkpoints/{size}"]["get"]["parameters"]
-    assert (param["schema"]["type"], param["schema"]["minimum"]) == ("integer", 1)
+    assert (param["schema"]["type"], param["schema"]["minimum"]) == ("integer", 0)
     headers = await keys.role("auditor")
-    for size in ("0", "x", str(param["schema"]["maximum"] + 1)):
+    for size in ("-1", "x", str(param["schema"]["maximum"] + 1)):
         answer = await client.get(f"/v1/log/checkpoints/{size}", headers=headers)
         assert answer.status == 422
         assert (await answer.json())["errors"][0]["path"] == "path.size"
+    none = await client.get("/v1/log/checkpoints/0", headers=headers)
+    assert (none.status, (await none.json())["type"]) == (404, "/problems/not-found")
 
 
 REQUIRED_QUERY = [

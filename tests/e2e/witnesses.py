@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from ledger.tlog.cosignature import cosign
-from ledger.tlog.keys import COSIGNATURE_V1, Signer, generate_signer
-from ledger.tlog.note import parse
+from ledger.tlog.keys import COSIGNATURE_V1, Signer, generate_signer, key_id
+from ledger.tlog.note import Signature, parse
 from tests.factory import envelope
 
 Client = TestClient[Any, Any]
@@ -19,6 +19,18 @@ Client = TestClient[Any, Any]
 def witness_key(name: str = "fund-witness") -> Signer:
     """A new witness key (type 0x04)."""
     return generate_signer(name, COSIGNATURE_V1)
+
+
+def alias(signer: Signer, name: str) -> Signer:
+    """The same private key as a cosigner key under another name (and so another key id)."""
+    return Signer(name, key_id(name, COSIGNATURE_V1, signer.verifier().public), COSIGNATURE_V1,
+                  signer.seed)  # fmt: skip
+
+
+def renamed(signature: Signature, as_: Signer) -> Signature:
+    """A cosignature's bytes under another key's name and id: what anyone can make of one,
+    since a cosignature signs no name."""
+    return Signature(as_.name, as_.key_id, signature.signature)
 
 
 def registration(witness_id: str, key: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from ledger.tlog.keys import COSIGNATURE_V1, Signer, generate_signer
 from ledger.tlog.note import Note, parse, sign
 from ledger.tlog.proof_file import ProofFile
 from ledger.tlog.proofs import prove_consistency, prove_inclusion
+from tests.e2e.witnesses import alias
 from tests.unit.tlog.memory import Nodes
 
 ORIGIN = "guarantee-ledger/0123456789abcdef"
@@ -144,6 +145,14 @@ def test_a_proof_whose_bytes_were_changed_is_refused() -> None:
         (lambda: LogKeys(WITNESS.verifier().encode()), "the log key is not of type 0x01"),
         (lambda: LogKeys(LOG.verifier().encode(), [LOG.verifier().encode()]), "type 0x04"),
         (lambda: LogKeys(LOG.verifier().encode(), [], 1), "min_witnesses 1"),
+        (
+            lambda: LogKeys(
+                LOG.verifier().encode(),
+                [WITNESS.verifier().encode(), alias(WITNESS, "w-alias").verifier().encode()],
+                2,
+            ),
+            "the 1 distinct witness keys given",
+        ),
     ],
 )
 def test_keys_that_cannot_check_anything_are_refused_before_asking(keys: object, said: str) -> None:

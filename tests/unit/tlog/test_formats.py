@@ -9,9 +9,10 @@ from ledger.tlog.cosignature import cosign, cosignature_time, verify_cosignature
 from ledger.tlog.errors import FormatError, NoteError, ProofError, TlogError
 from ledger.tlog.hashing import leaf_hash, root_of_leaves
 from ledger.tlog.keys import COSIGNATURE_V1, generate_signer, parse_signer
-from ledger.tlog.note import Note, open_note, parse, sign
+from ledger.tlog.note import Note, Signature, open_note, parse, sign
 from ledger.tlog.proof_file import ProofFile, check_proof, parse_proof
 from ledger.tlog.proofs import prove_inclusion
+from tests.e2e.witnesses import alias, renamed
 from tests.unit.tlog.memory import Nodes
 
 ORIGIN = "guarantee-ledger/00112233aabbccdd"
@@ -93,6 +94,28 @@ def test_proof_needs_enough_witnesses() -> None:
     )
     with pytest.raises(NoteError, match="0 known witnesses"):
         check_proof(text, LOG.verifier(), [], 1)
+
+
+def test_one_public_key_under_two_names_is_one_witness() -> None:
+    """A cosignature signs no name: copied under another name of the same key, it is
+    still the one witness's, and --min-witnesses 2 is not met by it."""
+    other = alias(WITNESS, "witness.example/alias")
+    text = Checkpoint(ORIGIN, 1, leaf_hash(b"e")).text()
+    mine = cosign(text, WITNESS, 1_700_000_000)
+    note = Note(text, (*parse(sign(text, [LOG])).signatures, mine, renamed(mine, other)))
+    proof = ProofFile(b"e", 0, (), note.encode()).encode()
+    keys = [WITNESS.verifier(), other.verifier()]
+    assert check_proof(proof, LOG.verifier(), keys, 1).witnesses == ("witness.example/w1",)
+    with pytest.raises(NoteError, match="1 known witnesses cosigned, 2 are required"):
+        check_proof(proof, LOG.verifier(), keys, 2)
+
+
+def test_a_cosignature_time_past_2_63_is_named_as_such() -> None:
+    text = Checkpoint(ORIGIN, 1, leaf_hash(b"e")).text()
+    good = cosign(text, WITNESS, 5)
+    late = Signature(good.name, good.key_id, (1 << 63).to_bytes(8, "big") + good.signature[8:])
+    with pytest.raises(NoteError, match="states a time past 2\\^63 - 1"):
+        verify_cosignature(text, late, WITNESS.verifier())
 
 
 def test_every_changed_byte_of_a_proof_fails() -> None:
