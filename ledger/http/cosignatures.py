@@ -13,9 +13,9 @@ from ledger.http.params import MAX_POSITION
 from ledger.http.problems import Problem
 from ledger.http.schemas import CosignatureResult, CosignaturesAccepted, json_response_body
 from ledger.store import checkpoints, identity, witnesses
+from ledger.tlog.cosignature import cosignature_time
 from ledger.tlog.errors import TlogError
 from ledger.tlog.keys import parse_verifier
-from ledger.tlog.cosignature import cosignature_time
 from ledger.tlog.note import parse, signature_line
 from ledger.witness.accept import Refused, accept, read_note, witnesses_of
 

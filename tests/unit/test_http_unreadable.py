@@ -111,9 +111,7 @@ def test_what_the_server_fails_at_itself_is_an_internal_error_problem() -> None:
 
 
 @pytest.mark.parametrize("coding", ["br", "zstd"])
-async def test_a_body_in_a_coding_the_parser_cannot_decode_is_415(
-    served: int, coding: str
-) -> None:
+async def test_a_body_in_a_coding_the_parser_cannot_decode_is_415(served: int, coding: str) -> None:
     status, headers, body = await _exchange(
         served,
         b"POST /hello HTTP/1.1\r\nHost: ledger\r\nContent-Type: application/json\r\n"
