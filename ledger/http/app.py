@@ -91,6 +91,7 @@ def create_app(
     app[ACCESS_LOG] = structlog.get_logger("ledger.http").bind()
     app[STATE_FOLDS] = asyncio.Semaphore(1)
     app.on_response_prepare.append(name_server)
+    app.on_response_prepare.append(console.guard)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         async with running(

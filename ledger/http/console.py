@@ -41,7 +41,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
-"""Headers on every console answer."""
+"""Headers on every console answer (its refusals too: see `guard`)."""
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -52,6 +52,18 @@ _TYPES = {
 }
 
 routes = web.RouteTableDef()
+
+
+def _console_path(path: str) -> bool:
+    return path == "/" or path == "/console" or path.startswith("/console/")
+
+
+async def guard(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer under the console's paths carries its security headers, a 404 for a
+    file it does not have or a path no route takes included (on_response_prepare)."""
+    if _console_path(request.path):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
 
 
 @functools.cache

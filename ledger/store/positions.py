@@ -13,6 +13,16 @@ from ledger.store.sealer import SEALED_CHANNEL
 log = structlog.get_logger(__name__)
 
 
+# What a connection's failure raises, the one closed under an operation at shutdown
+# included (asyncpg's InternalClientError: "got result for unknown protocol state").
+_CONNECTION_FAILURES = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
+
 class SealTimeout(Exception):
     """The events are stored but no sealer gave them a position in time."""
 
@@ -50,7 +60,7 @@ class PositionWaiter:
                     await self._listener.add_listener(SEALED_CHANNEL, self._on_notify)
                 else:
                     await self._listener.remove_listener(SEALED_CHANNEL, self._on_notify)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except _CONNECTION_FAILURES as exc:
                 log.warning("positions.listen_failed", error=str(exc))
                 return
             self._listening = want
@@ -99,7 +109,7 @@ class PositionWaiter:
                 continue
             try:
                 await self._lookup(list(self._pending))
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except _CONNECTION_FAILURES as exc:
                 log.warning("positions.lookup_failed", error=str(exc))
 
     async def _lookup(self, seqs: list[int]) -> None:

@@ -55,6 +55,8 @@ class LiveLedger:
     keys: dict[str, str] = field(default_factory=dict)
     head: int = 0
     """The log's last position once the demo is loaded."""
+    dsn: str = ""
+    """Its database, for the tests that make or revoke a key."""
 
 
 async def _log_signer(dsn: str, workdir: Path) -> dict[str, Any]:
@@ -128,7 +130,7 @@ async def ledger(
     runner, url = await _serve(dsn, tmp_path_factory.mktemp("ledger"))
     try:
         await _demo(url, dsn, await _keys_for_demo(dsn))
-        yield LiveLedger(url=url, keys=await _keys(dsn), head=await _head(dsn))
+        yield LiveLedger(url=url, keys=await _keys(dsn), head=await _head(dsn), dsn=dsn)
     finally:
         await runner.cleanup()
         await pg.drop_database(pg_admin_dsn, name)

@@ -119,10 +119,15 @@ async def test_console_assets_are_served_with_their_type_and_revalidated(demo: C
 @pytest.mark.parametrize(
     "path", ["/console/assets/nope.js", "/console/assets/..%2Findex.html", "/console/assets/x"]
 )
-async def test_anything_but_a_console_asset_is_404(demo: Client, path: str) -> None:
+async def test_anything_but_a_console_asset_is_404_under_the_same_policy(
+    demo: Client, path: str
+) -> None:
+    from ledger.http.console import SECURITY_HEADERS
+
     r = await demo.get(path)
     assert r.status == 404
     assert r.content_type == "application/problem+json"
+    assert {name: r.headers.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
 
 
 def test_no_file_outside_the_console_folder_is_ever_an_asset() -> None:

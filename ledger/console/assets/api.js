@@ -50,7 +50,17 @@ export async function get(path, { accept = "application/json", signal, raw = fal
     throw new ApiError(response.status, problem, path);
   }
   if (raw) return response;
-  return type.includes("json") ? response.json() : response.text();
+  return type.includes("json") ? exactJson(await response.text()) : response.text();
+}
+
+/**
+ * JSON with every integer kept exact: one past 2^53 (fen beyond 90 trillion yuan) becomes a
+ * BigInt read from its own digits, where JSON.parse alone would round it to a float.
+ */
+export function exactJson(text) {
+  return JSON.parse(text, (_key, value, context) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value,
+  );
 }
 
 /** GET that answers null on 404 (a route or record that is not there). */

@@ -29,7 +29,12 @@ function route(pathname) {
     const m = pattern.exec(pathname);
     if (m) {
       const params = {};
-      names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1])));
+      try {
+        names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1])));
+      } catch (e) {
+        if (e instanceof URIError) return null; // a %-escape that decodes to nothing: no page
+        throw e;
+      }
       return { page, params };
     }
   }
@@ -65,6 +70,11 @@ function signInForm(message) {
     event.preventDefault();
     const key = input.value.trim();
     if (!key) return;
+    if (!/^[\x21-\x7e]+$/.test(key)) {
+      // A browser sends no header holding other characters: the ledger would never be asked.
+      fill(error, notice("error", "An API key is letters, digits and _ only (it starts with lk_); check what was pasted."));
+      return;
+    }
     signIn(key);
     input.value = "";
     try {
@@ -165,6 +175,12 @@ export function explain(e) {
 }
 
 hooks.unauthorized = () => {
+  // The page being drawn is abandoned: its own error must not cover the sign-in form.
+  generation += 1;
+  if (leave) {
+    leave();
+    leave = null;
+  }
   signOut();
   chrome(false);
   fill(main, signInForm("The ledger no longer accepts this key; sign in again."));

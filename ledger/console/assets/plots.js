@@ -18,6 +18,15 @@ function frame(kind, label, height, marks, tableEl, note) {
   return h("figure", { class: "plot", "data-plot": kind }, h("div", { class: "plot-drawing" }, svg, note ? h("p", { class: "plot-note" }, note) : null), tableEl);
 }
 
+/**
+ * The table rows with a last column naming each one over its limit, when any is: the bars'
+ * colour alone says nothing to a screen reader or a colour-blind reader.
+ */
+function namedOver(heads, tableRows, overs, head, say) {
+  if (!overs.some(Boolean)) return [heads, tableRows];
+  return [[...heads, head], tableRows.map((cells, i) => [...cells, overs[i] ? h("strong", { class: "over-text", "data-over": "" }, say(i)) : "—"])];
+}
+
 function scale(max, width) {
   return (v) => (max > 0 ? Math.max(0, (Number(v) / max) * width) : 0);
 }
@@ -32,16 +41,18 @@ export function againstLimit(kind, label, rows, heads, tableRows) {
   const max = Math.max(1, ...rows.map((r) => Math.max(Number(r.value), Number(r.limit ?? 0))));
   const x = scale(max, width);
   const marks = [];
+  const overs = rows.map((r) => r.limit !== null && r.limit !== undefined && BigInt(r.value) > BigInt(r.limit));
   rows.forEach((r, i) => {
     const y = 20 + i * rowH;
-    const over = r.limit !== null && r.limit !== undefined && Number(r.value) > Number(r.limit);
+    const over = overs[i];
     marks.push(h("text", { x: left - 8, y: y + 17, "text-anchor": "end", class: "plot-label" }, r.label.length > 24 ? r.label.slice(0, 23) + "…" : r.label));
     if (r.limit !== null && r.limit !== undefined) marks.push(h("rect", { x: left, y, width: x(r.limit), height: 24, class: "plot-track" }));
     marks.push(h("rect", { x: left, y: y + 4, width: x(r.value), height: 16, class: over ? "plot-bar over" : "plot-bar", "data-value": r.value }));
     if (r.limit !== null && r.limit !== undefined) marks.push(h("line", { x1: left + x(r.limit), x2: left + x(r.limit), y1: y - 3, y2: y + 27, class: "plot-limit" }));
     marks.push(h("text", { x: left + 4, y: y + 38, class: "plot-small" }, `${yuan(r.value)} of ${r.limit === null || r.limit === undefined ? "no limit" : yuan(r.limit)}`));
   });
-  return frame(kind, label, height, marks, table(label, heads, tableRows, { "data-table": kind }));
+  const [named, namedRows] = namedOver(heads, tableRows, overs, "Over the limit", (i) => `over by ${yuan(BigInt(rows[i].value) - BigInt(rows[i].limit))}`);
+  return frame(kind, label, height, marks, table(label, named, namedRows, { "data-table": kind }));
 }
 
 /** Grouped horizontal bars per role: series [{name, cls, values: {role: fen}}]. */
@@ -112,10 +123,12 @@ export function rateAgainstLimits(kind, label, periods, limits, heads, tableRows
     h("line", { x1: left, x2: left + plotW, y1: top + plotH, y2: top + plotH, class: "plot-axis" }),
     h("text", { x: left - 6, y: top + plotH, "text-anchor": "end", class: "plot-small" }, "0%"),
   ];
+  const suspends = limits.filter((l) => l.cls === "suspend");
+  const overs = periods.map((p) => p.value !== null && p.value !== undefined && suspends.some((l) => Number(p.value) >= Number(l.value)));
   periods.forEach((p, i) => {
     const x = left + i * slot + slot * 0.2;
     if (p.value !== null && p.value !== undefined) {
-      const over = limits.some((l) => l.cls === "suspend" && Number(p.value) >= Number(l.value));
+      const over = overs[i];
       marks.push(h("rect", { x, y: y(p.value), width: slot * 0.6, height: top + plotH - y(p.value), class: over ? "plot-bar over" : "plot-bar", "data-value": p.value }, h("title", {}, `${p.label}: ${percent(p.value)}`)));
     }
     marks.push(h("text", { x: x + slot * 0.3, y: height - 20, "text-anchor": "middle", class: "plot-small" }, p.label));
@@ -125,5 +138,6 @@ export function rateAgainstLimits(kind, label, periods, limits, heads, tableRows
     marks.push(h("text", { x: left - 6, y: y(l.value) + 4, "text-anchor": "end", class: "plot-small" }, percent(l.value)));
     marks.push(h("text", { x: left + plotW, y: y(l.value) - 4, "text-anchor": "end", class: "plot-small" }, l.name));
   });
-  return frame(kind, label, height, marks, table(label, heads, tableRows, { "data-table": kind }));
+  const [named, namedRows] = namedOver(heads, tableRows, overs, "At the suspension line", () => `at or over ${suspends.map((l) => percent(l.value)).join(", ")}`);
+  return frame(kind, label, height, marks, table(label, named, namedRows, { "data-table": kind }));
 }

@@ -37,9 +37,33 @@ function terms(p) {
     table(
       "Loss shares fixed at issue, and compensation caps",
       ["Role", "Share", "Cap (rate on volume)"],
-      ROLES.map((r) => [ROLE_NAMES[r], bpCell(t.shares_bp[r] ?? (r === "guarantor" ? guarantorShare(t.shares_bp) : 0)), t.compensation_caps_bp[r] !== undefined ? bpCell(t.compensation_caps_bp[r], `terms.compensation_caps_bp.${r}`) : "no cap"]),
+      ROLES.map((r) => [
+        byCategory(t).length && CATEGORY_ROLES.has(r) ? `${ROLE_NAMES[r]} (an SME of no category below)` : ROLE_NAMES[r],
+        bpCell(t.shares_bp[r] ?? (r === "guarantor" ? guarantorShare(t.shares_bp) : 0)),
+        t.compensation_caps_bp[r] !== undefined ? bpCell(t.compensation_caps_bp[r], `terms.compensation_caps_bp.${r}`) : "no cap",
+      ]),
     ),
+    byCategory(t).length
+      ? table(
+          "National fund's and guarantor's shares by the SME's category (its highest on the start date)",
+          ["SME category", "National fund", "Guarantor"],
+          byCategory(t).map(([category, bp]) => [
+            category,
+            bpCell(bp, `terms.national_fund_bp_by_category.${category}`),
+            bpCell(guarantorShare(t.shares_bp) + (t.shares_bp.national_fund || 0) - bp),
+          ]),
+          { "data-table": "shares-by-category" },
+        )
+      : null,
   ];
+}
+
+// Where the program sets the national fund's share by SME category, the guarantor takes
+// what that leaves (docs/rules.md): both differ from the program-wide shares.
+const CATEGORY_ROLES = new Set(["national_fund", "guarantor"]);
+
+function byCategory(t) {
+  return Object.entries(t.national_fund_bp_by_category || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
 function guarantorShare(shares) {

@@ -1,0 +1,48 @@
+"""The position waiter outlives its listening connection's failures: each is logged, none
+escapes its task (at shutdown, asyncpg may raise InternalClientError mid-operation)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+import structlog
+
+from ledger.store.positions import PositionWaiter
+
+
+class _Closing:
+    """A listening connection closed under its operation, as at shutdown."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    async def add_listener(self, *_: Any) -> None:
+        raise self.error
+
+    async def remove_listener(self, *_: Any) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.InternalClientError("got result for unknown protocol state 3"),
+        asyncpg.InterfaceError("connection is closed"),
+        ConnectionResetError("reset"),
+    ],
+)
+async def test_a_listener_failing_when_the_sealer_changes_is_logged_not_raised(
+    error: BaseException,
+) -> None:
+    waiter = PositionWaiter(pool=None)  # type: ignore[arg-type]  # the pool is never used here
+    with structlog.testing.capture_logs() as logs:
+        await waiter.start(_Closing(error))  # type: ignore[arg-type]
+        waiter.sealing_here(None)  # the switch runs in a task of its own
+        switching = list(waiter._switching)
+        await asyncio.gather(*switching)  # raises if the failure escaped the task
+    assert switching
+    assert {e["event"] for e in logs} == {"positions.listen_failed"}
+    assert all(e["log_level"] == "warning" for e in logs)
