@@ -13,6 +13,7 @@ import structlog
 from ledger.aio import wait_event
 from ledger.store.chain import GENESIS
 from ledger.store.checkpoints import Checkpointer, RefusedToSign
+from ledger.store.sealer_fence import STALL, fence_stalled
 from ledger.store.tree import MissingTile
 from ledger.store.watermark import APPEND_LOCK
 
@@ -126,8 +127,11 @@ class Sealer:
         idle_wait: float = 1.0,
         busy_wait: float = 0.002,
         checkpointer: Checkpointer | None = None,
+        stall: float = STALL,
     ) -> None:
         self._connect = connect
+        self.stall = stall
+        """Seconds after which a lock holder that leaves events unsealed is fenced off."""
         self._on_sealed = on_sealed
         self._on_active = on_active
         self._batch = batch
@@ -160,11 +164,13 @@ class Sealer:
     async def _run_once(self) -> None:
         conn = await self._connect()
         try:
-            # Stand by: poll for the lock, since the holder may be another instance.
-            while not await conn.fetchval(  # noqa: ASYNC110
+            # Stand by: poll for the lock, since the holder may be another instance;
+            # and end the holder's session if it has stopped sealing (sealer_fence.py).
+            while not await conn.fetchval(
                 "SELECT pg_try_advisory_lock($1)", SEALER_LOCK
             ):
-                await asyncio.sleep(self._idle_wait)
+                if await fence_stalled(conn, SEALER_LOCK, self.stall) is None:
+                    await asyncio.sleep(self._idle_wait)
             self.active = True
             if self._on_active is not None:
                 self._on_active(conn.get_server_pid())
