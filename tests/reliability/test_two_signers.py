@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import signal
 from pathlib import Path
 
 import asyncpg
@@ -104,3 +105,45 @@ def test_an_instance_without_the_stores_key_refuses_to_start(db_dsn: str, tmp_pa
     ]
     assert len(errors) == 2
     assert "refusing to start" in errors[-1]
+
+
+async def test_a_hung_sealers_instance_is_fenced_and_the_other_seals_on(
+    two_services: tuple[Service, Service], db_dsn: str
+) -> None:
+    """The active sealer's process stopped (SIGSTOP) keeps its session and the lock; the
+    other instance ends that session and seals, and posts to it go on being answered."""
+    first, second = two_services
+    guarantor = await asyncio.to_thread(prepare, db_dsn, first)
+    holder, survivor = _holder(first, second)
+    assert holder.proc is not None
+    tally, stop = Tally(), asyncio.Event()
+    holder.proc.send_signal(signal.SIGSTOP)
+    try:
+        load = asyncio.create_task(
+            post_until([survivor.url], guarantor, tally, stop, workers=4, start=7_000)
+        )
+        await asyncio.sleep(12.0)
+        stop.set()
+        await load
+    finally:
+        holder.proc.send_signal(signal.SIGCONT)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        stored = {
+            str(r["event_id"])
+            for r in await conn.fetch(
+                "SELECT e.event_id FROM events e JOIN event_log l USING (seq)"
+            )
+        }
+        verified = await verify_chain(conn)
+    finally:
+        await conn.close()
+    log = survivor.log.read_text()
+    report("hung sealer fenced", acknowledged=len(tally.acknowledged), statuses=tally.statuses)
+    assert '"sealer.fenced"' in log
+    assert '"sealer.active"' in log
+    assert len(tally.acknowledged) > 20
+    assert tally.acknowledged <= stored  # every acknowledged post has its position
+    assert verified.ok
+    await asyncio.sleep(1.0)
+    assert await asyncio.to_thread(holder.ready)  # woken, it answers again (and stands by)
