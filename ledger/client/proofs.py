@@ -4,8 +4,8 @@ and an event's proof, checked in the client with the keys its user pinned.
 A `TrustedCheckpoint` is one the pinned log key signed (and at least `min_witnesses`
 of the pinned witnesses cosigned). Given the last one a client trusted, a newer one is
 trusted only once a consistency proof shows the older tree is a prefix of it, so a log
-that rewrote or forked its history is caught, and one that went back to an older size
-too. An event's proof (C2SP tlog-proof) is trusted when its checkpoint is, when its
+that rewrote or forked its history is caught; one that went back to a smaller size is
+refused outright. An event's proof (C2SP tlog-proof) is trusted when its checkpoint is, when its
 exact stored bytes hash into that checkpoint's tree, and when they are the event asked
 for (its id, and its position when a receipt gave one).
 """
@@ -104,21 +104,28 @@ class ConsistencyProof(msgspec.Struct):
 
 
 def needed_proof(old: TrustedCheckpoint, new: TrustedCheckpoint) -> tuple[int, int] | None:
-    """The consistency proof (from, to) that links two trusted checkpoints, or None when
-    they must simply be equal (the same size) or nothing links them (an empty tree)."""
+    """The consistency proof (from, to) that shows `new` extends `old`, or None when they
+    must simply be equal (the same size) or nothing links them (`old` an empty tree).
+
+    A log only grows: a checkpoint smaller than one already trusted is refused, whatever
+    it says, since trusting it would move the client's anchor back.
+    """
+    if new.size < old.size:
+        raise ProofFailed(
+            f"the log went back from size {old.size}, already trusted, to {new.size}"
+        )
     if old.size == new.size:
         if old.root != new.root:
             raise ProofFailed(f"two checkpoints of size {old.size} state different roots")
         return None
-    smaller, larger = sorted((old.size, new.size))
-    return None if smaller == 0 else (smaller, larger)
+    return None if old.size == 0 else (old.size, new.size)
 
 
 def check_consistency(
     old: TrustedCheckpoint, new: TrustedCheckpoint, proof: ConsistencyProof
 ) -> None:
-    """That the smaller of two trusted checkpoints' trees is a prefix of the larger's."""
-    first, second = sorted((old, new), key=lambda c: c.size)
+    """That the older trusted checkpoint's tree is a prefix of the newer's."""
+    first, second = old, new
     try:
         hashes = [base64.b64decode(h, validate=True) for h in proof.hashes]
         verify_consistency(first.size, second.size, first.root, second.root, hashes)
