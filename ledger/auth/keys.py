@@ -108,7 +108,12 @@ async def list_keys(conn: asyncpg.Connection) -> list[KeyInfo]:
 async def revoke_key(conn: asyncpg.Connection, key_id: str) -> KeyInfo:
     """Revoke a key from now on (revoking twice keeps the first time)."""
     if not _KEY_ID.fullmatch(key_id):
-        raise KeyRefused(f"{key_id!r} is not a key id (16 hex digits, as `ledger keys list` shows)")
+        # Never echo what was given: a whole key pasted here must not reach a terminal or
+        # a log; its id, when it is one, is enough.
+        given = split_key(key_id)
+        if given is not None:
+            raise KeyRefused(f"that is a whole key, secret included: give its id, {given[0]}")
+        raise KeyRefused("that is not a key id: give the 16 hex digits `ledger keys list` shows")
     row = await conn.fetchrow(
         """UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
             WHERE key_id = $1

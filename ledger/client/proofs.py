@@ -111,9 +111,7 @@ def needed_proof(old: TrustedCheckpoint, new: TrustedCheckpoint) -> tuple[int, i
     it says, since trusting it would move the client's anchor back.
     """
     if new.size < old.size:
-        raise ProofFailed(
-            f"the log went back from size {old.size}, already trusted, to {new.size}"
-        )
+        raise ProofFailed(f"the log went back from size {old.size}, already trusted, to {new.size}")
     if old.size == new.size:
         if old.root != new.root:
             raise ProofFailed(f"two checkpoints of size {old.size} state different roots")

@@ -55,7 +55,7 @@ def run_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     with resolve_dsn(settings, create=False) as dsn:
         note = asyncio.run(_latest_note(dsn))
     if note is None:
-        raise CommandError("no checkpoint is signed yet: the log is empty or not yet served")
+        raise CommandError("no checkpoint is signed yet")
     sys.stdout.write(note)
     return 0
 

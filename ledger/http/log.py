@@ -65,7 +65,7 @@ async def latest_checkpoint(request: web.Request) -> web.Response:
     async with read_connection(request) as conn:
         signed = await checkpoints.latest(conn)
         if signed is None:
-            raise Problem("not-found", "no checkpoint is signed yet: the log is empty")
+            raise Problem("not-found", "no checkpoint is signed yet")
         return _text(await checkpoints.with_cosignatures(conn, signed))
 
 

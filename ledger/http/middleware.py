@@ -16,6 +16,7 @@ from ledger.http.context import ACCESS_LOG, METRICS
 from ledger.http.problems import Problem, problem_response, unavailable
 from ledger.rules.refusal import Refusal
 from ledger.store.failures import database_unavailable
+from ledger.store.tree import MissingTile
 from projections.spill import SpillError
 
 log = structlog.get_logger("ledger.http")
@@ -88,6 +89,17 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return problem_response(_http_problem(exc, request.method))
     except MovementsBehind as exc:
         return problem_response(unavailable(str(exc)))
+    except MissingTile as exc:
+        # A proof needs a tile the stored tree lacks: the tree no longer matches the log
+        # its checkpoints signed (or has not caught up with an imported one).
+        log.error("request.tree_incomplete", error=str(exc))
+        return problem_response(
+            Problem(
+                "invalid-state",
+                f"the ledger's Merkle tree lacks what this answer needs ({exc}); "
+                "its operator should run `ledger audit verify`",
+            )
+        )
     except SpillError as exc:
         # A fold of the log (GET /v1/audit/state) outgrew memory and found no room for
         # its temporary file: the operator's to fix, the request's to retry.

@@ -166,9 +166,7 @@ class Sealer:
         try:
             # Stand by: poll for the lock, since the holder may be another instance;
             # and end the holder's session if it has stopped sealing (sealer_fence.py).
-            while not await conn.fetchval(
-                "SELECT pg_try_advisory_lock($1)", SEALER_LOCK
-            ):
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SEALER_LOCK):
                 if await fence_stalled(conn, SEALER_LOCK, self.stall) is None:
                     await asyncio.sleep(self._idle_wait)
             self.active = True

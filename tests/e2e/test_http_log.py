@@ -8,6 +8,7 @@ import itertools
 import time
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -219,3 +220,25 @@ async def test_only_parties_get_an_events_proof(client: Client, keys: Keys) -> N
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
     assert r.status == 200
+
+
+async def test_a_proof_the_stored_tree_cannot_give_is_a_409_naming_the_tile(
+    client: Client, keys: Keys, db_dsn: str, aiohttp_client: ClientFactory
+) -> None:
+    """A tree row removed by someone who controls the database: no 500, a problem that
+    says what is missing and what to run."""
+    event_id, *_, last = await _post(client, keys, 3)
+    await _proof(client, keys, last)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        for table in ("log_tiles", "log_tile_leaves"):
+            await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            await conn.execute(f"DELETE FROM {table}")
+            await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+    finally:
+        await conn.close()
+    fresh = await aiohttp_client(create_app(db_dsn, pool_size=2, limits=FAST))  # no tile cached
+    r = await fresh.get(f"/v1/events/{event_id}/proof", headers=await keys.role("auditor"))
+    body = await r.json(content_type=None)
+    assert (r.status, body["type"]) == (409, "/problems/invalid-state")
+    assert "ledger audit verify" in body["detail"]

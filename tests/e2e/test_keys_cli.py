@@ -50,3 +50,15 @@ def test_an_unregistered_institution_gets_no_key(
     code, _, err = _run(["keys", "create", "--institution", "NOPE"], db_dsn, monkeypatch, capsys)
     assert code == 1
     assert "not registered" in err
+
+
+def test_revoking_a_whole_key_names_its_id_and_never_echoes_its_secret(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    _, out, _ = _run(["keys", "create", "--role", "reader"], db_dsn, monkeypatch, capsys)
+    key = out.strip().splitlines()[-1]
+    key_id, secret = key.split("_")[1], key.split("_", 2)[2]
+    code, out, err = _run(["keys", "revoke", key], db_dsn, monkeypatch, capsys)
+    assert code != 0
+    assert f"give its id, {key_id}" in err
+    assert secret not in out + err
