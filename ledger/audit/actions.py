@@ -265,7 +265,9 @@ def opened(path: str) -> Iterator[BinaryIO]:
         yield source
 
 
-async def import_file(dsn: str, source: BinaryIO, key_file: Path | None = None) -> int:
+async def import_file(
+    dsn: str, source: BinaryIO, key_file: Path | None = None, *, without_log: bool = False
+) -> int:
     """Load an export into the empty ledger (creating its schema first if needed)."""
     from ledger.store.migrate import migrate
 
@@ -273,7 +275,9 @@ async def import_file(dsn: str, source: BinaryIO, key_file: Path | None = None) 
     async with _connection(dsn, read_only=False) as conn:
         await migrate(conn)
         try:
-            done = await import_log(conn, source, progress=progress, key_file=key_file)
+            done = await import_log(
+                conn, source, progress=progress, key_file=key_file, without_log=without_log
+            )
         except ImportRefused as exc:
             raise CommandError(f"nothing imported: {exc}") from None
     progress.finish(f"imported {done.count} events; digest {done.head_position}:{done.head_hash}")

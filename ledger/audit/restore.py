@@ -34,7 +34,7 @@ from ledger.rules.refusal import Refusal
 from ledger.rules.replay import decide_stored
 from ledger.store import decisions
 from ledger.store.chain import GENESIS, link
-from ledger.store.sealer import SEALED_CHANNEL, TREE_CATCH_UP
+from ledger.store.sealer import SEALED_CHANNEL, SEALER_LOCK, TREE_CATCH_UP
 
 CHUNK = 500
 """Events inserted and re-decided per round trip."""
@@ -68,6 +68,7 @@ async def import_log(
     *,
     progress: Callable[[int], None] | None = None,
     key_file: Path | None = None,
+    without_log: bool = False,
 ) -> Imported:
     """Load exported `lines` into the empty ledger on `conn` (as the schema owner).
 
@@ -78,6 +79,13 @@ async def import_log(
     state = _Chain()
     log_lines = LogLines()
     async with conn.transaction():
+        # A running service seals (and signs) from its own idea of the head: an import
+        # under it leaves it failing and signing nothing. Its sealer holds this lock.
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEALER_LOCK):
+            raise ImportRefused(
+                "a `ledger serve` is running on this database (it holds the sealing lock): "
+                "stop every instance first"
+            )
         # Posts and the sealer wait until the import has committed or failed.
         await conn.execute("LOCK TABLE events, event_log, streams IN EXCLUSIVE MODE")
         if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
@@ -102,6 +110,15 @@ async def import_log(
             await _store(conn, chunk)
         if progress is not None:
             progress(state.position)
+        if log_lines.log is None and state.position and not without_log:
+            # `ledger audit export` writes the log line after the last event: a file cut
+            # at a line break, anywhere before it, would otherwise import as a shorter log.
+            raise ImportRefused(
+                f"the file ends after event {state.position} without the log line "
+                "`ledger audit export` writes after the last event: it was cut short, read "
+                "over GET /v1/audit/export, or exported by a ledger that had no log yet; "
+                "give --without-log to import its events as they are"
+            )
         # The Merkle tree of the loaded log, in the same transaction (migration 0013).
         while await conn.fetchval("SELECT ledger_tree_catch_up($1)", TREE_CATCH_UP):
             pass

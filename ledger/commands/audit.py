@@ -134,6 +134,13 @@ def register(subparsers: Subparsers) -> None:
         "or nothing. Stop `ledger serve` on that database first.",
     )
     load.add_argument("file", metavar="FILE", help="an export written by `ledger audit export`")
+    load.add_argument(
+        "--without-log",
+        action="store_true",
+        help="import a file that does not end with the log line `ledger audit export` writes "
+        "(one read over GET /v1/audit/export, or from a ledger that had no log yet); "
+        "without it such a file is refused, as one cut short would be",
+    )
     load.set_defaults(handler=run, action="import")
 
     from ledger.commands._audit_log import register_log_actions
@@ -227,7 +234,9 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
             return asyncio.run(actions.export(dsn, args.out))
         case _:
             with actions.opened(args.file) as source:
-                return asyncio.run(actions.import_file(dsn, source, args.key_file))
+                return asyncio.run(
+                    actions.import_file(dsn, source, args.key_file, without_log=args.without_log)
+                )
 
 
 def _digest(value: str) -> tuple[int, bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import asyncpg
@@ -15,6 +16,7 @@ from ledger.audit.verify import verify_chain
 from ledger.rules.refusal import Refusal
 from ledger.runtime import Runtime, connect, running
 from ledger.seeds import GUARANTOR_ID, SME_ID
+from ledger.tlog.keys import Signer
 from projections.runner import ProjectionRunner
 from tests.factory import ADMIN, actor, envelope, institution, posted
 from tests.integration.audit import readmodels, tamper
@@ -157,11 +159,47 @@ async def test_an_imported_ledger_refuses_what_the_original_would(
     assert refused.value.slug == "invalid-state"
 
 
-async def test_import_into_a_ledger_that_has_events_is_refused(runtime: Runtime) -> None:
+async def test_import_into_a_ledger_that_has_events_is_refused(
+    runtime: Runtime, other_dsn: str
+) -> None:
     await play_all(runtime.ledger)
     data = await _export(runtime.dsn)
+    await _import(other_dsn, data)
     with pytest.raises(ImportRefused, match="not empty"):
-        await _import(runtime.dsn, data)
+        await _import(other_dsn, data)
+
+
+async def test_import_under_a_running_service_is_refused_and_stores_nothing(
+    runtime: Runtime, other_dsn: str, log_signer: Signer
+) -> None:
+    """Its sealer would go on from its own idea of the head and sign nothing more."""
+    await play_all(runtime.ledger)
+    data = await _export(runtime.dsn)
+    async with running(other_dsn, signer=log_signer) as service:
+        async with asyncio.timeout(10):
+            while not service.sealer.active:  # its sealer has taken the sealing lock
+                await asyncio.sleep(0.02)
+        with pytest.raises(ImportRefused, match="stop every instance first"):
+            await _import(other_dsn, data)
+    assert await _log(other_dsn) == []
+
+
+async def test_an_export_cut_at_a_line_break_is_refused_unless_asked_for(
+    runtime: Runtime, other_dsn: str
+) -> None:
+    """Cut anywhere before its log line, a file would import as a shorter log."""
+    head = await play_all(runtime.ledger)
+    lines = (await _export(runtime.dsn)).splitlines(keepends=True)
+    cut = b"".join(lines[: head // 2])
+    with pytest.raises(ImportRefused, match=f"ends after event {head // 2} without the log line"):
+        await _import(other_dsn, cut)
+    assert await _log(other_dsn) == []
+    conn = await asyncpg.connect(other_dsn)
+    try:
+        done = await import_log(conn, io.BytesIO(cut), without_log=True)
+    finally:
+        await conn.close()
+    assert done.count == head // 2
 
 
 async def test_an_export_changed_after_it_was_written_is_refused_and_stores_nothing(
