@@ -152,11 +152,15 @@ async def running(
     try:
         yield Runtime(dsn, pool, ledger, sealer, waiter, reads, signer)
     finally:
+        # Stopping: the sealer, as it stops, must not set the waiter listening again on
+        # a connection about to close (a warning at every shutdown otherwise).
+        waiter.stop_listening()
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await waiter.settled()
         with contextlib.suppress(Exception):
             await listener.close()
         for standby in standbys:

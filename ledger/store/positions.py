@@ -67,6 +67,15 @@ class PositionWaiter:
             if want:
                 self._poll.set()  # what was sealed elsewhere while not listening
 
+    def stop_listening(self) -> None:
+        """Follow no more sealer changes: the service is stopping."""
+        self._listener = None
+
+    async def settled(self) -> None:
+        """Wait for any switch of listening under way to end."""
+        if self._switching:
+            await asyncio.gather(*self._switching, return_exceptions=True)
+
     def resolve(self, sealed: dict[int, int]) -> None:
         """Resolve waiters from a batch sealed in this process."""
         for seq, position in sealed.items():

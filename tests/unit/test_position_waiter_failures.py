@@ -46,3 +46,31 @@ async def test_a_listener_failing_when_the_sealer_changes_is_logged_not_raised(
     assert switching
     assert {e["event"] for e in logs} == {"positions.listen_failed"}
     assert all(e["log_level"] == "warning" for e in logs)
+
+
+class _Counting:
+    """A listening connection that counts the switches it is asked for."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def add_listener(self, *_: Any) -> None:
+        self.asked += 1
+
+    async def remove_listener(self, *_: Any) -> None:
+        self.asked += 1
+
+
+async def test_a_stopping_service_switches_its_listening_no_more() -> None:
+    """As the sealer stops, it is no longer the active one: without the stop, the waiter
+    would listen again on a connection about to close, and log that it could not."""
+    listener = _Counting()
+    waiter = PositionWaiter(pool=None)  # type: ignore[arg-type]  # the pool is never used here
+    await waiter.start(listener)  # type: ignore[arg-type]
+    waiter.sealing_here(7)  # this instance's sealer is the active one: it stops listening
+    await waiter.settled()
+    asked = listener.asked
+    waiter.stop_listening()
+    waiter.sealing_here(None)  # the sealer stopping
+    await waiter.settled()
+    assert listener.asked == asked == 2
