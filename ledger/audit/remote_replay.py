@@ -11,6 +11,7 @@ later are read, checked and hashed like the others, only not folded.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,12 +164,13 @@ async def replay_remote(
     _, checkpoint = await signed_checkpoint(ledger, log_key)
     end = _end(to_position, checkpoint.size)
     replay = _Replay(ChainFold(Fold(), as_of, None, business_date), end)
-    async for page in prefetched_pages(ledger, 0, end):
-        replay.take_lines(page.splitlines())
-        if progress is not None:
-            progress(replay.folder.reached, end)
-        if replay.done:
-            break
+    async with contextlib.aclosing(prefetched_pages(ledger, 0, end)) as pages:
+        async for page in pages:
+            replay.take_lines(page.splitlines())
+            if progress is not None:
+                progress(replay.folder.reached, end)
+            if replay.done:
+                break
     size, root = replay.finish()
     if as_of is None and size < end:
         raise ReplayError(f"the export ends at position {size}, before {end}")

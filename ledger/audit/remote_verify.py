@@ -12,6 +12,7 @@ one verified then, and only the events after it are read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -85,8 +86,11 @@ async def prefetched_pages(ledger: Ledger, after: int, through: int) -> AsyncIte
             pending = asyncio.ensure_future(anext(pages, b""))
             yield page
     finally:
-        if not pending.done():
-            pending.cancel()
+        # Left early (a fault found, or the caller stopped): the page asked for ahead is
+        # cancelled and its outcome taken, so no failure of it is left unretrieved.
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pending
         await pages.aclose()
 
 
@@ -156,34 +160,37 @@ async def verify_remote(
     try:
         if state is not None:
             await _prove_extends(ledger, state, checkpoint)
-        async for page in prefetched_pages(ledger, start, checkpoint.size):
-            for raw in page.splitlines():
-                position = done + 1
-                try:
-                    line = decode_line(raw)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    raise _Fault(
-                        position, "changed", f"export line {position} is malformed: {exc}"
-                    ) from None
-                body = bytes(line.event)
-                if line.position != position or body == b"null":
-                    raise _Fault(
-                        position, "removed", f"position {position} is missing: an event was removed"
-                    )
-                computed = link(previous, position, body)
-                if computed.hex() != line.hash:
-                    raise _Fault(
-                        position,
-                        "changed",
-                        f"the event at position {position} no longer matches its hash: "
-                        "it was changed after it was sealed",
-                    )
-                leaf = leaf_hash(body)
-                frontier.add(leaf)
-                leaves += leaf
-                previous, done = computed, position
-            if progress is not None:
-                progress(done - start, checkpoint.size - start)
+        async with contextlib.aclosing(prefetched_pages(ledger, start, checkpoint.size)) as pages:
+            async for page in pages:
+                for raw in page.splitlines():
+                    position = done + 1
+                    try:
+                        line = decode_line(raw)
+                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                        raise _Fault(
+                            position, "changed", f"export line {position} is malformed: {exc}"
+                        ) from None
+                    body = bytes(line.event)
+                    if line.position != position or body == b"null":
+                        raise _Fault(
+                            position,
+                            "removed",
+                            f"position {position} is missing: an event was removed",
+                        )
+                    computed = link(previous, position, body)
+                    if computed.hex() != line.hash:
+                        raise _Fault(
+                            position,
+                            "changed",
+                            f"the event at position {position} no longer matches its hash: "
+                            "it was changed after it was sealed",
+                        )
+                    leaf = leaf_hash(body)
+                    frontier.add(leaf)
+                    leaves += leaf
+                    previous, done = computed, position
+                if progress is not None:
+                    progress(done - start, checkpoint.size - start)
         if done < checkpoint.size:
             raise _Fault(
                 done + 1, "removed", f"the export ends at {done}, before {checkpoint.size}"

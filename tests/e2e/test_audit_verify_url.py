@@ -19,7 +19,7 @@ from tests.e2e.conftest import Keys
 from tests.e2e.ledger_cli import run_ledger
 from tests.e2e.witnesses import checkpoint_of
 from tests.factory import institution
-from tests.integration.audit.tamper import body_at, change_body, reseal, superuser
+from tests.integration.audit.tamper import body_at, change_body, remove, reseal, superuser
 
 Client = TestClient[Any, Any]
 
@@ -197,3 +197,46 @@ async def test_the_command_prints_the_position_and_exits_1(
     bad = await run_ledger(*args[:-2])
     assert bad.code == 1
     assert "NOT OK: first bad position 6 (changed)" in bad.out
+
+
+async def test_events_removed_from_the_end_are_a_not_ok_report_naming_the_first(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    """The export ends before the signed checkpoint: a finding, not an error."""
+    await _grow(client, keys, 6, 0)
+    async with superuser(db_dsn) as conn:
+        await remove(conn, 6)
+        await remove(conn, 5)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 5, "removed")
+    assert report.verified_through == 4
+
+
+async def test_a_fault_found_mid_export_leaves_no_request_behind(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str, monkeypatch: Any
+) -> None:
+    """The page asked for ahead is cancelled and its outcome taken before the session
+    closes (it used to end as 'Task exception was never retrieved')."""
+    import asyncio
+    import gc
+
+    from ledger.audit import remote_verify
+
+    monkeypatch.setattr(remote_verify, "PAGE", 2)  # pages of two events: four pages
+    await _grow(client, keys, 8, 0)
+    async with superuser(db_dsn) as conn:
+        await remove(conn, 3)
+    loop = asyncio.get_running_loop()
+    unretrieved: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    try:
+        async with Ledger(_url(client), await _auditor(keys)) as ledger:
+            done = await verify_remote(ledger, log_signer.verifier(), None)
+        gc.collect()
+        await asyncio.sleep(0.1)
+    finally:
+        loop.set_exception_handler(None)
+    assert (done.report.ok, done.report.first_bad_position) == (False, 3)
+    assert unretrieved == []
