@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 import msgspec
@@ -73,7 +73,7 @@ async def signed_checkpoint(ledger: Ledger, log_key: Verifier) -> tuple[str, Che
     return note, checkpoint
 
 
-async def prefetched_pages(ledger: Ledger, after: int, through: int) -> AsyncIterator[bytes]:
+async def prefetched_pages(ledger: Ledger, after: int, through: int) -> AsyncGenerator[bytes, None]:
     """Export pages after `after` through `through`, the next asked for while one is used."""
     # The next page is asked for while this one is checked: the ledger reads while we hash.
     pages = ledger.export_pages(after, through, PAGE)
