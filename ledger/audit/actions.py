@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import json
@@ -118,12 +119,22 @@ async def digest(dsn: str) -> int:
 
 
 async def verify(
-    dsn: str, digest_: tuple[int, bytes] | None, through: int | None, as_json: bool
+    dsn: str,
+    digest_: tuple[int, bytes] | None,
+    through: int | None,
+    as_json: bool,
+    log_key: str | None = None,
 ) -> int:
-    """Recompute the chain; print the report; exit 1 when it is not ok."""
+    """Recompute the chain; print the report; exit 1 when it is not ok. With `log_key`
+    (pinned), the store's checkpoints must also be signed by that key."""
     progress = Progress("verify")
     async with _connection(dsn) as conn:
+        foreign = None if log_key is None else await _foreign_key(conn, log_key)
         report = await verify_chain(conn, through=through, digest=digest_, progress=progress)
+    if foreign is not None and report.ok:
+        report = dataclasses.replace(
+            report, ok=False, problem="checkpoint-mismatch", reason=foreign
+        )
     if as_json:
         print(json.dumps(report.to_json()))
     elif report.ok:
@@ -131,12 +142,34 @@ async def verify(
         print(f"digest: {report.verified_through}:{report.head_hash}")
         if digest_ is not None:
             print(f"the digest {digest_[0]}:{digest_[1].hex()} holds")
+    elif report.first_bad_position is None:
+        print(f"NOT OK: {report.reason}")
+        print(f"the chain holds through position {report.verified_through}")
     else:
         print(f"NOT OK: first bad position {report.first_bad_position} ({report.problem})")
         print(f"reason: {report.reason}")
         print(f"verified positions 1 to {report.verified_through}")
     progress.finish(f"verified {report.verified_through} events")
     return 0 if report.ok else 1
+
+
+async def _foreign_key(conn: asyncpg.Connection, pinned: str) -> str | None:
+    """Why the store's checkpoints prove nothing to whoever pinned `pinned`, or None.
+
+    Verify checks each checkpoint's signature with the key the store recorded; a pinned
+    key makes that key the one the auditor learnt out of band, not the store's word.
+    """
+    from ledger.store import identity
+
+    known = await identity.recorded(conn)
+    if known is None:
+        return None
+    if known.verifier_key != pinned:
+        return (
+            f"the store's checkpoints are signed by the log key {known.verifier_key}, "
+            f"not the pinned {pinned}: they prove nothing about this log"
+        )
+    return None
 
 
 def out_of_business_order(business_date: dt.date | None, exc: LookupError) -> CommandError:

@@ -160,6 +160,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _audit_remote.run(args)
     if getattr(args, "state", None) is not None:
         raise CommandError("--state goes with --url")
+    if args.action == "replay" and getattr(args, "log_key", None) is not None:
+        raise CommandError("--log-key goes with --url or --from-export", exit_code=2)
 
     point = args.action == "replay" and (
         args.to_position is not None or args.as_of is not None or args.business_date is not None
@@ -175,6 +177,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _dispatch(args, _standby_dsn(settings))
     with resolve_dsn(settings, create=False) as dsn:
         return _dispatch(args, dsn)
+
+
+def _pinned(args: argparse.Namespace) -> str | None:
+    """The log key pinned with --log-key, in its canonical text; exit 2 if not a log key."""
+    if getattr(args, "log_key", None) is None:
+        return None
+    from ledger.tlog.errors import TlogError
+    from ledger.tlog.keys import ED25519, parse_verifier
+
+    try:
+        key = parse_verifier(args.log_key)
+    except TlogError as exc:
+        raise CommandError(f"bad --log-key: {exc}", exit_code=2) from None
+    if key.alg != ED25519:
+        raise CommandError("--log-key is not a log's Ed25519 key (type 0x01)", exit_code=2)
+    return key.encode()
 
 
 def _check_point(args: argparse.Namespace) -> None:
@@ -215,7 +233,9 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
         case "digest":
             return asyncio.run(actions.digest(dsn))
         case "verify":
-            return asyncio.run(actions.verify(dsn, args.digest, args.through, args.json))
+            return asyncio.run(
+                actions.verify(dsn, args.digest, args.through, args.json, _pinned(args))
+            )
         case "replay" if args.compare:
             return asyncio.run(actions.compare(dsn))
         case "replay":

@@ -112,3 +112,25 @@ async def test_log_key_and_checkpoint_commands_print_from_the_store(
     out = capsys.readouterr().out
     assert f"{log_signer.name}\n1\n" in out
     assert f"\n\n\u2014 {log_signer.name} " in out
+
+
+async def test_verify_with_a_pinned_log_key_checks_the_stores_key_is_that_one(
+    client: Client,
+    keys: Keys,
+    store: str,
+    log_signer: Signer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A store whose checkpoints another key signed verifies as a chain, and proves
+    nothing to an auditor who pinned the log's real key: NOT OK, exit 1."""
+    await _proof_file(client, keys, tmp_path)
+    capsys.readouterr()
+    real = log_signer.verifier().encode()
+    assert await asyncio.to_thread(main, ["audit", "verify", "--log-key", real]) == 0
+    assert "ok: verified positions 1 to 1" in capsys.readouterr().out
+    other = generate_signer(log_signer.name).verifier().encode()
+    assert await asyncio.to_thread(main, ["audit", "verify", "--log-key", other]) == 1
+    out = capsys.readouterr().out
+    assert f"NOT OK: the store's checkpoints are signed by the log key {real}" in out
+    assert f"not the pinned {other}" in out
