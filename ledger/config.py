@@ -70,6 +70,32 @@ def parse_log_format(value: str, *, source: str = LOG_FORMAT) -> LogFormat:
     return normalised
 
 
+def parse_database_url(value: str, *, source: str = DATABASE_URL) -> str:
+    """Return `value` if it can be a PostgreSQL DSN, or raise ConfigError naming `source`
+    (never the DSN itself: it may carry a password)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        if "," not in parts.netloc:  # several hosts: each port is the driver's to read
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ConfigError(
+            f"{source} has a port that is not a number from 1 to 65535 (or is not a DSN)"
+        ) from None
+    if parts.scheme not in _DSN_SCHEMES:
+        raise ConfigError(
+            f"{source} must start with postgresql://, "
+            f"not {parts.scheme + '://' if parts.scheme else 'no scheme'}"
+        )
+    return value
+
+
+def parse_origin(value: str, *, source: str = LOG_ORIGIN) -> str:
+    """Return `value` as a log origin (the log key's name), or raise ConfigError."""
+    if any(c.isspace() or c == "+" for c in value):
+        raise ConfigError(f"{source} must hold no space and no '+': it names the log's key")
+    return value
+
+
 def parse_read_urls(value: str, *, source: str = READ_DATABASE_URL) -> tuple[str, ...]:
     """Return the standby DSNs in `value` (comma-separated), or raise ConfigError naming `source`.
 
@@ -164,8 +190,10 @@ class Settings:
         raw_key = get(SIGNING_KEY_FILE)
         raw_reads = get(READ_DATABASE_URL)
         raw_lag = get(READ_MAX_LAG_S)
+        raw_url = get(DATABASE_URL)
+        raw_origin = get(LOG_ORIGIN)
         return cls(
-            database_url=get(DATABASE_URL),
+            database_url=parse_database_url(raw_url) if raw_url else None,
             data_dir=Path(raw_dir) if raw_dir else DEFAULT_DATA_DIR,
             host=get(HOST) or DEFAULT_HOST,
             port=parse_port(raw_port) if raw_port else DEFAULT_PORT,
@@ -174,7 +202,7 @@ class Settings:
                 if raw_format
                 else ("console" if stderr_is_tty else "json")
             ),
-            log_origin=get(LOG_ORIGIN),
+            log_origin=parse_origin(raw_origin) if raw_origin else None,
             signing_key_file=Path(raw_key) if raw_key else None,
             read_database_urls=parse_read_urls(raw_reads) if raw_reads else (),
             read_max_lag_s=parse_max_lag(raw_lag) if raw_lag else DEFAULT_READ_MAX_LAG_S,

@@ -62,6 +62,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 dsn = embedded.start()
             except EmbeddedPostgresError as exc:
                 raise CommandError(str(exc)) from exc
+            except OSError as exc:
+                said = _starting_failure(exc, settings)
+                if said is None:
+                    raise
+                raise CommandError(said) from None
             _call(run_service, settings, dsn)
         finally:
             if embedded.running:
@@ -91,9 +96,47 @@ def _load_run_service() -> RunService:
 
 
 def _call(run_service: RunService, settings: Settings, dsn: str) -> None:
-    result = run_service(settings, dsn)
-    if inspect.iscoroutine(result):
-        aio.run(result)
+    try:
+        result = run_service(settings, dsn)
+        if inspect.iscoroutine(result):
+            aio.run(result)
+    except Exception as exc:
+        said = _starting_failure(exc, settings)
+        if said is None:
+            raise
+        raise CommandError(said) from None
+
+
+def _starting_failure(exc: Exception, settings: Settings) -> str | None:
+    """One line for what stops the service from starting (an operator's to fix), or None
+    for anything else, which keeps its traceback."""
+    import errno
+    import socket
+
+    import asyncpg
+
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {settings.host}:{settings.port}: the address is in use"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # A data directory or key file that cannot be made or read where it was put.
+        return f"cannot use {exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return (
+            "the database is read-only (a hot standby?): LEDGER_DATABASE_URL must name "
+            "the primary; standbys go in LEDGER_READ_DATABASE_URL"
+        )
+    unreachable = (
+        ConnectionRefusedError,
+        socket.gaierror,
+        TimeoutError,
+        asyncpg.InvalidCatalogNameError,
+        asyncpg.InvalidPasswordError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.CannotConnectNowError,
+    )
+    if isinstance(exc, unreachable):
+        return f"cannot reach the ledger's database: {exc or type(exc).__name__}"
+    return None
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -158,3 +158,36 @@ def test_no_command_shows_help_and_exit_2(capsys: pytest.CaptureFixture[str]) ->
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "serve" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("LEDGER_DATABASE_URL", "mysql://me:s3cret@db/ledger", "must start with postgresql://"),
+        ("LEDGER_DATABASE_URL", "ledger-db", "must start with postgresql://"),
+        ("LEDGER_DATABASE_URL", "postgresql://me:s3cret@db:abc/ledger", "port"),
+        ("LEDGER_DATABASE_URL", "postgresql://me:s3cret@db:99999/ledger", "port"),
+        ("LEDGER_LOG_ORIGIN", "bad origin+x", "no space and no '+'"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_one_line_naming_it_and_exit_2(
+    fake_service: list[tuple[Settings, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    said: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert name in err
+    assert said in err
+    assert "s3cret" not in err
+    assert fake_service == []
+
+
+def test_several_hosts_in_the_database_url_are_left_to_the_driver() -> None:
+    url = "postgresql://me@db1:5432,db2:5432/ledger?target_session_attrs=read-write"
+    assert Settings.from_env({"LEDGER_DATABASE_URL": url}).database_url == url
