@@ -45,16 +45,19 @@ async def readyz(request: web.Request) -> web.Response:
     return web.Response(body=json_response_body(body), content_type="application/json")
 
 
-async def _lag(pool: asyncpg.Pool, within: float) -> float | None:
+async def _lags(pool: asyncpg.Pool, within: float) -> tuple[float, float] | None:
+    """How many sealed events the read models, and the latest signed checkpoint, trail
+    the log by; None when the database does not answer."""
     try:
         async with pooled(pool, within, within) as conn:
             head = await head_position(conn)
             reflected = await reflected_position(conn)
+            signed = await conn.fetchval("SELECT coalesce(max(size), 0) FROM log_checkpoints")
     except Exception as exc:
         if not database_unavailable(exc):
             raise
         return None
-    return max(0, head - reflected)
+    return max(0, head - reflected), max(0, head - int(signed))
 
 
 @routes.get("/metrics")
@@ -70,13 +73,23 @@ async def metrics(request: web.Request) -> web.Response:
         ),
         "ledger_db_pool_max": ("Most connections the pool may open.", pool.get_max_size()),
     }
-    lag = await _lag(pool, request.app[LIMITS].acquire_timeout)
-    if lag is not None:
+    lags = await _lags(pool, request.app[LIMITS].acquire_timeout)
+    if lags is not None:
         gauges["ledger_projection_lag_events"] = (
             "Sealed events the read models do not reflect yet.",
-            lag,
+            lags[0],
         )
-    up = 1.0 if lag is not None else 0.0
+        gauges["ledger_log_unsigned_events"] = (
+            "Sealed events no signed checkpoint covers yet (signed within a second when "
+            "signing works).",
+            lags[1],
+        )
+    sealer = request.app[RUNTIME].sealer
+    gauges["ledger_checkpoint_signing_refused"] = (
+        "1 while this instance's active sealer refuses to sign (its log says why).",
+        1.0 if sealer.active and sealer.refusal is not None else 0.0,
+    )
+    up = 1.0 if lags is not None else 0.0
     gauges["ledger_database_up"] = ("1 when the database answered this scrape.", up)
     text = request.app[METRICS].render(gauges)
     return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})

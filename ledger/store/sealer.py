@@ -139,6 +139,8 @@ class Sealer:
         self._busy_wait = busy_wait
         self._checkpointer = checkpointer
         self._refused_until = 0.0
+        self.refusal: str | None = None
+        """Why this sealer last refused to sign, until it next signs (None: it signs)."""
         self._wake = asyncio.Event()
         self.active = False
 
@@ -208,14 +210,17 @@ class Sealer:
         if self._checkpointer is None or asyncio.get_running_loop().time() < self._refused_until:
             return None
         try:
-            return await self._checkpointer.after_round(conn, size)
+            due = await self._checkpointer.after_round(conn, size)
         except (RefusedToSign, MissingTile) as exc:
             # Sealing goes on (posts wait on it); signing waits: for a person when the
             # tree contradicts a checkpoint, a second when the tree lags the log.
+            self.refusal = str(exc)
             log.error("checkpoint.refused", error=str(exc))
             pause = 30.0 if isinstance(exc, RefusedToSign) else 1.0
             self._refused_until = asyncio.get_running_loop().time() + pause
             return None
+        self.refusal = None
+        return due
 
     def _notified(self, *_args: object) -> None:
         self._wake.set()

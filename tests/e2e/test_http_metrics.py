@@ -69,3 +69,40 @@ def test_two_apps_in_one_process_count_apart() -> None:
     seen = {f.name: f.samples for f in text_string_to_metric_families(other.render({}).decode())}
     assert seen["ledger_http_requests"] == []
     assert _value(seen["ledger_events_appended"], "ledger_events_appended_total") == 0
+
+
+async def test_signing_that_stopped_shows_in_the_metrics(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """A leaf rewritten under a signed checkpoint: the sealer refuses to sign what follows,
+    and the scrape says so (it was only in the log)."""
+    import asyncio
+
+    import asyncpg
+
+    admin = await keys.role("admin")
+    for n in (1, 2):
+        await client.post("/v1/events", json=institution(f"B-{n}"), headers=admin)
+    async with asyncio.timeout(10):
+        while _value((found := await _scrape(client))["ledger_log_unsigned_events"],
+                     "ledger_log_unsigned_events") != 0:  # fmt: skip
+            await asyncio.sleep(0.05)
+    assert (
+        _value(found["ledger_checkpoint_signing_refused"], "ledger_checkpoint_signing_refused") == 0
+    )
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(
+                "UPDATE log_tile_leaves SET hash = set_byte(hash, 0, get_byte(hash, 0) # 1)"
+                " WHERE idx = 0 AND n = 0"
+            )
+    finally:
+        await conn.close()
+    await client.post("/v1/events", json=institution("B-3"), headers=admin)
+    async with asyncio.timeout(10):
+        while _value((found := await _scrape(client))["ledger_checkpoint_signing_refused"],
+                     "ledger_checkpoint_signing_refused") != 1:  # fmt: skip
+            await asyncio.sleep(0.05)
+    assert _value(found["ledger_log_unsigned_events"], "ledger_log_unsigned_events") == 1
