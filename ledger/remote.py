@@ -71,7 +71,7 @@ class Ledger:
                     )
                 return r.status, await r.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise RemoteError(f"cannot reach the ledger at {self._base}: {exc!r}") from None
+            raise RemoteError(f"cannot reach the ledger at {self._base}: {_why(exc)}") from None
 
     async def text(self, path: str) -> str:
         """A text answer (checkpoints, keys)."""
@@ -130,3 +130,12 @@ class Ledger:
                 return
             yield body
             after += body.count(b"\n")
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong reaching the ledger, as a person reads it (not a repr)."""
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return exc.os_error.strerror or str(exc.os_error)
+    return str(exc) or type(exc).__name__

@@ -34,7 +34,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one keys action against the ledger's database (migrating it first)."""
     from ledger.auth.dsn import resolve_dsn
 
-    with resolve_dsn(settings) as dsn:
+    # Only `create` may start a store where there is none: listing or revoking the keys
+    # of a directory that holds no ledger is a mistake to name, not a new empty store.
+    with resolve_dsn(settings, create=args.action == "create") as dsn:
         return asyncio.run(_run(args, dsn))
 
 

@@ -240,3 +240,21 @@ async def test_a_fault_found_mid_export_leaves_no_request_behind(
         loop.set_exception_handler(None)
     assert (done.report.ok, done.report.first_bad_position) == (False, 3)
     assert unretrieved == []
+
+
+def test_a_ledger_that_does_not_answer_is_named_in_words(capsys: Any) -> None:
+    import socket
+
+    from ledger.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    from ledger.tlog.keys import generate_signer
+
+    log_key = generate_signer("log.example").verifier().encode()
+    url = f"http://127.0.0.1:{port}"
+    assert main(["audit", "verify", "--url", url, "--api-key", "k", "--log-key", log_key]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot reach the ledger at {url}: Connect call failed" in err
+    assert "ClientConnectorError(" not in err

@@ -62,3 +62,14 @@ def test_revoking_a_whole_key_names_its_id_and_never_echoes_its_secret(
     assert code != 0
     assert f"give its id, {key_id}" in err
     assert secret not in out + err
+
+
+def test_listing_keys_where_no_ledger_is_kept_says_so_and_makes_no_store(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.delenv("LEDGER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "elsewhere"))
+    for action in (["list"], ["revoke", "0123456789abcdef"]):
+        assert main(["keys", *action]) == 1
+        assert "no ledger store in" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere" / "pg").exists()
