@@ -79,7 +79,7 @@ async def compare_live(
         for name, position in wanted.items():
             if 0 < position < end:  # at the end, the fold itself is read
                 pending.setdefault(position, []).append(name)
-        aside = _Aside()
+        aside = Aside()
 
         def capture(fold: Fold) -> None:
             for name in pending.pop(fold.position, []):
@@ -91,25 +91,25 @@ async def compare_live(
             position = wanted[name]
             # A read model at position 0 is compared with no documents at all.
             replayed = (
-                _packed_rows(fold.docs[name].packed(_SLICE))
+                packed_rows(fold.docs[name].packed(SLICE))
                 if position == end
                 else aside.rows(name)
                 if position > 0
                 else iter(())
             )
-            stored = _live_rows(conn, REPLAYED[name].table, live[name][0])
-            differences.extend([d async for d in _merged(name, stored, replayed)])
+            stored = live_rows(conn, REPLAYED[name].table, live[name][0])
+            differences.extend([d async for d in merged_differences(name, stored, replayed)])
     return Comparison(positions=wanted, differences=differences)
 
 
-_SLICE = 4096
+SLICE = 4096
 """Documents read from either side at a time."""
 
 _CANONICAL = msgspec.json.Encoder(order="deterministic")
 _DOC = msgspec.json.Decoder(dict)
 
 
-class _Aside:
+class Aside:
     """Read models copied, packed and in key order, as they stood when the replay passed
     their checkpoint; in a temporary SQLite file (projections/spill.py)."""
 
@@ -122,23 +122,23 @@ class _Aside:
         if self._spill is None:
             self._spill = Spill()
         kept = self._kept[name] = self._spill.model()
-        for chunk in fold.docs[name].packed(_SLICE):
+        for chunk in fold.docs[name].packed(SLICE):
             kept.put_all({key: bytes(raw) for key, raw in chunk.items()})
 
     def rows(self, name: str) -> Iterator[tuple[str, bytes]]:
         kept = self._kept.get(name)
         if kept is not None:
-            for rows in kept.rows(_SLICE):
+            for rows in kept.rows(SLICE):
                 yield from rows
 
 
-def _packed_rows(chunks: Iterator[dict[str, msgspec.Raw]]) -> Iterator[tuple[str, bytes]]:
+def packed_rows(chunks: Iterator[dict[str, msgspec.Raw]]) -> Iterator[tuple[str, bytes]]:
     for chunk in chunks:
         for key, raw in chunk.items():
             yield key, bytes(raw)
 
 
-async def _live_rows(
+async def live_rows(
     conn: asyncpg.Connection, table: str, generation: int
 ) -> AsyncIterator[tuple[str, str]]:
     # COLLATE "C": in the order of the keys' UTF-8 bytes, which is Python's order of
@@ -147,11 +147,11 @@ async def _live_rows(
         f"SELECT key, doc::text AS doc FROM {table} "  # noqa: S608 - table names are fixed
         'WHERE generation = $1 ORDER BY key COLLATE "C"'
     )
-    async for r in conn.cursor(query, generation, prefetch=_SLICE):
+    async for r in conn.cursor(query, generation, prefetch=SLICE):
         yield r["key"], r["doc"]
 
 
-async def _merged(
+async def merged_differences(
     projection: str, live: AsyncIterator[tuple[str, str]], replayed: Iterator[tuple[str, bytes]]
 ) -> AsyncIterator[Difference]:
     # Both sides in key order: a key on one side only is a document the other lacks. A

@@ -6,7 +6,9 @@ folds documents only, so `replay --compare` alone never looked at those rows: on
 rewritten would change a statement or an as-of answer unnoticed.
 
 Here the log is folded once more, through those read models alone, keeping the rows
-their applies emit; after each batch of events, the live rows of the same positions
+their applies emit (and the documents of the as-of read model, which a replay does not
+fold: its daily totals are compared at its checkpoint's position, as compare_live
+compares the others' documents); after each batch of events, the live rows of the same positions
 are read in position order beside it and compared position by position, as multisets
 (rows of one event have no order of their own). The live rows are read on a second
 connection that shares the fold's snapshot, since the fold's connection always has
@@ -22,13 +24,21 @@ from typing import Any
 
 import asyncpg
 
-from ledger.audit.compare import MISSING, Difference
+from ledger.audit.compare import (
+    MISSING,
+    SLICE,
+    Aside,
+    Difference,
+    live_rows,
+    merged_differences,
+    packed_rows,
+)
 from ledger.audit.replay import ChainFold
 from ledger.audit.scan import READ_ONLY_SETTINGS, scan_bodies, snapshot
 from projections.base import Projection, RowTable
 from projections.fold import Fold
 from projections.packed import PackedDocs
-from projections.registry import PROJECTIONS
+from projections.registry import PROJECTIONS, REPLAYED
 
 Row = tuple[Any, ...]
 
@@ -151,13 +161,30 @@ async def _fold_and_compare(
         live = reader.cursor(query, generation, through, prefetch=2000).__aiter__()
         sides.append(_Side(proj.rows, through, docs, live))
     end = max(side.through for side in sides)
+    # The documents of a read model a replay does not fold (the as-of one's daily totals),
+    # compared here as compare_live compares the others': at its checkpoint's position.
+    documented = {p.name: checkpoints[p.name] for p in chosen if p.name not in REPLAYED}
+    pending: dict[int, list[str]] = {}
+    for name, (_, through) in documented.items():
+        if through < end:
+            pending.setdefault(through, []).append(name)
+    aside = Aside()
     folder = ChainFold(fold)
     found: list[Difference] = []
     async with contextlib.aclosing(scan_bodies(conn, through=end)) as batches:
         async for batch in batches:
             for position, stored_hash, body in batch:
                 folder.take(position, stored_hash, body)
+                for name in pending.pop(position, []):
+                    aside.keep(fold, name)
             found.extend(await _compare_batch(sides, folder.reached))
             if progress is not None:
                 progress(folder.reached, end)
+    fold.settle()
+    for name, (generation, through) in sorted(documented.items()):
+        replayed = (
+            packed_rows(fold.docs[name].packed(SLICE)) if through == end else aside.rows(name)
+        )
+        stored = live_rows(reader, PROJECTIONS[name].table, generation)
+        found.extend([d async for d in merged_differences(name, stored, replayed)])
     return {side.table.table: side.through for side in sides}, found

@@ -285,3 +285,33 @@ def test_replay_compare_exits_one_naming_a_changed_statement_row(db_dsn: str, le
     assert lines[0].startswith(f"proj_movement_rows position {position} row: live (")
     assert lines[1].startswith(f"proj_movement_rows position {position} row: live absent")
     assert lines[-1].startswith("2 differences (")
+
+
+def test_replay_compare_exits_one_naming_a_changed_daily_total_of_the_as_of_model(
+    db_dsn: str, ledger: Cli
+) -> None:
+    """The as-of read model's daily totals are documents a replay does not fold: compared
+    all the same, one figure changed is named by its key and path."""
+    _populate(db_dsn, follow=True)
+
+    async def change() -> str:
+        conn = await asyncpg.connect(db_dsn)
+        try:
+            key: str = await conn.fetchval(
+                """SELECT key FROM proj_as_of WHERE key LIKE 'daily:%'
+                    ORDER BY key COLLATE "C" LIMIT 1"""
+            )
+            doc = json.loads(await conn.fetchval("SELECT doc FROM proj_as_of WHERE key = $1", key))
+            doc["_tampered"] = 1
+            await conn.execute(
+                "UPDATE proj_as_of SET doc = $2::jsonb WHERE key = $1", key, json.dumps(doc)
+            )
+        finally:
+            await conn.close()
+        return key
+
+    key = asyncio.run(change())
+    code, out, _ = ledger(db_dsn, "replay", "--compare")
+    assert code == 1
+    assert f"as_of {key} $._tampered: live 1, replayed absent" in out.splitlines()
+    assert out.splitlines()[-1].startswith("1 differences (")
