@@ -52,14 +52,26 @@ async def _run(url: str, admin_key: str | None, dsn: str) -> int:
     from ledger.auth.keys import create_key
     from ledger.demo import DemoFailed, database_keys, run_demo
 
+    made: list[str] = []  # the keys made for the demo alone, revoked once it is done
+    make_keys = database_keys(dsn)
+
+    async def institution_keys(institutions: list[str]) -> dict[str, str]:
+        keys = await make_keys(institutions)
+        made.extend(keys.values())
+        return keys
+
     try:
-        if admin_key is None:
-            conn = await asyncpg.connect(dsn, timeout=10)
-            try:
-                admin_key = (await create_key(conn, role="admin")).key
-            finally:
-                await conn.close()
-        stored = await run_demo(url, admin_key, database_keys(dsn))
+        try:
+            if admin_key is None:
+                conn = await asyncpg.connect(dsn, timeout=10)
+                try:
+                    admin_key = (await create_key(conn, role="admin")).key
+                finally:
+                    await conn.close()
+                made.append(admin_key)
+            stored = await run_demo(url, admin_key, institution_keys)
+        finally:
+            await _revoke(dsn, made)
     except DemoFailed as exc:
         raise CommandError(f"the ledger refused the demo: {exc}") from None
     except (aiohttp.ClientError, OSError) as exc:
@@ -73,3 +85,22 @@ async def _run(url: str, admin_key: str | None, dsn: str) -> int:
         raise CommandError(f"cannot create the demo's keys: {exc}") from None
     print(f"demo loaded into {url}: {stored} new events")
     return 0
+
+
+async def _revoke(dsn: str, keys: list[str]) -> None:
+    """Revoke the keys the demo made for itself: nobody was shown them, so none should
+    stay usable (or pile up active, run after run)."""
+    if not keys:
+        return
+    import asyncpg
+
+    from ledger.auth.keys import revoke_key, split_key
+
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        for key in keys:
+            parts = split_key(key)
+            if parts is not None:
+                await revoke_key(conn, parts[0])
+    finally:
+        await conn.close()
