@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from ledger.remote import Ledger
+from ledger.remote import Ledger, RemoteError
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
 from ledger.tlog.cosignature import cosign
 from ledger.tlog.errors import TlogError
@@ -118,9 +118,22 @@ class Witness:
 
     async def round(self, ledger: Ledger) -> Round:
         """Cosign the latest checkpoint if it extends what was cosigned; raise Fork if not."""
-        offered = await ledger.checkpoint()
-        note, checkpoint = self._signed(offered)
         last = state.load(self.directory, self.log_key)
+        try:
+            offered = await ledger.checkpoint()
+        except RemoteError as exc:
+            if exc.status == 404 and last is not None:
+                # A log that had signed what this witness cosigned now shows no checkpoint
+                # at all: every one of them was removed, or the store went back to before.
+                raise self._fork(
+                    f"the log went back from size {last.checkpoint.size} to no signed "
+                    "checkpoint at all",
+                    last.note,
+                    f"{exc}\n",  # what the ledger answered in place of a checkpoint
+                    {"from": last.checkpoint.size, "to": 0, "error": str(exc)},
+                ) from None
+            raise
+        note, checkpoint = self._signed(offered)
         if last is not None:
             await self._check_extends(ledger, last, checkpoint, offered)
         own = [

@@ -56,6 +56,10 @@ class FakeLog:
 
     def app(self) -> web.Application:
         async def checkpoint(request: web.Request) -> web.Response:
+            if not self.leaves:  # as the ledger answers with no checkpoint signed
+                problem = {"type": "/problems/not-found", "title": "Not found", "status": 404,
+                           "detail": "no checkpoint is signed yet"}  # fmt: skip
+                return web.json_response(problem, status=404)
             return web.Response(text=self.note())
 
         async def consistency(request: web.Request) -> web.Response:
@@ -154,6 +158,24 @@ async def test_a_log_that_shrinks_is_never_cosigned(
     assert ran.code == 3
     assert "went back" in ran.err
     assert len(log.posted) == 1
+
+
+async def test_a_log_that_shows_no_checkpoint_after_one_was_cosigned_is_a_fork(
+    fake: tuple[FakeLog, str], log_key: Signer, tmp_path: Path
+) -> None:
+    """Every checkpoint deleted (or the store rolled back to before the first): exit 3 with
+    the evidence, not a transient error to retry."""
+    log, url = fake
+    args = _witness_args(url, log_key, tmp_path)
+    assert (await run_ledger(*args)).code == 0
+    cosigned = (tmp_path / "state" / "cosigned-checkpoint").read_text()
+    log.leaves = []
+    ran = await run_ledger(*args)
+    assert ran.code == 3, ran.err
+    assert "went back from size 4 to no signed checkpoint at all" in ran.err
+    folder = _evidence(tmp_path)
+    assert (folder / "previous-checkpoint").read_text() == cosigned
+    assert "404" in (folder / "offered-checkpoint").read_text()
 
 
 async def test_a_checkpoint_of_another_origin_is_never_cosigned_and_both_are_kept(
