@@ -15,7 +15,7 @@ from ledger.filing import MovementsBehind
 from ledger.http.context import ACCESS_LOG, METRICS
 from ledger.http.problems import Problem, problem_response, unavailable
 from ledger.rules.refusal import Refusal
-from ledger.store.failures import database_unavailable
+from ledger.store.failures import database_unavailable, unavailable_detail
 from ledger.store.tree import MissingTile
 from projections.spill import SpillError
 
@@ -110,7 +110,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except Exception as exc:
         if database_unavailable(exc):
             log.warning("request.database_unavailable", error=shorten(repr(exc), 300))
-            return problem_response(unavailable())
+            return problem_response(unavailable(unavailable_detail(exc)))
         # The last resort: the request was valid input the code failed on.
         log.exception("request.failed")
         return problem_response(

@@ -37,3 +37,13 @@ def _not_accepting_connections(exc: asyncpg.PostgresError, state: str) -> bool:
     # ALLOW_CONNECTIONS false): PostgreSQL says so with the general 55000, which
     # otherwise marks mistakes in a statement, so the message decides.
     return state == "55000" and "not currently accepting connections" in str(exc)
+
+
+def unavailable_detail(exc: BaseException) -> str:
+    """What to tell a client whose request the database could not serve (`exc` is one
+    `database_unavailable` accepts): the cause where the client can act on it."""
+    if isinstance(exc, asyncpg.DiskFullError):
+        return "the database has no room left (its disk is full): nothing was stored; retry later"
+    if isinstance(exc, asyncpg.TooManyConnectionsError):
+        return "the database has no connection to spare now; retry later"
+    return "the database cannot be reached; retry later"
