@@ -14,7 +14,7 @@ from ledger.audit import faults
 from ledger.audit.columns import disagreement
 from ledger.audit.faults import Fault, Problem
 from ledger.audit.scan import ScannedEvent, head, scan_ahead, snapshot
-from ledger.audit.verify_tree import TreeCheck
+from ledger.audit.verify_tree import RootMismatch, TreeCheck
 from ledger.store.chain import GENESIS, link
 
 __all__ = ["Problem", "Progress", "VerifyReport", "format_digest", "parse_digest", "verify_chain"]
@@ -122,6 +122,8 @@ async def verify_chain(
                     f"position {digest[0]}: events were removed",
                 )
         except Fault as fault:
+            if isinstance(fault, RootMismatch):
+                fault = await fault.explain(conn)  # the scan has let go of the connection
             return VerifyReport(
                 ok=False,
                 verified_through=verifier.done,

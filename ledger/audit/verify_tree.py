@@ -16,7 +16,7 @@ from ledger.audit.faults import Fault
 from ledger.audit.scan import ScannedEvent
 from ledger.store import identity
 from ledger.tlog.builder import TreeBuilder
-from ledger.tlog.checkpoint import Checkpoint
+from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
 from ledger.tlog.errors import TlogError
 from ledger.tlog.hashing import leaf_hash
 from ledger.tlog.keys import parse_verifier
@@ -59,6 +59,48 @@ def _missing(tile: Tile) -> Fault:
     )
 
 
+class RootMismatch(Fault):
+    """The events through a checkpoint's size do not give the root stored for it; whether
+    the events or the checkpoint row were rewritten is told by `explain` after the scan."""
+
+    def __init__(self, size: int, built: bytes) -> None:
+        super().__init__(
+            size,
+            "checkpoint-mismatch",
+            f"the events through position {size} no longer give the root the log signed at "
+            f"size {size}: history at or before position {size} was rewritten",
+        )
+        self.built = built
+
+    async def explain(self, conn: asyncpg.Connection) -> Fault:
+        """The fault as the checkpoint row tells it: if its signed note states the root the
+        events give, or is not the log's, the row was rewritten, not the events."""
+        size = self.position
+        note = await conn.fetchval("SELECT note FROM log_checkpoints WHERE size = $1", size)
+        known = await identity.recorded(conn)
+        if note is None or known is None:
+            return self
+        try:
+            opened, _ = open_note(note, [parse_verifier(known.verifier_key)])
+            stated = parse_checkpoint(opened.text).root
+        except TlogError:
+            return Fault(
+                size,
+                "checkpoint-mismatch",
+                f"the checkpoint stored at size {size} is not signed by the log's key: the "
+                "checkpoint row was rewritten (the events are checked apart, link by link)",
+            )
+        if stated == self.built:
+            return Fault(
+                size,
+                "checkpoint-mismatch",
+                f"the root stored beside the checkpoint of size {size} is not the one its "
+                "signed note states, which the events still give: the checkpoint row was "
+                "rewritten, not the events",
+            )
+        return self
+
+
 class TreeCheck:
     """Rebuilds the tree from the verified events; compares the stored tiles and checkpoints."""
 
@@ -83,14 +125,9 @@ class TreeCheck:
                 self._full[(tile.level, tile.index)] = hashlib.sha256(data).digest()
             while self._roots and self._roots[-1][0] == self._builder.size:
                 size, root = self._roots.pop()
-                if root != self._builder.root():
-                    raise Fault(
-                        size,
-                        "checkpoint-mismatch",
-                        f"the events through position {size} no longer give the root the log "
-                        f"signed at size {size}: history at or before position {size} was "
-                        "rewritten",
-                    )
+                built = self._builder.root()
+                if root != built:
+                    raise RootMismatch(size, built)
 
     async def finish(self, conn: asyncpg.Connection, head: int) -> None:
         """After the scan: the stored tiles, the notes' signatures, checkpoints beyond the log."""

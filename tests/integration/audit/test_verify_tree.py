@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 
 import asyncpg
 
@@ -135,6 +137,35 @@ async def test_a_rewritten_checkpoint_is_named(runtime: Runtime) -> None:
         20,
         "checkpoint-mismatch",
     )
+    # Its signed note still states the root the events give: the row is blamed, not them.
+    assert "the checkpoint row was rewritten, not the events" in (report.reason or "")
+
+
+async def test_a_checkpoint_whose_note_and_root_were_both_rewritten_blames_the_row(
+    runtime: Runtime,
+) -> None:
+    """A note stating a made-up root no longer carries the log's signature: the row was
+    rewritten; the events, checked link by link, were not."""
+    await _fill(runtime, 20)
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        note: str = await conn.fetchval("SELECT note FROM log_checkpoints WHERE size = 20")
+    finally:
+        await conn.close()
+    origin, size, _root = note.split("\n", 3)[:3]
+    forged_root = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
+    forged = note.replace(f"{origin}\n{size}\n{_root}\n", f"{origin}\n{size}\n{forged_root}\n")
+    await _as_superuser(
+        runtime,
+        f"UPDATE log_checkpoints SET root = sha256('x'), note = $${forged}$$ WHERE size = 20",
+    )
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (
+        False,
+        20,
+        "checkpoint-mismatch",
+    )
+    assert "not signed by the log's key: the checkpoint row was rewritten" in (report.reason or "")
 
 
 async def test_a_forged_checkpoint_note_is_named(runtime: Runtime) -> None:
