@@ -92,7 +92,9 @@ def run_check_proof(args: argparse.Namespace, settings: Settings) -> int:
     try:
         text = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
-        raise CommandError(f"cannot read {args.file}: {exc.strerror}", exit_code=2) from None
+        # The check could not be made: a failure to say (exit 1), as the contract has
+        # check-proof exit 0 or 1; only options it cannot use are usage errors (2).
+        raise CommandError(f"proof check failed: cannot read {args.file}: {exc.strerror}") from None
     try:
         proved = check_event_proof(text, log_key, witnesses, args.min_witnesses)
     except TlogError as exc:

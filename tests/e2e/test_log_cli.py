@@ -134,3 +134,13 @@ async def test_verify_with_a_pinned_log_key_checks_the_stores_key_is_that_one(
     out = capsys.readouterr().out
     assert f"NOT OK: the store's checkpoints are signed by the log key {real}" in out
     assert f"not the pinned {other}" in out
+
+
+def test_a_proof_file_that_cannot_be_read_is_a_failed_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-proof exits 0 or 1: a proof it cannot read proves nothing (exit 1)."""
+    log_key = generate_signer("log.example").verifier().encode()
+    missing = tmp_path / "nowhere.tlog-proof"
+    assert main(["audit", "check-proof", str(missing), "--log-key", log_key]) == 1
+    assert f"proof check failed: cannot read {missing}" in capsys.readouterr().err
