@@ -36,7 +36,9 @@ def is_remote(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "url", None) or getattr(args, "from_export", None))
 
 
-def _log_key(args: argparse.Namespace, needed: bool = True) -> Verifier | None:
+def pinned_log_key(args: argparse.Namespace, needed: bool = True) -> Verifier | None:
+    """The log key pinned with --log-key (None when not given and not `needed`); exit 2
+    for one that is not a log's Ed25519 verifier key."""
     from ledger.tlog.errors import NoteError
     from ledger.tlog.keys import ED25519, parse_verifier
 
@@ -79,7 +81,7 @@ def run_replay(args: argparse.Namespace) -> int:
         _need_url(args)
     elif args.api_key is not None:
         raise CommandError("--api-key goes with --url", exit_code=2)
-    log_key = _log_key(args, needed=args.url is not None)
+    log_key = pinned_log_key(args, needed=args.url is not None)
     return asyncio.run(_replay(args, log_key))
 
 
@@ -136,7 +138,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.digest is not None or args.through is not None:
         raise CommandError("--digest and --through need a DSN; --url verifies to a checkpoint", 2)
     _need_url(args)
-    return asyncio.run(_verify(args, _log_key(args)))
+    return asyncio.run(_verify(args, pinned_log_key(args)))
 
 
 async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:

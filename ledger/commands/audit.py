@@ -180,19 +180,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _pinned(args: argparse.Namespace) -> str | None:
-    """The log key pinned with --log-key, in its canonical text; exit 2 if not a log key."""
-    if getattr(args, "log_key", None) is None:
-        return None
-    from ledger.tlog.errors import TlogError
-    from ledger.tlog.keys import ED25519, parse_verifier
+    """The log key pinned with --log-key, in its canonical text (the remote audits' parse)."""
+    from ledger.commands._audit_remote import pinned_log_key
 
-    try:
-        key = parse_verifier(args.log_key)
-    except TlogError as exc:
-        raise CommandError(f"bad --log-key: {exc}", exit_code=2) from None
-    if key.alg != ED25519:
-        raise CommandError("--log-key is not a log's Ed25519 key (type 0x01)", exit_code=2)
-    return key.encode()
+    key = pinned_log_key(args, needed=False) if hasattr(args, "log_key") else None
+    return None if key is None else key.encode()
 
 
 def _check_point(args: argparse.Namespace) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
+from events.credit_code import check_character
 from tests.browser.conftest import LiveLedger
 
 # Chromium logs every 4xx answer of fetch() as a console error. The console asks for
@@ -95,3 +97,9 @@ async def shown_figures(page: Any) -> list[tuple[str, str, str]]:
                                 e.dataset.field, e.dataset.value])""",
     )
     return found
+
+
+def new_sme_id() -> str:
+    """A credit code no test has used: a fresh SME to post about."""
+    first = "91500000MA" + uuid.uuid4().hex[:7].upper().translate(str.maketrans("IOSVZ", "12345"))
+    return first + check_character(first)

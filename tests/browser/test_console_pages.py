@@ -9,11 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from events.credit_code import check_character
 from ledger.demo_scenario import LIANGJIANG, NATIONAL, SME_HIGH_TECH
 from ledger.seeds import BANK_ID, GUARANTOR_ID, REVIEWER_ID, SME_ID
 from tests.browser.conftest import LiveLedger
-from tests.browser.helpers import api, resolve, shown_figures, sign_in, visit
+from tests.browser.helpers import api, new_sme_id, resolve, shown_figures, sign_in, visit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -89,18 +88,13 @@ async def test_a_guarantee_page_links_its_events_to_their_proofs(
     await page.context.close()
 
 
-def _new_sme_id() -> str:
-    first = "91500000MA" + uuid.uuid4().hex[:7].upper().translate(str.maketrans("IOSVZ", "12345"))
-    return first + check_character(first)
-
-
 async def test_the_live_feed_shows_an_event_as_soon_as_it_is_posted(
     browser: Any, ledger: LiveLedger
 ) -> None:
     watched = await sign_in(browser, ledger, "auditor")
     page = await visit(watched, ledger, "/console/feed", idle=False)
     await page.wait_for_selector("text=Following the log")
-    sme_id = _new_sme_id()
+    sme_id = new_sme_id()
     envelope = {
         "event_id": str(uuid.uuid4()),
         "type": "sme.registered",

@@ -11,12 +11,11 @@ import aiohttp
 import asyncpg
 import pytest
 
-from events.credit_code import check_character
 from ledger.auth.keys import create_key, revoke_key, split_key
 from ledger.demo_scenario import NATIONAL
 from ledger.seeds import BANK_ID, GUARANTOR_ID, REGUARANTOR_ID, REVIEWER_ID
 from tests.browser.conftest import LiveLedger
-from tests.browser.helpers import open_page, sign_in, visit
+from tests.browser.helpers import new_sme_id, open_page, sign_in, visit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -153,11 +152,6 @@ async def test_the_national_programs_shares_are_shown_by_sme_category(
     await page.context.close()
 
 
-def _new_sme_id() -> str:
-    first = "91500000MA" + uuid.uuid4().hex[:7].upper().translate(str.maketrans("IOSVZ", "12345"))
-    return first + check_character(first)
-
-
 async def _post(ledger: LiveLedger, key: str, body: Any) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     async with (
@@ -193,7 +187,7 @@ async def test_an_smes_guarantees_past_the_first_page_are_shown_and_found(
     """Another guarantor's 250 guarantees, then one of the demo's guarantor: its key finds
     its one past the pages it may not read; an auditor pages through all 251."""
     other = "PG-" + uuid.uuid4().hex[:8].upper()
-    sme_id = _new_sme_id()
+    sme_id = new_sme_id()
     await _post(ledger, ledger.keys["admin"], _event(
         "institution.registered", institution_id=other, name="Paging Guarantee Co.",
         kind="guarantor",
