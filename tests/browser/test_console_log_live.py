@@ -13,8 +13,7 @@ import pytest
 
 from ledger.seeds import REVIEWER_ID
 from tests.browser.conftest import LiveLedger
-from tests.browser.helpers import sign_in, visit
-from tests.browser.test_console_pages import _new_sme_id
+from tests.browser.helpers import new_sme_id, sign_in, visit
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -41,7 +40,7 @@ async def _post_one(ledger: LiveLedger) -> int:
     envelope = {
         "event_id": str(uuid.uuid4()),
         "type": "sme.registered",
-        "data": {"sme_id": _new_sme_id(), "name": "Log Test Co."},
+        "data": {"sme_id": new_sme_id(), "name": "Log Test Co."},
     }
     headers = {"Authorization": f"Bearer {ledger.keys[REVIEWER_ID]}"}
     url = ledger.url + "/v1/events"
