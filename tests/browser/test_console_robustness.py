@@ -4,6 +4,7 @@ list of an SME's guarantees, and shares that depend on the SME's category."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -43,7 +44,14 @@ async def test_a_key_revoked_mid_session_brings_back_the_sign_in_form(
         await revoke_key(conn, split_key(key)[0])  # type: ignore[index]
     finally:
         await conn.close()
-    await page.click("#nav a[href='/console/smes']")
+    # A page whose drawing meets the 401. The tab's own check of the log may meet it
+    # first and sign the tab out (the nav then hides): the form is already there.
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    smes = page.locator("#nav a[href='/console/smes']")
+    if await smes.is_visible():
+        with contextlib.suppress(PlaywrightTimeout):
+            await smes.click(timeout=3000)
     await page.wait_for_selector("#api-key")
     await page.wait_for_load_state("networkidle")
     assert "no longer accepts this key" in await page.inner_text("main")

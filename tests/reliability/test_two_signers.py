@@ -125,6 +125,7 @@ async def test_a_hung_sealers_instance_is_fenced_and_the_other_seals_on(
         await asyncio.sleep(12.0)
         stop.set()
         await load
+        holding = await _sealing_lock_holders(db_dsn)  # for the report, while still stopped
     finally:
         holder.proc.send_signal(signal.SIGCONT)
     conn = await asyncpg.connect(db_dsn)
@@ -139,11 +140,38 @@ async def test_a_hung_sealers_instance_is_fenced_and_the_other_seals_on(
     finally:
         await conn.close()
     log = survivor.log.read_text()
-    report("hung sealer fenced", acknowledged=len(tally.acknowledged), statuses=tally.statuses)
-    assert '"sealer.fenced"' in log
+    report(
+        "hung sealer fenced",
+        acknowledged=len(tally.acknowledged),
+        statuses=tally.statuses,
+        lock_holders=holding,
+    )
+    sealing = [line for line in log.splitlines() if '"sealer.' in line]
+    assert '"sealer.fenced"' in log, sealing
     assert '"sealer.active"' in log
     assert len(tally.acknowledged) > 20
     assert tally.acknowledged <= stored  # every acknowledged post has its position
     assert verified.ok
     await asyncio.sleep(1.0)
     assert await asyncio.to_thread(holder.ready)  # woken, it answers again (and stands by)
+
+
+async def _sealing_lock_holders(dsn: str) -> list[tuple[object, ...]]:
+    """Who holds the sealing lock, in what state since when (what the fence looks at)."""
+    from ledger.store.sealer import SEALER_LOCK
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            """SELECT a.pid, a.state, now() - a.state_change AS idle_for, a.wait_event
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.classid::bigint = $1 AND l.objid::bigint = $2
+                  AND l.database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database())""",
+            SEALER_LOCK >> 32,
+            SEALER_LOCK & 0xFFFFFFFF,
+        )
+    finally:
+        await conn.close()
+    return [tuple(r.values()) for r in rows]
