@@ -149,7 +149,12 @@ async def verify(
         print(f"NOT OK: first bad position {report.first_bad_position} ({report.problem})")
         print(f"reason: {report.reason}")
         print(f"verified positions 1 to {report.verified_through}")
-    progress.finish(f"verified {report.verified_through} events")
+    # The scan may stop in its first batch, before any progress was counted.
+    progress.done = report.verified_through
+    if report.ok:
+        progress.finish(f"verified {report.verified_through} events")
+    else:
+        progress.finish(f"NOT OK after {report.verified_through} good events")
     return 0 if report.ok else 1
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 
 from ledger.commands import CommandError, Subparsers
 from ledger.config import Settings
@@ -40,6 +42,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_run(args, dsn))
 
 
+def _show_new_key(line: str) -> None:
+    """Write one line of a new key's output and flush it, or say no key was created."""
+    try:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        # Nothing more may reach that stdout, not even Python's flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        reason = exc.strerror or type(exc).__name__
+        raise CommandError(
+            f"could not write the new key to standard output ({reason}): no key was created"
+        ) from None
+
+
 async def _run(args: argparse.Namespace, dsn: str) -> int:
     import asyncpg
 
@@ -53,10 +69,13 @@ async def _run(args: argparse.Namespace, dsn: str) -> int:
     try:
         await migrate(conn)
         if args.action == "create":
-            new = await create_key(conn, role=args.role, institution_id=args.institution)
-            whom = f" for {new.info.institution_id}" if new.info.institution_id else ""
-            print(f"created key {new.info.key_id} with role {new.info.role}{whom}")
-            print(new.key)
+            # The key is committed only once it has reached standard output: a key
+            # nobody could read (a full disk, a closed pipe) must not stay active.
+            async with conn.transaction():
+                new = await create_key(conn, role=args.role, institution_id=args.institution)
+                whom = f" for {new.info.institution_id}" if new.info.institution_id else ""
+                _show_new_key(f"created key {new.info.key_id} with role {new.info.role}{whom}")
+                _show_new_key(new.key)
         elif args.action == "list":
             for k in await list_keys(conn):
                 state = f"revoked {k.revoked_at.isoformat()}" if k.revoked_at else "active"

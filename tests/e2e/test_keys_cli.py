@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from typing import Any
 
 import pytest
 
+from bench.service import LEDGER
 from ledger.cli import main
 
 
@@ -73,3 +76,24 @@ def test_listing_keys_where_no_ledger_is_kept_says_so_and_makes_no_store(
         assert main(["keys", *action]) == 1
         assert "no ledger store in" in capsys.readouterr().err
     assert not (tmp_path / "elsewhere" / "pg").exists()
+
+
+def test_a_key_that_cannot_be_written_out_is_not_created(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    _, before, _ = _run(["keys", "list"], db_dsn, monkeypatch, capsys)
+    with open("/dev/full", "w") as full:
+        ran = subprocess.run(
+            [*LEDGER, "keys", "create", "--role", "admin"],
+            env={**os.environ, "LEDGER_DATABASE_URL": db_dsn, "LEDGER_LOG_FORMAT": "json"},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    _, after, _ = _run(["keys", "list"], db_dsn, monkeypatch, capsys)
+    assert ran.returncode == 1
+    assert "could not write the new key to standard output" in ran.stderr
+    assert "no key was created" in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert after == before

@@ -89,6 +89,23 @@ def test_verify_exits_one_naming_a_changed_event(db_dsn: str, ledger: Cli) -> No
     assert (code, report["ok"], report["first_bad_position"]) == (1, False, 14)
 
 
+def test_a_failing_verify_closes_on_stderr_with_not_ok_and_the_good_events_counted(
+    db_dsn: str, ledger: Cli
+) -> None:
+    _populate(db_dsn)
+
+    async def change() -> None:
+        async with tamper.superuser(db_dsn) as su:
+            await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":4')
+
+    asyncio.run(change())
+    code, _, err = ledger(db_dsn, "verify")
+    closing = err.strip().splitlines()[-1]
+    assert code == 1
+    assert closing.startswith("NOT OK after 13 good events (")
+    assert not closing.endswith(" 0 events/s)")
+
+
 def test_verify_with_a_digest_that_does_not_hold_exits_one(db_dsn: str, ledger: Cli) -> None:
     _populate(db_dsn)
     code, out, _ = ledger(db_dsn, "verify", "--digest", "5:" + "ab" * 32)
