@@ -34,6 +34,7 @@ from events.stored import (
     to_json_dict,
 )
 from events.terms import terms_errors
+from events.time_precision import sub_microsecond_errors
 
 __all__ = [
     "MAX_BATCH",
@@ -185,9 +186,9 @@ def decode_posted(body: bytes) -> PostedBatch:
         raise
     except _UNREADABLE as exc:
         raise _malformed(exc) from None
-    repeated = duplicate_key_errors(body)
-    if repeated:
-        raise InvalidEvents(repeated)
+    refused = duplicate_key_errors(body) + sub_microsecond_errors(body)
+    if refused:
+        raise InvalidEvents(refused)
     return batch
 
 

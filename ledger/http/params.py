@@ -100,8 +100,8 @@ def moment_param(request: web.Request, name: str, *, now: dt.datetime) -> dt.dat
     except ValueError:
         raise invalid(
             f"query.{name}",
-            "must be an RFC 3339 timestamp with its offset, e.g. 2026-01-05T10:00:00+08:00 "
-            "(write + as %2B in a URL)",
+            "must be an RFC 3339 timestamp with its offset and at most 6 fractional digits, "
+            "e.g. 2026-01-05T10:00:00+08:00 (write + as %2B in a URL)",
         ) from None
     if not representable(moment):
         raise invalid(

@@ -281,6 +281,19 @@ async def test_occurred_at_before_the_year_1_in_utc_is_422_at_occurred_at_and_st
     assert (await r.json())["events"] == []
 
 
+async def test_occurred_at_finer_than_a_microsecond_is_422_and_stores_nothing(
+    client: Client, keys: Keys
+) -> None:
+    # Rounded, 23:59:59.9999999 on 31 March would count in April, in another quarter.
+    event = institution("B-1", occurred_at="2025-03-31T23:59:59.9999999+08:00")
+    body = await _refused(client, event, await keys.role("admin"))
+    _problem(body, "validation-error", 422)
+    assert body["errors"][0]["path"] == "$.occurred_at"
+    assert "at most 6" in body["errors"][0]["message"]
+    r = await client.get("/v1/events", headers=await keys.role("auditor"))
+    assert (await r.json())["events"] == []
+
+
 async def test_an_event_going_back_in_business_time_is_409_naming_both_times(
     client: Client, keys: Keys
 ) -> None:

@@ -52,6 +52,30 @@ def test_envelope_keeps_occurred_at_offset_and_expected_version() -> None:
     assert env.expected_version == 0
 
 
+def test_a_business_time_finer_than_a_microsecond_is_refused_not_rounded() -> None:
+    raw = body(envelope("loan.repaid", occurred_at="2025-03-31T23:59:59.9999999+08:00"))
+    [error] = errors_of(raw)
+    assert error.path == "$.occurred_at"
+    assert "7 fractional digits" in error.message
+
+
+def test_a_business_time_finer_than_a_microsecond_is_named_at_its_index_in_a_batch() -> None:
+    fine = envelope("loan.repaid", occurred_at="2025-03-31T23:59:59.999999+08:00")
+    finer = envelope("loan.repaid", occurred_at="2025-03-31T23:59:59.99999999Z")
+    assert paths_of(batch(fine, finer)) == ["$[1].occurred_at"]
+
+
+def test_a_business_time_with_escaped_digits_is_checked_as_decoded() -> None:
+    raw = body(envelope("loan.repaid", occurred_at="2025-03-31T23:59:59.999999X+08:00"))
+    assert paths_of(raw.replace(b"999X", b"999\\u0039")) == ["$.occurred_at"]
+
+
+def test_seven_digits_after_a_point_in_the_data_refuse_nothing() -> None:
+    data = {**example("institution.registered"), "name": "Fund 23:59:59.9999999"}
+    raw = body(envelope("institution.registered", data, occurred_at="2025-03-31T23:59:59Z"))
+    assert decode_posted(raw).events[0].payload.name == "Fund 23:59:59.9999999"
+
+
 def test_array_of_one_is_an_array() -> None:
     posted = decode_posted(batch(envelope("loan.repaid")))
     assert posted.is_array is True
