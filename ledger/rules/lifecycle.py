@@ -25,7 +25,7 @@ def require(g: GuaranteeState, event_type: str, *allowed: GuaranteeStatus) -> No
     if g.status not in allowed:
         raise invalid_state(
             f"{event_type} is not allowed on guarantee {g.guarantee_id} in status {g.status}",
-            status=g.status,
+            guarantee_status=g.status,  # `status` is the problem's HTTP status
         )
 
 

@@ -128,6 +128,18 @@ async def test_cap_exceeded_says_balance_cap_and_requested(client: Client, keys:
     )
 
 
+async def test_an_event_out_of_turn_names_the_guarantees_status_beside_the_http_status(
+    client: Client, keys: Keys
+) -> None:
+    await _load_until(client, keys, "issue G-NAT-001")
+    bank = await keys.of("CQ-TECH-BANK")
+    await _post(client, envelope("guarantee.released", {"guarantee_id": "G-NAT-001"}), bank)
+    repay = envelope("loan.repaid", {"guarantee_id": "G-NAT-001", "amount": 1})
+    body = await _refused(client, repay, bank)
+    _problem(body, "invalid-state", 409)
+    assert body["guarantee_status"] == "released"
+
+
 async def test_sme_without_eligibility_is_not_eligible(client: Client, keys: Keys) -> None:
     await _load_until(client, keys, "register 91500000MA60XJ2K25")
     # SME registered, but its eligibility is not recorded yet.

@@ -79,6 +79,7 @@ def test_a_repayment_in_other_states_is_invalid_state(status: str) -> None:
     to_status(w, status)
     refusal = w.refuse(repaid(1))
     assert (refusal.status, refusal.slug) == (409, "invalid-state")
+    assert refusal.extra == {"guarantee_status": status}
 
 
 @pytest.mark.parametrize(
