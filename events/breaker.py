@@ -12,10 +12,8 @@ from typing import Literal
 
 import msgspec
 
+from events.business import SHANGHAI
 from events.terms import CompensationRateLimit
-
-BUSINESS_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-"""Business time zone; China keeps +08:00 all year, so a fixed offset is exact."""
 
 BreakerStatus = Literal["ok", "warning", "suspended", "reinstated"]
 """What the breaker says of an institution in a program for a year."""
@@ -26,7 +24,7 @@ Discharge = Literal["repaid", "released", "compensated", "closed"]
 
 def business_year(at: dt.datetime) -> int:
     """The calendar year of a business time's date in Asia/Shanghai."""
-    return at.astimezone(BUSINESS_TZ).year
+    return at.astimezone(SHANGHAI).year
 
 
 class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import asyncpg
 import structlog
 
+from events.business import SHANGHAI
 from events.envelope import Posted
 from events.payloads import Payload
 from events.stored import Actor
@@ -26,9 +27,6 @@ from ledger.store import decisions
 from ledger.store.failures import database_unavailable
 from ledger.store.positions import PositionWaiter
 from ledger.store.sealer import APPENDED_CHANNEL
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-"""Business time zone; China keeps +08:00 all year, so a fixed offset is exact."""
 
 log = structlog.get_logger(__name__)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from events.breaker import BUSINESS_TZ
+from events.business import SHANGHAI
 from events.payloads import EVENT_TYPES
 from events.stored import LogEntry
 from projections import claims, guarantees, institutions, programs, sme_exposure
@@ -136,7 +136,7 @@ class Fold:
         keys = institutions.program_keys(doc)
         found = {key: self.docs[institutions.NAME].need(key) for key in keys}
         if year is None:
-            year = dt.datetime.now(BUSINESS_TZ).year
+            year = dt.datetime.now(SHANGHAI).year
         return institutions.render(doc, found, self.position, year)
 
     def program_summary(self, program_id: str) -> dict[str, Any] | None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from events import payloads as p
+from events.business import SHANGHAI
 from events.derived import IssuedDerived
 from events.stored import LogEntry
 from projections import balance
 from projections.base import Doc, Docs, Projection
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-"""The business time zone (docs/statements.md): business dates are dates there."""
 
 NAME = "guarantees"
 """Name of this projection (its checkpoint row)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from events.breaker import BUSINESS_TZ
+from events.business import SHANGHAI
 from ledger.store.reads import head_position
 from projections import claims, guarantees, institutions, programs
 from projections import sme_exposure as exposure
@@ -91,7 +91,7 @@ async def institution_position(conn: Conn, institution_id: str) -> dict[str, Any
         return None
     doc, found, position = got
     # The breaker shown is the current year's, in business time.
-    year = dt.datetime.now(BUSINESS_TZ).year
+    year = dt.datetime.now(SHANGHAI).year
     return institutions.render(doc, found, position, year)
 
 

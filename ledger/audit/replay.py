@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 import asyncpg
 import msgspec
 
+from events.business import SHANGHAI
 from events.business import business_date as day_of
 from events.payloads import EVENT_TYPES
 from events.stored import read_log_entry
@@ -22,9 +23,6 @@ from ledger.audit.scan import head, scan_bodies, snapshot
 from ledger.store.chain import GENESIS, link
 from projections.base import Projection
 from projections.fold import Fold
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-"""The business time zone (China keeps +08:00 all year)."""
 
 
 class ReplayError(Exception):

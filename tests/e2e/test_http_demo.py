@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from events.breaker import BUSINESS_TZ
+from events.business import SHANGHAI
 from ledger.demo import database_keys, run_demo
 from ledger.demo_scenario import scenario
 from ledger.http.app import create_app
@@ -151,7 +151,7 @@ async def test_an_institution_as_of_a_past_business_date_shows_that_years_breake
     now = _limit(await r.json())
     assert (then["year"], then["discharged"], then["rate_bp"]) == (2025, 800_000_000, 0)
     assert (now["year"], now["discharged"], now["rate_bp"]) == (
-        dt.datetime.now(BUSINESS_TZ).year,
+        dt.datetime.now(SHANGHAI).year,
         0,
         None,
     )

@@ -14,8 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.breaker import BUSINESS_TZ
-from events.business import business_date
+from events.business import SHANGHAI, business_date
 from events.stored import LogEntry
 from ledger.audit.as_of import state_as_of
 from ledger.http.as_of import as_of_cut
@@ -29,7 +28,7 @@ OPS = st.lists(
     max_size=70,
 )
 GAPS = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 90)), min_size=30, max_size=30)
-START = dt.datetime.now(BUSINESS_TZ).date() - dt.timedelta(days=300)
+START = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=300)
 """Histories span the end of last year, so the breakers of this year see some of them."""
 LIMIT = {"role": "guarantor", "warning_bp": 500, "suspend_bp": 10000, "min_discharged": 10**15}
 """A rate limit on every program as registered (amendments may drop it): it never
