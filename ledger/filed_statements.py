@@ -31,6 +31,11 @@ class Filing:
 class DigestMismatch(Exception):
     """The filed statement recomputed from the log no longer has the digest it was filed with."""
 
+    def __init__(self, message: str, *, recomputed: str, filed: str) -> None:
+        super().__init__(message)
+        self.recomputed = recomputed
+        self.filed = filed
+
 
 async def latest_filing(
     conn: asyncpg.Connection,
@@ -74,7 +79,9 @@ async def filed_statement(
         raise DigestMismatch(
             f"the statement filed at position {filing.event_position} recomputes to digest "
             f"{digest}, not the {filing.digest} it was filed with; run `ledger audit verify` "
-            "and `ledger audit replay --compare`"
+            "and `ledger audit replay --compare`",
+            recomputed=digest,
+            filed=filing.digest,
         )
     return {**body, "filed_at": filed_at.isoformat(), "digest": digest}
 

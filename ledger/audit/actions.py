@@ -16,7 +16,8 @@ from typing import BinaryIO
 
 import asyncpg
 
-from ledger.audit.compare import compare_live
+from ledger.audit.compare import Difference, compare_live
+from ledger.audit.compare_filings import FilingMismatch, check_filings
 from ledger.audit.compare_row_tables import compare_row_tables
 from ledger.audit.decisions import decide_again
 from ledger.audit.export import ExportError, export_log
@@ -242,15 +243,22 @@ async def compare(dsn: str) -> int:
         try:
             result = await compare_live(conn, progress=progress)
             rows_at, row_differences = await compare_row_tables(conn, dsn, progress=progress)
+            filings = await check_filings(conn)
         except ReplayError as exc:
             raise CommandError(str(exc)) from None
-    differences = result.differences + row_differences
+    differences: list[Difference | FilingMismatch] = [
+        *result.differences,
+        *row_differences,
+        *filings.mismatches,
+    ]
     positions = {**result.positions, **rows_at}
     at = ", ".join(f"{name} at {pos}" for name, pos in sorted(positions.items()))
     for difference in differences:
         print(difference.describe())
     if not differences:
         print(f"the live read models equal the replay ({at})")
+        later = f"; {filings.not_yet} past that read model, not yet" if filings.not_yet else ""
+        print(f"every filed statement recomputes to its digest ({filings.checked} checked{later})")
     else:
         print(f"{len(differences)} differences ({at})")
     progress.finish("compared")
