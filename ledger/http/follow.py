@@ -41,7 +41,19 @@ class SealedLog:
             follower = LogFollower(self._pool, listener)
             await follower.__aenter__()
             self._listener, self._follower = listener, follower
+            listener.add_termination_listener(self._lost)
             return follower
+
+    def _lost(self, listener: object) -> None:
+        """The LISTEN connection ended (the database restarted, or ended its session):
+        wake every waiter, so each reads again and listens anew, rather than sleeping out
+        its long poll or waiting for the stream's next heartbeat."""
+        follower = self._follower
+        if listener is not self._listener or follower is None:
+            return  # one this object closed itself
+        log.warning("sealed_log.listener_lost")
+        self._listener, self._follower = None, None  # the next wait listens anew
+        follower.wake_all()
 
     async def _drop(self) -> None:
         listener, self._listener, self._follower = self._listener, None, None
@@ -51,13 +63,18 @@ class SealedLog:
 
     async def batch(self, after: int, limit: int, wait: float) -> list[LogRow]:
         """Up to `limit` events after `after`; if none, wait up to `wait` seconds for some."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
         follower = await self._current() if wait > 0 else None
-        if follower is not None:
-            return await follower.wait_batch(after, limit, wait)
+        while follower is not None:
+            rows = await follower.wait_batch(after, limit, deadline - loop.time())
+            if rows or loop.time() >= deadline or follower is self._follower:
+                return rows
+            follower = await self._current()  # woken by a lost listener: listen anew
         rows = await read_log(self._pool, after, limit)
         if rows or wait <= 0:
             return rows
-        await asyncio.sleep(wait)
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
         return await read_log(self._pool, after, limit)
 
     async def next_seal(self) -> asyncio.Event | None:

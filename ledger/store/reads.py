@@ -86,6 +86,10 @@ class LogFollower:
             await self._listener.remove_listener(SEALED_CHANNEL, self._notify)
 
     def _notify(self, *_args: object) -> None:
+        self.wake_all()
+
+    def wake_all(self) -> None:
+        """Wake every waiter, as a seal notification does."""
         sealed, self._sealed = self._sealed, asyncio.Event()
         sealed.set()
 

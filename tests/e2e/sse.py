@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
@@ -79,3 +80,16 @@ async def post_banks(
             event["data"]["name"] = event["data"]["name"].ljust(200, "x")
     r = await client.post("/v1/events", json=body, headers=headers)
     assert r.status == 201, await r.text()
+
+
+async def end_seal_listeners(dsn: str) -> int:
+    """End the sessions LISTENing for seal notices (as a database restart would); how many."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        ended: int = await conn.fetchval(
+            """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND query = 'LISTEN "ledger_sealed"'"""
+        )
+    finally:
+        await conn.close()
+    return ended

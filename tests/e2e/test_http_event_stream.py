@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from ledger.auth.keys import revoke_key
 from ledger.http.app import create_app
 from tests.e2e.conftest import FAST, ClientFactory, Keys
-from tests.e2e.sse import opened, post_banks
+from tests.e2e.sse import end_seal_listeners, opened, post_banks
 
 Client = TestClient[Any, Any]
 
@@ -47,6 +47,20 @@ async def test_an_event_posted_while_connected_arrives_live(client: Client, keys
         await stream.read_for(0.2)
         await post_banks(client, admin, 1, 1)
         events = await stream.read_until(1, within=5)
+    assert events[0].id == "1"
+
+
+async def test_a_stream_whose_listen_connection_was_lost_still_gets_events_live(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    admin = await keys.role("admin")
+    async with opened(client, admin) as stream:
+        await stream.read_for(0.3)
+        ended = await end_seal_listeners(db_dsn)
+        await stream.read_for(0.3)
+        await post_banks(client, admin, 1, 1)
+        events = await stream.read_until(1, within=3)
+    assert ended >= 1
     assert events[0].id == "1"
 
 

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from ledger.http.context import RUNTIME
 from tests.e2e.conftest import Keys
+from tests.e2e.sse import end_seal_listeners
 from tests.factory import institution
 
 Client = TestClient[Any, Any]
@@ -41,6 +42,22 @@ async def test_long_poll_returns_as_soon_as_an_event_is_sealed(client: Client, k
     await asyncio.sleep(0.3)
     await client.post("/v1/events", json=institution("B-1"), headers=admin)
     page = await (await poll).json()
+    assert [e["position"] for e in page["events"]] == [1]
+    assert time.monotonic() - started < 5
+
+
+async def test_a_long_poll_whose_listen_connection_was_lost_is_still_woken_by_a_seal(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    auditor, admin = await keys.role("auditor"), await keys.role("admin")
+    poll = asyncio.create_task(client.get("/v1/events?after=0&wait=20", headers=auditor))
+    await asyncio.sleep(0.5)
+    ended = await end_seal_listeners(db_dsn)
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    await client.post("/v1/events", json=institution("B-1"), headers=admin)
+    page = await (await poll).json()
+    assert ended >= 1
     assert [e["position"] for e in page["events"]] == [1]
     assert time.monotonic() - started < 5
 
