@@ -1,5 +1,5 @@
-"""A Python client of the guarantee ledger, importable with aiohttp, msgspec and
-cryptography alone.
+"""A Python client of the guarantee ledger, importable with aiohttp and msgspec alone
+(checking proofs also needs cryptography).
 
 `LedgerClient` posts events and reads the read models and statements (as computed,
 as filed, and the two side by side); problems come back as the

@@ -9,10 +9,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from ledger.tlog import b64
 from ledger.tlog.errors import NoteError
 
@@ -41,10 +37,6 @@ def cosigned_message(text: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n".encode() + text.encode()
 
 
-def _public_bytes(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
 @dataclass(frozen=True)
 class Verifier:
     """A verifier key `<name>+<8 hex>+<base64(type || public key)>`."""
@@ -61,7 +53,6 @@ class Verifier:
 
     def verify(self, text: str, signature: bytes) -> bool:
         """Whether `signature` (the bytes after the key id) signs `text` with this key."""
-        key = Ed25519PublicKey.from_public_bytes(self.public)
         if self.alg == COSIGNATURE_V1:
             if len(signature) != 8 + 64:
                 return False
@@ -73,11 +64,9 @@ class Verifier:
             if len(signature) != 64:
                 return False
             message = text.encode()
-        try:
-            key.verify(signature, message)
-        except InvalidSignature:
-            return False
-        return True
+        from ledger.tlog import ed25519  # on first use: see ledger/tlog/ed25519.py
+
+        return ed25519.verify(self.public, signature, message)
 
 
 @dataclass(frozen=True)
@@ -97,16 +86,18 @@ class Signer:
 
     def verifier(self) -> Verifier:
         """The matching verifier key."""
-        public = _public_bytes(Ed25519PrivateKey.from_private_bytes(self.seed).public_key())
-        return Verifier(self.name, self.key_id, self.alg, public)
+        from ledger.tlog import ed25519
+
+        return Verifier(self.name, self.key_id, self.alg, ed25519.public_of(self.seed))
 
     def sign(self, text: str) -> bytes:
         """The signature bytes (after the key id) over `text`; a cosigner stamps the time."""
-        key = Ed25519PrivateKey.from_private_bytes(self.seed)
+        from ledger.tlog import ed25519
+
         if self.alg == COSIGNATURE_V1:
             stamp = int(self.clock())
-            return stamp.to_bytes(8, "big") + key.sign(cosigned_message(text, stamp))
-        return key.sign(text.encode())
+            return stamp.to_bytes(8, "big") + ed25519.sign(self.seed, cosigned_message(text, stamp))
+        return ed25519.sign(self.seed, text.encode())
 
 
 def generate_signer(name: str, alg: int = ED25519) -> Signer:
@@ -114,8 +105,10 @@ def generate_signer(name: str, alg: int = ED25519) -> Signer:
     check_name(name)
     if alg not in _TYPES:
         raise NoteError(f"signature type {alg:#04x} is not supported")
-    seed = Ed25519PrivateKey.generate().private_bytes_raw()
-    public = _public_bytes(Ed25519PrivateKey.from_private_bytes(seed).public_key())
+    from ledger.tlog import ed25519
+
+    seed = ed25519.new_seed()
+    public = ed25519.public_of(seed)
     return Signer(name, key_id(name, alg, public), alg, seed)
 
 

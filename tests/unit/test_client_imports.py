@@ -1,5 +1,5 @@
-"""ledger.client needs aiohttp, msgspec and cryptography (for proofs, through the signed
-log's own library, ledger.tlog) only: it imports with the server's modules blocked."""
+"""ledger.client imports with aiohttp and msgspec alone: the server's modules and
+cryptography blocked. Checking a proof needs cryptography, and says so without it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ BLOCKED = (
     "ledger.posting",
     "ledger.runtime",
     "ledger.config",
+    "cryptography",
 )
 
 
@@ -52,3 +53,27 @@ def test_the_client_imports_with_aiohttp_msgspec_and_the_signed_logs_library_alo
         loaded
     )
     assert "ledger.client.consumer" in loaded
+
+
+VERIFIER = "example.com/log+f638ed4f+AU8xpOshdjQPKmc6gxqh2P0niqoYJ4sKFnmbto971CHV"
+
+
+def test_checking_a_signature_without_cryptography_says_what_to_install() -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        for name in {BLOCKED!r}:
+            sys.modules[name] = None
+        from ledger.client import LogKeys
+        keys = LogKeys("{VERIFIER}")
+        try:
+            keys.log.verify("text", bytes(64))
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "needs the `cryptography` package: pip install cryptography" in done.stdout
