@@ -22,6 +22,7 @@ from ledger.http.context import LIMITS, RUNTIME, STATE_FOLDS
 from ledger.http.db import pooled
 from ledger.http.params import (
     MAX_POSITION,
+    credit_code,
     date_param,
     int_param,
     moment_param,
@@ -92,6 +93,8 @@ async def state(request: web.Request) -> web.Response:
     if len(given) != 1:
         raise invalid("query", "give exactly one of " + ", ".join(STATE_IDS))
     name, ident = given[0]
+    if name == "sme_id":
+        credit_code("query.sme_id", ident)
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:

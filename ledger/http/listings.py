@@ -14,10 +14,10 @@ import msgspec
 from aiohttp import web
 
 from events.types import IDENT
-from ledger.http.access import guarantee_parties_of, known_shape, not_found
+from ledger.http.access import guarantee_parties_of, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.db import read_connection
-from ledger.http.params import int_param, text_param
+from ledger.http.params import credit_code, int_param, text_param
 from ledger.http.problems import invalid
 from ledger.http.readmodel_schemas import GuaranteeSummary, ProgramSummary
 from ledger.http.schemas import json_response_body
@@ -88,7 +88,7 @@ async def sme_guarantees(request: web.Request) -> web.Response:
     """An SME's guarantees the key may read (readers all; an institution those it is party to)."""
     actor = await authenticate(request)
     sme_id = request.match_info["sme_id"]
-    known_shape(sme_id)
+    credit_code("path.sme_id", sme_id)
     after = _after(request)
     limit = int_param(request, "limit", 100, 1, MAX_LIST)
     async with read_connection(request) as conn:

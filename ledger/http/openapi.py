@@ -90,7 +90,7 @@ PATH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     "claim_id": _IDENTIFIER,
     "sme_id": (
         {"type": "string", "pattern": SME_ID_PATTERN},
-        "the SME's 18-character unified social credit code",
+        "the SME's 18-character unified social credit code (422 with a wrong check character)",
     ),
     "stream_id": (
         {"type": "string", "pattern": STREAM_PATTERN},

@@ -9,6 +9,7 @@ import re
 from aiohttp import web
 
 from events.business import HELD_MOMENTS, representable
+from events.credit_code import credit_code_problem
 from ledger.http.problems import invalid
 
 MAX_POSITION = 2**62
@@ -110,3 +111,11 @@ def moment_param(request: web.Request, name: str, *, now: dt.datetime) -> dt.dat
     if moment > now:
         raise invalid(f"query.{name}", f"{raw} is in the future; give a moment up to now")
     return moment
+
+
+def credit_code(where: str, sme_id: str) -> None:
+    """422 at `where` (`path.sme_id`, `query.sme_id`) unless `sme_id` is a valid unified
+    social credit code: a wrong check character is named, as in a posted event."""
+    problem = credit_code_problem(sme_id)
+    if problem is not None:
+        raise invalid(where, f"not a unified social credit code: {problem}")

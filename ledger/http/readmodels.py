@@ -20,7 +20,7 @@ from ledger.http.access import (
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
-from ledger.http.params import MAX_POSITION, optional_int
+from ledger.http.params import MAX_POSITION, credit_code, optional_int
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodel_schemas import (
     ClaimShares,
@@ -160,6 +160,8 @@ async def _answer(
 ) -> web.Response:
     actor = await authenticate(request)
     ident = request.match_info[param]
+    if param == "sme_id":
+        credit_code("path.sme_id", ident)
     known_shape(ident)
     wanted = wanted_position(request)
     limits = request.app[LIMITS]

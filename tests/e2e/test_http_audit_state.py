@@ -105,6 +105,19 @@ async def test_two_ids_at_once_are_422(client: Client, keys: Keys) -> None:
     assert r.status == 422
 
 
+async def test_an_sme_id_with_a_wrong_check_character_is_422_naming_it(
+    client: Client, keys: Keys
+) -> None:
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": 0, "sme_id": "91500000MA5U7K3Q80"},
+        headers=await keys.role("auditor"),
+    )
+    body = await r.json()
+    assert (r.status, body["errors"][0]["path"]) == (422, "query.sme_id")
+    assert "expected 'Y'" in body["errors"][0]["message"]
+
+
 async def test_a_reader_may_not_read_past_states(client: Client, keys: Keys) -> None:
     r = await client.get(
         "/v1/audit/state",

@@ -77,7 +77,7 @@ async def test_an_unknown_smes_guarantees_are_404_and_a_bad_limit_422(
     demo: Client, keys: Keys
 ) -> None:
     headers = await keys.role("reader")
-    assert (await demo.get("/v1/smes/91500000MA5U7K3Q80/guarantees", headers=headers)).status == 404
+    assert (await demo.get("/v1/smes/91500000MA5U00000W/guarantees", headers=headers)).status == 404
     assert (await demo.get(f"/v1/smes/{SME_ID}/guarantees?limit=0", headers=headers)).status == 422
     assert (await demo.get("/v1/smes")).status == 401
 

@@ -160,7 +160,6 @@ async def test_a_wait_written_as_json_or_python_writes_a_number_is_taken(
         "/v1/streams/guarantee-%00",
         "/v1/guarantees/%ED%A0%80",
         "/v1/claims/" + "x" * 5000,
-        "/v1/smes/%00/exposure",
         "/v1/institutions/a%00b/position",
         "/v1/programs/%F0%9F%92%A5",
     ],

@@ -64,7 +64,6 @@ SHAPED = [
     ("/v1/claims/{claim_id}", "C9", "x" * 65, UNSHAPED),
     ("/v1/programs/{program_id}", "P.unknown", "has space", UNSHAPED),
     ("/v1/institutions/{institution_id}/position", "I-unknown", "a%2Fb", UNSHAPED),
-    ("/v1/smes/{sme_id}/exposure", "91500000MA5U000009", "91500000ma5u00000", "no SME"),
     ("/v1/streams/{stream_id}", "guarantee-G-unknown", "loan-G-1", UNSHAPED),
     (
         "/v1/events/{event_id}/proof",
@@ -94,6 +93,19 @@ async def test_a_path_id_of_the_documented_shape_is_looked_up_and_another_names_
     assert (looked_up.status, refused.status) == (404, 404)
     assert "shape" not in (await looked_up.json())["detail"]
     assert said in (await refused.json())["detail"]
+
+
+@pytest.mark.parametrize("route", ["/v1/smes/{}/exposure", "/v1/smes/{}/guarantees"])
+async def test_an_sme_path_with_a_wrong_check_character_is_422_naming_the_right_one(
+    client: TestClient[Any, Any], keys: Keys, route: str
+) -> None:
+    headers = await keys.role("admin")
+    unknown = await client.get(route.format("91500000MA5U00000W"), headers=headers)
+    wrong = await client.get(route.format("91500000MA5U000009"), headers=headers)
+    problem = await wrong.json()
+    assert (unknown.status, wrong.status) == (404, 422)
+    assert problem["errors"][0]["path"] == "path.sme_id"
+    assert "invalid check character '9', expected 'W'" in problem["errors"][0]["message"]
 
 
 async def test_a_checkpoint_size_is_documented_as_the_whole_number_it_must_be(
