@@ -186,7 +186,7 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
         pending = transport.get_write_buffer_size() if transport is not None else 0
         log.warning(
             "event_stream.consumer_cut_off",
-            reason="the consumer stopped taking events",
+            reason="the consumer did not take one write (a page of events at most) in time",
             stalled_s=request.app[LIMITS].stream_stall,
             sent_through=stream.sent_through,
             pending_bytes=pending,
