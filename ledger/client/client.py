@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -46,7 +46,8 @@ from ledger.client.types import (
 T = TypeVar("T")
 
 Postable = NewEvent | Mapping[str, Any]
-"""An event to post: a NewEvent, or an envelope as a dict (given an event_id if it has none)."""
+"""An event to post: a NewEvent, or an envelope as a dict (given an event_id in place if it
+has none)."""
 
 # Connection failures after which a request is tried again (when that is safe).
 _LOST = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, asyncio.TimeoutError)
@@ -57,7 +58,11 @@ _encode = msgspec.json.Encoder().encode
 def _envelope(event: Postable) -> NewEvent | dict[str, Any]:
     if isinstance(event, NewEvent):
         return event
-    # The id is fixed here, once, so every retry reposts the very same event.
+    # The id is fixed here, once, so every retry reposts the very same event; and in the
+    # caller's own dict, so that posting that dict again after a lost answer does too.
+    if isinstance(event, MutableMapping):
+        event.setdefault("event_id", new_event_id())
+        return dict(event)
     return {"event_id": new_event_id(), **event}
 
 
