@@ -57,12 +57,15 @@ async def build_proof(
     event: StoredEvent,
     signed: checkpoints.Signed,
     cache: tree.TileCache | None = None,
+    note: str | None = None,
 ) -> str:
-    """The tlog-proof of a sealed `event` in the checkpoint `signed` (which covers it)."""
+    """The tlog-proof of a sealed `event` in the checkpoint `signed` (which covers it);
+    `note` is that checkpoint with its cosignatures, when already read elsewhere."""
     assert event.position is not None
     index = event.position - 1
     hashes = await tree.inclusion_proof(conn, index, signed.size, cache)
-    note = await checkpoints.with_cosignatures(conn, signed)
+    if note is None:
+        note = await checkpoints.with_cosignatures(conn, signed)
     return ProofFile(event.body, index, tuple(hashes), note).encode()
 
 

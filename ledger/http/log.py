@@ -1,4 +1,10 @@
-"""The verifiable log over HTTP: key, checkpoints, proofs and hash tiles."""
+"""The verifiable log over HTTP: key, checkpoints, proofs and hash tiles.
+
+Proofs and tiles are read on a standby in use (docs/standbys.md): they depend only on
+the tree, which is the same on every copy up to the size each has. What names "the
+latest" checkpoint is read on the primary, so a standby's lag never makes the log look
+smaller than a checkpoint a client or a witness already holds.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,9 @@ from ledger.http.context import RUNTIME
 from ledger.http.db import read_connection
 from ledger.http.params import MAX_POSITION, int_param, optional_int, whole_number
 from ledger.http.problems import Problem, invalid
+from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import json_response_body
+from ledger.standbys import Standby
 from ledger.store import checkpoints, identity, tree
 from ledger.tlog.errors import FormatError
 from ledger.tlog.tiles import parse_tile_path, tile_path
@@ -94,20 +102,27 @@ async def inclusion(request: web.Request) -> web.Response:
     if "position" not in request.query:
         raise invalid("query.position", "required: the log position (from 1) to prove")
     position = int_param(request, "position", 1, 1, MAX_POSITION)
-    size = optional_int(request, "size", 1, MAX_POSITION)
-    async with read_connection(request) as conn:
+    asked = optional_int(request, "size", 1, MAX_POSITION)
+    if asked is None and request.app[RUNTIME].reads.standbys:
+        async with read_connection(request) as conn:
+            asked = await _latest_size_covering(conn, position)
+
+    async def work(
+        conn: asyncpg.Connection, standby: Standby | None
+    ) -> tuple[int, bytes, list[bytes], bytes]:
         sealed = await tree.tree_size(conn)
-        if size is None and position > sealed:
-            # No event there for any checkpoint to cover: asked wrongly, not asked too soon.
-            raise invalid("query.position", f"must be at most the sealed log's size ({sealed})")
-        if size is None:
-            size = (await _latest(conn)).size
+        size = asked if asked is not None else await _latest_size_covering(conn, position)
         if size > sealed:
+            if standby is not None:
+                raise Behind(f"standby {standby.name} has the tree to {sealed}, not {size}")
             raise invalid("query.size", f"must be at most the sealed log's size ({sealed})")
         if position > size:
             raise invalid("query.position", f"must be at most size ({size})")
         cache = request.app[RUNTIME].tiles
         leaf, hashes, root = await tree.proof_with_root(conn, position - 1, size, cache)
+        return size, leaf, hashes, root
+
+    size, leaf, hashes, root = await read_routed(request, work)
     body = {
         "position": position,
         "size": size,
@@ -116,6 +131,15 @@ async def inclusion(request: web.Request) -> web.Response:
         "hashes": [_b64(h) for h in hashes],
     }
     return web.Response(body=json_response_body(body), content_type="application/json")
+
+
+async def _latest_size_covering(conn: asyncpg.Connection, position: int) -> int:
+    """The latest checkpoint's size, for a proof of `position` asked without a size."""
+    sealed = await tree.tree_size(conn)
+    if position > sealed:
+        # No event there for any checkpoint to cover: asked wrongly, not asked too soon.
+        raise invalid("query.position", f"must be at most the sealed log's size ({sealed})")
+    return (await _latest(conn)).size
 
 
 @routes.get("/v1/log/proof/consistency")
@@ -129,11 +153,16 @@ async def consistency(request: web.Request) -> web.Response:
     new = int_param(request, "to", 1, 1, MAX_POSITION)
     if old > new:
         raise invalid("query.from", f"must be at most to ({new})")
-    async with read_connection(request) as conn:
+
+    async def work(conn: asyncpg.Connection, standby: Standby | None) -> list[bytes]:
         sealed = await tree.tree_size(conn)
         if new > sealed:
+            if standby is not None:
+                raise Behind(f"standby {standby.name} has the tree to {sealed}, not {new}")
             raise invalid("query.to", f"must be at most the sealed log's size ({sealed})")
-        hashes = await tree.consistency_proof(conn, old, new, request.app[RUNTIME].tiles)
+        return await tree.consistency_proof(conn, old, new, request.app[RUNTIME].tiles)
+
+    hashes = await read_routed(request, work)
     body = {"from": old, "to": new, "hashes": [_b64(h) for h in hashes]}
     return web.Response(body=json_response_body(body), content_type="application/json")
 
@@ -149,11 +178,15 @@ async def tile(request: web.Request) -> web.Response:
         raise Problem("not-found", f"no tile {path}: {exc}") from None
     if wanted.index >= MAX_POSITION >> 8:
         raise Problem("not-found", f"tile {path} lies beyond any log this ledger can hold")
-    async with read_connection(request) as conn:
+
+    async def work(conn: asyncpg.Connection, _standby: Standby | None) -> bytes:
+        # A tile a standby lacks yet is a 404 there, which the primary is asked again.
         try:
-            data = (await tree.read_tiles(conn, [wanted]))[wanted]
+            return (await tree.read_tiles(conn, [wanted]))[wanted]
         except tree.MissingTile:
             raise Problem("not-found", f"tile {tile_path(wanted)} does not exist") from None
+
+    data = await read_routed(request, work)
     return web.Response(
         body=data,
         content_type="application/octet-stream",
@@ -169,7 +202,15 @@ async def event_proof(request: web.Request) -> web.Response:
     event_id = request.match_info["event_id"]
     if not _UUID.fullmatch(event_id):
         raise Problem("not-found", "no event: the id is not a UUID")
-    async with read_connection(request) as conn:
+    # The latest checkpoint, with its cosignatures, is the primary's (see above).
+    latest: tuple[checkpoints.Signed | None, str | None] = (None, None)
+    if request.app[RUNTIME].reads.standbys:
+        async with read_connection(request) as conn:
+            signed = await checkpoints.latest(conn)
+            note = None if signed is None else await checkpoints.with_cosignatures(conn, signed)
+            latest = (signed, note)
+
+    async def work(conn: asyncpg.Connection, standby: Standby | None) -> str:
         event = await find_event(conn, event_id)
         if event is None:
             raise Problem("not-found", f"no event {event_id}")
@@ -178,7 +219,14 @@ async def event_proof(request: web.Request) -> web.Response:
         except FormatError:
             raise Problem("invalid-state", "the event's stored bytes do not decode") from None
         await check_stream_access(conn, actor, stream_id)
-        signed = await checkpoints.latest(conn)
+        signed, note = latest if standby is not None else (await checkpoints.latest(conn), None)
+        if standby is not None and (
+            event.position is None
+            or (signed is not None and await tree.tree_size(conn) < signed.size)
+        ):
+            raise Behind(f"standby {standby.name} has not sealed or hashed this event yet")
         if event.position is None or signed is None or signed.size < event.position:
             raise not_checkpointed(f"event {event_id}")
-        return _text(await build_proof(conn, event, signed, request.app[RUNTIME].tiles))
+        return await build_proof(conn, event, signed, request.app[RUNTIME].tiles, note)
+
+    return _text(await read_routed(request, work))

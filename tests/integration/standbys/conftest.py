@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from bench.payloads import GUARANTOR_ID, guarantee_issued, setup_events, sme_reg
 from ledger.http.app import create_app
 from ledger.http.context import RUNTIME, Limits
 from ledger.standbys import Standby
+from ledger.store.identity import establish
 from tests import pg
 from tests.e2e.conftest import Keys
 from tests.streaming import NoStandby, Pair, streaming_pair
@@ -115,9 +117,17 @@ async def _ledger(
     *,
     read_max_lag: float,
     limits: Limits,
+    key_file: Path | None = None,
 ) -> AsyncIterator[Ledger]:
     database = await pg.create_database(pair.primary_dsn(), template)
     try:
+        signer = None
+        if key_file is not None:  # the log's key, as `ledger serve` establishes it
+            conn = await asyncpg.connect(pair.primary_dsn(database))
+            try:
+                signer = await establish(conn, key_file, None)
+            finally:
+                await conn.close()
         app = create_app(
             pair.primary_dsn(database),
             pool_size=4,
@@ -125,6 +135,7 @@ async def _ledger(
             projections=True,
             read_dsns=[pair.standby_dsn(database)],
             read_max_lag=read_max_lag,
+            signer=signer,
         )
         made = Ledger(pair, database, await aiohttp_client(app), Keys(pair.primary_dsn(database)))
         await made.post(setup_events())
@@ -140,6 +151,22 @@ async def ledger(pair: Pair, template: str, aiohttp_client: ClientFactory) -> As
     """A fresh ledger database, with the program and institutions, and an app that runs
     the read models and reads from the standby once it has replayed the database."""
     async with _ledger(pair, template, aiohttp_client, read_max_lag=2.0, limits=LIMITS) as made:
+        yield made
+
+
+@pytest.fixture
+async def signed_ledger(
+    pair: Pair, template: str, aiohttp_client: ClientFactory, tmp_path: Path
+) -> AsyncIterator[Ledger]:
+    """As `ledger`, with the log's key: its sealer signs checkpoints."""
+    async with _ledger(
+        pair,
+        template,
+        aiohttp_client,
+        read_max_lag=2.0,
+        limits=LIMITS,
+        key_file=tmp_path / "log-signing.key",
+    ) as made:
         yield made
 
 

@@ -78,6 +78,37 @@ async def test_streams_the_feed_and_audit_state_are_read_on_the_standby(ledger: 
         assert await _standby_ran(ledger, text), path
 
 
+async def test_proofs_and_tiles_are_read_on_the_standby(signed_ledger: Ledger) -> None:
+    ledger = signed_ledger
+    position = await ledger.issue(6)
+    auditor = await ledger.keys.role("auditor")
+    # The latest checkpoint (asked of the primary) covers the event once signed.
+    deadline = time.monotonic() + 20
+    while True:
+        r = await ledger.client.get("/v1/log/checkpoint", headers=auditor)
+        if r.status == 200 and int((await r.text()).splitlines()[1]) >= position:
+            break
+        assert time.monotonic() < deadline, "no checkpoint covers the event"
+        await asyncio.sleep(0.2)
+    # Reflecting the position on the standby means it replayed the tree that far too.
+    await ledger.client.get(f"/v1/guarantees/G-t-6?min_position={position}", headers=auditor)
+    [row] = await ledger.on_standby(
+        "SELECT e.event_id::text FROM events e JOIN event_log l USING (seq) WHERE position = $1",
+        position,
+    )
+    paths = [
+        f"/v1/log/proof/inclusion?position={position}",
+        f"/v1/log/proof/consistency?from=1&to={position}",
+        "/v1/log/tile/0/000.p/1",
+        f"/v1/events/{row['event_id']}/proof",
+    ]
+    for path in paths:
+        before = ledger.standby.reads
+        r = await ledger.client.get(path, headers=auditor)
+        assert r.status == 200, (path, await r.text())
+        assert ledger.standby.reads == before + 1, path
+
+
 async def test_a_past_state_folded_in_a_process_of_its_own_is_read_on_the_standby(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
