@@ -11,6 +11,8 @@ already begun) is kept: the handler calls aiohttp's own first.
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 
@@ -18,14 +20,19 @@ from ledger.http.bodies import unsupported_coding
 from ledger.http.middleware import SERVER
 from ledger.http.problems import Problem, problem_response
 
+_QUOTED = re.compile(r"""\s*:?\s*b?['"].*$""")
+"""From where a reason starts quoting the request (`: b'...`) to the line's end."""
+
 DETAIL_LIMIT = 200
 """At most this many characters of the parser's reason go into the answer."""
 
 
 def parser_reason(exc: HttpProcessingError) -> str:
-    """Why the parser refused a request: the first line of its message. The lines after
-    it quote the request itself, an Authorization header's value included."""
-    return (exc.message.strip().splitlines() or ["unreadable"])[0].rstrip(":")
+    """Why the parser refused a request: the first line of its message, up to anything it
+    quotes. The parser quotes the request itself (on the lines after, or after the reason
+    for a line too long): a header's value, so a key, a password or a cookie."""
+    first = (exc.message.strip().splitlines() or [""])[0]
+    return _QUOTED.sub("", first).rstrip(": ") or "unreadable"
 
 
 def unreadable_problem(status: int, exc: BaseException | None) -> Problem:

@@ -104,6 +104,27 @@ def test_the_detail_keeps_only_the_first_line_of_the_parsers_reason() -> None:
     assert problem.detail == "the request is not readable HTTP/1.1: Invalid header value char"
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Authorization: Bearer " + SECRET.encode(),
+        b"Authorization: Basic b3BlcmF0b3I6U3VwM3JTM2NyZXQ=",
+        b"Cookie: session=" + SECRET.encode(),
+        b"X-Api-Key: " + SECRET.encode(),
+    ],
+)
+async def test_a_header_too_long_is_refused_without_quoting_it(served: int, header: bytes) -> None:
+    status, _, body = await _exchange(
+        served, b"GET /hello HTTP/1.1\r\nHost: ledger\r\n" + header + b"x" * 9000 + b"\r\n\r\n"
+    )
+    value = header.partition(b": ")[2].split(b" ")[-1]
+    assert status.split(" ", 2)[1] == "400"
+    assert json.loads(body)["detail"] == (
+        "the request is not readable HTTP/1.1: Got more than 8190 bytes when reading"
+    )
+    assert value[:12] not in body
+
+
 def test_what_the_server_fails_at_itself_is_an_internal_error_problem() -> None:
     assert unreadable_problem(500, RuntimeError("boom")).slug == "internal-error"
     assert unreadable_problem(504, None).status == 504
