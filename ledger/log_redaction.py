@@ -32,7 +32,8 @@ _IN_TEXT = (
     re.compile(r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)[^\r\n\"']+"),
     re.compile(r"(?i)(\bbearer(?:\s|" + _ESCAPED_SPACE + r")+)[^\s\"'\\,;]+"),
     # No word boundary before lk_: a quoted line may put an escape (\t) just before it.
-    re.compile(r"(lk_[0-9a-f]{16}_)[^\s\"'\\,;]+"),
+    # Mistyped keys too (LK_, upper-case hex, a digit short, dashes): still real secrets.
+    re.compile(r"(?i)(lk[_-][0-9a-f]{12,20}[_-])[^\s\"'\\,;]+"),
 )
 _MAX_DEPTH = 8
 _SCALARS = frozenset({int, float, bool, type(None)})
@@ -66,7 +67,7 @@ def _plain(text: str) -> bool:
     # out, not any() over the marks: with a generator per string an access line's
     # redaction took 4.4 us, against 2.0 as it is and 1.6 when text was not looked into.
     t = text.lower()
-    return not ("lk_" in t or "earer" in t or "uthoriz" in t or "://" in t)
+    return not ("lk_" in t or "lk-" in t or "earer" in t or "uthoriz" in t or "://" in t)
 
 
 def _redact_value(value: Any, depth: int) -> Any:

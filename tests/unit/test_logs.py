@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import pytest
 import structlog
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
 from ledger.log_redaction import REDACTED, is_secret_key, redact_secrets
 from ledger.logs import configure_logging
@@ -151,6 +151,21 @@ def test_a_key_quoted_inside_text_keeps_its_id_and_loses_its_secret() -> None:
     assert event["event"] == f"refused {KEY_ID}_{REDACTED} at the door"
 
 
+@pytest.mark.parametrize(
+    "mistyped",
+    [
+        f"lk_{KEY_ID[3:].upper()}_{KEY_SECRET}",
+        f"LK_{KEY_ID[3:]}_{KEY_SECRET}",
+        f"{KEY_ID[:-1]}_{KEY_SECRET}",
+        f"lk-{KEY_ID[3:]}-{KEY_SECRET}",
+    ],
+)
+def test_a_mistyped_key_inside_text_loses_its_secret(mistyped: str) -> None:
+    event = redact(event=f"GET /v1/guarantees/{mistyped}", request_id=mistyped)
+    assert KEY_SECRET[:20] not in event["event"]
+    assert KEY_SECRET[:20] not in event["request_id"]
+
+
 def test_a_bearer_token_inside_text_is_redacted() -> None:
     assert redact(event="sent 'Bearer abc.def' twice")["event"] == f"sent 'Bearer {REDACTED}' twice"
 
@@ -214,6 +229,24 @@ def test_a_request_the_http_parser_refuses_is_one_warning_without_a_traceback(
     )
     assert "exception" not in line
     assert "Authorization" not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    "value", ["Basic b3BlcmF0b3I6U3VwM3JTM2NyZXQ=", "session=S3cretCookieValue", KEY_SECRET]
+)
+def test_a_header_too_long_is_logged_without_what_it_quotes(
+    log_stream: io.StringIO, value: str
+) -> None:
+    configure_logging("json", stream=log_stream)
+    try:
+        raise LineTooLong(f"{value}xxxx...", "8190")
+    except LineTooLong:
+        logging.getLogger("aiohttp.server").exception("Error handling request from %s", "127.0.0.1")
+    [line] = lines(log_stream)
+    assert line["event"] == (
+        "http request refused: Got more than 8190 bytes when reading (status 400, from 127.0.0.1)"
+    )
+    assert value[-12:] not in log_stream.getvalue()
 
 
 def test_other_errors_keep_their_level_and_traceback(log_stream: io.StringIO) -> None:
