@@ -76,15 +76,17 @@ def authorize(view: View, event_type: str, payload: Payload, actor: Actor) -> No
     if g is None:
         return
     if event_type in BANK_EVENTS or isinstance(payload, (LoanRepaid, LoanDefaulted)):
-        allowed = {g.bank_id}
+        allowed, roles = {g.bank_id}, "its bank"
     elif event_type in GUARANTOR_EVENTS:
-        allowed = {g.guarantor_id}
+        allowed, roles = {g.guarantor_id}, "its guarantor"
     elif isinstance(payload, GuaranteeReleased):
-        allowed = {g.bank_id, g.guarantor_id}
+        allowed, roles = {g.bank_id, g.guarantor_id}, "its bank or its guarantor"
     else:  # pragma: no cover - every event type is listed above
         raise forbidden(f"{event_type} has no poster")
     if who is None or who not in allowed:
-        raise forbidden(
-            f"{event_type} on guarantee {guarantee_id} may be posted only by "
-            + " or ".join(sorted(allowed))
-        )
+        # Who the parties are is for the parties (and staff) to read, as on the read
+        # routes; anyone else learns only which role may post it.
+        parties = {g.bank_id, g.guarantor_id, g.reguarantor_id}
+        named = actor.role == "admin" or (who is not None and who in parties)
+        posters = " or ".join(sorted(allowed)) if named else roles
+        raise forbidden(f"{event_type} on guarantee {guarantee_id} may be posted only by {posters}")

@@ -123,6 +123,15 @@ def test_events_posted_by_another_party_are_forbidden(event: p.Payload, wrong: s
     assert (refusal.status, refusal.slug) == (403, "forbidden")
 
 
+def test_a_party_refused_is_told_who_may_post_and_a_stranger_only_which_role() -> None:
+    w = active()
+    to_party = w.refuse(repaid(1), key(GUAR))
+    to_stranger = w.refuse(repaid(1), key("OTHER-BANK"))
+    assert to_party.detail.endswith(f"may be posted only by {BANK}")
+    assert to_stranger.detail.endswith("may be posted only by its bank")
+    assert BANK not in to_stranger.detail
+
+
 def test_a_renewal_moves_the_maturity_within_the_term_of_the_first_start_date() -> None:
     w = active()
     w.post(renewed(dt.date(2028, 3, 1)))
