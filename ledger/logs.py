@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 from typing import Any, Literal, TextIO
 
 import msgspec
 import structlog
 from aiohttp.http_exceptions import HttpProcessingError
-from structlog.typing import EventDict, Processor
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 from ledger.http.unreadable import parser_reason
 from ledger.log_redaction import redact_exception, redact_secrets
@@ -61,10 +62,24 @@ def _renderers(fmt: Literal["json", "console"], stream: TextIO) -> list[Processo
     return [
         structlog.processors.format_exc_info,
         redact_exception,
+        _escape_controls,
         structlog.dev.ConsoleRenderer(
             colors=_is_tty(stream), exception_formatter=structlog.dev.plain_traceback
         ),
     ]
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape_controls(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+    """Write control characters in values as escapes (\x1b): a path or header a client
+    chose must not clear or recolour the terminal of whoever reads the log. JSON lines
+    escape them already; newlines and tabs of tracebacks are kept."""
+    for name, value in event.items():
+        if isinstance(value, str) and _CONTROLS.search(value):
+            event[name] = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return event
 
 
 class _CurrentStderr(io.TextIOBase):

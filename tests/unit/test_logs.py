@@ -249,6 +249,16 @@ def test_a_header_too_long_is_logged_without_what_it_quotes(
     assert value[-12:] not in log_stream.getvalue()
 
 
+def test_the_console_format_writes_control_characters_as_escapes(
+    log_stream: io.StringIO,
+) -> None:
+    configure_logging("console", stream=log_stream)
+    structlog.get_logger("t").info("access", path="/nope\x1b[2J\x1b[31mRED")
+    text = log_stream.getvalue()
+    assert "\x1b" not in text
+    assert "/nope\\x1b[2J\\x1b[31mRED" in text
+
+
 def test_other_errors_keep_their_level_and_traceback(log_stream: io.StringIO) -> None:
     configure_logging("json", stream=log_stream)
     try:
