@@ -46,6 +46,7 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until interrupted; stop the embedded PostgreSQL, if started, last."""
     settings = settings.with_overrides(host=args.host, port=args.port)
+    _listen_address(settings)
     run_service = _load_run_service()
     log = structlog.get_logger("ledger.serve")
     with _sigterm_interrupts():
@@ -75,6 +76,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 with _sigint_ignored():
                     embedded.stop()
     return 0
+
+
+def _listen_address(settings: Settings) -> None:
+    """Refuse, before anything starts, a listen address that names no address at all
+    (a mistyped LEDGER_HOST), which would otherwise fail like an unreachable database."""
+    import socket
+
+    try:
+        socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
+        raise CommandError(f"cannot listen on {settings.host}:{settings.port}: {reason}") from None
 
 
 def _port_argument(value: str) -> int:
@@ -117,6 +130,14 @@ def _starting_failure(exc: Exception, settings: Settings) -> str | None:
 
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"cannot listen on {settings.host}:{settings.port}: the address is in use"
+    if isinstance(exc, OSError) and exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
+        # An address of no interface of this machine, or a port it may not open.
+        return f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+    if isinstance(exc, asyncpg.ClientConfigurationError):
+        return f"LEDGER_DATABASE_URL is not usable: {exc}"
+    if isinstance(exc, asyncpg.UndefinedObjectError) and "configuration parameter" in str(exc):
+        # Options of the DSN's query string are sent as server settings.
+        return f"the database refused a setting of LEDGER_DATABASE_URL: {exc}"
     if isinstance(exc, OSError) and exc.filename is not None:
         # A data directory or key file that cannot be made or read where it was put.
         return f"cannot use {exc.filename}: {exc.strerror or exc}"

@@ -45,6 +45,10 @@ def read_key_file(path: Path) -> Signer:
             text = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise IdentityError(f"cannot read the log signing key {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise IdentityError(
+                f"{path} is not a signed-note private key: it is not UTF-8 text"
+            ) from None
         if text:
             break
         time.sleep(0.1)

@@ -48,3 +48,48 @@ async def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     assert ran.code == 1
     assert "ledger: error: cannot use" in ran.err
     assert "Traceback" not in ran.err
+
+
+async def test_a_listen_address_that_names_nothing_is_one_line_about_listening(
+    db_dsn: str,
+) -> None:
+    ran = await run_ledger("serve", LEDGER_DATABASE_URL=db_dsn, LEDGER_HOST="not a host")
+    assert ran.code == 1
+    assert "ledger: error: cannot listen on not a host:" in ran.err
+    assert "database" not in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_an_address_of_another_machine_is_one_line(db_dsn: str, tmp_path: Path) -> None:
+    ran = await run_ledger(
+        "serve",
+        LEDGER_DATABASE_URL=db_dsn,
+        LEDGER_HOST="192.0.2.1",  # TEST-NET-1: no interface here has it
+        LEDGER_SIGNING_KEY_FILE=str(tmp_path / "log.key"),
+    )
+    assert ran.code == 1
+    assert "ledger: error: cannot listen on 192.0.2.1:" in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_a_dsn_option_asyncpg_refuses_is_one_line(db_dsn: str) -> None:
+    ran = await run_ledger("serve", LEDGER_DATABASE_URL=db_dsn + "?sslmode=bogus")
+    assert ran.code == 1
+    assert "ledger: error: LEDGER_DATABASE_URL is not usable: `sslmode`" in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_a_dsn_setting_the_database_refuses_is_one_line(db_dsn: str) -> None:
+    ran = await run_ledger("serve", LEDGER_DATABASE_URL=db_dsn + "?no_such_setting=1")
+    assert ran.code == 1
+    assert "refused a setting of LEDGER_DATABASE_URL" in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_a_signing_key_file_of_binary_bytes_is_one_line(db_dsn: str, tmp_path: Path) -> None:
+    key = tmp_path / "log.key"
+    key.write_bytes(b"\xd9\x00\xff" * 30)
+    ran = await run_ledger("serve", LEDGER_DATABASE_URL=db_dsn, LEDGER_SIGNING_KEY_FILE=str(key))
+    assert ran.code == 1
+    assert "is not a signed-note private key: it is not UTF-8 text" in ran.err
+    assert "Traceback" not in ran.err
