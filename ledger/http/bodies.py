@@ -4,9 +4,12 @@ ledger's failure."""
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from aiohttp import hdrs, web
 
+from ledger.http.context import LIMITS
 from ledger.http.problems import Problem
 
 MAX_BODY = 1024 * 1024
@@ -25,8 +28,18 @@ async def read_body(request: web.Request) -> bytes:
     _check_coding(request)
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes")
+    within = request.app[LIMITS].body_timeout
     try:
-        return await request.read()
+        async with asyncio.timeout(within):
+            return await request.read()
+    except TimeoutError:
+        log.info("request.body_too_slow", content_length=request.content_length)
+        request.content.feed_eof()  # nothing more is read of it: the answer, then the close
+        raise Problem(
+            "malformed-request",
+            f"the body did not arrive within {within:g} s; send it whole, at once",
+            close=True,
+        ) from None
     except web.HTTPRequestEntityTooLarge:
         raise Problem("payload-too-large", f"the body is larger than {MAX_BODY} bytes") from None
     except web.RequestPayloadError as exc:

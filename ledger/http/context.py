@@ -32,6 +32,9 @@ class Limits:
     stream_stall: float = 30.0
     """Longest an event stream waits for its consumer to take what was sent; then it is cut
     off (it resumes from its last id) rather than buffered for without end."""
+    body_timeout: float = 30.0
+    """Longest a posted body may take to arrive once its headers have: a poster trickling
+    it (or gone without closing) holds no connection and no file descriptor longer."""
     stream_lifetime: float = 3600.0
     """Seconds after which an event stream ends cleanly; its consumer reconnects with its
     last id (its key is then checked again, and load balancers can move it)."""

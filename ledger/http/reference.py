@@ -21,7 +21,9 @@ rewrites this file; a test checks it is current). Requests carry
 `Authorization: Bearer <key>` except where a route says "no key"; bodies are
 JSON, at most 1 MiB and 1000 events, sent uncompressed or with
 `Content-Encoding: gzip` or `deflate` (another coding is a 415, a body not in
-its coding a 400). Money is integer fen, rates and shares
+its coding a 400), and whole within 30 s of the headers (a 400 after, and the
+connection closed); a connection with no request under way is closed after
+75 s. Money is integer fen, rates and shares
 integer basis points. Refusals are `application/problem+json` (RFC 9457) with
 `type` (`/problems/<slug>`), `title`, `status` and `detail`, and for 422 an
 `errors` list of `{path, message}` naming each field to fix.

@@ -12,6 +12,7 @@ already begun) is kept: the handler calls aiohttp's own first.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
@@ -77,8 +78,20 @@ class _ProblemServer(web.Server):
         return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
+IDLE_TIMEOUT = 75.0
+"""Seconds a connection may stay open with no request under way: from its opening (a
+client that sends nothing, or its headers a line at a time) and between requests on a
+kept-alive one. aiohttp's own default is an hour, so a few thousand silent sockets
+would hold as many file descriptors for that long."""
+
+
 class AppRunner(web.AppRunner):
-    """web.AppRunner whose server answers unreadable requests with problem+json."""
+    """web.AppRunner whose server answers unreadable requests with problem+json, and closes
+    idle connections after IDLE_TIMEOUT (unless given another `keepalive_timeout`)."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        kwargs.setdefault("keepalive_timeout", IDLE_TIMEOUT)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()

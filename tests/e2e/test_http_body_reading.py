@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import json
 import logging
@@ -120,3 +121,57 @@ async def test_a_poster_gone_mid_body_is_logged_as_such_not_as_the_database_fail
     assert "request.database_unavailable" not in events
     (access,) = [e for e in logs if e["event"] == "request"]
     assert access["status"] == 400
+
+
+@pytest.fixture
+async def impatient(db_dsn: str, log_signer: Signer) -> AsyncIterator[tuple[str, int]]:
+    """As `served`, with a body given 0.5 s to arrive and connections 0.5 s to sit idle."""
+    limits = dataclasses.replace(FAST, body_timeout=0.5)
+    app = create_app(db_dsn, pool_size=4, limits=limits, signer=log_signer)
+    runner = unreadable.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield "127.0.0.1", int(runner.addresses[0][1])
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_refused_and_the_connection_closed(
+    impatient: tuple[str, int], keys: Keys
+) -> None:
+    key = (await keys.role("admin"))["Authorization"]
+    head = (
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: {key}\r\nContent-Length: 1000\r\n\r\n"
+    )
+    reader, writer = await asyncio.open_connection(*impatient)
+    try:
+        writer.write(head.encode() + b'{"event_id": ')  # and nothing more
+        async with asyncio.timeout(5):
+            answer = await reader.read()  # to the end: the service closes the connection
+    finally:
+        writer.close()
+    status, rest = answer.split(b"\r\n", 1)
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert b"did not arrive within 0.5 s" in rest
+
+
+async def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(
+    db_dsn: str, log_signer: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(unreadable, "IDLE_TIMEOUT", 0.5)
+    app = create_app(db_dsn, pool_size=4, limits=FAST, signer=log_signer)
+    runner = unreadable.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""  # closed by the service, unanswered
+        writer.close()
+    finally:
+        await runner.cleanup()
