@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 
 from ledger.config import DEFAULT_READ_MAX_LAG_S
-from ledger.posting import Ledger
+from ledger.posting import Ledger, shanghai_now
 from ledger.standbys import ReadRouter, open_standbys
 from ledger.store.checkpoints import Checkpointer
 from ledger.store.positions import PositionWaiter
@@ -100,11 +101,14 @@ async def running(
     signed_memory: Path | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
+    clock: Callable[[], dt.datetime] = shanghai_now,
 ) -> AsyncIterator[Runtime]:
     """Start the pool, the sealer and the waiter; stop them all on exit.
 
     With `read_dsns` (hot standbys), a pool per standby and the monitor of
-    their lag run too; everything that writes keeps to the primary at `dsn`.
+    their lag run too; everything that writes keeps to the primary at `dsn`. `clock`
+    gives each post its recorded_at (tests set it to record posts out of log order, as
+    overlapping posts are).
     """
     pool = await asyncpg.create_pool(
         dsn,
@@ -134,6 +138,7 @@ async def running(
         on_appended=sealer.wake,
         sealing_here=lambda: sealer.active,
         seal_timeout=seal_timeout,
+        clock=clock,
     )
     standbys = await open_standbys(
         read_dsns,

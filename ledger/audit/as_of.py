@@ -98,11 +98,13 @@ async def state_as_of(conn: asyncpg.Connection, cut: Cut, name: str, key: str) -
 
 
 async def _body(conn: asyncpg.Connection, cut: Cut, name: str, key: str) -> Any:
-    last = await conn.fetchval(LAST_DAY_SQL, cut.position)
+    last = None if cut.known_at is not None else await conn.fetchval(LAST_DAY_SQL, cut.position)
     if last is not None and last <= cut.day:
         at = cut.position  # the common case: the last event held is dated up to the day
     else:
-        at = int(await conn.fetchval(REACHED_SQL, cut.generation, cut.day, cut.position))
+        at = int(
+            await conn.fetchval(REACHED_SQL, cut.generation, cut.day, cut.position, cut.known_at)
+        )
     match name:
         case "guarantee_id":
             return await _guarantee(conn, cut, key, at)

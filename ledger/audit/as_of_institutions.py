@@ -27,6 +27,7 @@ from projections import as_of, institutions
 BREAKER_SQL = """SELECT entity, program_id, position, kind, roles, figures FROM proj_as_of_rows
  WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*' AND business_date <= $3
    AND position <= $4 AND program_id = ANY($5::text[]) AND figures[2] = $6
+   AND ($7::timestamptz IS NULL OR recorded_at <= $7)
  ORDER BY position"""
 """An institution's discharges and reinstatements of one year in the programs given."""
 
@@ -57,7 +58,7 @@ async def _breakers(
         return {}
     entities = [f"breaker:{institution_id}", f"reinstated:{institution_id}"]
     found = await conn.fetch(
-        BREAKER_SQL, cut.generation, entities, cut.day, cut.position, limited, year
+        BREAKER_SQL, cut.generation, entities, cut.day, cut.position, limited, year, cut.known_at
     )
     out: dict[str, Breaker] = {}
     for pid in limited:

@@ -14,10 +14,14 @@ from projections.fold import Fold
 
 GENERATION_SQL = "SELECT generation, position FROM projection_checkpoints WHERE name = 'as_of'"
 
-KNOWN_SQL = """SELECT position FROM proj_as_of_rows
-                WHERE generation = $1 AND entity = '*' AND recorded_at <= $2
-                ORDER BY recorded_at DESC, position DESC LIMIT 1"""
-"""The last position recorded at or before a moment (positions follow recording order)."""
+LATEST_RECORDED_SQL = """SELECT max(recorded_at) FROM proj_as_of_rows
+                          WHERE generation = $1 AND entity = '*'"""
+"""When the latest event the read model holds was recorded.
+
+Positions do not follow recording order: an event is recorded when its transaction
+starts and placed when it commits, so posts that overlap may be placed in another
+order. "As known at T" is therefore a set (every event recorded at or before T), not a
+prefix of the log: each query below that takes a moment filters on recorded_at."""
 
 # The last position dated up to $2 and at most $3: one probe per business date, walking
 # the dates down the index (a loose index scan), so it costs the number of dates held.
@@ -32,7 +36,8 @@ WITH RECURSIVE days(day) AS (
 )
 SELECT coalesce(max((SELECT max(r.position) FROM proj_as_of_rows r
                       WHERE r.generation = $1 AND r.entity = '*'
-                        AND r.business_date = d.day AND r.position <= $3)), 0)
+                        AND r.business_date = d.day AND r.position <= $3
+                        AND ($4::timestamptz IS NULL OR r.recorded_at <= $4))), 0)
   FROM days d WHERE d.day IS NOT NULL"""
 
 LAST_DAY_SQL = """SELECT (ledger_occurred_at(e.body) AT TIME ZONE INTERVAL '+08:00')::date
@@ -43,6 +48,7 @@ ROWS_SQL = """SELECT entity, program_id, ref, position, kind, roles, figures
                 FROM proj_as_of_rows
                WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*'
                  AND business_date <= $3 AND position <= $4
+                 AND ($5::timestamptz IS NULL OR recorded_at <= $5)
                ORDER BY position"""
 
 EVENTS_SQL = """SELECT l.position, l.hash, e.body FROM event_log l JOIN events e USING (seq)
@@ -51,11 +57,13 @@ EVENTS_SQL = """SELECT l.position, l.hash, e.body FROM event_log l JOIN events e
 
 @dataclass(frozen=True)
 class Cut:
-    """Which rows a state counts: one generation, dated up to `day`, at most `position`."""
+    """Which rows a state counts: one generation, dated up to `day`, at most `position`,
+    and recorded at or before `known_at` (None: whenever)."""
 
     generation: int
     day: dt.date
     position: int
+    known_at: dt.datetime | None = None
 
 
 async def checkpoint(conn: asyncpg.Connection) -> tuple[int, int]:
@@ -64,15 +72,17 @@ async def checkpoint(conn: asyncpg.Connection) -> tuple[int, int]:
     return (0, 0) if row is None else (int(row["generation"]), int(row["position"]))
 
 
-async def known_position(conn: asyncpg.Connection, generation: int, known_at: dt.datetime) -> int:
-    """The last position recorded at or before `known_at` among the rows held (0: none)."""
-    found = await conn.fetchval(KNOWN_SQL, generation, known_at)
-    return 0 if found is None else int(found)
+async def latest_recorded(conn: asyncpg.Connection, generation: int) -> dt.datetime | None:
+    """When the latest event the read model holds was recorded (None: it holds none)."""
+    found: dt.datetime | None = await conn.fetchval(LATEST_RECORDED_SQL, generation)
+    return found
 
 
 async def rows(conn: asyncpg.Connection, cut: Cut, entities: list[str]) -> list[asyncpg.Record]:
     """The rows of `entities` under the cut, in position order."""
-    return list(await conn.fetch(ROWS_SQL, cut.generation, entities, cut.day, cut.position))
+    return list(
+        await conn.fetch(ROWS_SQL, cut.generation, entities, cut.day, cut.position, cut.known_at)
+    )
 
 
 async def entries_at(conn: asyncpg.Connection, positions: set[int]) -> list[LogEntry]:

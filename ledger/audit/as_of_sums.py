@@ -21,14 +21,16 @@ DOCS_SQL = """SELECT key, doc::text AS doc FROM proj_as_of
 
 
 def late_sql(width: int) -> str:
-    """Per (entity, program), the sums of the rows dated under the cut but recorded after it."""
+    """Per (entity, program), the sums of the rows dated under the cut but not counted by it:
+    placed after its position, or recorded after its moment."""
     figures = [f"coalesce(sum(figures[{n}]), 0)::bigint" for n in range(1, width + 1)]
     roles = [f"coalesce(sum((roles >> {n}) & 1), 0)::bigint" for n in range(len(ROLES))]
     return f"""SELECT entity, program_id, ARRAY[{", ".join([*figures, *roles, "count(*)"])}] AS v
                  FROM proj_as_of_rows
                 WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*'
                   AND kind = 'sum'
-                  AND business_date <= $3 AND position > $4
+                  AND business_date <= $3
+                  AND (position > $4 OR ($5::timestamptz IS NOT NULL AND recorded_at > $5))
                 GROUP BY entity, program_id"""  # noqa: S608 - fixed column numbers, no input
 
 
@@ -66,7 +68,9 @@ async def sums(
                         if held is None
                         else [a + b for a, b in zip(held, values, strict=True)]
                     )
-    late = await conn.fetch(_LATE[width], cut.generation, entities, cut.day, cut.position)
+    late = await conn.fetch(
+        _LATE[width], cut.generation, entities, cut.day, cut.position, cut.known_at
+    )
     for row in late:
         held = out[row["entity"], row["program_id"]]
         out[row["entity"], row["program_id"]] = [a - b for a, b in zip(held, row["v"], strict=True)]

@@ -1,9 +1,11 @@
 """Replaying the log into every read model, in memory, as it stood at a position or a moment.
 
-`--as-of T` means the ledger as it stood at moment T: the longest prefix of
-the log whose events were all recorded at or before T (positions follow
-recording order, so this is every event recorded by then). A timestamp
-without a UTC offset is read in the business time zone, Asia/Shanghai.
+`--as-of T` alone means the ledger as it stood at moment T: the longest prefix
+of the log whose events were all recorded at or before T. With a business date
+it means "as known at T": every event recorded at or before T, wherever it was
+placed (an event is recorded when its append starts and placed when it commits,
+so overlapping posts may be placed out of recording order). A timestamp without
+a UTC offset is read in the business time zone, Asia/Shanghai.
 """
 
 from __future__ import annotations
@@ -140,7 +142,12 @@ class ChainFold:
             return True
         entry = read_log_entry(body, position, stored_hash.hex())
         if self._as_of is not None and entry.recorded_at > self._as_of:
-            return False
+            if self._business_date is None:
+                return False  # the log as it stood at that moment: up to the first recorded after
+            # As of a business date as known then: every event recorded by then, wherever
+            # placed (overlapping posts are placed in commit order, not recording order).
+            self.previous, self.reached = computed, position
+            return True
         self.previous, self.reached = computed, position
         if self._business_date is not None and day_of(entry.occurred_at) > self._business_date:
             return True  # later in business time: verified, not folded

@@ -11,8 +11,8 @@ from ledger.commands._audit_remote import add_remote_options, is_remote
 from ledger.config import Settings
 
 _AS_OF_HELP = (
-    "the ledger as it stood at this moment: every event recorded at or before it "
-    "(the longest prefix of the log recorded by then; positions follow recording order). "
+    "the ledger as it stood at this moment: the log up to its first event recorded after "
+    "it (with --business-date: every event recorded at or before it). "
     "RFC 3339, e.g. 2025-03-01T10:00:00+08:00; without an offset, Asia/Shanghai time"
 )
 

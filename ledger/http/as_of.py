@@ -1,7 +1,9 @@
 """GET /v1/audit/state?business_date=D[&known_at=T]: answered from the as-of read model.
 
 The read model must hold every event the answer counts: all of the log when no known_at
-is given (the head when the request came), else every event recorded by known_at. The
+is given (the head when the request came), else every event recorded by known_at: it
+does once it holds the head, or an event recorded more than KNOWN_SLACK after known_at
+(an event is recorded when its append starts, and no append lasts that long). The
 route waits for that a few seconds, then answers 503 with Retry-After, as read routes
 do for min_position (a standby that trails lets the primary answer instead).
 """
@@ -13,13 +15,15 @@ import datetime as dt
 
 import asyncpg
 
-from ledger.audit.as_of_rows import Cut, checkpoint, known_position
+from ledger.audit.as_of_rows import Cut, checkpoint, latest_recorded
 from ledger.http.readmodels import hurry_runner, trailing
 from ledger.http.replicas import Behind
 from ledger.standbys import Standby
 from ledger.store.reads import head_position
 
 _POLL = 0.05
+KNOWN_SLACK = dt.timedelta(seconds=60)
+"""Longer than any append lasts from its start to its commit (statements stop at 30 s)."""
 
 
 async def as_of_cut(
@@ -37,10 +41,9 @@ async def as_of_cut(
     while True:
         generation, reached = await checkpoint(conn)
         if known_at is not None:
-            known = await known_position(conn, generation, known_at)
-            # An event held after it was recorded later: nothing recorded by then is missing.
-            if known < reached or reached >= head:
-                return Cut(generation, day, known)
+            latest = await latest_recorded(conn, generation)
+            if reached >= head or (latest is not None and latest > known_at + KNOWN_SLACK):
+                return Cut(generation, day, reached, known_at)
         elif reached >= head:
             return Cut(generation, day, reached)
         if loop.time() >= deadline:

@@ -59,11 +59,12 @@ def dated(steps: list[Any], gaps: list[tuple[int, int]]) -> list[Any]:
 
 
 def oracle(entries: list[LogEntry], day: dt.date, known_at: dt.datetime | None) -> Fold:
-    """The fold of the events dated up to `day` among those recorded by `known_at`."""
+    """The fold of the events dated up to `day` among those recorded by `known_at`,
+    wherever the log placed them."""
     fold = Fold()
     for entry in entries:
         if known_at is not None and entry.recorded_at > known_at:
-            break
+            continue
         if business_date(entry.occurred_at) <= day:
             fold.apply(entry)
     return fold

@@ -49,16 +49,20 @@ async def _plan(conn: asyncpg.Connection, sql: str, types: str, args: str) -> se
 @pytest.mark.parametrize(
     ("sql", "types", "args"),
     [
-        (ROWS_SQL, "int, text[], date, bigint", "1, '{sme:S-1,guarantee:G-1}', '2026-06-30', 10"),
+        (
+            ROWS_SQL,
+            "int, text[], date, bigint, timestamptz",
+            "1, '{sme:S-1,guarantee:G-1}', '2026-06-30', 10, '2026-07-01T00:00:00Z'",
+        ),
         (
             BREAKER_SQL,
-            "int, text[], date, bigint, text[], bigint",
-            "1, '{breaker:I-1}', '2026-06-30', 10, '{P-1}', 2026",
+            "int, text[], date, bigint, text[], bigint, timestamptz",
+            "1, '{breaker:I-1}', '2026-06-30', 10, '{P-1}', 2026, NULL",
         ),
         (
             as_of_sums.late_sql(len(as_of.SUMS_I)),
-            "int, text[], date, bigint",
-            "1, '{institution:I-1}', '2026-06-30', 10",
+            "int, text[], date, bigint, timestamptz",
+            "1, '{institution:I-1}', '2026-06-30', 10, '2026-07-01T00:00:00Z'",
         ),
     ],
     ids=["rows", "breakers", "late sums"],
