@@ -2,12 +2,15 @@
 
 Two more kinds of NDJSON line follow the events (whose lines are unchanged):
 
-    {"log":{"origin":"<origin>","verifier_key":"<vkey>"}}
+    {"log":{"origin":"<origin>","verifier_key":"<vkey>","checkpoints":N,"cosignatures":M}}
     {"checkpoint":{"size":N,"note":"<signed note>",
                    "cosignatures":[{"witness_id":"..","line":".."}]}}   (on one line)
 
 An import checks every checkpoint against the imported events and the log's key
-before storing it, so the imported ledger continues the same log.
+before storing it, so the imported ledger continues the same log. The log line counts
+the checkpoint lines and cosignatures after it, so that a file cut short after it
+(at a line break, which leaves every line whole) is refused rather than imported
+without them. (Exports of 0.1.0 carry no counts; theirs are taken as they come.)
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ class LogLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     origin: str
     verifier_key: str
+    checkpoints: int | None = None
+    """How many checkpoint lines follow (None in exports written before it was counted)."""
+    cosignatures: int | None = None
+    """How many cosignatures those lines carry in all."""
 
 
 class CosignatureLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -79,7 +86,6 @@ async def write_log(conn: asyncpg.Connection, out: BinaryIO, through: int) -> in
     known = await identity.recorded(conn)
     if known is None:
         return 0
-    out.write(_encode(_Log(LogLine(known.origin, known.verifier_key))) + b"\n")
     rows = await conn.fetch(
         """SELECT c.size, c.note,
                   coalesce((SELECT array_agg(s.witness_id || ' ' || s.line
@@ -88,6 +94,9 @@ async def write_log(conn: asyncpg.Connection, out: BinaryIO, through: int) -> in
              FROM log_checkpoints c WHERE c.size <= $1 ORDER BY c.size""",
         through,
     )
+    cosigned = sum(len(row["cos"]) for row in rows)
+    log = LogLine(known.origin, known.verifier_key, len(rows), cosigned)
+    out.write(_encode(_Log(log)) + b"\n")
     for row in rows:
         cosignatures = [CosignatureLine(*c.split(" ", 1)) for c in row["cos"]]
         line = CheckpointLine(row["size"], row["note"], cosignatures)
@@ -124,6 +133,7 @@ async def store_log(
         if lines.checkpoints:
             raise LogImportRefused("the export has checkpoints but no log line")
         return 0
+    cut_short(lines.log, lines.checkpoints or [])
     try:
         key = parse_verifier(lines.log.verifier_key)
     except TlogError as exc:
@@ -135,6 +145,23 @@ async def store_log(
     for line in lines.checkpoints or []:
         await _store_checkpoint(conn, line, lines.log, key, head, known)
     return len(lines.checkpoints or [])
+
+
+def cut_short(log: LogLine, checkpoints: list[CheckpointLine]) -> None:
+    """LogImportRefused when fewer checkpoint lines or cosignatures follow the log line
+    than it counts: the file was cut short after it."""
+    if log.checkpoints is not None and len(checkpoints) != log.checkpoints:
+        raise LogImportRefused(
+            f"the export's log line counts {log.checkpoints} checkpoints and "
+            f"{len(checkpoints)} follow it: the file was cut short, or lines were added; "
+            "export it again"
+        )
+    cosigned = sum(len(c.cosignatures) for c in checkpoints)
+    if log.cosignatures is not None and cosigned != log.cosignatures:
+        raise LogImportRefused(
+            f"the export's log line counts {log.cosignatures} cosignatures and its "
+            f"checkpoints carry {cosigned}: the file was changed; export it again"
+        )
 
 
 def _check_key_file(key_file: Path | None, key: Verifier) -> None:

@@ -8,7 +8,14 @@ from typing import BinaryIO
 
 import msgspec
 
-from ledger.audit.export_log import CheckpointLine, LogLine, decode_log_line, is_event_line
+from ledger.audit.export_log import (
+    CheckpointLine,
+    LogImportRefused,
+    LogLine,
+    cut_short,
+    decode_log_line,
+    is_event_line,
+)
 from ledger.audit.replay import ReplayError
 from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.errors import TlogError
@@ -56,6 +63,11 @@ def carried_roots(
     The key is `pinned` (--log-key) when given; else the one the export names, which
     `warn` is told (an export that names its own key proves only its own consistency).
     """
+    if trailer.log is not None:
+        try:
+            cut_short(trailer.log, trailer.checkpoints)
+        except LogImportRefused as exc:
+            raise ReplayError(str(exc)) from None
     if not trailer.checkpoints:
         return {}
     if trailer.log is None:

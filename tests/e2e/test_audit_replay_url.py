@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,12 @@ async def _cut_after_the_fifth_step(runtime: Runtime, client: Client, keys: Keys
     lines = (await _export(runtime)).splitlines(keepends=True)
     events = [raw for raw in lines if is_event_line(raw)]
     carried = [raw for raw in lines if not is_event_line(raw)]
-    return b"".join(events + carried[:-1])  # the log line, and every checkpoint but the latest
+    # The log line as an export of 0.1.0 wrote it, without the counts that would tell
+    # the file is short: what is left to catch is that the last events are unsigned.
+    log = json.loads(carried[0])
+    del log["log"]["checkpoints"], log["log"]["cosignatures"]
+    uncounted = json.dumps(log, separators=(",", ":")).encode() + b"\n"
+    return b"".join([*events, uncounted, *carried[1:-1]])  # every checkpoint but the latest
 
 
 def _carried_sizes(export: bytes) -> list[int]:
@@ -219,6 +225,16 @@ async def test_events_past_the_last_checkpoint_an_export_carries_are_refused(
         io.BytesIO(export), log_key=log_signer.verifier(), to_position=covered
     )
     assert _bytes(fold) == await _dsn_replay(runtime, to_position=covered)
+
+
+async def test_an_export_cut_short_after_its_log_line_is_not_replayed(
+    runtime: Runtime, client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    await _cut_after_the_fifth_step(runtime, client, keys)  # the scenario, two checkpoints
+    whole = await _export(runtime)
+    cut = whole.rsplit(b"\n", 2)[0] + b"\n"  # its last checkpoint line dropped
+    with pytest.raises(ReplayError, match="the file was cut short"):
+        await replay_export(io.BytesIO(cut), log_key=log_signer.verifier())
 
 
 async def test_events_an_export_adds_past_the_ledgers_checkpoint_are_refused(

@@ -126,6 +126,20 @@ async def test_a_changed_checkpoint_line_is_refused(runtime: Runtime, other_dsn:
     assert await _rows(other_dsn, "SELECT count(*) FROM log_checkpoints") == [(0,)]
 
 
+@pytest.mark.parametrize("keep", ["the log line", "all but the last checkpoint"])
+async def test_an_export_cut_short_after_its_log_line_is_refused(
+    runtime: Runtime, other_dsn: str, keep: str
+) -> None:
+    """Cut at a line break every line is whole: the log line's counts tell it is short."""
+    data = await _signed_log(runtime, 4)
+    lines = data.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith(b'{"log":'))
+    cut = b"".join(lines[: at + 1] if keep == "the log line" else lines[:-1])
+    with pytest.raises(ImportRefused, match="the file was cut short"):
+        await _import(other_dsn, cut)
+    assert await _rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
+
+
 async def test_an_empty_ledger_started_with_its_own_key_adopts_the_imported_log(
     runtime: Runtime, other_dsn: str, key_file: Path, tmp_path: Path
 ) -> None:
