@@ -155,6 +155,9 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
         raise CommandError(str(exc), exit_code=2) from None
     if state is not None and state.origin != log_key.name:
         raise CommandError(f"{state_path} is the state of log {state.origin}, not this one", 2)
+    if state_path is not None and not state_path.resolve().parent.is_dir():
+        # Said before verifying, not after an hour's reading has nowhere to be kept.
+        raise CommandError(f"cannot keep the state in {state_path}: no such directory", 2)
     progress = Progress("verify")
     try:
         async with Ledger(args.url, args.api_key) as ledger:
@@ -183,6 +186,10 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
         print(f"reason: {report.reason}")
         print(f"verified positions 1 to {report.verified_through}")
     if done.verified is not None and state_path is not None:
-        remote_state.save(state_path, done.verified)
+        try:
+            remote_state.save(state_path, done.verified)
+        except OSError as exc:
+            said = f"cannot write the state file {state_path}: {exc.strerror}"
+            raise CommandError(said) from None
     progress.finish(f"verified {report.verified_through - done.read_from + 1} events")
     return 0 if report.ok else 1

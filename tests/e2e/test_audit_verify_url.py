@@ -199,6 +199,21 @@ async def test_the_command_prints_the_position_and_exits_1(
     assert "NOT OK: first bad position 6 (changed)" in bad.out
 
 
+async def test_a_state_file_in_no_directory_is_refused_before_reading(
+    client: Client, keys: Keys, log_signer: Signer, tmp_path: Path
+) -> None:
+    await _grow(client, keys, 2, 0)
+    state = tmp_path / "missing" / "verified.json"
+    args = ["audit", "verify", "--url", _url(client), "--api-key", await _auditor(keys)]
+    ran = await run_ledger(
+        *args, "--log-key", log_signer.verifier().encode(), "--state", str(state)
+    )
+    assert ran.code == 2
+    assert ran.out == ""
+    assert f"cannot keep the state in {state}: no such directory" in ran.err
+    assert "Traceback" not in ran.err
+
+
 async def test_events_removed_from_the_end_are_a_not_ok_report_naming_the_first(
     client: Client, keys: Keys, log_signer: Signer, db_dsn: str
 ) -> None:
