@@ -159,7 +159,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         return _audit_remote.run(args)
     if getattr(args, "state", None) is not None:
-        raise CommandError("--state goes with --url")
+        raise CommandError("--state goes with --url", exit_code=2)
     if args.action == "replay" and getattr(args, "log_key", None) is not None:
         raise CommandError("--log-key goes with --url or --from-export", exit_code=2)
 
@@ -167,10 +167,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         args.to_position is not None or args.as_of is not None or args.business_date is not None
     )
     if args.action == "replay" and args.compare and point:
-        raise CommandError("--compare replays to the positions the live read models reflect")
+        raise CommandError(
+            "--compare replays to the positions the live read models reflect", exit_code=2
+        )
     if args.action == "replay" and not args.compare and not point:
         raise CommandError(
-            "give --to-position N, --as-of TIMESTAMP or --business-date DATE (or --compare)"
+            "give --to-position N, --as-of TIMESTAMP or --business-date DATE (or --compare)",
+            exit_code=2,
         )
     args.key_file = settings.key_file
     if getattr(args, "standby", False):
@@ -190,11 +193,13 @@ def _pinned(args: argparse.Namespace) -> str | None:
 def _check_point(args: argparse.Namespace) -> None:
     """Refuse a replay's point options that do not go together (with a DSN or without)."""
     if args.known_at is not None and args.business_date is None:
-        raise CommandError("--known-at goes with --business-date (alone, use --as-of)")
+        raise CommandError("--known-at goes with --business-date (alone, use --as-of)", 2)
     if args.business_date is not None and args.to_position is not None:
-        raise CommandError("--business-date goes with --known-at (or --as-of), not --to-position")
+        raise CommandError(
+            "--business-date goes with --known-at (or --as-of), not --to-position", 2
+        )
     if args.known_at is not None and args.as_of is not None:
-        raise CommandError("--known-at and --as-of mean the same: give one")
+        raise CommandError("--known-at and --as-of mean the same: give one", 2)
 
 
 def _standby_dsn(settings: Settings) -> str:
@@ -204,7 +209,7 @@ def _standby_dsn(settings: Settings) -> str:
     from ledger.standbys import display_name, first_answering
 
     if not settings.read_database_urls:
-        raise CommandError("--standby reads from LEDGER_READ_DATABASE_URL, which is not set")
+        raise CommandError("--standby reads from LEDGER_READ_DATABASE_URL, which is not set", 2)
     found = asyncio.run(first_answering(settings.read_database_urls))
     if found is None:
         names = ", ".join(display_name(d) for d in settings.read_database_urls)

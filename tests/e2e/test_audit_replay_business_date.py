@@ -133,5 +133,5 @@ async def test_the_remote_replay_refuses_what_the_dsn_replay_refuses(
     export = tmp_path / "log.ndjson"
     export.write_bytes(b"")
     ran = await run_ledger("audit", "replay", *point, "--from-export", str(export))
-    assert ran.code != 0
+    assert ran.code == 2
     assert said in ran.err

@@ -226,8 +226,14 @@ def test_replay_compare_exits_zero_when_the_live_read_models_agree(
 
 def test_replay_needs_a_position_a_moment_or_compare(db_dsn: str, ledger: Cli) -> None:
     code, _, err = ledger(db_dsn, "replay")
-    assert code == 1
+    assert code == 2  # a usage error, never the 1 of differences found
     assert "--to-position" in err
+
+
+def test_replay_compare_to_a_position_is_a_usage_error(db_dsn: str, ledger: Cli) -> None:
+    code, _, err = ledger(db_dsn, "replay", "--compare", "--to-position", "5")
+    assert code == 2
+    assert "--compare replays to the positions the live read models reflect" in err
 
 
 def test_replay_as_of_a_business_date_folds_only_the_events_dated_up_to_it(
@@ -244,7 +250,7 @@ def test_replay_as_of_a_business_date_folds_only_the_events_dated_up_to_it(
 
 def test_known_at_without_a_business_date_is_refused(db_dsn: str, ledger: Cli) -> None:
     code, _, err = ledger(db_dsn, "replay", "--known-at", "2025-01-01T00:00:00+08:00")
-    assert code != 0
+    assert code == 2
     assert "--business-date" in err
 
 

@@ -157,7 +157,7 @@ def test_standby_without_a_read_database_url_is_refused_saying_why(ledger: Cli) 
     code, _, err = ledger(
         {"LEDGER_DATABASE_URL": "postgresql://u@127.0.0.1:1/x"}, "verify", "--standby"
     )
-    assert code == 1
+    assert code == 2
     assert "LEDGER_READ_DATABASE_URL, which is not set" in err
 
 
