@@ -151,11 +151,11 @@ async def verify(
         print(f"reason: {report.reason}")
         print(f"verified positions 1 to {report.verified_through}")
     # The scan may stop in its first batch, before any progress was counted.
-    progress.done = report.verified_through
     if report.ok:
-        progress.finish(f"verified {report.verified_through} events")
+        progress.finish(f"verified {report.verified_through} events", report.verified_through)
     else:
-        progress.finish(f"NOT OK after {report.verified_through} good events")
+        good = report.verified_through
+        progress.finish(f"NOT OK after {good} good events", good)
     return 0 if report.ok else 1
 
 
@@ -231,7 +231,7 @@ async def replay_state(
             except ReplayError as exc:
                 raise CommandError(str(exc)) from None
         fold = parted.fold
-    progress.finish(f"replayed {fold.position} events to position {fold.position}")
+    progress.finish(f"replayed {fold.position} events to position {fold.position}", fold.position)
     return 0
 
 
@@ -283,7 +283,7 @@ async def decisions(dsn: str) -> int:
     elif found.differences:
         count = len(found.differences)
         print(f"NOT OK: {count} difference{'' if count == 1 else 's'} in the decision state")
-    progress.finish(f"decided {found.events} events")
+    progress.finish(f"decided {found.events} events", found.events)
     return 0 if found.same else 1
 
 
@@ -296,7 +296,9 @@ async def export(dsn: str, out: str | None) -> int:
                 done = await export_log(conn, stream, progress=progress)
             except ExportError as exc:
                 raise CommandError(f"export stopped: {exc}") from None
-    progress.finish(f"exported {done.count} events; digest {done.head_position}:{done.head_hash}")
+    progress.finish(
+        f"exported {done.count} events; digest {done.head_position}:{done.head_hash}", done.count
+    )
     return 0
 
 
@@ -326,5 +328,7 @@ async def import_file(
             )
         except ImportRefused as exc:
             raise CommandError(f"nothing imported: {exc}") from None
-    progress.finish(f"imported {done.count} events; digest {done.head_position}:{done.head_hash}")
+    progress.finish(
+        f"imported {done.count} events; digest {done.head_position}:{done.head_hash}", done.count
+    )
     return 0

@@ -46,8 +46,11 @@ class Progress:
         elapsed = (self._clock() if now is None else now) - self._start
         return self.done / elapsed if elapsed > 0 else 0.0
 
-    def finish(self, message: str) -> None:
-        """Print the closing line, with the overall rate."""
+    def finish(self, message: str, done: int | None = None) -> None:
+        """Print the closing line, with the overall rate (of `done` events, when given: a
+        short run may end before any progress was counted)."""
+        if done is not None:
+            self.done = done
         now = self._clock()
         self._print(f"{message} ({now - self._start:.1f} s, {self.rate(now):,.0f} events/s)")
 

@@ -35,6 +35,12 @@ from ledger.tlog.proofs import verify_consistency
 from projections.fold import Fold
 
 BATCH = 10_000
+
+READ_ADVICE = (
+    "the events read are not the ones the log hashed: an export changed since it was "
+    "written, or a ledger whose history was (its operator can run `ledger audit verify`)"
+)
+"""What a broken chain in an export or over HTTP tells its reader, who has no database."""
 """Export lines read from a file at a time."""
 
 
@@ -163,7 +169,7 @@ async def replay_remote(
     with `business_date`, only the events dated up to it."""
     _, checkpoint = await signed_checkpoint(ledger, log_key)
     end = _end(to_position, checkpoint.size)
-    replay = _Replay(ChainFold(Fold(), as_of, None, business_date), end)
+    replay = _Replay(ChainFold(Fold(), as_of, None, business_date, READ_ADVICE), end)
     async with contextlib.aclosing(prefetched_pages(ledger, 0, end)) as pages:
         async for page in pages:
             replay.take_lines(page.splitlines())
@@ -239,7 +245,7 @@ async def replay_export(
     if ledger is not None and log_key is not None:
         _, latest = await signed_checkpoint(ledger, log_key)
     wanted = set(carried) | ({latest.size} if latest is not None else set())
-    folder = ChainFold(Fold(), as_of, None, business_date)
+    folder = ChainFold(Fold(), as_of, None, business_date, READ_ADVICE)
     replay = _Replay(folder, to_position, tail=bool(wanted))
     replay.keep_roots_at = wanted
     for batch in _file_batches(source):

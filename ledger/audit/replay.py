@@ -107,8 +107,11 @@ class ChainFold:
         as_of: dt.datetime | None = None,
         on_position: Callable[[Fold], None] | None = None,
         business_date: dt.date | None = None,
+        advice: str = "run `ledger audit verify`",
     ) -> None:
+        """`advice` ends the error of a broken chain: what its reader can do about it."""
         self.fold = fold
+        self._advice = advice
         self.previous = GENESIS
         self.reached = 0  # the last position verified (folded or, later in business time, not)
         self._business_date = business_date
@@ -130,10 +133,10 @@ class ChainFold:
         """
         fold = self.fold
         if position != self.reached + 1 or body is None:
-            raise ReplayError(_broken(self.reached + 1))
+            raise ReplayError(_broken(self.reached + 1, self._advice))
         computed = link(self.previous, position, body)
         if computed != stored_hash:
-            raise ReplayError(_broken(position))
+            raise ReplayError(_broken(position, self._advice))
         if self._folded is not None and _TYPE.decode(body).type not in self._folded:
             self.previous, self.reached = computed, position
             fold.pass_over(position)
@@ -165,5 +168,5 @@ _TYPE = msgspec.json.Decoder(_Typed)
 """A stored event's type alone (the rest of its JSON is skipped, not decoded)."""
 
 
-def _broken(position: int) -> str:
-    return f"the chain is broken at position {position}; run `ledger audit verify`"
+def _broken(position: int, advice: str) -> str:
+    return f"the chain is broken at position {position}; {advice}"

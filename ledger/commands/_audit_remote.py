@@ -123,7 +123,7 @@ async def _replay(args: argparse.Namespace, log_key: Verifier | None) -> int:
         raise out_of_business_order(args.business_date, exc) from None
     with output_to(args.out) as stream:
         write_state(fold, stream)
-    progress.finish(f"replayed {fold.position} events to position {fold.position}")
+    progress.finish(f"replayed {fold.position} events to position {fold.position}", fold.position)
     return 0
 
 
@@ -191,5 +191,6 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
         except OSError as exc:
             said = f"cannot write the state file {state_path}: {exc.strerror}"
             raise CommandError(said) from None
-    progress.finish(f"verified {report.verified_through - done.read_from + 1} events")
+    read = report.verified_through - done.read_from + 1
+    progress.finish(f"verified {read} events", read)
     return 0 if report.ok else 1

@@ -40,3 +40,11 @@ def test_the_closing_line_gives_the_overall_rate() -> None:
     out.seek(0)
     progress.finish("exported 1000 events")
     assert out.getvalue() == "exported 1000 events (4.0 s, 250 events/s)\n"
+
+
+def test_a_run_that_ends_before_counting_gives_the_rate_of_what_it_says_it_did() -> None:
+    out, clock = io.StringIO(), _Clock()
+    progress = Progress("decisions", out=out, clock=clock)
+    clock.now += 0.2
+    progress.finish("decided 33 events", 33)
+    assert out.getvalue() == "decided 33 events (0.2 s, 165 events/s)\n"
