@@ -17,6 +17,7 @@ from ledger.http import (
     cosignatures,
     event_stream,
     events,
+    expectations,
     export,
     listings,
     log,
@@ -136,4 +137,5 @@ def create_app(
         openapi.routes,
     ):
         app.router.add_routes(table)
+    expectations.install(app)
     return app

@@ -8,6 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.e2e.conftest import Keys
+from tests.factory import institution
 
 Client = TestClient[Any, Any]
 
@@ -167,3 +168,22 @@ async def test_a_wait_written_as_json_or_python_writes_a_number_is_taken(
 async def test_odd_ids_in_a_path_are_404_not_a_crash(client: Client, keys: Keys, path: str) -> None:
     r = await client.get(path, headers=await keys.role("auditor"))
     assert (r.status, r.content_type) == (404, "application/problem+json")
+
+
+async def test_an_unknown_expectation_is_ignored_and_the_request_answered(
+    client: Client, keys: Keys
+) -> None:
+    headers = {**await keys.role("admin"), "Expect": "garbage"}
+    read = await client.get("/v1/programs", headers=headers)
+    posted = await client.post("/v1/events", json={"nope": 1}, headers=headers)
+    assert read.status == 200
+    assert posted.status == 422
+    assert posted.content_type == "application/problem+json"
+
+
+async def test_a_client_expecting_100_continue_gets_it_and_its_post_stored(
+    client: Client, keys: Keys
+) -> None:
+    headers = {**await keys.role("admin"), "Expect": "100-continue"}
+    r = await client.post("/v1/events", json=institution("B-EXPECT"), headers=headers)
+    assert r.status == 201, await r.text()
