@@ -12,17 +12,24 @@ already begun) is kept: the handler calls aiohttp's own first.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
+import structlog
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 
 from ledger.http.bodies import unsupported_coding
-from ledger.http.middleware import SERVER
+from ledger.http.context import METRICS
+from ledger.http.metrics import Metrics
+from ledger.http.middleware import REQUEST_ID, SERVER
 from ledger.http.problems import Problem, problem_response
 
 _QUOTED = re.compile(r"""\s*:?\s*b?['"].*$""")
 """From where a reason starts quoting the request (`: b'...`) to the line's end."""
+
+UNREADABLE_ROUTE = "(unreadable)"
+"""The route label /metrics counts requests the parser refused under."""
 
 DETAIL_LIMIT = 200
 """At most this many characters of the parser's reason go into the answer."""
@@ -64,11 +71,22 @@ class ProblemRequestHandler(web.RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        """aiohttp's handling (it logs, and raises if an answer was begun), then ours."""
-        super().handle_error(request, status, exc, message)
+        """aiohttp's handling (it logs, and raises if an answer was begun), then ours: the
+        answer and its log line carry a request id, and the refusal is counted."""
+        request_id = str(uuid.uuid4())
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            super().handle_error(request, status, exc, message)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
         answer = problem_response(unreadable_problem(status, exc))
         answer.headers[hdrs.SERVER] = SERVER
+        answer.headers[REQUEST_ID] = request_id
         answer.force_close()
+        metrics: Metrics | None = getattr(self._manager, "ledger_metrics", None)
+        if metrics is not None:
+            # Not a route's: the request was not read far enough to have one.
+            metrics.observe("-", UNREADABLE_ROUTE, status, 0.0)
         return answer
 
 
@@ -98,4 +116,5 @@ class AppRunner(web.AppRunner):
         # The app's own server, made as aiohttp makes it; only its handlers' class
         # differs (tests/unit/test_http_unreadable.py sees to it on each aiohttp).
         server.__class__ = _ProblemServer
+        server.ledger_metrics = self.app.get(METRICS)  # type: ignore[attr-defined]
         return server

@@ -175,3 +175,16 @@ async def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(
         writer.close()
     finally:
         await runner.cleanup()
+
+
+async def test_a_request_the_parser_refuses_has_a_request_id_and_is_counted(
+    served: tuple[str, int],
+) -> None:
+    answer = await _answer(served, b"GET /healthz HTTP/1.1\r\nHost: a\x01b\r\n\r\n")
+    status, rest = answer.split(b"\r\n", 1)
+    metrics = await _answer(
+        served, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert status.endswith(b" 400 Bad Request")  # HTTP/1.0: the version was not read
+    assert b"\r\nX-Request-ID: " in rest
+    assert b'route="(unreadable)",status="400"' in metrics
