@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 
+import msgspec
 import structlog
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -13,7 +14,7 @@ from aiohttp.typedefs import Handler
 from events.errors import shorten
 from ledger.filing import MovementsBehind
 from ledger.http.context import ACCESS_LOG, METRICS
-from ledger.http.problems import Problem, problem_response, unavailable
+from ledger.http.problems import PROBLEM_TYPE, Problem, problem_response, unavailable
 from ledger.rules.refusal import Refusal
 from ledger.store.failures import database_unavailable, unavailable_detail
 from ledger.store.tree import MissingTile
@@ -118,6 +119,25 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         )
 
 
+class _ProblemType(msgspec.Struct):
+    type: str = ""
+
+
+_PROBLEM_TYPE = msgspec.json.Decoder(_ProblemType)
+
+
+def _problem_slug(response: web.StreamResponse) -> dict[str, str]:
+    """{"problem": slug} of a problem+json answer, for its access line; else nothing."""
+    body = getattr(response, "body", None)
+    if response.content_type != PROBLEM_TYPE or not isinstance(body, bytes):
+        return {}
+    try:
+        kind = _PROBLEM_TYPE.decode(body).type
+    except msgspec.MsgspecError:
+        return {}
+    return {"problem": kind.removeprefix("/problems/")}
+
+
 async def name_server(request: web.Request, response: web.StreamResponse) -> None:
     """Answer as the ledger (on_response_prepare: streams are prepared in their handler)."""
     response.headers[hdrs.SERVER] = SERVER
@@ -138,7 +158,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         response.headers[REQUEST_ID] = request_id
         elapsed = time.perf_counter() - started
         request.app[METRICS].observe(request.method, route, response.status, elapsed)
-        # The path only: query strings and headers may carry secrets.
+        # The path only: query strings and headers may carry secrets. A refusal says which
+        # problem it was (its slug: never the detail, which may quote what was sent).
+        why = _problem_slug(response) if response.status >= 400 else {}
         request.app[ACCESS_LOG].info(
             "request",
             method=request.method,
@@ -146,6 +168,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             path=shorten(request.path, 200),
             status=response.status,
             latency_ms=round(elapsed * 1000, 2),
+            **why,
         )
     finally:
         structlog.contextvars.reset_contextvars(**tokens)

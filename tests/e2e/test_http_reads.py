@@ -160,6 +160,7 @@ async def test_request_id_is_echoed_or_made_and_logs_never_hold_the_key(
     assert r2.headers["X-Request-ID"] not in ("", "bad id ; drop")
     access = [e for e in logs if e["event"] == "request"]
     assert [e["status"] for e in access] == [201, 200, 401]
+    assert [e.get("problem") for e in access] == [None, None, "unauthorized"]
     assert all(e["latency_ms"] >= 0 and e["route"] == "/v1/events" for e in access)
     assert secret[10:] not in repr(logs)
     assert "Bearer" not in repr(logs)
