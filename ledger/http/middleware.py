@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from contextvars import ContextVar
 
 import msgspec
 import structlog
@@ -23,6 +24,8 @@ from projections.spill import SpillError
 log = structlog.get_logger("ledger.http")
 
 REQUEST_ID = "X-Request-ID"
+_CURRENT_ID: ContextVar[str | None] = ContextVar("ledger_request_id", default=None)
+"""The id of the request this task answers (set by `observe`)."""
 """Header carrying the request id in both directions."""
 
 SERVER = "ledger"
@@ -139,8 +142,12 @@ def _problem_slug(response: web.StreamResponse) -> dict[str, str]:
 
 
 async def name_server(request: web.Request, response: web.StreamResponse) -> None:
-    """Answer as the ledger (on_response_prepare: streams are prepared in their handler)."""
+    """Answer as the ledger, with the request's id (on_response_prepare: streams are
+    prepared in their handler, before `observe` sees their answer)."""
     response.headers[hdrs.SERVER] = SERVER
+    request_id = _CURRENT_ID.get()
+    if request_id is not None:
+        response.headers[REQUEST_ID] = request_id
 
 
 @web.middleware
@@ -153,6 +160,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     # Bound and reset by token rather than with bound_contextvars, which also reads
     # every bound variable on the way in and out of each request.
     tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+    current = _CURRENT_ID.set(request_id)  # for answers sent before the handler returns
     try:
         response = await handler(request)
         response.headers[REQUEST_ID] = request_id
@@ -172,4 +180,5 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     finally:
         structlog.contextvars.reset_contextvars(**tokens)
+        _CURRENT_ID.reset(current)
     return response

@@ -64,6 +64,14 @@ async def test_a_stream_whose_listen_connection_was_lost_still_gets_events_live(
     assert events[0].id == "1"
 
 
+async def test_the_stream_answers_with_the_request_id_it_was_given(
+    client: Client, keys: Keys
+) -> None:
+    headers = {**await keys.role("admin"), "X-Request-ID": "feed-42"}
+    async with opened(client, headers) as stream:
+        assert stream.response.headers["X-Request-ID"] == "feed-42"
+
+
 async def test_after_skips_the_positions_before_it(client: Client, keys: Keys) -> None:
     admin = await keys.role("admin")
     await post_banks(client, admin, 1, 4)
