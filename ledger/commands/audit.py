@@ -182,6 +182,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _dispatch(args, dsn)
 
 
+def _through(args: argparse.Namespace) -> int | None:
+    """--through, unless it stops before --digest's position, which it cannot check."""
+    through: int | None = args.through
+    if through is not None and args.digest is not None and through < args.digest[0]:
+        raise CommandError(
+            f"--through {through} stops before the digest's position {args.digest[0]}: "
+            "give --through at or past it, or leave it out",
+            exit_code=2,
+        )
+    return through
+
+
 def _pinned(args: argparse.Namespace) -> str | None:
     """The log key pinned with --log-key, in its canonical text (the remote audits' parse)."""
     from ledger.commands._audit_remote import pinned_log_key
@@ -231,7 +243,7 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
             return asyncio.run(actions.digest(dsn))
         case "verify":
             return asyncio.run(
-                actions.verify(dsn, args.digest, args.through, args.json, _pinned(args))
+                actions.verify(dsn, args.digest, _through(args), args.json, _pinned(args))
             )
         case "replay" if args.compare:
             return asyncio.run(actions.compare(dsn))

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import structlog
 
 from ledger.tlog.errors import NoteError
 from ledger.tlog.keys import ED25519, Signer, generate_signer, parse_signer
+
+log = structlog.get_logger(__name__)
 
 ORIGIN_PREFIX = "guarantee-ledger/"
 
@@ -58,7 +61,23 @@ def read_key_file(path: Path) -> Signer:
         raise IdentityError(f"{path} is not a signed-note private key: {exc}") from None
     if signer.alg != ED25519:
         raise IdentityError(f"{path} is not an Ed25519 log key (type 0x01)")
+    _warn_if_readable(path)
     return signer
+
+
+def _warn_if_readable(path: Path) -> None:
+    """Say so when others than its owner may read the log's private key (it is made 0600)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning(
+            "log_key.readable_by_others",
+            path=str(path),
+            mode=oct(mode & 0o777),
+            fix=f"chmod 600 {path}",
+        )
 
 
 def create_key_file(path: Path, origin: str) -> Signer:

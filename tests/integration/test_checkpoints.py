@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog.testing
 
 from ledger.runtime import Runtime
 from ledger.store import checkpoints, tree
@@ -204,6 +205,22 @@ async def test_a_new_store_creates_its_key_file_mode_0600(db_dsn: str, tmp_path:
         assert (await establish(conn, key, None)).verifier() == signer.verifier()
     finally:
         await conn.close()
+
+
+async def test_a_key_file_others_may_read_is_used_with_a_warning(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    key = tmp_path / "log-signing.key"
+    key.write_text(generate_signer("guarantee-ledger/test").encode() + "\n")
+    key.chmod(0o644)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            await establish(conn, key, None)
+    finally:
+        await conn.close()
+    [warning] = [e for e in logs if e["event"] == "log_key.readable_by_others"]
+    assert (warning["mode"], warning["fix"]) == ("0o644", f"chmod 600 {key}")
 
 
 async def test_another_key_or_none_refuses_to_start(db_dsn: str, tmp_path: Path) -> None:

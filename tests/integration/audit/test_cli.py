@@ -113,6 +113,13 @@ def test_verify_with_a_digest_that_does_not_hold_exits_one(db_dsn: str, ledger: 
     assert "first bad position 5 (digest-mismatch)" in out
 
 
+def test_through_before_the_digests_position_is_a_usage_error(db_dsn: str, ledger: Cli) -> None:
+    _populate(db_dsn)
+    code, out, err = ledger(db_dsn, "verify", "--through", "3", "--digest", "5:" + "ab" * 32)
+    assert (code, out) == (2, "")
+    assert "--through 3 stops before the digest's position 5" in err
+
+
 def test_a_malformed_digest_is_a_usage_error(db_dsn: str, ledger: Cli) -> None:
     code, _, err = ledger(db_dsn, "verify", "--digest", "5")
     assert code == 2
