@@ -16,7 +16,14 @@ from events.envelope import (
 )
 from events.stored import read_log_entry
 from ledger.auth.keys import UnknownKey
-from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
+from ledger.http.auth import (
+    NEVER_POSTS,
+    STAFF_ROLES,
+    authenticate,
+    bearer_key,
+    require,
+    unknown_key,
+)
 from ledger.http.bodies import MAX_BODY, read_body
 from ledger.http.cloudevents import batch_response, wants_batch
 from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
@@ -74,8 +81,13 @@ async def post_events(request: web.Request) -> web.Response:
     try:
         batch = await _decoded(request)
     except Problem:
-        # Who asks is answered before what is wrong with the body, as on every route.
-        await authenticate(request)
+        # Who asks is answered before what is wrong with the body, as on every route: a
+        # key that may post nothing at all is told so, not how to fix a body it may not send.
+        actor = await authenticate(request)
+        if actor.role in NEVER_POSTS:
+            raise Problem(
+                "forbidden", f"a key of role {actor.role} may not post events: it only reads"
+            ) from None
         raise
     runtime, limits = request.app[RUNTIME], request.app[LIMITS]
     try:

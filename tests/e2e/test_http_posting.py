@@ -58,6 +58,26 @@ async def test_an_identical_repost_by_a_key_that_may_not_post_it_is_403(
     assert "position" not in body
 
 
+@pytest.mark.parametrize("role", ["reader", "auditor"])
+async def test_a_key_that_may_post_nothing_gets_403_whatever_its_body(
+    client: Client, keys: Keys, role: str
+) -> None:
+    headers = {**await keys.role(role), "Content-Type": "application/json"}
+    for body in (b"{not json", b'{"type": "program.amended", "data": {}}'):
+        r = await client.post("/v1/events", data=body, headers=headers)
+        problem = await r.json(content_type=None)
+        _problem(problem, "forbidden", 403)
+        assert f"a key of role {role} may not post events" in problem["detail"]
+
+
+async def test_a_key_that_may_post_is_told_what_is_wrong_with_its_body(
+    client: Client, keys: Keys
+) -> None:
+    headers = {**await keys.role("admin"), "Content-Type": "application/json"}
+    r = await client.post("/v1/events", data=b"{not json", headers=headers)
+    _problem(await r.json(content_type=None), "malformed-json", 400)
+
+
 async def test_event_id_reused_for_other_content_is_idempotency_conflict(
     client: Client, keys: Keys
 ) -> None:
