@@ -18,8 +18,8 @@ LATEST_RECORDED_SQL = """SELECT max(recorded_at) FROM proj_as_of_rows
                           WHERE generation = $1 AND entity = '*'"""
 """When the latest event the read model holds was recorded.
 
-Positions do not follow recording order: an event is recorded when its transaction
-starts and placed when it commits, so posts that overlap may be placed in another
+Positions do not follow recording order: an event is recorded while its append decides
+it and placed when that append commits, so posts that overlap may be placed in another
 order. "As known at T" is therefore a set (every event recorded at or before T), not a
 prefix of the log: each query below that takes a moment filters on recorded_at."""
 
