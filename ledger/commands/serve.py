@@ -83,6 +83,8 @@ def _listen_address(settings: Settings) -> None:
     (a mistyped LEDGER_HOST), which would otherwise fail like an unreachable database."""
     import socket
 
+    if not settings.host:
+        return  # every interface
     try:
         socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -130,7 +132,15 @@ def _starting_failure(exc: Exception, settings: Settings) -> str | None:
 
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"cannot listen on {settings.host}:{settings.port}: the address is in use"
-    if isinstance(exc, OSError) and exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
+    if (
+        isinstance(exc, OSError)
+        and exc.filename is None
+        and exc.errno
+        in (
+            errno.EADDRNOTAVAIL,
+            errno.EACCES,
+        )
+    ):
         # An address of no interface of this machine, or a port it may not open.
         return f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
     if isinstance(exc, asyncpg.ClientConfigurationError):
