@@ -35,8 +35,9 @@ MESSAGE = (
 
 def sub_microsecond_errors(body: bytes) -> list[FieldError]:
     """One error per envelope of a decoded `body` whose occurred_at is finer than 1 us."""
-    # Digits may be written as \u0030..\u0039, which the fast look cannot see.
-    if _LONG_FRACTION.search(body) is None and b"\\u003" not in body:
+    # Digits and the point may be written as \u0030..\u0039 and \u002e, which the fast
+    # look cannot see: any escaped ASCII character takes the slow path.
+    if _LONG_FRACTION.search(body) is None and b"\\u00" not in body:
         return []
     try:
         top = _ONE_OR_MANY.decode(body)
