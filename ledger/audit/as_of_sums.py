@@ -20,9 +20,14 @@ DOCS_SQL = """SELECT key, doc::text AS doc FROM proj_as_of
                WHERE generation = $1 AND key = ANY($2::text[])"""
 
 
-def late_sql(width: int) -> str:
+def late_sql(width: int, known_at: bool = False) -> str:
     """Per (entity, program), the sums of the rows dated under the cut but not counted by it:
-    placed after its position, or recorded after its moment."""
+    placed after its position ($4), or (`known_at`) recorded after its moment ($5).
+
+    Two statements, not one with `$5 IS NULL OR ...`: in a generic plan that OR keeps the
+    position out of the index condition, and every row of the entity dated under the cut
+    would be read to find the few placed after it."""
+    after = "(position > $4 OR recorded_at > $5)" if known_at else "position > $4"
     figures = [f"coalesce(sum(figures[{n}]), 0)::bigint" for n in range(1, width + 1)]
     roles = [f"coalesce(sum((roles >> {n}) & 1), 0)::bigint" for n in range(len(ROLES))]
     return f"""SELECT entity, program_id, ARRAY[{", ".join([*figures, *roles, "count(*)"])}] AS v
@@ -30,11 +35,15 @@ def late_sql(width: int) -> str:
                 WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*'
                   AND kind = 'sum'
                   AND business_date <= $3
-                  AND (position > $4 OR ($5::timestamptz IS NOT NULL AND recorded_at > $5))
+                  AND {after}
                 GROUP BY entity, program_id"""  # noqa: S608 - fixed column numbers, no input
 
 
-_LATE = {width: late_sql(width) for width in (len(as_of.SUMS_I), len(as_of.SUMS_P))}
+_LATE = {
+    (width, known): late_sql(width, known)
+    for width in (len(as_of.SUMS_I), len(as_of.SUMS_P))
+    for known in (False, True)
+}
 _DECODE = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -68,9 +77,10 @@ async def sums(
                         if held is None
                         else [a + b for a, b in zip(held, values, strict=True)]
                     )
-    late = await conn.fetch(
-        _LATE[width], cut.generation, entities, cut.day, cut.position, cut.known_at
-    )
+    args: tuple[object, ...] = (cut.generation, entities, cut.day, cut.position)
+    if cut.known_at is not None:
+        args += (cut.known_at,)
+    late = await conn.fetch(_LATE[width, cut.known_at is not None], *args)
     for row in late:
         held = out[row["entity"], row["program_id"]]
         out[row["entity"], row["program_id"]] = [a - b for a, b in zip(held, row["v"], strict=True)]

@@ -23,7 +23,8 @@ from ledger.store.reads import head_position
 
 _POLL = 0.05
 KNOWN_SLACK = dt.timedelta(seconds=60)
-"""Longer than any append lasts from its start to its commit (statements stop at 30 s)."""
+"""Longer than an append is expected to last from its recording to its commit (a post is
+given 20 s, each statement 30 s): a bound the service keeps, not one PostgreSQL enforces."""
 
 
 async def as_of_cut(

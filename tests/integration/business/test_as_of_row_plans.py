@@ -61,16 +61,48 @@ async def _plan(conn: asyncpg.Connection, sql: str, types: str, args: str) -> se
         ),
         (
             as_of_sums.late_sql(len(as_of.SUMS_I)),
+            "int, text[], date, bigint",
+            "1, '{institution:I-1}', '2026-06-30', 10",
+        ),
+        (
+            as_of_sums.late_sql(len(as_of.SUMS_I), known_at=True),
             "int, text[], date, bigint, timestamptz",
             "1, '{institution:I-1}', '2026-06-30', 10, '2026-07-01T00:00:00Z'",
         ),
     ],
-    ids=["rows", "breakers", "late sums"],
+    ids=["rows", "breakers", "late sums", "late sums known at"],
 )
 async def test_entity_rows_are_read_through_the_by_date_index(
     conn: asyncpg.Connection, sql: str, types: str, args: str
 ) -> None:
     assert "proj_as_of_rows_by_date" in await _plan(conn, sql, types, args)
+
+
+async def test_late_sums_with_no_moment_bound_the_position_in_the_index(
+    conn: asyncpg.Connection,
+) -> None:
+    """Only the rows placed after the cut are read: not every row dated up to the day."""
+    sql = as_of_sums.late_sql(len(as_of.SUMS_I))
+    await conn.execute(f"PREPARE late (int, text[], date, bigint) AS {sql}")
+    text = await conn.fetchval(
+        "EXPLAIN (FORMAT JSON) EXECUTE late (1, '{institution:I-1}', '2026-06-30', 10)"
+    )
+    conditions = _values(json.loads(text), "Index Cond")
+    assert any("\"position\" > $4" in c for c in conditions), conditions
+
+
+def _values(plan: Any, name: str) -> list[str]:
+    """Every value of a field named `name` in a plan (EXPLAIN's JSON)."""
+    found: list[str] = []
+    if isinstance(plan, dict):
+        if name in plan:
+            found.append(str(plan[name]))
+        for value in plan.values():
+            found += _values(value, name)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _values(value, name)
+    return found
 
 
 async def test_star_rows_are_not_held_by_the_by_date_index(conn: asyncpg.Connection) -> None:
