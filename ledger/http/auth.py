@@ -19,9 +19,6 @@ STAFF_ROLES = frozenset({"admin", "auditor"})
 READ_ROLES = frozenset({"admin", "auditor", "reader"})
 """Roles that may read every read model."""
 
-NEVER_POSTS = frozenset({"auditor", "reader"})
-"""Roles no rule lets post any event (docs/rules.md): their keys only read."""
-
 
 def _unauthorized(detail: str) -> Problem:
     return Problem("unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="ledger"'})

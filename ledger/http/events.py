@@ -16,14 +16,7 @@ from events.envelope import (
 )
 from events.stored import read_log_entry
 from ledger.auth.keys import UnknownKey
-from ledger.http.auth import (
-    NEVER_POSTS,
-    STAFF_ROLES,
-    authenticate,
-    bearer_key,
-    require,
-    unknown_key,
-)
+from ledger.http.auth import STAFF_ROLES, authenticate, bearer_key, require, unknown_key
 from ledger.http.bodies import MAX_BODY, read_body
 from ledger.http.cloudevents import batch_response, wants_batch
 from ledger.http.context import LIMITS, LOG_ORIGIN, METRICS, RUNTIME, SEALED_LOG
@@ -31,6 +24,7 @@ from ledger.http.params import MAX_POSITION, int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
 from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
+from ledger.rules.authorize import READ_ONLY_ROLES
 from ledger.store.positions import SealTimeout
 
 MAX_LIMIT = 1000
@@ -80,13 +74,15 @@ async def post_events(request: web.Request) -> web.Response:
     key = bearer_key(request)
     try:
         batch = await _decoded(request)
-    except Problem:
+    except Problem as problem:
         # Who asks is answered before what is wrong with the body, as on every route: a
         # key that may post nothing at all is told so, not how to fix a body it may not send.
         actor = await authenticate(request)
-        if actor.role in NEVER_POSTS:
+        if actor.role in READ_ONLY_ROLES:
             raise Problem(
-                "forbidden", f"a key of role {actor.role} may not post events: it only reads"
+                "forbidden",
+                f"a key of role {actor.role} may not post events: it only reads",
+                close=problem.close,
             ) from None
         raise
     runtime, limits = request.app[RUNTIME], request.app[LIMITS]

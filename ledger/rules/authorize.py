@@ -27,6 +27,9 @@ ADMIN_EVENTS = frozenset(
         "limit.reinstated",
     }
 )
+READ_ONLY_ROLES = frozenset({"auditor", "reader"})
+"""Roles no rule lets post any event: their keys only read."""
+
 BANK_EVENTS = frozenset({"loan.repaid", "loan.defaulted", "claim.filed"})
 GUARANTOR_EVENTS = frozenset(
     {
@@ -84,7 +87,7 @@ def authorize(view: View, event_type: str, payload: Payload, actor: Actor) -> No
     else:  # pragma: no cover - every event type is listed above
         raise forbidden(f"{event_type} has no poster")
     if who is None or who not in allowed:
-        # Who the parties are is for the parties (and staff) to read, as on the read
+        # Who the parties are is for the parties (and an admin) to read, as on the read
         # routes; anyone else learns only which role may post it.
         parties = {g.bank_id, g.guarantor_id, g.reguarantor_id}
         named = actor.role == "admin" or (who is not None and who in parties)

@@ -8,7 +8,8 @@ from events import payloads as p
 from events.derived import Derived
 from events.stored import Actor
 from ledger.rules import claims, filing, issuance, lifecycle, limits, registry
-from ledger.rules.authorize import authorize
+from ledger.rules.authorize import READ_ONLY_ROLES, authorize
+from ledger.rules.refusal import forbidden
 from ledger.rules.state import View
 
 
@@ -30,6 +31,9 @@ def decide(
     only when the event is accepted, except that a refused batch is thrown
     away whole by the caller.
     """
+    if actor.role in READ_ONLY_ROLES:
+        # Before anything is looked up: such a key is told only that it may not post.
+        raise forbidden(f"a key of role {actor.role} may not post events: it only reads")
     if hasattr(payload, "guarantee_id") and not isinstance(payload, p.GuaranteeIssued):
         lifecycle.guarantee(view, payload.guarantee_id)
     authorize(view, event_type, payload, actor)

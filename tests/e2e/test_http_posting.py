@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from typing import Any
 
@@ -63,7 +64,8 @@ async def test_a_key_that_may_post_nothing_gets_403_whatever_its_body(
     client: Client, keys: Keys, role: str
 ) -> None:
     headers = {**await keys.role(role), "Content-Type": "application/json"}
-    for body in (b"{not json", b'{"type": "program.amended", "data": {}}'):
+    repay = envelope("loan.repaid", {"guarantee_id": "G-NONE", "amount": 1})
+    for body in (b"{not json", b'{"type": "program.amended", "data": {}}', json.dumps(repay)):
         r = await client.post("/v1/events", data=body, headers=headers)
         problem = await r.json(content_type=None)
         _problem(problem, "forbidden", 403)

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from events import payloads as p
+from events.stored import Actor
 from tests.unit.rules.world import (
     BANK,
     GUAR,
@@ -121,6 +122,14 @@ def test_events_posted_by_another_party_are_forbidden(event: p.Payload, wrong: s
     w = active()
     refusal = w.refuse(event, key(wrong))
     assert (refusal.status, refusal.slug) == (403, "forbidden")
+
+
+@pytest.mark.parametrize("role", ["reader", "auditor"])
+def test_a_read_only_key_is_refused_before_the_guarantee_is_looked_up(role: str) -> None:
+    w = active()
+    refusal = w.refuse(p.LoanRepaid(guarantee_id="G-none", amount=1), Actor(role=role))
+    assert (refusal.status, refusal.slug) == (403, "forbidden")
+    assert "may not post events" in refusal.detail
 
 
 def test_a_party_refused_is_told_who_may_post_and_a_stranger_only_which_role() -> None:
