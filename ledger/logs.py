@@ -69,16 +69,19 @@ def _renderers(fmt: Literal["json", "console"], stream: TextIO) -> list[Processo
     ]
 
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _escape_controls(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
-    """Write control characters in values as escapes (\x1b): a path or header a client
-    chose must not clear or recolour the terminal of whoever reads the log. JSON lines
-    escape them already; newlines and tabs of tracebacks are kept."""
+    """Write control characters in values as escapes (\x1b, \x0a): a path or header a
+    client chose must neither clear or recolour the terminal of whoever reads the log nor
+    forge a line of its own. JSON lines escape them already; a traceback keeps its lines."""
     for name, value in event.items():
-        if isinstance(value, str) and _CONTROLS.search(value):
-            event[name] = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        if isinstance(value, str):
+            controls = _CONTROLS_BUT_LINES if name == "exception" else _CONTROLS
+            if controls.search(value):
+                event[name] = controls.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
     return event
 
 

@@ -35,13 +35,13 @@ from ledger.tlog.proofs import verify_consistency
 from projections.fold import Fold
 
 BATCH = 10_000
+"""Export lines read from a file at a time."""
 
 READ_ADVICE = (
     "the events read are not the ones the log hashed: an export changed since it was "
     "written, or a ledger whose history was (its operator can run `ledger audit verify`)"
 )
 """What a broken chain in an export or over HTTP tells its reader, who has no database."""
-"""Export lines read from a file at a time."""
 
 
 @dataclass

@@ -24,9 +24,10 @@ from projections.spill import SpillError
 log = structlog.get_logger("ledger.http")
 
 REQUEST_ID = "X-Request-ID"
+"""Header carrying the request id in both directions."""
+
 _CURRENT_ID: ContextVar[str | None] = ContextVar("ledger_request_id", default=None)
 """The id of the request this task answers (set by `observe`)."""
-"""Header carrying the request id in both directions."""
 
 SERVER = "ledger"
 """The Server header of every answer: aiohttp's own names its and Python's versions."""

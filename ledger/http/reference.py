@@ -27,8 +27,9 @@ connection closed); a connection with no request under way is closed after
 integer basis points. Refusals are `application/problem+json` (RFC 9457) with
 `type` (`/problems/<slug>`), `title`, `status` and `detail`, and for 422 an
 `errors` list of `{path, message}` naming each field to fix. Every answer carries
-`X-Request-ID`: the one the request sent (1 to 128 of `A-Za-z0-9._:/+=-`), else a
-new UUID; each log line about the request carries it as `request_id`.
+`X-Request-ID`: the one the request sent (1 to 128 of `A-Za-z0-9._:/+=-`, the first a
+letter or digit), else a new UUID; each log line about the request carries it as
+`request_id`.
 """
 
 

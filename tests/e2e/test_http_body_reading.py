@@ -125,7 +125,7 @@ async def test_a_poster_gone_mid_body_is_logged_as_such_not_as_the_database_fail
 
 @pytest.fixture
 async def impatient(db_dsn: str, log_signer: Signer) -> AsyncIterator[tuple[str, int]]:
-    """As `served`, with a body given 0.5 s to arrive and connections 0.5 s to sit idle."""
+    """As `served`, with a body given 0.5 s to arrive."""
     limits = dataclasses.replace(FAST, body_timeout=0.5)
     app = create_app(db_dsn, pool_size=4, limits=limits, signer=log_signer)
     runner = unreadable.AppRunner(app, access_log=None, shutdown_timeout=0.5)

@@ -253,10 +253,11 @@ def test_the_console_format_writes_control_characters_as_escapes(
     log_stream: io.StringIO,
 ) -> None:
     configure_logging("console", stream=log_stream)
-    structlog.get_logger("t").info("access", path="/nope\x1b[2J\x1b[31mRED")
+    structlog.get_logger("t").info("access", path="/nope\x1b[2J\x1b[31mRED\nforged line")
     text = log_stream.getvalue()
     assert "\x1b" not in text
-    assert "/nope\\x1b[2J\\x1b[31mRED" in text
+    assert "/nope\\\\x1b[2J\\\\x1b[31mRED\\\\x0aforged line" in text  # as repr() shows it
+    assert text.count("\n") == 1
 
 
 def test_other_errors_keep_their_level_and_traceback(log_stream: io.StringIO) -> None:
