@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gzip
 import json
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from ledger.http import unreadable
 from ledger.http.app import create_app
+from ledger.http.context import Limits
 from ledger.tlog.keys import Signer
 from tests.e2e.conftest import FAST, Keys
 from tests.e2e.posting import Client
@@ -58,7 +60,14 @@ async def test_a_body_in_a_coding_the_ledger_decodes_is_stored(
 async def served(db_dsn: str, log_signer: Signer) -> AsyncIterator[tuple[str, int]]:
     """The app served as `ledger serve` serves it (its runner: a request is not cancelled
     when its poster goes, as aiohttp's test server would)."""
-    app = create_app(db_dsn, pool_size=4, limits=FAST, signer=log_signer)
+    async with _serving(db_dsn, log_signer, FAST) as at:
+        yield at
+
+
+@contextlib.asynccontextmanager
+async def _serving(db_dsn: str, signer: Signer, limits: Limits) -> AsyncIterator[tuple[str, int]]:
+    """The app with `limits`, served by the ledger's runner on a free port."""
+    app = create_app(db_dsn, pool_size=4, limits=limits, signer=signer)
     runner = unreadable.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -126,16 +135,8 @@ async def test_a_poster_gone_mid_body_is_logged_as_such_not_as_the_database_fail
 @pytest.fixture
 async def impatient(db_dsn: str, log_signer: Signer) -> AsyncIterator[tuple[str, int]]:
     """As `served`, with a body given 0.5 s to arrive."""
-    limits = dataclasses.replace(FAST, body_timeout=0.5)
-    app = create_app(db_dsn, pool_size=4, limits=limits, signer=log_signer)
-    runner = unreadable.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield "127.0.0.1", int(runner.addresses[0][1])
-    finally:
-        await runner.cleanup()
+    async with _serving(db_dsn, log_signer, dataclasses.replace(FAST, body_timeout=0.5)) as at:
+        yield at
 
 
 async def test_a_body_that_does_not_arrive_in_time_is_refused_and_the_connection_closed(
@@ -162,19 +163,12 @@ async def test_a_connection_that_sends_nothing_is_closed_after_the_idle_timeout(
     db_dsn: str, log_signer: Signer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(unreadable, "IDLE_TIMEOUT", 0.5)
-    app = create_app(db_dsn, pool_size=4, limits=FAST, signer=log_signer)
-    runner = unreadable.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+    async with _serving(db_dsn, log_signer, FAST) as at:
+        reader, writer = await asyncio.open_connection(*at)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never finished
         async with asyncio.timeout(5):
             assert await reader.read() == b""  # closed by the service, unanswered
         writer.close()
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_request_the_parser_refuses_has_a_request_id_and_is_counted(
