@@ -24,7 +24,7 @@ from ledger.http.params import MAX_POSITION, int_param, seconds_param
 from ledger.http.problems import Problem, unavailable
 from ledger.http.replicas import log_from_standby
 from ledger.http.schemas import EventPage, ReceiptBody, json_response_body
-from ledger.rules.authorize import READ_ONLY_ROLES
+from ledger.rules.authorize import READ_ONLY_ROLES, read_only
 from ledger.store.positions import SealTimeout
 
 MAX_LIMIT = 1000
@@ -81,7 +81,7 @@ async def post_events(request: web.Request) -> web.Response:
         if actor.role in READ_ONLY_ROLES:
             raise Problem(
                 "forbidden",
-                f"a key of role {actor.role} may not post events: it only reads",
+                read_only(actor.role),
                 close=problem.close,
             ) from None
         raise

@@ -30,6 +30,12 @@ ADMIN_EVENTS = frozenset(
 READ_ONLY_ROLES = frozenset({"auditor", "reader"})
 """Roles no rule lets post any event: their keys only read."""
 
+
+def read_only(role: str) -> str:
+    """Why a key of a read-only `role` is refused whatever it posts."""
+    return f"a key of role {role} may not post events: it only reads"
+
+
 BANK_EVENTS = frozenset({"loan.repaid", "loan.defaulted", "claim.filed"})
 GUARANTOR_EVENTS = frozenset(
     {

@@ -8,7 +8,7 @@ from events import payloads as p
 from events.derived import Derived
 from events.stored import Actor
 from ledger.rules import claims, filing, issuance, lifecycle, limits, registry
-from ledger.rules.authorize import READ_ONLY_ROLES, authorize
+from ledger.rules.authorize import READ_ONLY_ROLES, authorize, read_only
 from ledger.rules.refusal import forbidden
 from ledger.rules.state import View
 
@@ -33,7 +33,7 @@ def decide(
     """
     if actor.role in READ_ONLY_ROLES:
         # Before anything is looked up: such a key is told only that it may not post.
-        raise forbidden(f"a key of role {actor.role} may not post events: it only reads")
+        raise forbidden(read_only(actor.role))
     if hasattr(payload, "guarantee_id") and not isinstance(payload, p.GuaranteeIssued):
         lifecycle.guarantee(view, payload.guarantee_id)
     authorize(view, event_type, payload, actor)

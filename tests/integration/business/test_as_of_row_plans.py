@@ -25,25 +25,29 @@ async def conn(owner_conn: asyncpg.Connection) -> asyncpg.Connection:
     return owner_conn
 
 
-def _indexes(plan: Any) -> set[str]:
-    """Every index a plan (EXPLAIN's JSON) reads."""
-    found: set[str] = set()
+def _values(plan: Any, name: str) -> list[str]:
+    """Every value of a field named `name` in a plan (EXPLAIN's JSON)."""
+    found: list[str] = []
     if isinstance(plan, dict):
-        if "Index Name" in plan:
-            found.add(plan["Index Name"])
+        if name in plan:
+            found.append(str(plan[name]))
         for value in plan.values():
-            found |= _indexes(value)
+            found += _values(value, name)
     elif isinstance(plan, list):
         for value in plan:
-            found |= _indexes(value)
+            found += _values(value, name)
     return found
 
 
-async def _plan(conn: asyncpg.Connection, sql: str, types: str, args: str) -> set[str]:
-    """The indexes of the generic plan a prepared `sql` comes to use."""
+def _indexes(plan: Any) -> set[str]:
+    """Every index a plan (EXPLAIN's JSON) reads."""
+    return set(_values(plan, "Index Name"))
+
+
+async def _plan(conn: asyncpg.Connection, sql: str, types: str, args: str) -> Any:
+    """The generic plan a prepared `sql` comes to use (EXPLAIN's JSON)."""
     await conn.execute(f"PREPARE q ({types}) AS {sql}")
-    text = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE q ({args})")
-    return _indexes(json.loads(text))
+    return json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE q ({args})"))
 
 
 @pytest.mark.parametrize(
@@ -75,7 +79,7 @@ async def _plan(conn: asyncpg.Connection, sql: str, types: str, args: str) -> se
 async def test_entity_rows_are_read_through_the_by_date_index(
     conn: asyncpg.Connection, sql: str, types: str, args: str
 ) -> None:
-    assert "proj_as_of_rows_by_date" in await _plan(conn, sql, types, args)
+    assert "proj_as_of_rows_by_date" in _indexes(await _plan(conn, sql, types, args))
 
 
 async def test_late_sums_with_no_moment_bound_the_position_in_the_index(
@@ -83,26 +87,11 @@ async def test_late_sums_with_no_moment_bound_the_position_in_the_index(
 ) -> None:
     """Only the rows placed after the cut are read: not every row dated up to the day."""
     sql = as_of_sums.late_sql(len(as_of.SUMS_I))
-    await conn.execute(f"PREPARE late (int, text[], date, bigint) AS {sql}")
-    text = await conn.fetchval(
-        "EXPLAIN (FORMAT JSON) EXECUTE late (1, '{institution:I-1}', '2026-06-30', 10)"
+    plan = await _plan(
+        conn, sql, "int, text[], date, bigint", "1, '{institution:I-1}', '2026-06-30', 10"
     )
-    conditions = _values(json.loads(text), "Index Cond")
-    assert any("\"position\" > $4" in c for c in conditions), conditions
-
-
-def _values(plan: Any, name: str) -> list[str]:
-    """Every value of a field named `name` in a plan (EXPLAIN's JSON)."""
-    found: list[str] = []
-    if isinstance(plan, dict):
-        if name in plan:
-            found.append(str(plan[name]))
-        for value in plan.values():
-            found += _values(value, name)
-    elif isinstance(plan, list):
-        for value in plan:
-            found += _values(value, name)
-    return found
+    conditions = _values(plan, "Index Cond")
+    assert any('"position" > $4' in c for c in conditions), conditions
 
 
 async def test_star_rows_are_not_held_by_the_by_date_index(conn: asyncpg.Connection) -> None:
