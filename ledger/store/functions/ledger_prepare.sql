@@ -46,6 +46,13 @@ BEGIN
     ELSE
         PERFORM pg_advisory_xact_lock_shared(append_lock);
     END IF;
+    -- An appender whose process stops between its calls (hung, swapped out, cut off)
+    -- keeps its locks, and once it has written, holds back every later event's
+    -- position on every instance. Its session is ended once it has sat idle in this
+    -- transaction for 5 s (a working appender's gaps are milliseconds), as a sealer
+    -- that stops is fenced off (ledger/store/sealer_fence.py); the session's own
+    -- setting (ledger/runtime.py) still bounds its other transactions.
+    PERFORM set_config('idle_in_transaction_session_timeout', '5s', true);
     -- The footprint's locks in one global order (by hash, then exclusive first),
     -- taken one row at a time in that order, so posts never deadlock.
     PERFORM count(CASE WHEN x THEN pg_advisory_xact_lock(h)
