@@ -19,7 +19,7 @@ from events.payloads import GuaranteeIssued, Payload, WitnessRegistered
 from events.stored import Actor, StoredEvent
 from ledger.rules.authorize import authorize
 from ledger.rules.business_time import check_occurred
-from ledger.rules.decide import decide
+from ledger.rules.decide import admit, settle
 from ledger.rules.footprint import (
     Footprint,
     GuaranteeRef,
@@ -254,6 +254,9 @@ def _decide_one(
     recorded_at: dt.datetime,
 ) -> StoredEvent:
     envelope, payload = posted.envelope, posted.payload
+    # Who may post it first: the checks below would tell a stream's version, its latest
+    # business time or a witness id's use to a key that has no business knowing them.
+    admit(view, payload.TYPE, payload, actor)
     stream_id = payload.stream_id
     current = versions.get(stream_id, 0)
     expected = envelope.expected_version
@@ -276,7 +279,7 @@ def _decide_one(
         # taken (checked under the stream's lock, so two concurrent registrations
         # cannot both pass).
         raise invalid_state(f"witness {payload.witness_id} is already registered")
-    derived = decide(view, payload.TYPE, payload, actor, when)
+    derived = settle(view, payload, when)
     versions[stream_id] = current + 1
     occurred[stream_id] = when
     return store_posted(

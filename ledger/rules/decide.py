@@ -13,6 +13,21 @@ from ledger.rules.refusal import forbidden
 from ledger.rules.state import View
 
 
+def admit(view: View, event_type: str, payload: p.Payload, actor: Actor) -> None:
+    """Refuse (403) a poster who may not post this event, before anything else is checked.
+
+    What other checks would tell (a stream's version, its latest business time, whether
+    an id is taken) is for the parties to it: a key that may not post the event learns
+    only that. A guarantee the event names must exist (404) for its parties to be known.
+    """
+    if actor.role in READ_ONLY_ROLES:
+        # Before anything is looked up: such a key is told only that it may not post.
+        raise forbidden(read_only(actor.role))
+    if hasattr(payload, "guarantee_id") and not isinstance(payload, p.GuaranteeIssued):
+        lifecycle.guarantee(view, payload.guarantee_id)
+    authorize(view, event_type, payload, actor)
+
+
 def decide(
     view: View,
     event_type: str,
@@ -31,12 +46,12 @@ def decide(
     only when the event is accepted, except that a refused batch is thrown
     away whole by the caller.
     """
-    if actor.role in READ_ONLY_ROLES:
-        # Before anything is looked up: such a key is told only that it may not post.
-        raise forbidden(read_only(actor.role))
-    if hasattr(payload, "guarantee_id") and not isinstance(payload, p.GuaranteeIssued):
-        lifecycle.guarantee(view, payload.guarantee_id)
-    authorize(view, event_type, payload, actor)
+    admit(view, event_type, payload, actor)
+    return settle(view, payload, at)
+
+
+def settle(view: View, payload: p.Payload, at: dt.datetime | None = None) -> Derived:
+    """`decide` for a poster already admitted (`admit`): the rules of the event itself."""
     match payload:
         case p.InstitutionRegistered():
             registry.register_institution(view, payload)

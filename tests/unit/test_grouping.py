@@ -9,13 +9,25 @@ import pytest
 
 from events import payloads as p
 from events.envelope import posted_fingerprint
+from events.stored import Actor
 from ledger.grouping import Accepted, Post, Repeat, decide_group, footprints, partition
 from ledger.rules.footprint import GuaranteeRef
 from ledger.rules.refusal import Refusal
 from ledger.rules.state import View
 from ledger.store.decisions import Earlier, Prepared
+from ledger.tlog.keys import COSIGNATURE_V1, generate_signer
 from tests.factory import envelope, posted
-from tests.unit.rules.world import BANK, GUAR, World, claim_events, issued, key, seeded, snapshot
+from tests.unit.rules.world import (
+    ADMIN,
+    BANK,
+    GUAR,
+    World,
+    claim_events,
+    issued,
+    key,
+    seeded,
+    snapshot,
+)
 
 AT = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 LOAN = 1_000_000_000  # 10 000 000 yuan: three fill the national per-SME cap
@@ -176,3 +188,61 @@ def test_a_program_amendment_goes_alone_too() -> None:
     amended = _post(p.ProgramAmended(program_id=program.program_id, terms=program.terms))
     later = _post(issued("G-1"))
     assert partition([amended, later], _refs(w.view)) == ([amended], [later])
+
+
+READER = Actor(role="reader")
+STRANGER = key("NO-PARTY-BANK")  # a bank that is no party to G-1
+AHEAD = AT + dt.timedelta(days=30)
+
+
+def _on_g1(w: World, poster: Actor, **extra: object) -> list[Accepted | Repeat | Refusal]:
+    """A repayment of G-1 by `poster`, with `extra` in its envelope, decided against `w`
+    where G-1's stream is at version 1 with a business time after AT."""
+    repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
+    post = Post(posted(envelope(repaid.TYPE, msgspec.to_builtins(repaid), **extra)), poster)
+    prepared = Prepared(w.view, versions={"guarantee-G-1": 1}, occurred={"guarantee-G-1": AHEAD})
+    now, _ = partition([post], _refs(w.view))
+    return decide_group(prepared, now, footprints(now, _refs(w.view)), AT).outcomes
+
+
+@pytest.mark.parametrize("poster", [READER, STRANGER], ids=["reader", "no party"])
+@pytest.mark.parametrize(
+    "extra",
+    [{"expected_version": 7}, {"occurred_at": "2026-01-01T08:00:00+08:00"}],
+    ids=["stream version", "business time"],
+)
+def test_a_key_that_may_not_post_the_event_learns_nothing_of_its_stream(
+    poster: Actor, extra: dict[str, object]
+) -> None:
+    """403, not the 409 that would tell the stream's version or latest business time."""
+    w = _fresh()
+    w.post(issued("G-1"))
+    (refused,) = _on_g1(w, poster, **extra)
+    assert isinstance(refused, Refusal)
+    assert (refused.status, refused.slug) == (403, "forbidden")
+    assert "current_version" not in refused.extra
+    assert "latest_occurred_at" not in refused.extra
+
+
+def test_its_party_is_told_the_streams_version() -> None:
+    w = _fresh()
+    w.post(issued("G-1"))
+    (refused,) = _on_g1(w, key(BANK), expected_version=7)
+    assert isinstance(refused, Refusal)
+    assert (refused.slug, refused.extra["current_version"]) == ("version-conflict", 1)
+
+
+def test_a_key_that_may_not_register_witnesses_is_not_told_a_witness_id_is_taken() -> None:
+    w = _fresh()
+    verifier = generate_signer("W-1", COSIGNATURE_V1).verifier().encode()
+    registered = p.WitnessRegistered(witness_id="W-1", name="Witness", key=verifier)
+    body = envelope(registered.TYPE, msgspec.to_builtins(registered))
+    prepared = Prepared(w.view, versions={"witness-W-1": 1})
+    outcomes = [
+        decide_group(prepared, [post], footprints([post], {}), AT).outcomes[0]
+        for post in (Post(posted(body), READER), Post(posted(body), ADMIN))
+    ]
+    assert [(o.status, o.slug) for o in outcomes if isinstance(o, Refusal)] == [
+        (403, "forbidden"),
+        (409, "invalid-state"),
+    ]
