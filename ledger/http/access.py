@@ -12,7 +12,7 @@ from events.types import IDENT, IDENT_PATTERN
 from ledger.http.auth import READ_ROLES, STAFF_ROLES
 from ledger.http.problems import Problem
 
-STREAM_PATTERN = f"^(institution|program|sme|guarantee)-{IDENT_PATTERN[1:-1]}$"
+STREAM_PATTERN = f"^(institution|program|sme|guarantee|witness)-{IDENT_PATTERN[1:-1]}$"
 """Pattern of the stream ids events are written to: a kind, a dash, an identifier."""
 
 _STREAM = re.compile(STREAM_PATTERN)
@@ -79,6 +79,7 @@ async def check_stream_access(conn: asyncpg.Connection, actor: Actor, stream_id:
     institution-X: X itself. guarantee-G: G's bank, guarantor, reguarantor and the
     program-wide parties with a share. program-P and sme-S: any institution, since every
     institution works under the programs' terms and needs the SMEs' eligibilities.
+    witness-W: auditors and admins only, as the proof of a witness's registration.
     Readers see read models only, never raw streams.
     """
     if actor.role in STAFF_ROLES:

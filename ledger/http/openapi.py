@@ -94,7 +94,7 @@ PATH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "stream_id": (
         {"type": "string", "pattern": STREAM_PATTERN},
-        "institution-, program-, sme- or guarantee- and the identifier",
+        "institution-, program-, sme-, guarantee- or witness- and the identifier",
     ),
     "event_id": ({"type": "string", "format": "uuid"}, "the event's id, a UUID"),
     "size": (

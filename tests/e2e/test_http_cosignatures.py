@@ -242,3 +242,17 @@ async def test_a_note_without_cosignatures_is_refused(client: Client, keys: Keys
     await client.post("/v1/events", json=institution("B-1"), headers=await keys.role("admin"))
     note = await checkpoint_of(client, await keys.role("reader"), 1)
     assert "no witness's cosignature" in await _refusal(await _post(client, keys, note))
+
+
+async def test_a_witnesss_stream_is_read_by_auditors_and_no_institution(
+    client: Client, keys: Keys
+) -> None:
+    await _registered(client, keys, witness_key())
+    r = await client.post("/v1/events", json=institution("B-1"), headers=await keys.role("admin"))
+    assert r.status == 201
+    r = await client.get("/v1/streams/witness-W-1", headers=await keys.role("auditor"))
+    assert r.status == 200, await r.text()
+    events = (await r.json())["events"]
+    assert [(e["type"], e["stream_version"]) for e in events] == [("witness.registered", 1)]
+    r = await client.get("/v1/streams/witness-W-1", headers=await keys.of("B-1"))
+    assert r.status == 403
