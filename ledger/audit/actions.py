@@ -27,7 +27,7 @@ from ledger.audit.replay_parts import replay_parted
 from ledger.audit.restore import ImportRefused, import_log
 from ledger.audit.scan import READ_ONLY_SETTINGS, head
 from ledger.audit.state_file import write_state, write_state_parted
-from ledger.audit.verify import format_digest, verify_chain
+from ledger.audit.verify import format_digest, verified_line, verify_chain
 from ledger.commands import CommandError
 
 
@@ -149,7 +149,7 @@ async def verify(
     else:
         print(f"NOT OK: first bad position {report.first_bad_position} ({report.problem})")
         print(f"reason: {report.reason}")
-        print(f"verified positions 1 to {report.verified_through}")
+        print(verified_line(report.verified_through))
     # The scan may stop in its first batch, before any progress was counted.
     if report.ok:
         progress.finish(f"verified {report.verified_through} events", report.verified_through)

@@ -154,9 +154,10 @@ async def verify_remote(
     _, checkpoint = await signed_checkpoint(ledger, log_key)
     start = 0 if state is None else state.size
     frontier = Frontier() if state is None else state.frontier()
-    previous = GENESIS if state is None else state.chain_head
+    previous = state_head = GENESIS if state is None else state.chain_head
     done = start
     leaves = bytearray()  # this run's leaf hashes, to find a rewrite the chain hides
+    links = bytearray()  # and its links, to name the last good one when it does
     try:
         if state is not None:
             await _prove_extends(ledger, state, checkpoint)
@@ -188,6 +189,7 @@ async def verify_remote(
                     leaf = leaf_hash(body)
                     frontier.add(leaf)
                     leaves += leaf
+                    links += computed
                     previous, done = computed, position
                 if progress is not None:
                     progress(done - start, checkpoint.size - start)
@@ -198,10 +200,19 @@ async def verify_remote(
         if frontier.root() != checkpoint.root:
             raise await _rewritten(ledger, start, bytes(leaves), checkpoint.size)
     except _Fault as fault:
+        # Before the first bad position; for a rewrite not placed, no further than the
+        # checkpoint verified before (this run's start).
+        good = start if fault.problem == "checkpoint-mismatch" else min(done, fault.position - 1)
+        if good == done:
+            good_link = previous
+        elif good == start:
+            good_link = state_head
+        else:
+            good_link = bytes(links[(good - start - 1) * HASH_SIZE : (good - start) * HASH_SIZE])
         report = VerifyReport(
             ok=False,
-            verified_through=done,
-            head_hash=previous.hex(),
+            verified_through=good,
+            head_hash=good_link.hex(),
             first_bad_position=fault.position,
             reason=fault.reason,
             problem=fault.problem,  # type: ignore[arg-type]

@@ -123,11 +123,12 @@ async def verify_chain(
                 )
         except Fault as fault:
             if isinstance(fault, RootMismatch):
-                fault = await fault.explain(conn)  # the scan has let go of the connection
+                fault = await tree.locate(conn, fault)  # the scan has let go of the connection
+            good = _known_good(fault, verifier.done, tree.matched)
             return VerifyReport(
                 ok=False,
-                verified_through=verifier.done,
-                head_hash=verifier.previous.hex(),
+                verified_through=good,
+                head_hash=(await _link_at(conn, good, verifier)).hex(),
                 first_bad_position=fault.position,
                 reason=fault.reason,
                 problem=fault.problem,
@@ -135,6 +136,30 @@ async def verify_chain(
         return VerifyReport(
             ok=True, verified_through=verifier.done, head_hash=verifier.previous.hex()
         )
+
+
+def verified_line(through: int) -> str:
+    """The line a failing verify ends its findings with: what it still vouches for."""
+    return f"verified positions 1 to {through}" if through else "no position verified"
+
+
+def _known_good(fault: Fault, done: int, matched: int) -> int:
+    """The last position a failing verify may call verified: before the first bad one, and
+    where a rewrite was found but not placed (its links recomputed), no further than the
+    last checkpoint or digest whose root or link the events still gave."""
+    good = min(done, fault.position - 1)
+    if isinstance(fault, RootMismatch) or fault.problem == "digest-mismatch":
+        good = min(good, matched)
+    return good
+
+
+async def _link_at(conn: asyncpg.Connection, position: int, verifier: _Verifier) -> bytes:
+    """The chain's link at `position`, recomputed through it (the stored link equals it)."""
+    if position == verifier.done:
+        return verifier.previous
+    if position == 0:
+        return GENESIS
+    return bytes(await conn.fetchval("SELECT hash FROM event_log WHERE position = $1", position))
 
 
 def _missing(position: int) -> str:

@@ -109,6 +109,8 @@ class TreeCheck:
         self._roots: list[tuple[int, bytes]] = []
         # Full tiles the events gave, kept as digests: compared with the stored ones after.
         self._full: dict[tuple[int, int], bytes] = {}
+        self.matched = 0
+        """The largest checkpoint size whose signed root the events have given so far."""
 
     async def start(self, conn: asyncpg.Connection, end: int) -> None:
         """Read the roots the log signed through `end` (before the scan takes the connection)."""
@@ -128,6 +130,24 @@ class TreeCheck:
                 built = self._builder.root()
                 if root != built:
                     raise RootMismatch(size, built)
+                self.matched = size
+
+    async def locate(self, conn: asyncpg.Connection, mismatch: RootMismatch) -> Fault:
+        """After the scan: the first event whose leaf the stored tree does not hold, when a
+        forger rewrote events and their links but left the tree alone; else the mismatch
+        as the checkpoint row explains it."""
+        try:
+            await self._tiles(conn)
+        except Fault as fault:
+            if fault.position <= mismatch.position:
+                return Fault(
+                    fault.position,
+                    "changed",
+                    f"the event at position {fault.position} is not the one the log's tree "
+                    "holds, and the events no longer give the root the log signed at size "
+                    f"{mismatch.position}: it was rewritten along with the links after it",
+                )
+        return await mismatch.explain(conn)
 
     async def finish(self, conn: asyncpg.Connection, head: int) -> None:
         """After the scan: the stored tiles, the notes' signatures, checkpoints beyond the log."""

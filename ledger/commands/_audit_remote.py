@@ -145,6 +145,7 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
     from ledger.audit import remote_state
     from ledger.audit.progress import Progress
     from ledger.audit.remote_verify import UnsignedCheckpoint, verify_remote
+    from ledger.audit.verify import verified_line
     from ledger.remote import Ledger, RemoteError
 
     assert log_key is not None
@@ -184,7 +185,7 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
     else:
         print(f"NOT OK: first bad position {report.first_bad_position} ({report.problem})")
         print(f"reason: {report.reason}")
-        print(f"verified positions 1 to {report.verified_through}")
+        print(verified_line(report.verified_through))
     if done.verified is not None and state_path is not None:
         try:
             remote_state.save(state_path, done.verified)
@@ -192,5 +193,8 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
             said = f"cannot write the state file {state_path}: {exc.strerror}"
             raise CommandError(said) from None
     read = report.verified_through - done.read_from + 1
-    progress.finish(f"verified {read} events", read)
+    if report.ok:
+        progress.finish(f"verified {read} events", read)
+    else:
+        progress.finish(f"NOT OK after {read} good events", read)
     return 0 if report.ok else 1

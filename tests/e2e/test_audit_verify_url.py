@@ -102,6 +102,12 @@ async def test_a_changed_event_is_named_at_its_position(
     assert done.verified is None
 
 
+async def _link(db_dsn: str, position: int) -> bytes:
+    async with superuser(db_dsn) as conn:
+        value = await conn.fetchval("SELECT hash FROM event_log WHERE position = $1", position)
+    return bytes(value)
+
+
 async def _rewrite_and_relink(db_dsn: str, position: int) -> None:
     """Change one event and recompute every link from it on, leaving the tree alone."""
     async with superuser(db_dsn) as conn:
@@ -122,12 +128,14 @@ async def test_a_rewrite_hidden_by_relinking_is_named_from_the_logs_tree(
 ) -> None:
     """The chain holds; the signed root does not; the stored leaves name the position."""
     await _grow(client, keys, 300, 0)
+    before = await _link(db_dsn, 259)
     await _rewrite_and_relink(db_dsn, 260)
     async with Ledger(_url(client), await _auditor(keys)) as ledger:
         done = await verify_remote(ledger, log_signer.verifier(), None)
     report = done.report
     assert (report.ok, report.first_bad_position, report.problem) == (False, 260, "changed")
     assert "rewritten along with the links" in (report.reason or "")
+    assert (report.verified_through, report.head_hash) == (259, before.hex())
 
 
 async def test_a_rewrite_with_its_links_and_tree_fails_the_signed_root(
@@ -146,6 +154,7 @@ async def test_a_rewrite_with_its_links_and_tree_fails_the_signed_root(
         6,
         "checkpoint-mismatch",
     )
+    assert (report.verified_through, report.head_hash) == (0, GENESIS.hex())
 
 
 async def test_with_state_the_second_run_reads_only_new_events(

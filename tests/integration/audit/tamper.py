@@ -80,9 +80,11 @@ async def swap_positions(conn: asyncpg.Connection, first: int, second: int) -> N
     await conn.execute("UPDATE event_log SET position = $2 WHERE position = $1", spare, second)
 
 
-async def reseal(conn: asyncpg.Connection, *, fingerprints: bool = True) -> None:
+async def reseal(
+    conn: asyncpg.Connection, *, fingerprints: bool = True, tree: bool = True
+) -> None:
     """Recompute every stored link from the (rewritten) bodies, as a thorough forger would,
-    and (unless told not to) every fingerprint too."""
+    and (unless told not to) every fingerprint and the Merkle tree too."""
     previous = GENESIS
     rows = await conn.fetch(
         """SELECT l.position, l.seq, e.body
@@ -98,7 +100,8 @@ async def reseal(conn: asyncpg.Connection, *, fingerprints: bool = True) -> None
             await conn.execute(
                 "UPDATE events SET fingerprint = $2 WHERE seq = $1", row["seq"], fingerprint(body)
             )
-    await rebuild_tree(conn)
+    if tree:
+        await rebuild_tree(conn)
 
 
 class _Sent(msgspec.Struct):

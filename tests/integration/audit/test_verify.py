@@ -161,6 +161,39 @@ async def test_a_digest_taken_before_a_resealed_rewrite_catches_it(runtime: Runt
     )
 
 
+async def test_a_rewrite_relinked_beside_the_untouched_tree_is_named_and_vouched_before(
+    runtime: Runtime,
+) -> None:
+    """Links recomputed, tiles left alone: the stored leaves name the position, and the
+    report vouches for the positions before it only, with their link."""
+    head = await play_all(runtime.ledger)
+    await _checkpointed(runtime, head)
+    before = await _digest(runtime, 16)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
+        await tamper.reseal(su, tree=False)
+    report = await _verify(runtime)
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 17, "changed")
+    assert (report.verified_through, report.head_hash) == (16, before[1].hex())
+
+
+async def test_a_failing_verify_vouches_for_no_position_a_signed_root_no_longer_covers(
+    runtime: Runtime,
+) -> None:
+    """Links and tree recomputed: the report's digest is one taken before the rewrite."""
+    head = await play_all(runtime.ledger)
+    await _checkpointed(runtime, head)
+    links = {position: (await _digest(runtime, position))[1] for position in range(1, head + 1)}
+    links[0] = bytes(32)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
+        await tamper.reseal(su)
+    report = await _verify(runtime)
+    assert report.problem == "checkpoint-mismatch"
+    assert report.verified_through < 17
+    assert report.head_hash == links[report.verified_through].hex()
+
+
 async def test_a_digest_beyond_a_truncated_head_reports_the_removed_tail(runtime: Runtime) -> None:
     head = await play_all(runtime.ledger)
     digest = await _digest(runtime, head)
