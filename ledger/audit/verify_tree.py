@@ -235,7 +235,20 @@ class TreeCheck:
         known = await identity.recorded(conn)
         if known is None:
             return
-        key = parse_verifier(known.verifier_key)
+        try:
+            key = parse_verifier(known.verifier_key)
+        except TlogError as exc:
+            first = await conn.fetchval(
+                "SELECT min(size) FROM log_checkpoints WHERE size <= $1", self._builder.size
+            )
+            if first is None:
+                return
+            raise Fault(
+                int(first),
+                "checkpoint-mismatch",
+                f"the log key the store records is no verifier key ({exc}): the log's "
+                "identity was rewritten, and no checkpoint can be checked against it",
+            ) from None
         after = 0
         while True:
             rows = await conn.fetch(

@@ -141,6 +141,18 @@ async def test_a_rewritten_checkpoint_is_named(runtime: Runtime) -> None:
     assert "the checkpoint row was rewritten, not the events" in (report.reason or "")
 
 
+async def test_a_recorded_log_key_rewritten_into_no_key_is_a_finding_not_a_crash(
+    runtime: Runtime,
+) -> None:
+    await _fill(runtime, 20)
+    await _as_superuser(runtime, "UPDATE log_identity SET verifier_key = 'garbage'")
+    report = await _verify(runtime)
+    assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
+    first = await runtime.pool.fetchval("SELECT min(size) FROM log_checkpoints")
+    assert report.first_bad_position == first
+    assert "the log's identity was rewritten" in (report.reason or "")
+
+
 async def test_a_checkpoint_whose_note_and_root_were_both_rewritten_blames_the_row(
     runtime: Runtime,
 ) -> None:
