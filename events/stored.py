@@ -105,14 +105,29 @@ def decode_stored(raw: bytes) -> StoredEvent:
     return StoredEvent(**fields)
 
 
+class UnreadableEvent(Exception):
+    """A stored event's bytes no longer read as an event: changed after it was sealed."""
+
+    def __init__(self, position: int, error: str) -> None:
+        super().__init__(
+            f"the event stored at position {position} no longer reads as an event ({error}): "
+            "it was changed after it was sealed"
+        )
+        self.position = position
+
+
 def read_log_entry(raw: bytes, position: int, hash_hex: str) -> LogEntry:
     """Decode a stored event and attach its position and hash, for reads.
 
     Its data is read back without the input checks it passed when posted (see
     events.readback); `decode_stored`, for events from outside, checks everything.
+    UnreadableEvent when the stored bytes are no event.
     """
     # Built field by field: replay reads every event of the log through here.
-    wire, data = _decode_wire(raw, READ_BACK)
+    try:
+        wire, data = _decode_wire(raw, READ_BACK)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise UnreadableEvent(position, str(exc)) from None
     return LogEntry(
         event_id=wire.event_id,
         type=wire.type,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import structlog
 from aiohttp import web
 
-from events.stored import read_log_entry
+from events.stored import UnreadableEvent, read_log_entry
 from ledger.aio import wait_event
 from ledger.http.auth import STAFF_ROLES, authenticate, require
 from ledger.http.cloudevents import cloudevent_of
@@ -202,6 +202,9 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
     except ConnectionError:
         # The consumer left; a stream left idle notices at its next heartbeat at the latest.
         pass
+    except UnreadableEvent as exc:
+        # Sent up to the event before; resuming would meet the same bytes again.
+        log.error("event_stream.ended", reason=str(exc), position=exc.position)
     except Exception as exc:
         if not (database_unavailable(exc) or isinstance(exc, TimeoutError)):
             raise

@@ -13,6 +13,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from events.errors import shorten
+from events.stored import UnreadableEvent
 from ledger.filing import MovementsBehind
 from ledger.http.context import ACCESS_LOG, METRICS
 from ledger.http.problems import PROBLEM_TYPE, Problem, problem_response, unavailable
@@ -104,6 +105,11 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
                 f"the ledger's Merkle tree lacks what this answer needs ({exc}); "
                 "its operator should run `ledger audit verify`",
             )
+        )
+    except UnreadableEvent as exc:
+        log.error("request.unreadable_event", position=exc.position, error=shorten(str(exc), 300))
+        return problem_response(
+            Problem("invalid-state", f"{exc}; its operator should run `ledger audit verify`")
         )
     except SpillError as exc:
         # A fold of the log (GET /v1/audit/state) outgrew memory and found no room for
