@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import structlog
 from aiohttp import web
 
@@ -57,6 +59,7 @@ async def post_cosignatures(request: web.Request) -> web.Response:
                 signed_text,
                 parse_verifier(known.verifier_key),
                 witnesses_of([(w.witness_id, w.key) for w in registered]),
+                now=int(time.time()),
             )
         except Refused as exc:
             raise _refused(exc) from None

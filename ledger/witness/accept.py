@@ -94,13 +94,39 @@ def _keys_of(
     return by_key, aliases
 
 
+FUTURE_SLACK = 300
+"""Seconds a cosignature's time may run ahead of the ledger's clock (a witness's clock
+may be a little fast; one far ahead would be kept, as the witness's first, for good)."""
+
+
+def _untimely(stamp: int, now: int) -> str | None:
+    """Why a cosignature's stated time is refused, if it is."""
+    if stamp == 0:
+        return (
+            "the cosignature states no time (0): a witness cosigns with the time it "
+            "saw the checkpoint (C2SP tlog-witness)"
+        )
+    if stamp > now + FUTURE_SLACK:
+        return (
+            f"the cosignature states time {stamp}, {stamp - now} s after this ledger's "
+            "clock: check the witness's clock, then cosign again"
+        )
+    return None
+
+
 def accept(
-    note: Note, signed_text: str | None, log: Verifier, witnesses: Sequence[Witness]
+    note: Note,
+    signed_text: str | None,
+    log: Verifier,
+    witnesses: Sequence[Witness],
+    now: int | None = None,
 ) -> list[Cosigned]:
     """The cosignatures of `note` to store, or Refused naming every line that is wrong.
 
     `signed_text` is the text of the checkpoint the log signed at the note's size
-    (None when it signed none).
+    (None when it signed none). With `now` (POSIX seconds), a cosignature must state a
+    time, and one no later than FUTURE_SLACK after it; without, the times are taken as
+    kept (an import of cosignatures another ledger accepted).
     """
     if signed_text is None or signed_text != note.text:
         raise Refused(
@@ -138,6 +164,10 @@ def accept(
             stamp = verify_cosignature(note.text, sig, witness.verifier)
         except TlogError as exc:
             errors.append(FieldError(path=path, message=f"bad signature: {exc}"))
+            continue
+        untimely = None if now is None else _untimely(stamp, now)
+        if untimely is not None:
+            errors.append(FieldError(path=path, message=untimely))
             continue
         if all(c.witness_id != witness.witness_id for c in accepted):
             accepted.append(Cosigned(witness.witness_id, stamp, sig.line()))

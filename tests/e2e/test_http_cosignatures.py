@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from typing import Any
 
 import asyncpg
+import pytest
 from aiohttp.test_utils import TestClient
 
 from ledger.tlog.cosignature import cosign
@@ -256,3 +258,26 @@ async def test_a_witnesss_stream_is_read_by_auditors_and_no_institution(
     assert [(e["type"], e["stream_version"]) for e in events] == [("witness.registered", 1)]
     r = await client.get("/v1/streams/witness-W-1", headers=await keys.of("B-1"))
     assert r.status == 403
+
+
+@pytest.mark.parametrize(
+    ("ahead", "refused"),
+    [(None, "states no time"), (3_600, "after this ledger's clock"), (60, None)],
+    ids=["time 0", "an hour ahead", "a minute ahead"],
+)
+async def test_a_cosignature_must_state_a_time_not_far_ahead_of_the_ledgers(
+    client: Client, keys: Keys, db_dsn: str, ahead: int | None, refused: str | None
+) -> None:
+    """C2SP tlog-witness: the timestamp MUST NOT be zero; one far in the future would be
+    kept as the witness's first cosignature for good."""
+    witness = witness_key()
+    await _registered(client, keys, witness)
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    at = 0 if ahead is None else int(time.time()) + ahead
+    r = await _post(client, keys, cosigned(note, witness, at=at))
+    if refused is None:
+        assert r.status == 201, await r.text()
+        assert await _stored(db_dsn) == 1
+    else:
+        assert refused in await _refusal(r)
+        assert await _stored(db_dsn) == 0
