@@ -35,8 +35,13 @@ _RETRY = {"Retry-After": "1"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
-def _text(body: str) -> web.Response:
-    return web.Response(text=body, content_type=TEXT, charset="utf-8")
+def _text(body: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=body, content_type=TEXT, charset="utf-8", headers=headers)
+
+
+_GROWS = {"Cache-Control": "private, no-cache"}
+"""A checkpoint note: the latest moves on, and any gains cosignatures (C2SP tlog-tiles:
+not cached beyond a few seconds). Private, as every answer to a key is."""
 
 
 def _b64(value: bytes) -> str:
@@ -74,7 +79,7 @@ async def latest_checkpoint(request: web.Request) -> web.Response:
         signed = await checkpoints.latest(conn)
         if signed is None:
             raise Problem("not-found", "no checkpoint is signed yet")
-        return _text(await checkpoints.with_cosignatures(conn, signed))
+        return _text(await checkpoints.with_cosignatures(conn, signed), _GROWS)
 
 
 @routes.get("/v1/log/checkpoints/{size}")
@@ -92,7 +97,7 @@ async def checkpoint_at(request: web.Request) -> web.Response:
         signed = await checkpoints.at_size(conn, size)
         if signed is None:
             raise Problem("not-found", f"no checkpoint was signed at size {raw}")
-        return _text(await checkpoints.with_cosignatures(conn, signed))
+        return _text(await checkpoints.with_cosignatures(conn, signed), _GROWS)
 
 
 @routes.get("/v1/log/proof/inclusion")
@@ -190,8 +195,9 @@ async def tile(request: web.Request) -> web.Response:
     return web.Response(
         body=data,
         content_type="application/octet-stream",
-        # A full tile never changes; a partial one at a width never does either.
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        # A full tile never changes; a partial one at a width never does either. Private:
+        # the route needs a key, which a shared cache would not ask for.
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
     )
 
 

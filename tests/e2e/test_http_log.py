@@ -141,6 +141,22 @@ async def test_tiles_are_served_byte_exact(client: Client, keys: Keys) -> None:
         assert r.content_type == "application/problem+json"
 
 
+async def test_tiles_are_cached_by_their_reader_only_and_checkpoints_not_at_all(
+    client: Client, keys: Keys
+) -> None:
+    """A tile never changes but needs a key (no shared cache); a checkpoint note moves on
+    and gains cosignatures (C2SP tlog-tiles: not cached beyond a few seconds)."""
+    event_id = (await _post(client, keys, 1))[0]
+    await _proof(client, keys, event_id)  # a checkpoint of size 1 is signed
+    auditor = await keys.role("auditor")
+    r = await client.get("/v1/log/tile/0/000.p/1", headers=auditor)
+    assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    for path in ("/v1/log/checkpoint", "/v1/log/checkpoints/1"):
+        r = await client.get(path, headers=auditor)
+        assert r.status == 200
+        assert r.headers["Cache-Control"] == "private, no-cache"
+
+
 @pytest.mark.parametrize(
     ("query", "path"),
     [
