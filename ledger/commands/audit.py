@@ -51,7 +51,7 @@ def register(subparsers: Subparsers) -> None:
         type=_digest,
         help="a digest taken earlier: prove nothing up to its position was rewritten",
     )
-    verify.add_argument("--through", metavar="N", type=_position, help="stop at position N")
+    verify.add_argument("--through", metavar="N", type=_first_position, help="stop at position N")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     add_remote_options(verify)
     verify.add_argument(
@@ -281,6 +281,14 @@ def _position(value: str) -> int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"a position is a whole number, not {value!r}")
     return int(value)
+
+
+def _first_position(value: str) -> int:
+    """A position to verify through: the log starts at 1 (GET /v1/audit/verify agrees)."""
+    position = _position(value)
+    if position < 1:
+        raise argparse.ArgumentTypeError("positions start at 1: nothing is verified through 0")
+    return position
 
 
 def _timestamp(value: str) -> dt.datetime:

@@ -125,7 +125,7 @@ async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
 def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the named read model (or all) and print where it reached."""
     if args.batch_size < 1:
-        raise CommandError("--batch-size must be at least 1")
+        raise CommandError("--batch-size must be at least 1", 2)
     names = None if args.name is None else [args.name]
     started = time.monotonic()
     with database(settings) as dsn:

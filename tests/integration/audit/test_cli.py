@@ -120,6 +120,12 @@ def test_through_before_the_digests_position_is_a_usage_error(db_dsn: str, ledge
     assert "--through 3 stops before the digest's position 5" in err
 
 
+def test_through_zero_is_a_usage_error(db_dsn: str, ledger: Cli) -> None:
+    code, out, err = ledger(db_dsn, "verify", "--through", "0")
+    assert (code, out) == (2, "")
+    assert "positions start at 1" in err
+
+
 def test_a_malformed_digest_is_a_usage_error(db_dsn: str, ledger: Cli) -> None:
     code, _, err = ledger(db_dsn, "verify", "--digest", "5")
     assert code == 2

@@ -70,6 +70,14 @@ def test_rebuild_command_refuses_an_unknown_name(
     assert main(["projections", "rebuild", "nonsense"]) == 2
 
 
+def test_rebuild_command_refuses_a_batch_size_below_one_as_a_usage_error(
+    db_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", db_dsn)
+    assert main(["projections", "rebuild", "--batch-size", "0"]) == 2
+    assert "--batch-size must be at least 1" in capsys.readouterr().err
+
+
 async def test_project_command_keeps_the_read_models_until_terminated(db_dsn: str) -> None:
     count = await _post_setup(db_dsn)
     env = {**os.environ, "LEDGER_DATABASE_URL": db_dsn, "LEDGER_LOG_FORMAT": "json"}
