@@ -14,6 +14,7 @@ import asyncpg
 
 from ledger.audit.faults import Fault
 from ledger.audit.scan import ScannedEvent
+from ledger.audit.verify_cosignatures import check_cosignatures
 from ledger.store import identity
 from ledger.tlog.builder import TreeBuilder
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
@@ -150,9 +151,13 @@ class TreeCheck:
         return await mismatch.explain(conn)
 
     async def finish(self, conn: asyncpg.Connection, head: int) -> None:
-        """After the scan: the stored tiles, the notes' signatures, checkpoints beyond the log."""
+        """After the scan: the stored tiles, the notes' signatures and their kept cosignatures,
+        checkpoints beyond the log."""
         await self._tiles(conn)
         await self._notes(conn)
+        known = await identity.recorded(conn)
+        if known is not None:
+            await check_cosignatures(conn, known.origin, self._builder.size)
         beyond = await conn.fetchval(
             "SELECT min(size) FROM log_checkpoints WHERE size > $1", self._builder.size
         )

@@ -11,12 +11,14 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from ledger.audit.verify import VerifyReport, verify_chain
 from ledger.tlog.cosignature import cosign
 from ledger.tlog.keys import Signer
 from ledger.tlog.note import MAX_SIGNATURES, Signature, parse
 from tests.e2e.conftest import Keys
 from tests.e2e.witnesses import alias, checkpoint_of, cosigned, registration, renamed, witness_key
 from tests.factory import institution
+from tests.integration.audit.tamper import superuser
 
 Client = TestClient[Any, Any]
 TEXT = {"Content-Type": "text/plain"}
@@ -281,3 +283,40 @@ async def test_a_cosignature_must_state_a_time_not_far_ahead_of_the_ledgers(
     else:
         assert refused in await _refusal(r)
         assert await _stored(db_dsn) == 0
+
+
+async def _verified(db_dsn: str) -> VerifyReport:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        return await verify_chain(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("UPDATE log_cosignatures SET line = replace(line, ' ', '  ')", "is not that witness's"),
+        ("UPDATE log_cosignatures SET witness_id = 'W-9'", "no registration in the log names"),
+    ],
+    ids=["line rewritten", "witness renamed"],
+)
+async def test_verify_checks_every_kept_cosignature_against_its_registration(
+    client: Client, keys: Keys, db_dsn: str, change: str, said: str
+) -> None:
+    witness = witness_key()
+    await _registered(client, keys, witness)
+    note = await checkpoint_of(client, await keys.role("reader"), 1)
+    assert (await _post(client, keys, cosigned(note, witness))).status == 201
+    assert (await _verified(db_dsn)).ok
+    async with superuser(db_dsn) as su:
+        await su.execute("SET session_replication_role = replica")
+        await su.execute(change)
+    report = await _verified(db_dsn)
+    size = int(parse(note).text.split("\n")[1])
+    assert (report.ok, report.first_bad_position, report.problem) == (
+        False,
+        size,
+        "checkpoint-mismatch",
+    )
+    assert said in (report.reason or "")
