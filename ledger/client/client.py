@@ -8,6 +8,7 @@ import random
 from collections.abc import AsyncIterator, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, overload
+from urllib.parse import quote
 
 import aiohttp
 import msgspec
@@ -181,8 +182,8 @@ class LedgerClient:
 
     async def _get(self, path: str, kind: type[T], **params: Any) -> T:
         query = {k: v for k, v in params.items() if v is not None}
-        _, data = await self.request("GET", path, params=query)
-        return msgspec.json.decode(data, type=kind)
+        status, data = await self.request("GET", path, params=query)
+        return _decoded(status, data, kind)
 
     @overload
     async def post(self, events: Postable) -> Receipt: ...
@@ -197,49 +198,51 @@ class LedgerClient:
         repost of one already stored gets its original receipt, never a second copy.
         """
         if isinstance(events, NewEvent | Mapping):
-            _, data = await self.request("POST", "/v1/events", body=_encode(_envelope(events)))
-            return msgspec.json.decode(data, type=Receipt)
+            body = _encode(_envelope(events))
+            status, data = await self.request("POST", "/v1/events", body=body)
+            return _decoded(status, data, Receipt)
         body = _encode([_envelope(e) for e in events])
-        _, data = await self.request("POST", "/v1/events", body=body)
-        return msgspec.json.decode(data, type=list[Receipt])
+        status, data = await self.request("POST", "/v1/events", body=body)
+        return _decoded(status, data, list[Receipt])
 
     async def events(self, after: int = 0, limit: int = 1000, wait: float = 0) -> EventPage:
         """One page of the log after `after`; waits up to `wait` s when there is none yet."""
-        _, data = await self.request(
+        status, data = await self.request(
             "GET",
             "/v1/events",
             params={"after": after, "limit": limit, "wait": wait},
             seconds=self.timeout + wait,
         )
-        return msgspec.json.decode(data, type=EventPage)
+        return _decoded(status, data, EventPage)
 
     async def exposure(self, sme_id: str, *, min_position: int | None = None) -> SmeExposure:
         """An SME's balance, cap and headroom per program."""
         return await self._get(
-            f"/v1/smes/{sme_id}/exposure", SmeExposure, min_position=min_position
+            f"/v1/smes/{_segment(sme_id)}/exposure", SmeExposure, min_position=min_position
         )
 
     async def guarantee(
         self, guarantee_id: str, *, min_position: int | None = None
     ) -> GuaranteeSummary:
         """A guarantee's state, balance, shares and claims."""
-        path = f"/v1/guarantees/{guarantee_id}"
+        path = f"/v1/guarantees/{_segment(guarantee_id)}"
         return await self._get(path, GuaranteeSummary, min_position=min_position)
 
     async def claim(self, claim_id: str, *, min_position: int | None = None) -> ClaimShares:
         """A claim's amounts and what each role bore and recovered."""
-        return await self._get(f"/v1/claims/{claim_id}", ClaimShares, min_position=min_position)
+        path = f"/v1/claims/{_segment(claim_id)}"
+        return await self._get(path, ClaimShares, min_position=min_position)
 
     async def institution_position(
         self, institution_id: str, *, min_position: int | None = None
     ) -> InstitutionPosition:
         """An institution's volume, balance, losses and cap use per program."""
-        path = f"/v1/institutions/{institution_id}/position"
+        path = f"/v1/institutions/{_segment(institution_id)}/position"
         return await self._get(path, InstitutionPosition, min_position=min_position)
 
     async def program(self, program_id: str, *, min_position: int | None = None) -> ProgramSummary:
         """A program's current terms and version."""
-        path = f"/v1/programs/{program_id}"
+        path = f"/v1/programs/{_segment(program_id)}"
         return await self._get(path, ProgramSummary, min_position=min_position)
 
     async def statement(
@@ -294,7 +297,7 @@ class LedgerClient:
         if known_at is not None and known_at.utcoffset() is None:
             raise ValueError("known_at needs a UTC offset (an aware datetime)")
         return await self._get(
-            f"/v1/statements/{institution_id}",
+            f"/v1/statements/{_segment(institution_id)}",
             kind,
             **period_params(period),
             known_at=None if known_at is None else known_at.isoformat(),
@@ -330,7 +333,7 @@ class LedgerClient:
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             try:
-                _, data = await self.request("GET", f"/v1/events/{event_id}/proof")
+                _, data = await self.request("GET", f"/v1/events/{_segment(event_id)}/proof")
                 break
             except NotCheckpointed as exc:
                 left = deadline - asyncio.get_running_loop().time()
@@ -387,3 +390,18 @@ def _error(status: int, data: bytes, content_type: str, headers: Mapping[str, st
             headers,
         )
     return UnexpectedResponse(status, data)
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment: every character that would end or leave it
+    (`/`, `?`, `#`, `%`, ...) escaped, so an id never names another resource."""
+    return quote(value, safe="")
+
+
+def _decoded(status: int, data: bytes, kind: type[T]) -> T:
+    """A success's body as `kind`; UnexpectedResponse when it is not one (not the ledger's,
+    e.g. a proxy's page answered 200)."""
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise UnexpectedResponse(status, data) from None

@@ -111,6 +111,19 @@ async def test_a_gateway_error_after_the_retries_is_service_unavailable(
     assert raised.value.problem["type"] == "about:blank"
 
 
+@pytest.mark.parametrize("upstream", [[200]], indirect=True)
+async def test_a_success_that_is_not_the_ledgers_answer_is_unexpected_response(
+    upstream: tuple[Upstream, str],
+) -> None:
+    """A proxy's page answered 200: a LedgerError naming it, not a decoding error."""
+    _, url = upstream
+    async with _client(url) as client:
+        with pytest.raises(lc.UnexpectedResponse) as raised:
+            await client.events()
+    assert raised.value.status == 200
+    assert isinstance(raised.value, lc.LedgerError)
+
+
 async def test_a_consumer_stopped_during_a_long_poll_returns_its_position(
     upstream: tuple[Upstream, str], db_dsn: str
 ) -> None:

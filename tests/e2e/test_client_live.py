@@ -239,6 +239,23 @@ def test_read_model_getters_return_typed_bodies(live: Live) -> None:
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("asked", ["G-NAT-001#x", "G-NAT-001?x=1", "../guarantees/G-NAT-001"])
+def test_an_id_is_sent_as_one_path_segment_never_as_another_resource(
+    live: Live, asked: str
+) -> None:
+    """A fragment, a query or a path in an id is escaped: the ledger is asked for that id
+    (none has it), not for G-NAT-001."""
+
+    async def run() -> None:
+        async with lc.LedgerClient(live.url, live.admin) as c:
+            with pytest.raises(lc.NotFound):
+                await c.guarantee(asked)
+            with pytest.raises(lc.NotFound):
+                await c.claim(asked)
+
+    asyncio.run(run())
+
+
 def test_follow_and_stream_give_the_same_events_as_the_pages(live: Live) -> None:
     async def run() -> None:
         async with lc.LedgerClient(live.url, live.admin) as c:
