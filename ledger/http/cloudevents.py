@@ -9,6 +9,7 @@ from aiohttp import web
 
 from events.payloads import Payload
 from events.stored import LogEntry, read_log_entry
+from ledger.http.negotiate import preferred
 from ledger.http.schemas import json_response_body
 from ledger.store.reads import LogRow
 
@@ -94,9 +95,9 @@ def cloudevent_of(row: LogRow, origin: str) -> CloudEvent:
 
 
 def wants_batch(request: web.Request) -> bool:
-    """Whether the request's Accept header asks for a CloudEvents batch."""
-    accept = request.headers.get("Accept", "")
-    return any(part.split(";")[0].strip().lower() == BATCH_TYPE for part in accept.split(","))
+    """Whether the request's Accept header prefers a CloudEvents batch to the ledger's page
+    (weights counted: `;q=0` refuses it)."""
+    return preferred(request, ("application/json", BATCH_TYPE)) == BATCH_TYPE
 
 
 def batch_response(rows: list[LogRow], origin: str) -> web.Response:

@@ -22,6 +22,7 @@ from ledger.filed_statements import (
 from ledger.http.access import known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS
+from ledger.http.negotiate import preferred
 from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import (
@@ -88,10 +89,9 @@ def check_reader(actor_role: str, actor_institution: str | None, institution_id:
 def respond(
     request: web.Request, body: dict[str, Any], answer: type[msgspec.Struct] = Statement
 ) -> web.Response:
-    """JSON as the type the OpenAPI document describes, or CSV when the client accepts
-    text/csv (and not JSON first); the comparison is JSON only."""
-    accept = request.headers.get("Accept", "")
-    wants_csv = "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]
+    """JSON as the type the OpenAPI document describes, or CSV when the client prefers
+    text/csv (by weight, then the order it names them); the comparison is JSON only."""
+    wants_csv = preferred(request, ("application/json", "text/csv")) == "text/csv"
     if wants_csv and answer is not StatementComparison:
         return web.Response(text=statement_csv(body), content_type="text/csv", charset="utf-8")
     typed = msgspec.convert(body, answer)

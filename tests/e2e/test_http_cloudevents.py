@@ -118,7 +118,10 @@ async def test_an_unknown_stream_format_gets_422(client: Client, keys: Keys) -> 
     assert (await r.json(content_type=None))["errors"][0]["path"] == "query.format"
 
 
-@pytest.mark.parametrize("accept", ["application/json", "*/*", ""])
+@pytest.mark.parametrize(
+    "accept",
+    ["application/json", "*/*", "", f"{BATCH};q=0", f"application/json, {BATCH};q=0.1"],
+)
 async def test_other_accept_headers_get_the_page(client: Client, keys: Keys, accept: str) -> None:
     r = await client.get("/v1/events", headers={**await keys.role("admin"), "Accept": accept})
     assert r.content_type == "application/json"
