@@ -25,6 +25,11 @@ SERVICE_ROLE = "ledger_service"
 """The database role the service acts as: it can append events but never change them."""
 
 
+APPEND_IDLE_TIMEOUT = "5s"
+"""How long an append transaction may sit idle between its statements before PostgreSQL
+ends its session: as long as a hung sealer is given before it is fenced off."""
+
+
 def service_settings() -> dict[str, str]:
     """Connection settings for the service's connections (role set at connect, kept on reset)."""
     # Bounded waits: a post stuck behind a lock answers 503 instead of hanging.
@@ -34,6 +39,9 @@ def service_settings() -> dict[str, str]:
         "lock_timeout": "10s",
         "statement_timeout": "30s",
         "idle_in_transaction_session_timeout": "60s",
+        # An append transaction (from ledger_prepare on) is ended sooner: a hung one
+        # holds back every instance's positions (ledger_prepare.sql).
+        "ledger.append_idle_timeout": APPEND_IDLE_TIMEOUT,
         # Every service query is a short indexed read or write: starting parallel
         # workers or compiling with JIT only adds milliseconds to each.
         "max_parallel_workers_per_gather": "0",

@@ -122,7 +122,9 @@ class LogLines:
                 raise LogImportRefused("the export names two different logs")
             self.log = line
         else:
-            self.checkpoints = [*(self.checkpoints or []), line]
+            if self.checkpoints is None:
+                self.checkpoints = []
+            self.checkpoints.append(line)  # in place: an export may carry 10^5 of them
 
 
 async def store_log(

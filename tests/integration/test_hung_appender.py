@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+
 from events import payloads as p
 from ledger.rules.footprint import Footprint
 from ledger.runtime import connect, running
@@ -56,3 +58,17 @@ async def test_the_appenders_bound_ends_with_its_transaction(db_dsn: str) -> Non
     finally:
         await conn.close()
     assert (before, during, after) == ("1min", "5s", "1min")
+
+
+async def test_a_session_that_names_no_bound_keeps_its_own(db_dsn: str) -> None:
+    """An import's session (no service settings) holds one long transaction across its
+    chunks: ledger_prepare leaves its idle bound alone."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        show = "SHOW idle_in_transaction_session_timeout"
+        async with conn.transaction():
+            await decisions.prepare(conn, Footprint(), lock=False)
+            during = await conn.fetchval(show)
+    finally:
+        await conn.close()
+    assert during == "0"

@@ -48,11 +48,16 @@ BEGIN
     END IF;
     -- An appender whose process stops between its calls (hung, swapped out, cut off)
     -- keeps its locks, and once it has written, holds back every later event's
-    -- position on every instance. Its session is ended once it has sat idle in this
-    -- transaction for 5 s (a working appender's gaps are milliseconds), as a sealer
-    -- that stops is fenced off (ledger/store/sealer_fence.py); the session's own
-    -- setting (ledger/runtime.py) still bounds its other transactions.
-    PERFORM set_config('idle_in_transaction_session_timeout', '5s', true);
+    -- position on every instance. A service's session names how long such a
+    -- transaction may sit idle (ledger.append_idle_timeout, ledger/runtime.py: a
+    -- working appender's gaps are milliseconds), and is ended past it, as a sealer
+    -- that stops is fenced off (ledger/store/sealer_fence.py). The session's own
+    -- bound still holds for its other transactions; an import, one long transaction
+    -- that calls this between reading chunks of its file, names none.
+    IF coalesce(current_setting('ledger.append_idle_timeout', true), '') <> '' THEN
+        PERFORM set_config('idle_in_transaction_session_timeout',
+                           current_setting('ledger.append_idle_timeout'), true);
+    END IF;
     -- The footprint's locks in one global order (by hash, then exclusive first),
     -- taken one row at a time in that order, so posts never deadlock.
     PERFORM count(CASE WHEN x THEN pg_advisory_xact_lock(h)
