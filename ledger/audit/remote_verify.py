@@ -203,10 +203,16 @@ async def verify_remote(
         # Before the first bad position; for a rewrite not placed, no further than the
         # checkpoint verified before (this run's start).
         good = start if fault.problem == "checkpoint-mismatch" else min(done, fault.position - 1)
+        if good < start:
+            # The log is now shorter than the state verified (rolled back): no link of
+            # what it holds now was read, and what the state vouched for is gone.
+            good = 0
         if good == done:
             good_link = previous
         elif good == start:
             good_link = state_head
+        elif good == 0:
+            good_link = GENESIS
         else:
             good_link = bytes(links[(good - start - 1) * HASH_SIZE : (good - start) * HASH_SIZE])
         report = VerifyReport(

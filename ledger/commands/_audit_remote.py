@@ -192,7 +192,7 @@ async def _verify(args: argparse.Namespace, log_key: Verifier | None) -> int:
         except OSError as exc:
             said = f"cannot write the state file {state_path}: {exc.strerror}"
             raise CommandError(said) from None
-    read = report.verified_through - done.read_from + 1
+    read = max(0, report.verified_through - done.read_from + 1)
     if report.ok:
         progress.finish(f"verified {read} events", read)
     else:

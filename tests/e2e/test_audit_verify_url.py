@@ -187,6 +187,23 @@ async def test_a_state_of_another_history_is_not_consistent(
     assert (done.report.ok, done.report.problem) == (False, "checkpoint-mismatch")
 
 
+async def test_a_log_behind_the_state_vouches_for_no_position(
+    client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """Rolled back below what was verified: nothing this run read, nothing the state held,
+    is vouched for; the digest is the empty log's, never a blank link."""
+    await _grow(client, keys, 5, 0)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        first = await verify_remote(ledger, log_signer.verifier(), None)
+        assert first.verified is not None
+        edge = [(3, bytes(32)), (0, bytes(32))]  # 9 leaves: a subtree of 8 and one of 1
+        ahead = remote_state.Verified(first.verified.origin, 9, bytes(32), bytes(32), edge)
+        done = await verify_remote(ledger, log_signer.verifier(), ahead)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 6, "removed")
+    assert (report.verified_through, report.head_hash) == (0, GENESIS.hex())
+
+
 async def test_the_command_prints_the_position_and_exits_1(
     client: Client, keys: Keys, log_signer: Signer, db_dsn: str, tmp_path: Path
 ) -> None:
