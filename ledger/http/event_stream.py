@@ -203,7 +203,8 @@ async def get_event_stream(request: web.Request) -> web.StreamResponse:
         # The consumer left; a stream left idle notices at its next heartbeat at the latest.
         pass
     except UnreadableEvent as exc:
-        # Sent up to the event before; resuming would meet the same bytes again.
+        # The page holding it is not sent (it is framed whole before it is written); a
+        # consumer that resumes meets the same bytes, and each attempt is logged so.
         log.error("event_stream.ended", reason=str(exc), position=exc.position)
     except Exception as exc:
         if not (database_unavailable(exc) or isinstance(exc, TimeoutError)):

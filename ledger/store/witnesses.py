@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 
 from events.payloads import WitnessRegistered
-from events.stored import decode_stored
+from events.stored import read_data
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ async def registered(conn: asyncpg.Connection | asyncpg.Pool) -> list[Registered
     found: list[RegisteredWitness] = []
     for row in rows:
         try:
-            data = decode_stored(bytes(row["body"])).data
+            data = read_data(bytes(row["body"]))
         except (msgspec.DecodeError, msgspec.ValidationError):
             continue  # bytes that do not decode are named by verify; they register no one
         if isinstance(data, WitnessRegistered):

@@ -11,6 +11,7 @@ import asyncpg
 from ledger.audit.verify import VerifyReport, verify_chain
 from ledger.runtime import Runtime, connect
 from tests.factory import ADMIN, institution, posted
+from tests.integration.audit import tamper
 
 
 async def _verify(runtime: Runtime) -> VerifyReport:
@@ -21,9 +22,9 @@ async def _verify(runtime: Runtime) -> VerifyReport:
         await conn.close()
 
 
-async def _fill(runtime: Runtime, count: int) -> None:
-    """`count` events, then a checkpoint covering them all."""
-    for start in range(0, count, 100):
+async def _fill(runtime: Runtime, count: int, first: int = 0) -> None:
+    """Events up to `count` (from `first`), then a checkpoint covering them all."""
+    for start in range(first, count, 100):
         batch = [institution(f"B-{i}") for i in range(start, min(count, start + 100))]
         await runtime.ledger.post(posted(*batch), ADMIN)
     for _ in range(100):
@@ -139,6 +140,37 @@ async def test_a_rewritten_checkpoint_is_named(runtime: Runtime) -> None:
     )
     # Its signed note still states the root the events give: the row is blamed, not them.
     assert "the checkpoint row was rewritten, not the events" in (report.reason or "")
+
+
+async def test_a_digest_caught_rewrite_vouches_for_the_checkpoint_before_it(
+    runtime: Runtime,
+) -> None:
+    """Checkpoints at 20 and 40, a digest at 30, then event 25 rewritten with every link
+    and the tree recomputed: the digest names 30, and the checkpoint at 20, read in the
+    same batch, is still vouched for."""
+    await _fill(runtime, 20)
+    await _fill(runtime, 40, first=20)
+    conn = await connect(runtime.dsn)
+    try:
+        links = {
+            r["position"]: bytes(r["hash"])
+            for r in await conn.fetch("SELECT position, hash FROM event_log")
+        }
+        sizes = [r["size"] for r in await conn.fetch("SELECT size FROM log_checkpoints")]
+    finally:
+        await conn.close()
+    assert 20 in sizes
+    assert not [s for s in sizes if 20 < s < 40]
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 25, b"Institution B-24", b"Institution F-24")
+        await tamper.reseal(su)
+    conn = await connect(runtime.dsn)
+    try:
+        report = await verify_chain(conn, digest=(30, links[30]))
+    finally:
+        await conn.close()
+    assert (report.first_bad_position, report.problem) == (30, "digest-mismatch")
+    assert (report.verified_through, report.head_hash) == (20, links[20].hex())
 
 
 async def test_a_recorded_log_key_rewritten_into_no_key_is_a_finding_not_a_crash(
