@@ -26,9 +26,10 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
     return found
 
 
-def _weight(offered: str, ranges: list[tuple[str, float]]) -> tuple[float, int]:
-    """The weight of the most specific range matching `offered` (0 when none does), and
-    where that range stands in the header (earlier wins a tie)."""
+def _weight(offered: str, ranges: list[tuple[str, float]]) -> tuple[float, int, int]:
+    """The weight of the most specific range matching `offered` (0 when none does), how
+    specific it is (named exactly beats a wildcard on a tie), and where it stands in the
+    header (earlier wins what is left of a tie)."""
     kind = offered.split("/")[0]
     best: tuple[int, float, int] | None = None
     for index, (media, weight) in enumerate(ranges):
@@ -42,20 +43,20 @@ def _weight(offered: str, ranges: list[tuple[str, float]]) -> tuple[float, int]:
             continue
         if best is None or specificity > best[0]:
             best = (specificity, weight, index)
-    return (0.0, 0) if best is None else (best[1], best[2])
+    return (0.0, 0, 0) if best is None else (best[1], best[0], best[2])
 
 
 def preferred(request: web.Request, offered: Sequence[str]) -> str:
-    """Which of `offered` the client prefers: the highest weight above 0, the one named
-    first in Accept on a tie, else the first offered. With no Accept, or none of them
-    acceptable, the first offered (the header may be disregarded, RFC 9110)."""
-    accept = request.headers.get("Accept", "")
-    ranges = _ranges(accept)
+    """Which of `offered` the client prefers: the highest weight above 0; on a tie, the
+    one it names exactly rather than by a wildcard, then the one it names first, then
+    the first offered. With no Accept, or none of them acceptable, the first offered
+    (the header may be disregarded, RFC 9110)."""
+    ranges = _ranges(request.headers.get("Accept", ""))
     if not ranges:
         return offered[0]
-    scored = [(_weight(media, ranges), order, media) for order, media in enumerate(offered)]
-    acceptable = [(w, at, order, media) for (w, at), order, media in scored if w > 0]
+    scored = [(*_weight(media, ranges), order, media) for order, media in enumerate(offered)]
+    acceptable = [s for s in scored if s[0] > 0]
     if not acceptable:
         return offered[0]
-    acceptable.sort(key=lambda s: (-s[0], s[1], s[2]))
-    return acceptable[0][3]
+    acceptable.sort(key=lambda s: (-s[0], -s[1], s[2], s[3]))
+    return acceptable[0][4]
