@@ -394,7 +394,10 @@ def _error(status: int, data: bytes, content_type: str, headers: Mapping[str, st
 
 def _segment(value: str) -> str:
     """`value` as one path segment: every character that would end or leave it
-    (`/`, `?`, `#`, `%`, ...) escaped, so an id never names another resource."""
+    (`/`, `?`, `#`, `%`, ...) escaped, so an id never names another resource. ValueError
+    for an empty id, `.` or `..`, which a URL resolves away whatever their escaping."""
+    if value in ("", ".", ".."):
+        raise ValueError(f"{value!r} is no id: an id starts with a letter or digit")
     return quote(value, safe="")
 
 

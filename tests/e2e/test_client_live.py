@@ -256,6 +256,18 @@ def test_an_id_is_sent_as_one_path_segment_never_as_another_resource(
     asyncio.run(run())
 
 
+@pytest.mark.parametrize("asked", ["", ".", ".."])
+def test_an_id_a_url_would_resolve_away_is_refused_before_asking(
+    live: Live, asked: str
+) -> None:
+    async def run() -> None:
+        async with lc.LedgerClient(live.url, live.admin) as c:
+            with pytest.raises(ValueError, match="is no id"):
+                await c.institution_position(asked)
+
+    asyncio.run(run())
+
+
 def test_follow_and_stream_give_the_same_events_as_the_pages(live: Live) -> None:
     async def run() -> None:
         async with lc.LedgerClient(live.url, live.admin) as c:
