@@ -7,6 +7,7 @@ records only the verifier key, so an instance given another key refuses to start
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -99,12 +100,33 @@ async def recorded(conn: asyncpg.Connection | asyncpg.Pool) -> LogIdentity | Non
     return None if row is None else LogIdentity(row["origin"], row["verifier_key"])
 
 
+_SEGMENT_FIRST = r"(?:[A-Za-z0-9\-._~!$&'()*,;=@]|%[0-9A-Fa-f]{2})"
+_SEGMENT_NEXT = r"(?:[A-Za-z0-9\-._~!$&'()*,;=@:]|%[0-9A-Fa-f]{2})"
+_NEW_ORIGIN = re.compile(rf"{_SEGMENT_FIRST}+(?:/{_SEGMENT_NEXT}*)*")
+"""A schema-less URL (C2SP tlog-checkpoint) that is also a URI-reference, each
+CloudEvent's `source` (RFC 3986 path-noscheme), without '+' (no key name holds one)."""
+
+
+def check_new_origin(origin: str) -> None:
+    """Refuse an origin a new store's log could not be named by."""
+    if not _NEW_ORIGIN.fullmatch(origin):
+        raise IdentityError(
+            f"LEDGER_LOG_ORIGIN {origin!r} cannot name a new log: give a schema-less URL "
+            "such as ledger.example.com/guarantees (ASCII letters, digits, - . _ ~ ! $ & "
+            "' ( ) * , ; = @ and %XX escapes, segments joined by '/', ':' only after "
+            "the first); it names the log in every checkpoint and is each CloudEvent's "
+            "source"
+        )
+
+
 def signer_for(key_file: Path, known: LogIdentity | None, origin: str | None) -> Signer:
     """The key to sign with: read (or, for a store with no identity yet, created) and checked."""
     if known is None:
         if key_file.exists():
             signer = read_key_file(key_file)
         else:
+            if origin is not None:
+                check_new_origin(origin)
             signer = create_key_file(key_file, origin or default_origin())
         if origin is not None and signer.name != origin:
             raise IdentityError(

@@ -238,3 +238,32 @@ async def test_another_key_or_none_refuses_to_start(db_dsn: str, tmp_path: Path)
             await establish(conn, tmp_path / "a.key", "guarantee-ledger/other")
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("origin", ['账本<"x">|{y}', "a%zz", "a#b", "1a:b/c", "x[y"])
+async def test_a_new_store_is_not_named_by_what_is_no_schema_less_url(
+    db_dsn: str, tmp_path: Path, origin: str
+) -> None:
+    """The origin is every checkpoint's first line and every CloudEvent's source (a
+    URI-reference): refused before a key is made or anything recorded."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        with pytest.raises(IdentityError, match="cannot name a new log"):
+            await establish(conn, tmp_path / "a.key", origin)
+        assert await conn.fetchval("SELECT count(*) FROM log_identity") == 0
+    finally:
+        await conn.close()
+    assert not (tmp_path / "a.key").exists()
+
+
+async def test_a_store_named_before_keeps_its_name(db_dsn: str, tmp_path: Path) -> None:
+    """An origin recorded by an earlier release is the store's: it still starts with it."""
+    key = tmp_path / "a.key"
+    key.write_text(generate_signer("账本.example.cn/ledger").encode() + "\n")
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await establish(conn, key, None)  # its first start, as an earlier release made it
+        signer = await establish(conn, key, "账本.example.cn/ledger")
+    finally:
+        await conn.close()
+    assert signer.name == "账本.example.cn/ledger"
