@@ -173,6 +173,25 @@ async def test_a_digest_caught_rewrite_vouches_for_the_checkpoint_before_it(
     assert (report.verified_through, report.head_hash) == (20, links[20].hex())
 
 
+async def test_a_crude_break_after_a_thorough_rewrite_hides_nothing(runtime: Runtime) -> None:
+    """Event 15 rewritten with every link and the tree recomputed, then event 25 changed
+    crudely: the checkpoint at 20, read in the batch that breaks at 25, still names the
+    rewrite, and nothing is vouched for."""
+    await _fill(runtime, 20)
+    await _fill(runtime, 40, first=20)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 15, b"Institution B-14", b"Institution F-14")
+        await tamper.reseal(su)
+        await tamper.change_body(su, 25, b"Institution B-24", b"Institution F-24")
+    conn = await connect(runtime.dsn)
+    try:
+        report = await verify_chain(conn)
+    finally:
+        await conn.close()
+    assert (report.first_bad_position, report.problem) == (20, "checkpoint-mismatch")
+    assert report.verified_through == 0
+
+
 async def test_a_recorded_log_key_rewritten_into_no_key_is_a_finding_not_a_crash(
     runtime: Runtime,
 ) -> None:
