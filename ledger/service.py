@@ -18,7 +18,7 @@ from ledger.config import Settings
 from ledger.http import unreadable
 from ledger.http.app import create_app
 from ledger.logs import configure_logging
-from ledger.store.identity import IdentityError, establish
+from ledger.store.identity import IdentityError, check_new_origin, establish
 from ledger.store.migrate import migrate
 from ledger.store.signed_memory import memory_path
 from ledger.tlog.keys import Signer
@@ -81,6 +81,12 @@ def _restore_signals(replaced: dict[signal.Signals, Any]) -> None:
 async def run_service(settings: Settings, dsn: str) -> None:
     """Migrate, announce a first admin key on a brand-new store, serve until SIGINT/SIGTERM."""
     configure_logging(settings.log_format)
+    if settings.log_origin is not None and not settings.key_file.exists():
+        # Before anything is written: a new store's first admin key is shown only once.
+        try:
+            check_new_origin(settings.log_origin)
+        except IdentityError as exc:
+            raise CommandError(str(exc), 2) from None
     first_key = await prepare_store(dsn)
     signer = await log_signer(dsn, settings)
     # "verifier", not "verifier_key": a field named like a key is redacted, and this one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -19,9 +20,11 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
                 try:
-                    weight = min(max(float(value.strip()), 0.0), 1.0)
+                    number = float(value.strip())
                 except ValueError:
-                    weight = 1.0  # a weight that is no number is ignored, not the range
+                    number = 1.0
+                # A weight that is no finite number is ignored, not the range.
+                weight = min(max(number, 0.0), 1.0) if math.isfinite(number) else 1.0
         found.append((media.lower(), weight))
     return found
 

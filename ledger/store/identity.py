@@ -102,9 +102,11 @@ async def recorded(conn: asyncpg.Connection | asyncpg.Pool) -> LogIdentity | Non
 
 _SEGMENT_FIRST = r"(?:[A-Za-z0-9\-._~!$&'()*,;=@]|%[0-9A-Fa-f]{2})"
 _SEGMENT_NEXT = r"(?:[A-Za-z0-9\-._~!$&'()*,;=@:]|%[0-9A-Fa-f]{2})"
-_NEW_ORIGIN = re.compile(rf"{_SEGMENT_FIRST}+(?:/{_SEGMENT_NEXT}*)*")
+_HOST_PORT = r"[A-Za-z][A-Za-z0-9.\-]*:[0-9]+"
+_NEW_ORIGIN = re.compile(rf"(?:{_HOST_PORT}|{_SEGMENT_FIRST}+)(?:/{_SEGMENT_NEXT}*)*")
 """A schema-less URL (C2SP tlog-checkpoint) that is also a URI-reference, each
-CloudEvent's `source` (RFC 3986 path-noscheme), without '+' (no key name holds one)."""
+CloudEvent's `source`: RFC 3986's path-noscheme, or a host and port first (which
+parses as a scheme and a path); without '+' (no key name holds one)."""
 
 
 def check_new_origin(origin: str) -> None:
@@ -114,8 +116,8 @@ def check_new_origin(origin: str) -> None:
             f"LEDGER_LOG_ORIGIN {origin!r} cannot name a new log: give a schema-less URL "
             "such as ledger.example.com/guarantees (ASCII letters, digits, - . _ ~ ! $ & "
             "' ( ) * , ; = @ and %XX escapes, segments joined by '/', ':' only after "
-            "the first); it names the log in every checkpoint and is each CloudEvent's "
-            "source"
+            "the first or in a host:port first); it names the log in every checkpoint "
+            "and is each CloudEvent's source"
         )
 
 

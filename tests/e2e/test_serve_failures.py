@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import asyncpg
+
 from tests import pg
 from tests.e2e.ledger_cli import run_ledger
 
@@ -93,3 +95,24 @@ async def test_a_signing_key_file_of_binary_bytes_is_one_line(db_dsn: str, tmp_p
     assert ran.code == 1
     assert "is not a signed-note private key: it is not UTF-8 text" in ran.err
     assert "Traceback" not in ran.err
+
+
+async def test_an_origin_no_new_log_can_have_is_refused_before_the_store_is_touched(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """Exit 2 before the first admin key is made: it is shown once, on the first start."""
+    ran = await run_ledger(
+        "serve",
+        LEDGER_DATABASE_URL=db_dsn,
+        LEDGER_SIGNING_KEY_FILE=str(tmp_path / "log.key"),
+        LEDGER_LOG_ORIGIN="账本<x>",
+    )
+    assert ran.code == 2
+    assert "cannot name a new log" in ran.err
+    assert "Traceback" not in ran.err
+    assert not (tmp_path / "log.key").exists()
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM api_keys") == 0
+    finally:
+        await conn.close()

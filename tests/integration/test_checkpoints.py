@@ -256,8 +256,23 @@ async def test_a_new_store_is_not_named_by_what_is_no_schema_less_url(
     assert not (tmp_path / "a.key").exists()
 
 
-async def test_a_store_named_before_keeps_its_name(db_dsn: str, tmp_path: Path) -> None:
-    """An origin recorded by an earlier release is the store's: it still starts with it."""
+@pytest.mark.parametrize(
+    "origin", ["ledger.example.com/guarantees", "ledger.example.com:8443/log", "a%20b/c:d"]
+)
+async def test_a_new_store_is_named_by_a_schema_less_url(
+    db_dsn: str, tmp_path: Path, origin: str
+) -> None:
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        signer = await establish(conn, tmp_path / "a.key", origin)
+    finally:
+        await conn.close()
+    assert signer.name == origin
+
+
+async def test_a_key_made_before_keeps_its_name(db_dsn: str, tmp_path: Path) -> None:
+    """A key file made earlier (by an earlier release, or kept from a store being
+    restored) is not renamed: the check is for the keys the ledger makes."""
     key = tmp_path / "a.key"
     key.write_text(generate_signer("账本.example.cn/ledger").encode() + "\n")
     conn = await asyncpg.connect(db_dsn)

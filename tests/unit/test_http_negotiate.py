@@ -48,6 +48,7 @@ def test_the_event_page_or_a_cloudevents_batch(accept: str | None, chosen: str) 
         (f"{CSV}; charset=utf-8", CSV),
         ("TEXT/CSV;Q=1", CSV),
         (f"{CSV};q=x", CSV),
+        (f"{CSV};q=nan", CSV),
     ],
 )
 def test_a_statement_as_json_or_csv(accept: str, chosen: str) -> None:
