@@ -11,7 +11,6 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from ledger.audit.verify import VerifyReport, verify_chain
 from ledger.store import witnesses
 from ledger.tlog.cosignature import cosign
 from ledger.tlog.keys import Signer
@@ -20,6 +19,7 @@ from tests.e2e.conftest import Keys
 from tests.e2e.witnesses import alias, checkpoint_of, cosigned, registration, renamed, witness_key
 from tests.factory import institution
 from tests.integration.audit.tamper import superuser
+from tests.integration.audit.verifying import verified
 
 Client = TestClient[Any, Any]
 TEXT = {"Content-Type": "text/plain"}
@@ -286,14 +286,6 @@ async def test_a_cosignature_must_state_a_time_not_far_ahead_of_the_ledgers(
         assert await _stored(db_dsn) == 0
 
 
-async def _verified(db_dsn: str) -> VerifyReport:
-    conn = await asyncpg.connect(db_dsn)
-    try:
-        return await verify_chain(conn)
-    finally:
-        await conn.close()
-
-
 def _flipped(line: str) -> str:
     """The same signature line, well formed, with the last byte of its signature changed."""
     dash, name, blob = line.rstrip("\n").split(" ")
@@ -317,12 +309,12 @@ async def test_verify_checks_every_kept_cosignature_against_its_registration(
     await _registered(client, keys, witness)
     note = await checkpoint_of(client, await keys.role("reader"), 1)
     assert (await _post(client, keys, cosigned(note, witness))).status == 201
-    assert (await _verified(db_dsn)).ok
+    assert (await verified(db_dsn)).ok
     async with superuser(db_dsn) as su:
         await su.execute("SET session_replication_role = replica")
         line = await su.fetchval("SELECT line FROM log_cosignatures")
         await su.execute(change, _flipped(line))
-    report = await _verified(db_dsn)
+    report = await verified(db_dsn)
     size = int(parse(note).text.split("\n")[1])
     assert (report.ok, report.first_bad_position, report.problem) == (
         False,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from ledger.audit.verify import VerifyReport, verify_chain
+from tests.integration.audit.verifying import verified
 from tests.reliability.harness import (
     Service,
     Tally,
@@ -18,14 +17,6 @@ from tests.reliability.harness import (
     stored_event_ids,
     wait_sealed,
 )
-
-
-async def _verify(dsn: str) -> VerifyReport:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return await verify_chain(conn)
-    finally:
-        await conn.close()
 
 
 async def test_sigkill_during_load_loses_no_acknowledged_event(db_dsn: str, tmp_path: Path) -> None:
@@ -60,7 +51,7 @@ async def test_sigkill_during_load_loses_no_acknowledged_event(db_dsn: str, tmp_
         assert len(tally.acknowledged) > 50
         assert lost == set()
         assert len(stored) == len(set(stored)), "an event was stored twice"
-        chain = await _verify(db_dsn)
+        chain = await verified(db_dsn)
         assert chain.ok, f"hash chain broken at position {chain.first_bad_position}"
         assert chain.verified_through == len(stored)
     finally:

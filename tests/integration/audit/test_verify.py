@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from ledger.audit.verify import Progress, VerifyReport, verify_chain
-from ledger.runtime import Runtime, connect
+from ledger.runtime import Runtime
 from tests.integration.audit import tamper
 from tests.integration.audit.scenario import play_all
-
-
-async def _verify(
-    runtime: Runtime,
-    *,
-    through: int | None = None,
-    digest: tuple[int, bytes] | None = None,
-    progress: Progress | None = None,
-) -> VerifyReport:
-    """Verify as the service role does: it may read, never write."""
-    conn = await connect(runtime.dsn)
-    try:
-        return await verify_chain(conn, through=through, digest=digest, progress=progress)
-    finally:
-        await conn.close()
+from tests.integration.audit.verifying import verified
 
 
 async def _digest(runtime: Runtime, position: int) -> tuple[int, bytes]:
@@ -44,14 +29,14 @@ async def test_an_untouched_ledger_verifies_through_its_head_with_the_stored_hea
     runtime: Runtime,
 ) -> None:
     head = await play_all(runtime.ledger)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     stored = await runtime.pool.fetchval("SELECT hash FROM event_log WHERE position = $1", head)
     assert (report.ok, report.verified_through, report.first_bad_position) == (True, head, None)
     assert report.head_hash == bytes(stored).hex()
 
 
 async def test_an_empty_ledger_verifies_with_nothing_to_check(runtime: Runtime) -> None:
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.verified_through) == (True, 0)
 
 
@@ -59,7 +44,7 @@ async def test_a_changed_body_is_named_at_its_position(runtime: Runtime) -> None
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":400000000')
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 14, "changed")
     assert report.verified_through == 13
 
@@ -68,7 +53,7 @@ async def test_a_deleted_event_is_named_as_removed_at_its_position(runtime: Runt
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.remove(su, 9)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (9, "removed")
 
 
@@ -76,7 +61,7 @@ async def test_a_log_row_deleted_without_its_event_is_named_as_removed(runtime: 
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await su.execute("DELETE FROM event_log WHERE position = 5")
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (5, "removed")
 
 
@@ -85,7 +70,7 @@ async def test_a_log_row_left_without_its_event_row_is_named_as_removed(runtime:
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await su.execute("DELETE FROM events WHERE seq = $1", await tamper.seq_at(su, 6))
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (6, "removed")
 
 
@@ -98,7 +83,7 @@ async def test_renumbered_log_after_a_deletion_is_still_caught_where_the_event_w
         await su.execute("DELETE FROM event_log WHERE position = 7")
         await su.execute("UPDATE event_log SET position = position - 1 WHERE position > 7")
         await tamper.reseal(su)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (7, "removed")
 
 
@@ -106,7 +91,7 @@ async def test_two_swapped_bodies_are_named_at_the_first_as_reordered(runtime: R
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.swap_bodies(su, 12, 15)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (12, "reordered")
     assert "position 15" in (report.reason or "")
 
@@ -117,7 +102,7 @@ async def test_two_swapped_log_rows_are_named_at_the_first_as_reordered(
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.swap_positions(su, 12, 15)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (12, "reordered")
 
 
@@ -129,7 +114,7 @@ async def test_a_reordered_log_relinked_by_a_forger_is_named_where_the_order_bre
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.swap_positions(su, 12, 15)
         await tamper.reseal(su)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (12, "reordered")
 
 
@@ -137,7 +122,7 @@ async def test_verifying_through_a_position_before_a_rewrite_is_ok(runtime: Runt
     await play_all(runtime.ledger)
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 14, b'"loan_amount":500000000', b'"loan_amount":400000000')
-    report = await _verify(runtime, through=13)
+    report = await verified(runtime.dsn, through=13)
     assert (report.ok, report.verified_through) == (True, 13)
 
 
@@ -150,10 +135,10 @@ async def test_a_digest_taken_before_a_resealed_rewrite_catches_it(runtime: Runt
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
         await tamper.reseal(su)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
     assert 17 <= (report.first_bad_position or 0) <= signed
-    report = await _verify(runtime, digest=digest)
+    report = await verified(runtime.dsn, digest=digest)
     assert (report.ok, report.first_bad_position, report.problem) == (
         False,
         20,
@@ -172,7 +157,7 @@ async def test_a_rewrite_relinked_beside_the_untouched_tree_is_named_and_vouched
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
         await tamper.reseal(su, tree=False)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 17, "changed")
     assert (report.verified_through, report.head_hash) == (16, before[1].hex())
 
@@ -189,7 +174,7 @@ async def test_a_failing_verify_vouches_for_no_position_a_signed_root_no_longer_
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 17, b'"amount":600000000', b'"amount":60000000')
         await tamper.reseal(su)
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert report.problem == "checkpoint-mismatch"
     # The last checkpoint before the rewrite still holds; none after it does.
     assert report.verified_through == max((s for s in sizes if s < 17), default=0)
@@ -202,19 +187,19 @@ async def test_a_digest_beyond_a_truncated_head_reports_the_removed_tail(runtime
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.remove(su, head)
         await tamper.remove(su, head - 1)
-    report = await _verify(runtime, digest=digest)
+    report = await verified(runtime.dsn, digest=digest)
     assert (report.ok, report.first_bad_position, report.problem) == (False, head - 1, "removed")
 
 
 async def test_a_digest_of_the_untouched_history_is_confirmed(runtime: Runtime) -> None:
     await play_all(runtime.ledger)
     digest = await _digest(runtime, 10)
-    report = await _verify(runtime, digest=digest)
+    report = await verified(runtime.dsn, digest=digest)
     assert (report.ok, report.verified_through) == (True, 22)
 
 
 async def test_progress_reports_reach_the_head(runtime: Runtime) -> None:
     head = await play_all(runtime.ledger)
     seen: list[tuple[int, int]] = []
-    await _verify(runtime, progress=lambda done, total: seen.append((done, total)))
+    await verified(runtime.dsn, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (head, head)

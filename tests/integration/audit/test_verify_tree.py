@@ -8,18 +8,10 @@ import hashlib
 
 import asyncpg
 
-from ledger.audit.verify import VerifyReport, verify_chain
-from ledger.runtime import Runtime, connect
+from ledger.runtime import Runtime
 from tests.factory import ADMIN, institution, posted
 from tests.integration.audit import tamper
-
-
-async def _verify(runtime: Runtime) -> VerifyReport:
-    conn = await connect(runtime.dsn)
-    try:
-        return await verify_chain(conn)
-    finally:
-        await conn.close()
+from tests.integration.audit.verifying import verified
 
 
 async def _fill(runtime: Runtime, count: int, first: int = 0) -> None:
@@ -69,7 +61,7 @@ def _flip_leaf(idx: int, n: int) -> str:
 async def test_an_untouched_tree_and_its_checkpoints_verify(runtime: Runtime) -> None:
     """Tiles of two levels and every checkpoint agree with the events."""
     await _fill(runtime, 300)
-    assert (await _verify(runtime)).ok
+    assert (await verified(runtime.dsn)).ok
 
 
 async def test_a_changed_leaf_hash_is_named_at_its_position(runtime: Runtime) -> None:
@@ -77,7 +69,7 @@ async def test_a_changed_leaf_hash_is_named_at_its_position(runtime: Runtime) ->
     position 42 as changed."""
     await _fill(runtime, 60)
     await _as_superuser(runtime, _flip_leaf(0, 41))
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 42, "changed")
     assert "tile 0/000.p/60" in (report.reason or "")
 
@@ -86,7 +78,7 @@ async def test_a_changed_hash_of_a_full_tile_is_named_at_its_position(runtime: R
     """One byte of leaf 41's hash in the full tile of leaves 0..255: position 42."""
     await _fill(runtime, 300)
     await _as_superuser(runtime, _flip_entry(0, 0, 41))
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 42, "changed")
 
 
@@ -96,7 +88,7 @@ async def test_a_changed_upper_tile_is_named_at_the_first_position_it_covers(
     """The level-1 hash of leaves 0..255 rewritten: position 1 is named."""
     await _fill(runtime, 300)
     await _as_superuser(runtime, _flip_entry(1, 0, 0))
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 1, "changed")
 
 
@@ -104,7 +96,7 @@ async def test_a_removed_tile_is_named(runtime: Runtime) -> None:
     """A deleted full tile row is named at the first position it held."""
     await _fill(runtime, 300)
     await _as_superuser(runtime, "DELETE FROM log_tiles WHERE level = 0 AND idx = 0")
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 1, "changed")
 
 
@@ -112,7 +104,7 @@ async def test_removed_leaves_of_the_tile_filling_are_named(runtime: Runtime) ->
     """The leaves of the tile still filling deleted: the first position they held."""
     await _fill(runtime, 300)
     await _as_superuser(runtime, "DELETE FROM log_tile_leaves WHERE idx = 1")
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 257, "changed")
 
 
@@ -122,7 +114,7 @@ async def test_a_rewritten_tree_size_is_named_at_the_first_position_it_leaves_ou
     """The tiles intact, the size the sealer grows the tree from set back: named."""
     await _fill(runtime, 34)
     await _as_superuser(runtime, "UPDATE log_tree SET size = 20")
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 21, "changed")
     assert report.reason is not None
     assert "records its size as 20" in report.reason
@@ -132,7 +124,7 @@ async def test_a_rewritten_checkpoint_is_named(runtime: Runtime) -> None:
     """A checkpoint row whose root was replaced no longer matches the events."""
     await _fill(runtime, 20)
     await _as_superuser(runtime, "UPDATE log_checkpoints SET root = sha256('x') WHERE size = 20")
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (
         False,
         20,
@@ -150,25 +142,15 @@ async def test_a_digest_caught_rewrite_vouches_for_the_checkpoint_before_it(
     same batch, is still vouched for."""
     await _fill(runtime, 20)
     await _fill(runtime, 40, first=20)
-    conn = await connect(runtime.dsn)
-    try:
-        links = {
-            r["position"]: bytes(r["hash"])
-            for r in await conn.fetch("SELECT position, hash FROM event_log")
-        }
-        sizes = [r["size"] for r in await conn.fetch("SELECT size FROM log_checkpoints")]
-    finally:
-        await conn.close()
+    rows = await runtime.pool.fetch("SELECT position, hash FROM event_log")
+    links = {r["position"]: bytes(r["hash"]) for r in rows}
+    sizes = [r["size"] for r in await runtime.pool.fetch("SELECT size FROM log_checkpoints")]
     assert 20 in sizes
     assert not [s for s in sizes if 20 < s < 40]
     async with tamper.superuser(runtime.dsn) as su:
         await tamper.change_body(su, 25, b"Institution B-24", b"Institution F-24")
         await tamper.reseal(su)
-    conn = await connect(runtime.dsn)
-    try:
-        report = await verify_chain(conn, digest=(30, links[30]))
-    finally:
-        await conn.close()
+    report = await verified(runtime.dsn, digest=(30, links[30]))
     assert (report.first_bad_position, report.problem) == (30, "digest-mismatch")
     assert (report.verified_through, report.head_hash) == (20, links[20].hex())
 
@@ -183,11 +165,7 @@ async def test_a_crude_break_after_a_thorough_rewrite_hides_nothing(runtime: Run
         await tamper.change_body(su, 15, b"Institution B-14", b"Institution F-14")
         await tamper.reseal(su)
         await tamper.change_body(su, 25, b"Institution B-24", b"Institution F-24")
-    conn = await connect(runtime.dsn)
-    try:
-        report = await verify_chain(conn)
-    finally:
-        await conn.close()
+    report = await verified(runtime.dsn)
     assert (report.first_bad_position, report.problem) == (20, "checkpoint-mismatch")
     assert report.verified_through == 0
 
@@ -197,7 +175,7 @@ async def test_a_recorded_log_key_rewritten_into_no_key_is_a_finding_not_a_crash
 ) -> None:
     await _fill(runtime, 20)
     await _as_superuser(runtime, "UPDATE log_identity SET verifier_key = 'garbage'")
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
     first = await runtime.pool.fetchval("SELECT min(size) FROM log_checkpoints")
     assert report.first_bad_position == first
@@ -222,7 +200,7 @@ async def test_a_checkpoint_whose_note_and_root_were_both_rewritten_blames_the_r
         runtime,
         f"UPDATE log_checkpoints SET root = sha256('x'), note = $${forged}$$ WHERE size = 20",
     )
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (
         False,
         20,
@@ -238,7 +216,7 @@ async def test_a_forged_checkpoint_note_is_named(runtime: Runtime) -> None:
         runtime,
         "UPDATE log_checkpoints SET note = replace(note, '\u2014 ', '\u2014 x') WHERE size = 20",
     )
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
     assert "not signed by the log's key" in (report.reason or "")
 
@@ -251,5 +229,5 @@ async def test_a_checkpoint_beyond_a_truncated_log_is_a_removal(runtime: Runtime
         "DELETE FROM events WHERE seq = (SELECT seq FROM event_log WHERE position = 20)",
         "DELETE FROM event_log WHERE position = 20",
     )
-    report = await _verify(runtime)
+    report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 20, "removed")
