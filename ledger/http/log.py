@@ -116,11 +116,8 @@ async def inclusion(request: web.Request) -> web.Response:
         conn: asyncpg.Connection, standby: Standby | None
     ) -> tuple[int, bytes, list[bytes], bytes]:
         sealed = await tree.tree_size(conn)
-        size = asked if asked is not None else await _latest_size_covering(conn, position)
-        if size > sealed:
-            if standby is not None:
-                raise Behind(f"standby {standby.name} has the tree to {sealed}, not {size}")
-            raise invalid("query.size", f"must be at most the sealed log's size ({sealed})")
+        size = asked if asked is not None else await _latest_size_covering(conn, position, sealed)
+        _within_tree(size, sealed, standby, "query.size")
         if position > size:
             raise invalid("query.position", f"must be at most size ({size})")
         cache = request.app[RUNTIME].tiles
@@ -138,13 +135,26 @@ async def inclusion(request: web.Request) -> web.Response:
     return web.Response(body=json_response_body(body), content_type="application/json")
 
 
-async def _latest_size_covering(conn: asyncpg.Connection, position: int) -> int:
-    """The latest checkpoint's size, for a proof of `position` asked without a size."""
-    sealed = await tree.tree_size(conn)
+async def _latest_size_covering(
+    conn: asyncpg.Connection, position: int, sealed: int | None = None
+) -> int:
+    """The latest checkpoint's size, for a proof of `position` asked without a size
+    (`sealed`: the tree's size, when the caller has read it already)."""
+    if sealed is None:
+        sealed = await tree.tree_size(conn)
     if position > sealed:
         # No event there for any checkpoint to cover: asked wrongly, not asked too soon.
         raise invalid("query.position", f"must be at most the sealed log's size ({sealed})")
     return (await _latest(conn)).size
+
+
+def _within_tree(size: int, sealed: int, standby: Standby | None, field: str) -> None:
+    """Refuse a tree size past the one read: a standby behind is asked no more (Behind, the
+    primary answers); on the primary it was asked wrongly (422 at `field`)."""
+    if size > sealed:
+        if standby is not None:
+            raise Behind(f"standby {standby.name} has the tree to {sealed}, not {size}")
+        raise invalid(field, f"must be at most the sealed log's size ({sealed})")
 
 
 @routes.get("/v1/log/proof/consistency")
@@ -160,11 +170,7 @@ async def consistency(request: web.Request) -> web.Response:
         raise invalid("query.from", f"must be at most to ({new})")
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> list[bytes]:
-        sealed = await tree.tree_size(conn)
-        if new > sealed:
-            if standby is not None:
-                raise Behind(f"standby {standby.name} has the tree to {sealed}, not {new}")
-            raise invalid("query.to", f"must be at most the sealed log's size ({sealed})")
+        _within_tree(new, await tree.tree_size(conn), standby, "query.to")
         return await tree.consistency_proof(conn, old, new, request.app[RUNTIME].tiles)
 
     hashes = await read_routed(request, work)
