@@ -34,7 +34,7 @@ from events.stored import (
     to_json_dict,
 )
 from events.terms import terms_errors
-from events.time_precision import sub_microsecond_errors
+from events.posted_times import posted_time_errors
 
 __all__ = [
     "MAX_BATCH",
@@ -186,7 +186,7 @@ def decode_posted(body: bytes) -> PostedBatch:
         raise
     except _UNREADABLE as exc:
         raise _malformed(exc) from None
-    refused = duplicate_key_errors(body) + sub_microsecond_errors(body)
+    refused = duplicate_key_errors(body) + posted_time_errors(body)
     if refused:
         raise InvalidEvents(refused)
     return batch

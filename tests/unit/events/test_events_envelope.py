@@ -80,6 +80,25 @@ def test_seven_digits_after_a_point_in_the_data_refuse_nothing() -> None:
     assert decode_posted(raw).events[0].payload.name == "Fund 23:59:59.9999999"
 
 
+def test_an_offset_without_its_colon_is_refused_naming_the_rfc_3339_form() -> None:
+    raw = body(envelope("loan.repaid", occurred_at="2025-03-01T10:00:00+0800"))
+    [error] = errors_of(raw)
+    assert error.path == "$.occurred_at"
+    assert "'+08:00'" in error.message
+
+
+def test_an_offset_without_its_colon_is_named_at_its_index_in_a_batch() -> None:
+    fine = envelope("loan.repaid", occurred_at="2025-03-01T10:00:00-05:00")
+    basic = envelope("loan.repaid", occurred_at="2025-03-01T10:00:00.5-0500")
+    assert paths_of(batch(fine, basic)) == ["$[1].occurred_at"]
+
+
+def test_an_offset_without_a_colon_in_the_data_refuses_nothing() -> None:
+    data = {**example("institution.registered"), "name": "Fund 10:00:00+0800"}
+    raw = body(envelope("institution.registered", data, occurred_at="2025-03-01T10:00:00Z"))
+    assert decode_posted(raw).events[0].payload.name == "Fund 10:00:00+0800"
+
+
 def test_array_of_one_is_an_array() -> None:
     posted = decode_posted(batch(envelope("loan.repaid")))
     assert posted.is_array is True
