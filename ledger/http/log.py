@@ -9,9 +9,10 @@ smaller than a checkpoint a client or a witness already holds.
 from __future__ import annotations
 
 import base64
-import re
+import uuid
 
 import asyncpg
+import msgspec
 from aiohttp import web
 
 from ledger.audit.event_proof import build_proof, event_head, find_event
@@ -32,7 +33,15 @@ routes = web.RouteTableDef()
 
 TEXT = "text/plain"
 _RETRY = {"Retry-After": "1"}
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _event_id(text: str) -> str | None:
+    # Every spelling a post's event_id may take (hyphens or none, either case), in the
+    # canonical form the receipts give; None for any other text.
+    try:
+        return str(msgspec.convert(text, uuid.UUID))
+    except msgspec.ValidationError:
+        return None
 
 
 def _text(body: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -211,8 +220,8 @@ async def tile(request: web.Request) -> web.Response:
 async def event_proof(request: web.Request) -> web.Response:
     """The event's C2SP tlog-proof@v1 in the latest checkpoint (auditor, admin, its parties)."""
     actor = await authenticate(request)
-    event_id = request.match_info["event_id"]
-    if not _UUID.fullmatch(event_id):
+    event_id = _event_id(request.match_info["event_id"])
+    if event_id is None:
         raise Problem("not-found", "no event: the id is not a UUID")
     # The latest checkpoint, with its cosignatures, is the primary's (see above).
     latest: tuple[checkpoints.Signed | None, str | None] = (None, None)

@@ -66,6 +66,17 @@ async def test_a_posted_events_proof_checks_offline_with_the_pinned_key_alone(
     assert proved.head.stream_id == "institution-B-0"
 
 
+async def test_an_events_proof_answers_every_spelling_its_post_accepts(
+    client: Client, keys: Keys
+) -> None:
+    """An event id without hyphens, or in capitals, as a post may spell it, asks for the
+    same event's proof."""
+    [event_id] = await _post(client, keys, 1)
+    text = await _proof(client, keys, event_id)
+    for spelling in (event_id.replace("-", ""), event_id.upper()):
+        assert await _proof(client, keys, spelling) == text
+
+
 async def test_changed_proof_byte_fails(client: Client, keys: Keys, log_signer: Signer) -> None:
     """Any one character of the proof changed (outside blank structure) fails the check."""
     ids = await _post(client, keys, 5)
