@@ -11,6 +11,7 @@ import msgspec
 import structlog
 from aiohttp import web
 
+from events.types import IDENT, IDENT_PATTERN
 from ledger.audit import state_process
 from ledger.audit.as_of import state_as_of
 from ledger.audit.replay import ReplayError
@@ -95,6 +96,9 @@ async def state(request: web.Request) -> web.Response:
     name, ident = given[0]
     if name == "sme_id":
         credit_code("query.sme_id", ident)
+    elif not IDENT.fullmatch(ident):
+        # Echoed in a 404 otherwise, control characters and all: no event gives one.
+        raise invalid(f"query.{name}", f"not an id: ids match {IDENT_PATTERN}")
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:

@@ -118,6 +118,21 @@ async def test_an_sme_id_with_a_wrong_check_character_is_422_naming_it(
     assert "expected 'Y'" in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("name", ["claim_id", "guarantee_id", "institution_id", "program_id"])
+@pytest.mark.parametrize("ident", ["\u202e\x00abc\n", "G" * 65])
+async def test_an_id_no_event_can_give_is_422_naming_it_and_not_echoed(
+    client: Client, keys: Keys, name: str, ident: str
+) -> None:
+    r = await client.get(
+        "/v1/audit/state",
+        params={"position": 0, name: ident},
+        headers=await keys.role("auditor"),
+    )
+    body = await r.json()
+    assert (r.status, body["errors"][0]["path"]) == (422, f"query.{name}")
+    assert ident not in await r.text()
+
+
 async def test_a_reader_may_not_read_past_states(client: Client, keys: Keys) -> None:
     r = await client.get(
         "/v1/audit/state",
