@@ -20,7 +20,9 @@ from events.errors import (
     field_error,
     shorten,
 )
+from events.map_keys import name_map_keys
 from events.payloads import EVENT_TYPES, PAYLOADS, Payload, ProgramAmended, ProgramRegistered
+from events.posted_times import posted_time_errors
 from events.stored import (
     CANONICAL,
     Actor,
@@ -34,7 +36,6 @@ from events.stored import (
     to_json_dict,
 )
 from events.terms import terms_errors
-from events.posted_times import posted_time_errors
 
 __all__ = [
     "MAX_BATCH",
@@ -134,10 +135,22 @@ def _payload_or_errors(
     type_: str, data: bytes | msgspec.Raw, path: str
 ) -> Payload | list[FieldError]:
     # Callers have checked that the type is known.
+    decoder = _PAYLOADS[type_]
     try:
-        payload = _PAYLOADS[type_].decode(data)
+        payload = decoder.decode(data)
     except msgspec.ValidationError as exc:
-        return [field_error(exc, path)]
+        error = field_error(exc, path)
+        if "[...]" not in error.path:
+            return [error]
+
+        def again(trial: bytes) -> FieldError | None:
+            try:
+                decoder.decode(trial)
+            except msgspec.ValidationError as exc:
+                return field_error(exc, path)
+            return None
+
+        return [name_map_keys(error, bytes(data), path, again)]
     if isinstance(payload, ProgramRegistered | ProgramAmended):
         errors = terms_errors(payload.terms, f"{path}.terms")
         if errors:

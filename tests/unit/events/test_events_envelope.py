@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -335,3 +336,31 @@ def test_any_difference_changes_the_fingerprint(changes: dict[str, Any]) -> None
 
 def test_fingerprint_is_a_sha256_digest() -> None:
     assert len(fingerprint(body(BASE))) == 32
+
+
+def _terms(**changes: Any) -> bytes:
+    terms = {**example("program.registered")["terms"], **changes}
+    return body(envelope("program.registered", example("program.registered", terms=terms)))
+
+
+def test_a_bad_value_in_a_map_names_its_key() -> None:
+    caps = {"reguarantor": 900, "national_fund": 10001, "compensation_pool": 100}
+    [error] = errors_of(_terms(compensation_caps_bp=caps))
+    assert error.path == "$.data.terms.compensation_caps_bp.national_fund"
+
+
+def test_a_bad_value_in_a_map_is_named_by_its_key_at_its_index_in_a_batch() -> None:
+    by_category = {"little_giant": 4000, "high_tech": 3500, "tech_sme": "3000"}
+    raw = batch(
+        envelope("loan.repaid"), json.loads(_terms(national_fund_bp_by_category=by_category))
+    )
+    [error] = errors_of(raw)
+    assert error.path == "$[1].data.terms.national_fund_bp_by_category.tech_sme"
+    assert error.message == "Expected `int`, got `str`"
+
+
+def test_a_bad_key_in_a_map_is_named_in_the_message() -> None:
+    parties = {"national_fund": "CN-NFGF", "the bank": "CQ-TECH-BANK"}
+    [error] = errors_of(_terms(parties=parties))
+    assert error.path == "$.data.terms.parties"
+    assert "'the bank'" in error.message

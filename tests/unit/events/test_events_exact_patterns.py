@@ -43,8 +43,7 @@ def test_an_id_name_or_reference_ending_in_a_line_break_is_refused(
 def test_an_id_inside_program_terms_ending_in_a_line_break_is_refused() -> None:
     terms = copy.deepcopy(NATIONAL_TERMS)
     terms["parties"] = {"national_fund": "CN-NFGF\n"}
-    # As for any other id there, msgspec names the mapping, not the member.
-    assert _refused("program.registered", terms=terms) == ["$.data.terms.parties[...]"]
+    assert _refused("program.registered", terms=terms) == ["$.data.terms.parties.national_fund"]
 
 
 def test_the_refusal_names_the_pattern_as_published() -> None:
