@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import uuid
 from typing import Annotated
 
@@ -112,11 +113,23 @@ _PAYLOADS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOADS.items()}
 _UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
-def _malformed(exc: BaseException) -> MalformedJson:
+_LONE_HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u)")
+"""An escaped high surrogate with no escape after it, which msgspec calls truncation."""
+
+
+def _malformed(exc: BaseException, body: bytes) -> MalformedJson:
     if isinstance(exc, RecursionError):
         return MalformedJson("body is nested too deeply")
     if isinstance(exc, UnicodeDecodeError):
         return MalformedJson("body is not valid UTF-8")
+    truncated = str(exc) == "Input data was truncated"
+    lone = _LONE_HIGH_SURROGATE.search(body) if truncated else None
+    if lone is not None:
+        escape = lone.group(0).decode()
+        return MalformedJson(
+            f"body is not JSON: the escape {escape} at byte {lone.start()} is half of a "
+            "surrogate pair, and the low half (\\uDC00 to \\uDFFF) does not follow it"
+        )
     return MalformedJson(f"body is not JSON: {exc}")
 
 
@@ -128,7 +141,7 @@ def _require_json(body: bytes) -> None:
     except msgspec.ValidationError:
         pass  # JSON, but e.g. a number too large to represent
     except _UNREADABLE as exc:
-        raise _malformed(exc) from None
+        raise _malformed(exc, body) from None
 
 
 def _payload_or_errors(
@@ -166,7 +179,7 @@ def decode_payload(type_: str, data: bytes) -> Payload:
     try:
         result = _payload_or_errors(type_, data, "$.data")
     except _UNREADABLE as exc:
-        raise _malformed(exc) from None
+        raise _malformed(exc, data) from None
     errors = duplicate_key_errors(data, "$.data")
     if isinstance(result, list) or errors:
         raise InvalidEvents(errors + (result if isinstance(result, list) else []))
@@ -198,7 +211,7 @@ def decode_posted(body: bytes) -> PostedBatch:
             raise InvalidEvents(repeated + exc.errors) from None
         raise
     except _UNREADABLE as exc:
-        raise _malformed(exc) from None
+        raise _malformed(exc, body) from None
     refused = duplicate_key_errors(body) + posted_time_errors(body)
     if refused:
         raise InvalidEvents(refused)

@@ -234,6 +234,22 @@ def test_body_that_is_not_json_is_malformed(raw: bytes) -> None:
         decode_posted(raw)
 
 
+@pytest.mark.parametrize("written", [b"a\\ud800b", b"a\\uDBFF"])
+def test_a_lone_high_surrogate_is_named_with_its_byte(written: bytes) -> None:
+    raw = b'{"type": "' + written + b'"}'
+    at = raw.index(b"\\u")
+    with pytest.raises(MalformedJson) as info:
+        decode_posted(raw)
+    assert f"at byte {at}" in str(info.value)
+    assert "surrogate pair" in str(info.value)
+
+
+def test_a_body_cut_short_is_still_called_truncated() -> None:
+    with pytest.raises(MalformedJson) as info:
+        decode_posted(b'{"type": "loan')
+    assert "truncated" in str(info.value)
+
+
 @pytest.mark.parametrize(
     "raw",
     [
