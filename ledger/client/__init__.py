@@ -10,7 +10,8 @@ iterate over the log and resume by themselves; `Consumer` (which needs asyncpg)
 applies the log to the consumer's own tables with exactly-once effect.
 """
 
-from ledger.client.client import LONGEST_ASKED, Backoff, LedgerClient
+from ledger.client.backoff import LONGEST_ASKED, Backoff
+from ledger.client.client import LedgerClient
 from ledger.client.consumer import Consumer, Handler
 from ledger.client.errors import (
     BY_SLUG,

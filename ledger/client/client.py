@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 from collections.abc import AsyncIterator, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, overload
-from urllib.parse import quote
 
 import aiohttp
 import msgspec
 
 from ledger.client import proofs
-from ledger.client.errors import (
-    ConnectionLost,
-    NotCheckpointed,
-    ServiceUnavailable,
-    UnexpectedResponse,
-)
-from ledger.client.errors import problem_error as _problem_error
+from ledger.client.backoff import Backoff
+from ledger.client.errors import ConnectionLost, NotCheckpointed, ServiceUnavailable
 from ledger.client.proofs import LogKeys, ProvedEvent, TrustedCheckpoint
 from ledger.client.readmodels import (
     ClaimShares,
@@ -43,6 +36,7 @@ from ledger.client.types import (
     Receipt,
     new_event_id,
 )
+from ledger.client.wire import decoded, error_of, segment
 
 T = TypeVar("T")
 
@@ -65,29 +59,6 @@ def _envelope(event: Postable) -> NewEvent | dict[str, Any]:
         event.setdefault("event_id", new_event_id())
         return dict(event)
     return {"event_id": new_event_id(), **event}
-
-
-LONGEST_ASKED = 60.0
-"""Longest Retry-After the client waits for (a longer one is waited this long)."""
-
-GATEWAY_STATUSES = frozenset({502, 503, 504})
-"""Statuses a proxy in front of the ledger answers while the ledger is away."""
-
-
-class Backoff:
-    """Bounded exponential backoff with jitter: how many tries, and how long between them."""
-
-    def __init__(self, retries: int = 5, first: float = 0.1, most: float = 2.0) -> None:
-        """At most `retries` retries; waits start at `first` s and never exceed `most` s."""
-        self.retries = retries
-        self.first = first
-        self.most = most
-
-    def delay(self, attempt: int, asked: float | None = None) -> float:
-        """Seconds to wait before retry number `attempt` (0-based); `asked`: Retry-After,
-        honoured up to LONGEST_ASKED even where it is longer than `most`."""
-        wait = min(self.most, self.first * 2.0**attempt) * (0.5 + random.random() / 2)  # noqa: S311
-        return max(wait, min(asked or 0.0, LONGEST_ASKED))
 
 
 class LedgerClient:
@@ -173,7 +144,7 @@ class LedgerClient:
                 continue
             if status < 400:
                 return status, data
-            error = _error(status, data, content_type, answer_headers)
+            error = error_of(status, data, content_type, answer_headers)
             if isinstance(error, ServiceUnavailable) and attempt < self.backoff.retries:
                 await asyncio.sleep(self.backoff.delay(attempt, error.retry_after))
                 attempt += 1
@@ -183,7 +154,7 @@ class LedgerClient:
     async def _get(self, path: str, kind: type[T], **params: Any) -> T:
         query = {k: v for k, v in params.items() if v is not None}
         status, data = await self.request("GET", path, params=query)
-        return _decoded(status, data, kind)
+        return decoded(status, data, kind)
 
     @overload
     async def post(self, events: Postable) -> Receipt: ...
@@ -200,10 +171,10 @@ class LedgerClient:
         if isinstance(events, NewEvent | Mapping):
             body = _encode(_envelope(events))
             status, data = await self.request("POST", "/v1/events", body=body)
-            return _decoded(status, data, Receipt)
+            return decoded(status, data, Receipt)
         body = _encode([_envelope(e) for e in events])
         status, data = await self.request("POST", "/v1/events", body=body)
-        return _decoded(status, data, list[Receipt])
+        return decoded(status, data, list[Receipt])
 
     async def events(self, after: int = 0, limit: int = 1000, wait: float = 0) -> EventPage:
         """One page of the log after `after`; waits up to `wait` s when there is none yet."""
@@ -213,36 +184,36 @@ class LedgerClient:
             params={"after": after, "limit": limit, "wait": wait},
             seconds=self.timeout + wait,
         )
-        return _decoded(status, data, EventPage)
+        return decoded(status, data, EventPage)
 
     async def exposure(self, sme_id: str, *, min_position: int | None = None) -> SmeExposure:
         """An SME's balance, cap and headroom per program."""
         return await self._get(
-            f"/v1/smes/{_segment(sme_id)}/exposure", SmeExposure, min_position=min_position
+            f"/v1/smes/{segment(sme_id)}/exposure", SmeExposure, min_position=min_position
         )
 
     async def guarantee(
         self, guarantee_id: str, *, min_position: int | None = None
     ) -> GuaranteeSummary:
         """A guarantee's state, balance, shares and claims."""
-        path = f"/v1/guarantees/{_segment(guarantee_id)}"
+        path = f"/v1/guarantees/{segment(guarantee_id)}"
         return await self._get(path, GuaranteeSummary, min_position=min_position)
 
     async def claim(self, claim_id: str, *, min_position: int | None = None) -> ClaimShares:
         """A claim's amounts and what each role bore and recovered."""
-        path = f"/v1/claims/{_segment(claim_id)}"
+        path = f"/v1/claims/{segment(claim_id)}"
         return await self._get(path, ClaimShares, min_position=min_position)
 
     async def institution_position(
         self, institution_id: str, *, min_position: int | None = None
     ) -> InstitutionPosition:
         """An institution's volume, balance, losses and cap use per program."""
-        path = f"/v1/institutions/{_segment(institution_id)}/position"
+        path = f"/v1/institutions/{segment(institution_id)}/position"
         return await self._get(path, InstitutionPosition, min_position=min_position)
 
     async def program(self, program_id: str, *, min_position: int | None = None) -> ProgramSummary:
         """A program's current terms and version."""
-        path = f"/v1/programs/{_segment(program_id)}"
+        path = f"/v1/programs/{segment(program_id)}"
         return await self._get(path, ProgramSummary, min_position=min_position)
 
     async def statement(
@@ -297,7 +268,7 @@ class LedgerClient:
         if known_at is not None and known_at.utcoffset() is None:
             raise ValueError("known_at needs a UTC offset (an aware datetime)")
         return await self._get(
-            f"/v1/statements/{_segment(institution_id)}",
+            f"/v1/statements/{segment(institution_id)}",
             kind,
             **period_params(period),
             known_at=None if known_at is None else known_at.isoformat(),
@@ -333,7 +304,7 @@ class LedgerClient:
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             try:
-                _, data = await self.request("GET", f"/v1/events/{_segment(event_id)}/proof")
+                _, data = await self.request("GET", f"/v1/events/{segment(event_id)}/proof")
                 break
             except NotCheckpointed as exc:
                 left = deadline - asyncio.get_running_loop().time()
@@ -367,44 +338,3 @@ class LedgerClient:
         from ledger.client.feeds import stream
 
         return stream(self, after)
-
-
-def _error(status: int, data: bytes, content_type: str, headers: Mapping[str, str]) -> Exception:
-    if content_type == "application/problem+json":
-        try:
-            problem = msgspec.json.decode(data)
-        except msgspec.DecodeError:
-            problem = None
-        if isinstance(problem, dict):
-            return _problem_error(problem, headers)
-    if status in GATEWAY_STATUSES:
-        # A proxy's answer while the ledger is away (a restart, a deploy): retried like
-        # the ledger's own 503, with a problem document of the status alone (RFC 9457).
-        return ServiceUnavailable(
-            {
-                "type": "about:blank",
-                "status": status,
-                "title": "Service unavailable",
-                "detail": f"HTTP {status} without a problem document: {data[:200]!r}",
-            },
-            headers,
-        )
-    return UnexpectedResponse(status, data)
-
-
-def _segment(value: str) -> str:
-    """`value` as one path segment: every character that would end or leave it
-    (`/`, `?`, `#`, `%`, ...) escaped, so an id never names another resource. ValueError
-    for an empty id, `.` or `..`, which a URL resolves away whatever their escaping."""
-    if value in ("", ".", ".."):
-        raise ValueError(f"{value!r} is no id: an id starts with a letter or digit")
-    return quote(value, safe="")
-
-
-def _decoded(status: int, data: bytes, kind: type[T]) -> T:
-    """A success's body as `kind`; UnexpectedResponse when it is not one (not the ledger's,
-    e.g. a proxy's page answered 200)."""
-    try:
-        return msgspec.json.decode(data, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        raise UnexpectedResponse(status, data) from None

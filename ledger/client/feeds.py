@@ -17,6 +17,7 @@ import msgspec
 from ledger.client.errors import ConnectionLost, ServiceUnavailable
 from ledger.client.sse import SseEvent, SseParser
 from ledger.client.types import Event, EventPage
+from ledger.client.wire import error_of
 
 if TYPE_CHECKING:
     from ledger.client.client import LedgerClient
@@ -71,7 +72,6 @@ async def stream(client: LedgerClient, after: int = 0) -> AsyncIterator[Event]:
 
 
 async def _one_connection(client: LedgerClient, after: int) -> AsyncIterator[Event]:
-    from ledger.client.client import _error
 
     headers = {"Last-Event-ID": str(after), "Accept": "text/event-stream"}
     headers.update(client._headers)
@@ -82,7 +82,7 @@ async def _one_connection(client: LedgerClient, after: int) -> AsyncIterator[Eve
         client.url + "/v1/events/stream", headers=headers, timeout=limit
     ) as r:
         if r.status != 200:
-            raise _error(r.status, await r.read(), r.content_type, dict(r.headers))
+            raise error_of(r.status, await r.read(), r.content_type, dict(r.headers))
         parser = SseParser()
         async for chunk in r.content.iter_any():
             for item in parser.feed(chunk):
