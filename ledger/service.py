@@ -88,14 +88,16 @@ async def run_service(settings: Settings, dsn: str) -> None:
         except IdentityError as exc:
             raise CommandError(str(exc), 2) from None
     first_key = await prepare_store(dsn)
+    if first_key is not None:
+        # Printed once, to stdout (logs go to stderr): only its hash is stored. Printed
+        # at once, as it is stored: should the start fail after this (a key file it
+        # cannot read, a port in use), the next start makes none.
+        print("New ledger: an admin API key was created. It is shown only now, keep it safe:")
+        print(f"LEDGER ADMIN KEY: {first_key}", flush=True)
     signer = await log_signer(dsn, settings)
     # "verifier", not "verifier_key": a field named like a key is redacted, and this one
     # is public, for witnesses and verifiers to take from the log.
     log.info("log identity", origin=signer.name, verifier=signer.verifier().encode())
-    if first_key is not None:
-        # Printed once, to stdout (logs go to stderr): only its hash is stored.
-        print("New ledger: an admin API key was created. It is shown only now, keep it safe:")
-        print(f"LEDGER ADMIN KEY: {first_key}", flush=True)
     stop = asyncio.Event()
     installed = _stop_on_signals(stop)
     # The read models' runner works in its own process (see ledger/projection_process.py).

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
+from ledger.auth.keys import split_key
 from tests import pg
 from tests.e2e.ledger_cli import run_ledger
 
@@ -116,3 +117,24 @@ async def test_an_origin_no_new_log_can_have_is_refused_before_the_store_is_touc
         assert await conn.fetchval("SELECT count(*) FROM api_keys") == 0
     finally:
         await conn.close()
+
+
+async def test_a_first_start_that_fails_after_making_the_admin_key_has_shown_it(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """The first admin key is printed as soon as it is stored: a start that then fails
+    (here on a key file it cannot read) has shown it, and the next start makes none."""
+    key = tmp_path / "log.key"
+    key.write_text("not a key\n")
+    ran = await run_ledger("serve", LEDGER_DATABASE_URL=db_dsn, LEDGER_SIGNING_KEY_FILE=str(key))
+    assert ran.code == 1
+    [shown] = [line for line in ran.out.splitlines() if line.startswith("LEDGER ADMIN KEY: ")]
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM api_keys WHERE role = 'admin'") == 1
+    finally:
+        await conn.close()
+    split = split_key(shown.removeprefix("LEDGER ADMIN KEY: "))
+    assert split is not None
+    listed = await run_ledger("keys", "list", LEDGER_DATABASE_URL=db_dsn)
+    assert listed.out.startswith(f"{split[0]}  admin")
