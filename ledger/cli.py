@@ -7,6 +7,7 @@ import sys
 from importlib import metadata
 
 from ledger.commands import CommandError, Handler, register_all
+from ledger.commands._failures import database_failure, output_failure
 from ledger.config import ENV_VARS, ConfigError, Settings
 from ledger.logs import configure_logging
 from projections.spill import SpillError
@@ -60,3 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        said = database_failure(exc) or output_failure(exc)
+        if said is None:
+            raise
+        print(f"ledger: error: {said}", file=sys.stderr)
+        return 1

@@ -60,14 +60,15 @@ async def _run(args: argparse.Namespace, dsn: str) -> int:
     import asyncpg
 
     from ledger.auth.keys import KeyRefused, create_key, list_keys, revoke_key
-    from ledger.store.migrate import migrate
+    from ledger.store.migrate import migrate, migrate_existing
 
     try:
         conn = await asyncpg.connect(dsn, timeout=10)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise CommandError(f"cannot reach the ledger's database: {exc}") from None
     try:
-        await migrate(conn)
+        # Only `create` may make a ledger where there is none (see `run`).
+        await (migrate if args.action == "create" else migrate_existing)(conn)
         if args.action == "create":
             # The key is committed only once it has reached standard output: a key
             # nobody could read (a full disk, a closed pipe) must not stay active.

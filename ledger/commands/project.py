@@ -9,7 +9,6 @@ import signal
 
 from ledger import aio
 from ledger.commands import CommandError, Subparsers
-from ledger.commands.projections import database
 from ledger.config import Settings
 
 
@@ -32,12 +31,12 @@ async def _follow(dsn: str) -> None:
     import structlog
 
     from ledger.collector import set_aside_start_up
-    from ledger.store.migrate import migrate
+    from ledger.store.migrate import migrate_existing
     from projections.runner import ProjectionRunner
 
     owner = await asyncpg.connect(dsn)
     try:
-        await migrate(owner)
+        await migrate_existing(owner)
     finally:
         await owner.close()
     task = asyncio.current_task()
@@ -55,7 +54,9 @@ async def _follow(dsn: str) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Follow the log until interrupted (Ctrl-C or SIGTERM)."""
-    with database(settings) as dsn:
+    from ledger.auth.dsn import resolve_dsn
+
+    with resolve_dsn(settings, create=False) as dsn:
         try:
             aio.run(_follow(dsn))
         except KeyboardInterrupt:

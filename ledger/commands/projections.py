@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from ledger.commands import CommandError, Subparsers
@@ -48,26 +46,6 @@ def register(subparsers: Subparsers) -> None:
     rebuild.set_defaults(handler=run_rebuild)
 
 
-@contextlib.contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """The DSN to use: LEDGER_DATABASE_URL, else the embedded PostgreSQL (stopped after)."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    from ledger.embedded import EmbeddedPostgres, EmbeddedPostgresError
-
-    embedded = EmbeddedPostgres(settings.data_dir)
-    try:
-        try:
-            dsn = embedded.start()
-        except EmbeddedPostgresError as exc:
-            raise CommandError(str(exc)) from exc
-        yield dsn
-    finally:
-        if embedded.running:
-            embedded.stop()
-
-
 class ProgressLine:
     """One self-rewriting stderr line: position, head, percent and events per second."""
 
@@ -96,7 +74,7 @@ async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
 
     from ledger.collector import set_aside_start_up
     from ledger.runtime import connect
-    from ledger.store.migrate import migrate
+    from ledger.store.migrate import migrate_existing
     from projections.rebuild import RebuildBusy, rebuild
     from projections.registry import select
 
@@ -104,7 +82,7 @@ async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
     set_aside_start_up()
     owner = await asyncpg.connect(dsn)
     try:
-        await migrate(owner)
+        await migrate_existing(owner)
     finally:
         await owner.close()
     conn = await connect(dsn)
@@ -124,11 +102,13 @@ async def _rebuild(dsn: str, names: list[str] | None, batch_size: int) -> int:
 
 def run_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the named read model (or all) and print where it reached."""
+    from ledger.auth.dsn import resolve_dsn
+
     if args.batch_size < 1:
         raise CommandError("--batch-size must be at least 1", 2)
     names = None if args.name is None else [args.name]
     started = time.monotonic()
-    with database(settings) as dsn:
+    with resolve_dsn(settings, create=False) as dsn:
         try:
             position = asyncio.run(_rebuild(dsn, names, args.batch_size))
         except OSError as exc:

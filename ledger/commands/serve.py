@@ -126,9 +126,8 @@ def _starting_failure(exc: Exception, settings: Settings) -> str | None:
     """One line for what stops the service from starting (an operator's to fix), or None
     for anything else, which keeps its traceback."""
     import errno
-    import socket
 
-    import asyncpg
+    from ledger.commands._failures import database_failure
 
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return f"cannot listen on {settings.host}:{settings.port}: the address is in use"
@@ -143,31 +142,10 @@ def _starting_failure(exc: Exception, settings: Settings) -> str | None:
     ):
         # An address of no interface of this machine, or a port it may not open.
         return f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
-    if isinstance(exc, asyncpg.ClientConfigurationError):
-        return f"LEDGER_DATABASE_URL is not usable: {exc}"
-    if isinstance(exc, asyncpg.UndefinedObjectError) and "configuration parameter" in str(exc):
-        # Options of the DSN's query string are sent as server settings.
-        return f"the database refused a setting of LEDGER_DATABASE_URL: {exc}"
     if isinstance(exc, OSError) and exc.filename is not None:
         # A data directory or key file that cannot be made or read where it was put.
         return f"cannot use {exc.filename}: {exc.strerror or exc}"
-    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
-        return (
-            "the database is read-only (a hot standby?): LEDGER_DATABASE_URL must name "
-            "the primary; standbys go in LEDGER_READ_DATABASE_URL"
-        )
-    unreachable = (
-        ConnectionRefusedError,
-        socket.gaierror,
-        TimeoutError,
-        asyncpg.InvalidCatalogNameError,
-        asyncpg.InvalidPasswordError,
-        asyncpg.InvalidAuthorizationSpecificationError,
-        asyncpg.CannotConnectNowError,
-    )
-    if isinstance(exc, unreachable):
-        return f"cannot reach the ledger's database: {exc or type(exc).__name__}"
-    return None
+    return database_failure(exc)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -50,6 +50,18 @@ def shipped_migrations() -> list[Migration]:
     return found
 
 
+class NoLedger(MigrationError):
+    """The database holds no ledger, and the command was not one to create it."""
+
+
+async def migrate_existing(conn: asyncpg.Connection) -> list[int]:
+    """`migrate()` a database that holds a ledger; NoLedger where it holds none, before
+    anything is written (a DSN naming the wrong database gets no ledger of its own)."""
+    if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
+        raise NoLedger("this database holds no ledger yet (run `ledger serve` once to create it)")
+    return await migrate(conn)
+
+
 async def migrate(conn: asyncpg.Connection, *, through: int | None = None) -> list[int]:
     """Apply every shipped migration not yet applied, then make the SQL functions equal their
     files (ledger/store/functions/); return the versions applied now. With `through`, apply

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from ledger.cli import main
@@ -32,6 +34,9 @@ async def empty_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
         ["demo", "--url", "http://127.0.0.1:9", "--key", "lk_x_y"],
         ["audit", "verify"],
         ["audit", "replay", "--to-position", "1"],
+        ["keys", "list"],
+        ["projections", "rebuild"],
+        ["project"],
     ],
 )
 def test_a_directory_without_a_store_is_named_and_left_empty(
@@ -53,3 +58,31 @@ def test_the_demo_on_a_database_without_a_ledger_says_so(
     assert code != 0
     assert "this database holds no ledger yet" in err
     assert "w_institutions" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["keys", "list"],
+        ["keys", "revoke", "0123456789abcdef"],
+        ["projections", "rebuild"],
+        ["project"],
+        ["log-key"],
+        ["audit", "checkpoint"],
+    ],
+)
+async def test_a_database_without_a_ledger_is_named_in_one_line_and_left_empty(
+    args: list[str], empty_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", empty_dsn)
+    code, err = await asyncio.to_thread(_run, args, monkeypatch, capsys)
+    assert code == 1
+    assert "ledger: error: this database holds no ledger yet" in err
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        tables = await conn.fetchval(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+        )
+    finally:
+        await conn.close()
+    assert tables == 0
