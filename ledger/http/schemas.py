@@ -54,7 +54,8 @@ class StreamPage(msgspec.Struct, kw_only=True):
 
     stream_id: str
     version: int
-    """The stream's current version."""
+    """The version of the stream's last event a reader can be given: the answer's last event
+    when it starts at or before it."""
     events: list[LogEntry]
 
 

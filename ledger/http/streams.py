@@ -12,7 +12,7 @@ from ledger.http.params import int_param
 from ledger.http.replicas import read_routed
 from ledger.http.schemas import StreamPage, json_response_body
 from ledger.standbys import Standby
-from ledger.store.reads import LogRow, read_stream, stream_version
+from ledger.store.reads import LogRow, read_stream, sealed_stream_version
 
 routes = web.RouteTableDef()
 
@@ -27,10 +27,13 @@ async def get_stream(request: web.Request) -> web.Response:
 
     async def work(conn: asyncpg.Connection, _standby: Standby | None) -> tuple[int, list[LogRow]]:
         await check_stream_access(conn, actor, stream_id)
-        version = await stream_version(conn, stream_id)
-        if version is None:
-            raise not_found(f"stream {stream_id}")
-        return version, await read_stream(conn, stream_id, from_version)
+        # One snapshot for both reads: the version is that of the last event a reader
+        # can be given, never one sealed between the two reads or not sealed at all.
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            version = await sealed_stream_version(conn, stream_id)
+            if version is None:
+                raise not_found(f"stream {stream_id}")
+            return version, await read_stream(conn, stream_id, from_version)
 
     version, rows = await read_routed(request, work)
     page = StreamPage(

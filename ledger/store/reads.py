@@ -54,9 +54,22 @@ async def read_stream(
     )
 
 
-async def stream_version(conn: asyncpg.Connection | asyncpg.Pool, stream_id: str) -> int | None:
-    """The stream's current version, or None when it does not exist."""
-    value = await conn.fetchval("SELECT version FROM streams WHERE stream_id = $1", stream_id)
+async def sealed_stream_version(
+    conn: asyncpg.Connection | asyncpg.Pool, stream_id: str
+) -> int | None:
+    """The version of the stream's last sealed event, or None when none is sealed.
+
+    Not the streams table's version, which counts events committed but not yet sealed:
+    their posts have not been answered, and they have no position to read them by.
+    A stream's events are sealed in version order (each append waits for the stream's
+    lock, so a later version commits later), so the sealed ones are versions 1 to this.
+    """
+    value = await conn.fetchval(
+        """SELECT e.stream_version FROM events e JOIN event_log l USING (seq)
+            WHERE e.stream_id = $1
+            ORDER BY e.stream_version DESC LIMIT 1""",
+        stream_id,
+    )
     return None if value is None else int(value)
 
 

@@ -6,13 +6,25 @@ import asyncio
 import time
 from typing import Any
 
+import asyncpg
 import structlog
 from aiohttp.test_utils import TestClient
 
 from ledger.http.context import RUNTIME
+from ledger.rules.footprint import Footprint
+from ledger.store import decisions
 from tests.e2e.conftest import Keys
 from tests.e2e.sse import end_seal_listeners
-from tests.factory import institution
+from tests.factory import envelope, institution
+
+SME = "91500000MA5U7K3Q8Y"
+ELIGIBILITY = {
+    "sme_id": SME,
+    "category": "little_giant",
+    "reference": "MIIT-2024-0173",
+    "valid_from": "2024-07-01",
+    "valid_until": "2027-06-30",
+}
 
 Client = TestClient[Any, Any]
 
@@ -81,6 +93,41 @@ async def test_stream_from_version_skips_earlier_versions(client: Client, keys: 
     await client.post("/v1/events", json=institution("B-1"), headers=admin)
     r = await client.get("/v1/streams/institution-B-1?from_version=2", headers=admin)
     assert await r.json() == {"stream_id": "institution-B-1", "version": 1, "events": []}
+
+
+async def test_a_streams_version_is_that_of_the_last_event_it_can_give(
+    client: Client, keys: Keys, db_dsn: str
+) -> None:
+    """An event committed but not yet sealed (its post not yet answered) counts in neither
+    the stream's events nor its version, and both count it once it is sealed."""
+    admin = await keys.role("admin")
+    for registered in (institution("G-1", kind="guarantor"), institution("R-1", kind="reviewer")):
+        assert (await client.post("/v1/events", json=registered, headers=admin)).status == 201
+    sme = envelope("sme.registered", {"sme_id": SME, "name": "Chongqing Photonics"})
+    r = await client.post("/v1/events", json=sme, headers=await keys.of("G-1"))
+    assert r.status == 201
+    reviewer = await keys.of("R-1")
+    hung = await asyncpg.connect(db_dsn)  # an appender that holds every later seal back
+    try:
+        await hung.execute("BEGIN")
+        await decisions.prepare(hung, Footprint())
+        await hung.fetchval("SELECT pg_current_xact_id()")
+        second = envelope("sme.eligibility_recorded", ELIGIBILITY)
+        posting = asyncio.create_task(client.post("/v1/events", json=second, headers=reviewer))
+        deadline = time.monotonic() + 5
+        while await hung.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1", f"sme-{SME}"
+        ) < 2:
+            assert time.monotonic() < deadline, "the second event was never committed"
+            await asyncio.sleep(0.02)
+        r = await client.get(f"/v1/streams/sme-{SME}", headers=admin)
+        page = await r.json()
+        assert (page["version"], len(page["events"])) == (1, 1)
+    finally:
+        await hung.close()
+    assert (await posting).status == 201
+    page = await (await client.get(f"/v1/streams/sme-{SME}", headers=admin)).json()
+    assert (page["version"], [e["stream_version"] for e in page["events"]]) == (2, [1, 2])
 
 
 async def test_min_position_beyond_the_read_models_is_503_with_retry_after(
