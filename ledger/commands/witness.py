@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +57,7 @@ def register(subparsers: Subparsers) -> None:
 
 def run_keygen(args: argparse.Namespace, settings: Settings) -> int:
     """Create the key file (never overwriting one) and print the verifier key."""
+    from ledger.secret_files import write_new_secret
     from ledger.tlog.errors import NoteError
     from ledger.tlog.keys import COSIGNATURE_V1, generate_signer
 
@@ -67,13 +67,11 @@ def run_keygen(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"bad --name: {exc}", exit_code=2) from None
     path = Path(args.out)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_secret(path, signer.encode() + "\n")
     except FileExistsError:
         raise CommandError(f"{path} exists: a witness key is never overwritten", 2) from None
     except OSError as exc:
         raise CommandError(f"cannot create {path}: {exc.strerror}", exit_code=2) from None
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(signer.encode() + "\n")
     print(signer.verifier().encode())
     return 0
 

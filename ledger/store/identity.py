@@ -6,7 +6,6 @@ records only the verifier key, so an instance given another key refuses to start
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from ledger.secret_files import write_new_secret
 from ledger.tlog.errors import NoteError
 from ledger.tlog.keys import ED25519, Signer, generate_signer, parse_signer
 
@@ -86,11 +86,9 @@ def create_key_file(path: Path, origin: str) -> Signer:
     signer = generate_signer(origin)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_secret(path, signer.encode() + "\n")
     except FileExistsError:
         return read_key_file(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(signer.encode() + "\n")
     return signer
 
 
