@@ -36,6 +36,7 @@ from ledger.audit.state import state_at
 from ledger.http.as_of import as_of_cut
 from ledger.runtime import running
 from ledger.store.migrate import migrate
+from ledger.store.reads import head_position
 from projections.runner import ProjectionRunner
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -150,7 +151,8 @@ async def measure(dsn: str, known_at: dt.datetime, repeats: int, fold_repeats: i
 
                 async def read(name: str = name, ident: str = ident, m: Any = moment) -> Any:
                     deadline = asyncio.get_running_loop().time() + 5
-                    cut = await as_of_cut(conn, None, day, m, deadline)
+                    head = await head_position(conn)
+                    cut = await as_of_cut(conn, None, day, m, deadline, head)
                     return await state_as_of(conn, cut, name, ident)
 
                 async def fold(name: str = name, ident: str = ident, m: Any = moment) -> Any:

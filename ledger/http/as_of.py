@@ -19,7 +19,6 @@ from ledger.audit.as_of_rows import Cut, checkpoint, latest_recorded
 from ledger.http.readmodels import hurry_runner, trailing
 from ledger.http.replicas import Behind
 from ledger.standbys import Standby
-from ledger.store.reads import head_position
 
 _POLL = 0.05
 KNOWN_SLACK = dt.timedelta(seconds=60)
@@ -33,11 +32,12 @@ async def as_of_cut(
     day: dt.date,
     known_at: dt.datetime | None,
     deadline: float,
+    head: int,
 ) -> Cut:
     """The cut for `day` as known at `known_at` (None: everything), once the read model
-    holds all it counts; Behind on a standby, else a 503 problem, past `deadline`."""
+    holds all it counts, up to `head` (the primary's head when the request came: a
+    standby's own trails it); Behind on a standby, else a 503 problem, past `deadline`."""
     loop = asyncio.get_running_loop()
-    head = await head_position(conn)
     hurried = False
     while True:
         generation, reached = await checkpoint(conn)

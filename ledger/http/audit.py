@@ -38,6 +38,7 @@ from ledger.http.readmodel_schemas import (
     ProgramSummary,
     SmeExposure,
 )
+from ledger.http.readmodels import primary_head
 from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import ChainCheck, json_response_body
 from ledger.standbys import Standby
@@ -104,7 +105,8 @@ async def state(request: web.Request) -> web.Response:
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:
         if day is not None:
             # The books of a day come from the as-of read model, never a fold of the log.
-            cut = await as_of_cut(conn, standby, day, known_at, deadline)
+            head = await (head_position(conn) if standby is None else primary_head(request))
+            cut = await as_of_cut(conn, standby, day, known_at, deadline, head)
             try:
                 body: dict[str, Any] | None = await state_as_of(conn, cut, name, ident)
             except OutOfBusinessOrder as exc:

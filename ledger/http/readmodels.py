@@ -80,7 +80,8 @@ async def hurry_runner(conn: asyncpg.Connection) -> None:
     await conn.execute(f"NOTIFY {READ_WAITING_CHANNEL}")
 
 
-async def _primary_head(request: web.Request) -> int:
+async def primary_head(request: web.Request) -> int:
+    """The primary's head: where the log is, whichever database answers the request."""
     limits = request.app[LIMITS]
     async with pooled(request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout) as c:
         await hurry_runner(c)
@@ -103,7 +104,7 @@ async def standby_reflects(
     loop = asyncio.get_running_loop()
     if await reflected(conn) >= wanted:
         return
-    head = await _primary_head(request)
+    head = await primary_head(request)
     if wanted > head:
         raise _beyond_head(head)
     while loop.time() < deadline and standby.usable:

@@ -18,6 +18,7 @@ from events.business import SHANGHAI, business_date
 from events.stored import LogEntry
 from ledger.audit.as_of import state_as_of
 from ledger.http.as_of import as_of_cut
+from ledger.store.reads import head_position
 from projections.fold import Fold
 from tests.integration.business.posted_store import posted_store
 from tests.unit.projections.scenario import OP_KINDS, random_steps, setup_steps
@@ -116,7 +117,7 @@ async def check(conn: Any, entries: list[LogEntry]) -> int:
     for known_at in moments:
         for day in days:
             expected = bodies(oracle(entries, day, known_at), ids, day.year)
-            cut = await as_of_cut(conn, None, day, known_at, deadline)
+            cut = await as_of_cut(conn, None, day, known_at, deadline, await head_position(conn))
             for (name, key), body in expected.items():
                 got = await state_as_of(conn, cut, name, key)
                 assert got == body, (day, known_at, name, key)

@@ -13,6 +13,7 @@ from ledger.audit.as_of_rows import checkpoint
 from ledger.audit.state import OutOfBusinessOrder
 from ledger.http.as_of import as_of_cut
 from ledger.runtime import Runtime
+from ledger.store.reads import head_position
 from projections.rebuild import rebuild
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
@@ -45,7 +46,7 @@ async def _books(runtime: Runtime) -> dict[tuple[Any, ...], Any]:
     async with runtime.pool.acquire() as conn:
         for day in DAYS:
             deadline = asyncio.get_running_loop().time() + 5
-            cut = await as_of_cut(conn, None, day, None, deadline)
+            cut = await as_of_cut(conn, None, day, None, deadline, await head_position(conn))
             for name, ident in IDS:
                 out[day, name, ident] = await state_as_of(conn, cut, name, ident)
     return out
@@ -72,6 +73,8 @@ async def test_events_before_their_program_in_business_time_are_refused_by_name(
     await _caught_up(db_dsn)
     async with runtime.pool.acquire() as conn:
         deadline = asyncio.get_running_loop().time() + 5
-        cut = await as_of_cut(conn, None, dt.date(2024, 12, 31), None, deadline)
+        cut = await as_of_cut(
+            conn, None, dt.date(2024, 12, 31), None, deadline, await head_position(conn)
+        )
         with pytest.raises(OutOfBusinessOrder, match="later business_date"):
             await state_as_of(conn, cut, "program_id", "national-sme-tech-2024")

@@ -18,6 +18,7 @@ from ledger.audit.as_of import state_as_of
 from ledger.audit.replay import replay
 from ledger.http.as_of import as_of_cut
 from ledger.runtime import running
+from ledger.store.reads import head_position
 from projections.runner import ProjectionRunner
 from tests.factory import posted
 from tests.integration.audit.scenario import steps
@@ -75,7 +76,7 @@ async def test_known_at_between_two_posts_placed_out_of_recording_order(db_dsn: 
         deadline = asyncio.get_running_loop().time() + 5
         answers = {}
         for known_at in (between, g1_time):
-            cut = await as_of_cut(conn, None, day, known_at, deadline)
+            cut = await as_of_cut(conn, None, day, known_at, deadline, await head_position(conn))
             fold = await replay(conn, as_of=known_at, business_date=day)
             answers[known_at] = {
                 g: (await state_as_of(conn, cut, "guarantee_id", g), fold.guarantee_summary(g))

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
+from bench.payloads import GUARANTOR_ID, sme_id
+from events.business import SHANGHAI
 from ledger.http.context import RUNTIME
+from projections.statements import POSITION_SQL
 from tests.integration.standbys.conftest import Ledger
 
 DELAY_S = 5
+HEAD = "SELECT coalesce(max(position), 0) FROM event_log"
+AS_OF = "SELECT position FROM projection_checkpoints WHERE name = 'as_of'"
 
 
 @pytest.fixture
@@ -71,3 +78,55 @@ async def test_audit_state_past_the_standbys_head_is_read_on_the_primary(delayed
     assert r.status == 200, await r.text()
     assert (await r.json())["guarantee_id"] == "G-t-3"
     assert router.primary_reads == on_primary + 1
+
+
+async def _standby_holds_its_head(ledger: Ledger) -> None:
+    """Wait until the standby's statement and as-of read models reflect its own head."""
+    deadline = time.monotonic() + 3 * DELAY_S
+    while True:
+        [row] = await ledger.on_standby(
+            f"SELECT ({HEAD}) AS head, ({POSITION_SQL}) AS movements, ({AS_OF}) AS as_of"
+        )
+        if row["movements"] == row["as_of"] == row["head"]:
+            return
+        assert time.monotonic() < deadline, dict(row)
+        await asyncio.sleep(0.1)
+
+
+async def test_a_statement_as_known_now_counts_what_the_standby_has_not_replayed(
+    delayed: Ledger,
+) -> None:
+    """The log as it stood when the request came is the primary's: a statement from a
+    standby still behind it would leave out events recorded before its known_at."""
+    router = delayed.client.app[RUNTIME].reads
+    await _standby_holds_its_head(delayed)  # so it would answer at once from what it has
+    position = await delayed.issue(4)
+    known_at = dt.datetime.now(dt.UTC).isoformat()
+    assert delayed.standby.usable
+    on_primary = router.primary_reads
+    r = await delayed.client.get(
+        f"/v1/statements/{GUARANTOR_ID}",
+        params={"period": str(dt.datetime.now(SHANGHAI).year), "known_at": known_at},
+        headers=await delayed.keys.role("auditor"),
+    )
+    assert r.status == 200, await r.text()
+    body = await r.json()
+    assert body["position"] >= position
+    assert sum(p["issued"]["count"] for p in body["programs"]) == 1
+    assert router.primary_reads == on_primary + 1
+
+
+async def test_the_books_as_of_today_count_what_the_standby_has_not_replayed(
+    delayed: Ledger,
+) -> None:
+    await _standby_holds_its_head(delayed)
+    await delayed.issue(5)
+    today = dt.datetime.now(SHANGHAI).date().isoformat()
+    r = await delayed.client.get(
+        "/v1/audit/state",
+        params={"business_date": today, "sme_id": sme_id(5)},
+        headers=await delayed.keys.role("auditor"),
+    )
+    assert r.status == 200, await r.text()
+    [program] = (await r.json())["programs"]
+    assert program["active_guarantees"] == 1
