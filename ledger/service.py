@@ -109,7 +109,8 @@ async def run_service(settings: Settings, dsn: str) -> None:
         read_dsns=settings.read_database_urls,
         read_max_lag=settings.read_max_lag_s,
     )
-    projector = await projection_process.start(dsn)
+    projector = projection_process.Runner(dsn)
+    await projector.start()
     runner = unreadable.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -125,5 +126,5 @@ async def run_service(settings: Settings, dsn: str) -> None:
         log.info("stopping")
     finally:
         await runner.cleanup()
-        await projection_process.stop(projector)
+        await projector.stop()
         _restore_signals(installed)

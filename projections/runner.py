@@ -30,6 +30,11 @@ READ_WAITING_CHANNEL = "ledger_read_waiting"
 """Notified by a read that waits for its `min_position`: the runner then applies at once."""
 
 
+IDLE_LIMIT = 10.0
+"""Seconds a runner's connection may sit idle before PostgreSQL ends it, and with it the
+runner's hold on its read models. A working runner looks at the log every second."""
+
+
 def lock_key(name: str) -> int:
     """The second advisory lock key of a projection (a stable 31-bit hash of its name)."""
     return zlib.crc32(name.encode()) & 0x7FFFFFFF
@@ -92,6 +97,7 @@ class ProjectionRunner:
         idle_wait: float = 1.0,
         retry_wait: float = 1.0,
         settle: float = 0.1,
+        idle_limit: float = IDLE_LIMIT,
     ) -> None:
         """Run `names` (or the `projections` given, for tests) in batches of `batch_size`.
 
@@ -104,6 +110,11 @@ class ProjectionRunner:
         wait: the next batch reads whatever was sealed meanwhile, and each notice
         heard cost this process and its backend a wake-up, once per post when posts
         come one at a time.
+
+        The connection that holds the projections' locks is ended by PostgreSQL once
+        idle for `idle_limit` seconds (at least three rounds of waiting): a runner
+        that has stopped working (hung, swapped out, stopped) would otherwise hold
+        every read model still for good, with no other runner free to take them.
         """
         self._dsn = dsn
         self._projections = list(projections) if projections is not None else select(names)
@@ -118,6 +129,8 @@ class ProjectionRunner:
         self._hurry = asyncio.Event()
         self._hearing_seals = False
         self._last_try = 0.0
+        idle = max(idle_limit, 3 * (idle_wait + settle))
+        self._idle_setting = f"{round(idle * 1000)}ms"
 
     @property
     def held(self) -> list[str]:
@@ -127,7 +140,7 @@ class ProjectionRunner:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             self._held = []
-            self._conn = await connect(self._dsn)
+            self._conn = await connect(self._dsn, idle_session_timeout=self._idle_setting)
             await store.ensure_checkpoints(self._conn, [p.name for p in self._projections])
             self._hearing_seals = False  # `step` listens, before it reads the log
             await self._conn.add_listener(READ_WAITING_CHANNEL, self._read_waiting)

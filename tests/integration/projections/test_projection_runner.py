@@ -164,3 +164,23 @@ async def test_a_standby_runner_takes_over_when_the_holder_dies(runtime: Runtime
         await wait_caught_up(runtime.pool)
         assert set(standby.held) == set(PROJECTIONS)
     await assert_tables_equal_fold(runtime.pool)
+
+
+async def test_a_runner_that_stops_working_is_ended_and_another_takes_over(
+    runtime: Runtime,
+) -> None:
+    """A holder that caught up, then never looks at the log again (its process hung):
+    PostgreSQL ends its idle session, and a standby runner takes every read model."""
+    steps = _scenario()
+    hung = ProjectionRunner(runtime.dsn, idle_wait=0.05, settle=0.0, idle_limit=1.0)
+    await hung.catch_up()
+    assert set(hung.held) == set(PROJECTIONS)
+    standby = ProjectionRunner(runtime.dsn, idle_wait=0.05, retry_wait=0.1)
+    try:
+        async with _running(standby):
+            await post_steps(runtime, steps)  # type: ignore[arg-type]
+            await wait_caught_up(runtime.pool)
+            assert set(standby.held) == set(PROJECTIONS)
+    finally:
+        await hung.close()
+    await assert_tables_equal_fold(runtime.pool)
