@@ -117,6 +117,14 @@ def create_app(
                 await sealed.close()
 
     app.cleanup_ctx.append(runtime_ctx)
+
+    async def end_waits(app: web.Application) -> None:
+        # Before the server waits for its handlers: open streams and long polls would
+        # hold the stop for up to their lifetime (a stream's is long) or their wait.
+        if SEALED_LOG in app:
+            app[SEALED_LOG].stop_waiting()
+
+    app.on_shutdown.append(end_waits)
     if projections:
         app.cleanup_ctx.append(_projection_runner(dsn))
     tables: tuple[web.RouteTableDef, ...] = (

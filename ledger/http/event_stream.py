@@ -128,7 +128,8 @@ class EventStream:
         await self._send(b"retry: %d\n\n" % RETRY_MS)
         beat_at = check_at = loop.time() + heartbeat
         end_at = loop.time() + self._limits.stream_lifetime
-        while loop.time() < end_at:
+        stopping = self._sealed.stopping
+        while loop.time() < end_at and not stopping.is_set():
             if loop.time() >= check_at:
                 # A revoked key stops reading within a heartbeat, not at the stream's end.
                 require(await authenticate(self._request), STAFF_ROLES, "reading the event log")
@@ -153,8 +154,9 @@ class EventStream:
                 beat_at = loop.time() + heartbeat
             elif sealed is None:
                 # No LISTEN connection right now: look again soon, it is re-opened then.
-                await asyncio.sleep(min(idle, 1.0))
+                await wait_event(stopping, min(idle, 1.0))
             else:
+                # The service stopping wakes it too (SealedLog.stop_waiting).
                 await wait_event(sealed, idle)
 
 

@@ -26,6 +26,17 @@ class SealedLog:
         self._listener: asyncpg.Connection | None = None
         self._follower: LogFollower | None = None
         self._lock = asyncio.Lock()
+        self.stopping = asyncio.Event()
+        """Set when the service begins to stop: long polls answer at once, and open
+        streams end (their consumers resume elsewhere), rather than holding the
+        stop for up to their whole wait or lifetime."""
+
+    def stop_waiting(self) -> None:
+        """End every wait now and refuse new ones: the service is stopping."""
+        self.stopping.set()
+        follower = self._follower
+        if follower is not None:
+            follower.wake_all()
 
     async def _current(self) -> LogFollower | None:
         async with self._lock:
@@ -65,16 +76,19 @@ class SealedLog:
         """Up to `limit` events after `after`; if none, wait up to `wait` seconds for some."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
-        follower = await self._current() if wait > 0 else None
-        while follower is not None:
+        follower = await self._current() if wait > 0 and not self.stopping.is_set() else None
+        # Checked again after each wait for a listener: stop_waiting wakes those waiting.
+        while follower is not None and not self.stopping.is_set():
             rows = await follower.wait_batch(after, limit, deadline - loop.time())
             if rows or loop.time() >= deadline or follower is self._follower:
                 return rows
             follower = await self._current()  # woken by a lost listener: listen anew
         rows = await read_log(self._pool, after, limit)
-        if rows or wait <= 0:
+        if rows or wait <= 0 or self.stopping.is_set():
             return rows
-        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                await self.stopping.wait()
         return await read_log(self._pool, after, limit)
 
     async def next_seal(self) -> asyncio.Event | None:
