@@ -38,13 +38,15 @@ def test_a_stop_ends_open_streams_and_long_polls_at_once(
     pg_admin_dsn: str, pg_template: str, tmp_path: Path
 ) -> None:
     with served(pg_admin_dsn, pg_template, tmp_path / "service.log") as live:
+        process = live.service.proc
+        assert process is not None
 
         async def run() -> float:
             stop: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
             async def stopper() -> None:
                 await stop
-                live.service.proc.terminate()
+                process.terminate()
 
             stopping = asyncio.create_task(stopper())
             took = await _open_feeds_then_stop(live.url, live.admin, stop)
@@ -53,7 +55,7 @@ def test_a_stop_ends_open_streams_and_long_polls_at_once(
 
         took = asyncio.run(run())
         started = time.monotonic()
-        live.service.proc.wait(20)
+        process.wait(20)
         exited = time.monotonic() - started
     assert took < 5.0
     assert exited < 5.0
