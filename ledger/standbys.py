@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import math
 import time
@@ -71,6 +72,8 @@ class Standby:
     lag_s: float | None = None
     replay_age_s: float | None = None
     usable: bool = False
+    probed: bool = False
+    """Whether a probe has ended yet: the first one says what it found, either way."""
     reads: int = 0
     fallbacks: int = 0
 
@@ -98,6 +101,7 @@ class ReadRouter:
         self._probes: dict[str, asyncpg.Connection] = {}
         self.measured = asyncio.Event()
         self._primary_measured = True
+        self._latest_primary: int | None = None
 
     def pick(self) -> Standby | None:
         """A usable standby, taking turns; None sends the read to the primary."""
@@ -164,8 +168,9 @@ class ReadRouter:
             # Whatever the reason (away, refusing us, the database not replayed there
             # yet), a standby that cannot answer its probe is not used.
             await self._drop_probe(standby)
-            if standby.up:
+            if standby.up or not standby.probed:
                 log.warning("standby.down", standby=standby.name, error=str(exc)[:200])
+            standby.probed = True
             standby.up = standby.usable = False
             standby.lag_s = standby.lag_bytes = None
             return
@@ -186,7 +191,7 @@ class ReadRouter:
             and standby.lag_s is not None
             and standby.lag_s <= self.max_lag
         )
-        if usable != standby.usable:
+        if usable != standby.usable or not standby.probed:
             log.info(
                 "standby.in_use" if usable else "standby.skipped",
                 standby=standby.name,
@@ -195,6 +200,7 @@ class ReadRouter:
                 in_recovery=standby.in_recovery,
             )
         standby.usable = usable
+        standby.probed = True
 
     async def _drop_probe(self, standby: Standby) -> None:
         conn = self._probes.pop(standby.name, None)
@@ -202,8 +208,8 @@ class ReadRouter:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 1.0)
 
-    async def probe_all(self) -> None:
-        """Measure the primary's WAL position, then every standby's replay against it."""
+    async def _sample_primary(self) -> int | None:
+        """The primary's WAL position now, noted in the history (None: not measured)."""
         try:
             primary_lsn: int | None = await self._primary_lsn()
         except Exception as exc:
@@ -212,19 +218,43 @@ class ReadRouter:
                 log.warning("standby.primary_unmeasured", error=str(exc)[:200])
             primary_lsn = None
         self._primary_measured = primary_lsn is not None
-        now = time.monotonic()
+        self._latest_primary = primary_lsn
         if primary_lsn is not None:
-            self._note_primary(primary_lsn, now)
+            self._note_primary(primary_lsn, time.monotonic())
+        return primary_lsn
+
+    async def probe_all(self) -> None:
+        """Measure the primary's WAL position, then every standby's replay against it."""
+        primary_lsn = await self._sample_primary()
+        now = time.monotonic()
         await asyncio.gather(*(self._probe(s, primary_lsn, now) for s in self.standbys))
         self.measured.set()
 
+    async def _every_interval(self, work: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            await work()
+            await asyncio.sleep(self.interval)
+
+    async def _probe_now(self, standby: Standby) -> None:
+        await self._probe(standby, self._latest_primary, time.monotonic())
+
     async def run(self) -> None:
-        """Probe every `interval` seconds until cancelled."""
+        """Probe every `interval` seconds until cancelled: the primary and each standby on
+        a timer of its own, so that one standby slow to answer (hung, cut off: its probe
+        waits up to 2 s) neither delays the others' probes, which keep each one's lag
+        bound, nor the primary's samples its lag is measured against."""
+        loops: list[asyncio.Task[None]] = []
         try:
-            while True:
-                await self.probe_all()
-                await asyncio.sleep(self.interval)
+            await self.probe_all()
+            loops.append(asyncio.create_task(self._every_interval(self._sample_primary)))
+            for standby in self.standbys:
+                probe = functools.partial(self._probe_now, standby)
+                loops.append(asyncio.create_task(self._every_interval(probe)))
+            await asyncio.gather(*loops)
         finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
             for standby in self.standbys:
                 await self._drop_probe(standby)
 
