@@ -110,6 +110,13 @@ async def import_log(
             await _store(conn, chunk)
         if progress is not None:
             progress(state.position)
+        if log_lines.log is None and not state.position and not without_log:
+            # An empty file (a backup that failed, a wrong path) is no export to restore.
+            raise ImportRefused(
+                "the file holds no event and no log line: it is no export of a ledger "
+                "(an empty one exported without a log gives such a file: give "
+                "--without-log to import it as it is)"
+            )
         if log_lines.log is None and state.position and not without_log:
             # `ledger audit export` writes the log line after the last event: a file cut
             # at a line break, anywhere before it, would otherwise import as a shorter log.

@@ -147,6 +147,19 @@ def test_export_then_import_into_another_database_gives_the_same_head_hash(
     assert len(exported.read_bytes().splitlines()) == 22
 
 
+@pytest.mark.parametrize("content", [b"", b"\n"])
+def test_an_empty_file_is_no_export_to_import(
+    other_dsn: str, ledger: Cli, tmp_path: Path, content: bytes
+) -> None:
+    """A backup that failed (a file of nothing) does not restore as an empty ledger."""
+    empty = tmp_path / "ledger.ndjson"
+    empty.write_bytes(content)
+    code, _, err = ledger(other_dsn, "import", str(empty))
+    assert code == 1
+    assert "holds no event and no log line" in err
+    assert ledger(other_dsn, "import", str(empty), "--without-log")[0] == 0
+
+
 def test_import_into_a_ledger_with_events_exits_one_and_says_why(
     db_dsn: str, ledger: Cli, tmp_path: Path
 ) -> None:
