@@ -238,11 +238,15 @@ async def replay_state(
 async def compare(dsn: str) -> int:
     """Compare the live read models, documents and row tables, with a replay; list every
     difference; exit 1 if any."""
-    progress = Progress("compare")
+    # Two passes over the log, each with its own count and rate.
+    documents = Progress("compare read models")
+    rows = Progress("compare statement and as-of rows")
     async with _connection(dsn) as conn:
         try:
-            result = await compare_live(conn, progress=progress)
-            rows_at, row_differences = await compare_row_tables(conn, dsn, progress=progress)
+            result = await compare_live(conn, progress=documents)
+            documents.finish("read models replayed")
+            rows_at, row_differences = await compare_row_tables(conn, dsn, progress=rows)
+            rows.finish("statement and as-of rows replayed")
             filings = await check_filings(conn)
         except ReplayError as exc:
             raise CommandError(str(exc)) from None
@@ -261,7 +265,6 @@ async def compare(dsn: str) -> int:
         print(f"every filed statement recomputes to its digest ({filings.checked} checked{later})")
     else:
         print(f"{len(differences)} differences ({at})")
-    progress.finish("compared")
     return 0 if not differences else 1
 
 

@@ -10,10 +10,10 @@ from ledger.commands import CommandError, Subparsers
 from ledger.commands._audit_remote import add_remote_options, is_remote
 from ledger.config import Settings
 
+_MOMENT_FORM = "RFC 3339, e.g. 2025-03-01T10:00:00+08:00; without an offset, Asia/Shanghai time"
 _AS_OF_HELP = (
     "the ledger as it stood at this moment: the log up to its first event recorded after "
-    "it (with --business-date: every event recorded at or before it). "
-    "RFC 3339, e.g. 2025-03-01T10:00:00+08:00; without an offset, Asia/Shanghai time"
+    f"it (with --business-date, the same as --known-at). {_MOMENT_FORM}"
 )
 
 
@@ -85,8 +85,8 @@ def register(subparsers: Subparsers) -> None:
         "--known-at",
         metavar="TIMESTAMP",
         type=_timestamp,
-        help="with --business-date: as known at this moment (" + _AS_OF_HELP + "); "
-        "--as-of means the same",
+        help="with --business-date: as known at this moment, counting every event "
+        f"recorded at or before it (--as-of means the same). {_MOMENT_FORM}",
     )
     replay.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
     replay.add_argument(

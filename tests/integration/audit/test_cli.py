@@ -250,6 +250,15 @@ def test_replay_compare_exits_zero_when_the_live_read_models_agree(
     assert "the live read models equal the replay" in out
 
 
+def test_replay_compare_closes_each_of_its_two_passes_with_its_own_rate(
+    db_dsn: str, ledger: Cli
+) -> None:
+    _populate(db_dsn, follow=True)
+    _, _, err = ledger(db_dsn, "replay", "--compare")
+    closing = [line.split(" (")[0] for line in err.splitlines() if "events/s)" in line]
+    assert closing == ["read models replayed", "statement and as-of rows replayed"]
+
+
 def test_replay_needs_a_position_a_moment_or_compare(db_dsn: str, ledger: Cli) -> None:
     code, _, err = ledger(db_dsn, "replay")
     assert code == 2  # a usage error, never the 1 of differences found
