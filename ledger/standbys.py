@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 import asyncpg
 import structlog
 
-from ledger.store.failures import database_unavailable
-
 log = structlog.get_logger(__name__)
 
 READ_APPLICATION = "ledger-read"
@@ -286,14 +284,20 @@ async def open_standbys(
     return standbys
 
 
-async def first_answering(dsns: Sequence[str]) -> tuple[str, bool] | None:
-    """The first DSN whose server answers, and whether it is in recovery (a standby)."""
+async def first_answering(
+    dsns: Sequence[str], refused: list[str] | None = None
+) -> tuple[str, bool] | None:
+    """The first DSN whose server lets us in, and whether it is in recovery (a standby).
+
+    Those passed over are named in `refused`, if given, with why: away, or answering
+    but refusing us (no such database, an unknown role, a bad option).
+    """
     for dsn in dsns:
         try:
             conn = await asyncpg.connect(dsn, timeout=5)
-        except Exception as exc:
-            if not database_unavailable(exc):
-                raise
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if refused is not None:
+                refused.append(f"{display_name(dsn)}: {str(exc) or type(exc).__name__}")
             continue
         try:
             return dsn, bool(await conn.fetchval("SELECT pg_is_in_recovery()"))

@@ -222,10 +222,12 @@ def _standby_dsn(settings: Settings) -> str:
 
     if not settings.read_database_urls:
         raise CommandError("--standby reads from LEDGER_READ_DATABASE_URL, which is not set", 2)
-    found = asyncio.run(first_answering(settings.read_database_urls))
+    refused: list[str] = []
+    found = asyncio.run(first_answering(settings.read_database_urls, refused))
     if found is None:
-        names = ", ".join(display_name(d) for d in settings.read_database_urls)
-        raise CommandError(f"no standby of LEDGER_READ_DATABASE_URL answers ({names})")
+        raise CommandError(
+            f"no standby of LEDGER_READ_DATABASE_URL can be read ({'; '.join(refused)})"
+        )
     dsn, in_recovery = found
     note = "" if in_recovery else " (it is not in recovery: a primary, not a standby)"
     print(f"reading from {display_name(dsn)}{note}", file=sys.stderr)

@@ -56,14 +56,20 @@ async def _run(url: str, admin_key: str | None, dsn: str) -> int:
     make_keys = database_keys(dsn)
 
     async def institution_keys(institutions: list[str]) -> dict[str, str]:
-        keys = await make_keys(institutions)
+        try:
+            keys = await make_keys(institutions)
+        except (OSError, TimeoutError) as exc:
+            raise _DatabaseAway(exc) from exc
         made.extend(keys.values())
         return keys
 
     try:
         try:
             if admin_key is None:
-                conn = await asyncpg.connect(dsn, timeout=10)
+                try:
+                    conn = await asyncpg.connect(dsn, timeout=10)
+                except (OSError, TimeoutError) as exc:
+                    raise _DatabaseAway(exc) from exc
                 try:
                     admin_key = (await create_key(conn, role="admin")).key
                 finally:
@@ -74,6 +80,8 @@ async def _run(url: str, admin_key: str | None, dsn: str) -> int:
             await _revoke(dsn, made)
     except DemoFailed as exc:
         raise CommandError(f"the ledger refused the demo: {exc}") from None
+    except _DatabaseAway as exc:
+        raise CommandError(f"cannot reach the ledger's database: {exc.__cause__}") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise CommandError(f"cannot reach the ledger at {url}: {exc}") from None
     except asyncpg.UndefinedTableError:
@@ -85,6 +93,11 @@ async def _run(url: str, admin_key: str | None, dsn: str) -> int:
         raise CommandError(f"cannot create the demo's keys: {exc}") from None
     print(f"demo loaded into {url}: {stored} new events")
     return 0
+
+
+class _DatabaseAway(Exception):
+    """The database, where the demo makes its keys, could not be reached (not the HTTP
+    service, whose connection errors are OSErrors too)."""
 
 
 async def _revoke(dsn: str, keys: list[str]) -> None:

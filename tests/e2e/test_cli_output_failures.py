@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 
 import asyncpg
 import pytest
 
 from bench.service import LEDGER
 from ledger.auth.keys import create_key
+from tests import pg
 from tests.e2e.ledger_cli import run_ledger
 
 
@@ -67,3 +69,33 @@ async def test_a_dsn_option_asyncpg_refuses_is_one_line_for_every_command(
     assert ran.code == 1
     assert "ledger: error: LEDGER_DATABASE_URL is not usable: `sslmode`" in ran.err
     assert "Traceback" not in ran.err
+
+
+async def test_a_standby_that_refuses_is_named_with_why_in_one_line(db_dsn: str) -> None:
+    refusing = pg.with_database(db_dsn, "no_such_standby_db")
+    ran = await run_ledger(
+        "audit",
+        "verify",
+        "--standby",
+        LEDGER_DATABASE_URL=db_dsn,
+        LEDGER_READ_DATABASE_URL=refusing,
+    )
+    assert ran.code == 1
+    assert "no standby of LEDGER_READ_DATABASE_URL can be read" in ran.err
+    assert 'database "no_such_standby_db" does not exist' in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_the_demo_names_the_database_when_it_is_the_database_that_is_away() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    ran = await run_ledger(
+        "demo",
+        "--url",
+        "http://127.0.0.1:9",
+        LEDGER_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/ledger",
+    )
+    assert ran.code == 1
+    assert "ledger: error: cannot reach the ledger's database" in ran.err
+    assert "127.0.0.1:9" not in ran.err
