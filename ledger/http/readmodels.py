@@ -21,7 +21,7 @@ from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.db import pooled
 from ledger.http.params import MAX_POSITION, credit_code, optional_int
-from ledger.http.problems import Problem, invalid
+from ledger.http.problems import Problem, invalid, unavailable
 from ledger.http.readmodel_schemas import (
     ClaimShares,
     GuaranteeSummary,
@@ -32,6 +32,7 @@ from ledger.http.readmodel_schemas import (
 from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import json_response_body
 from ledger.standbys import Standby
+from ledger.store.failures import database_unavailable
 from ledger.store.reads import head_position
 from projections import queries
 from projections.runner import READ_WAITING_CHANNEL
@@ -81,11 +82,34 @@ async def hurry_runner(conn: asyncpg.Connection) -> None:
 
 
 async def primary_head(request: web.Request) -> int:
-    """The primary's head: where the log is, whichever database answers the request."""
+    """The primary's head: where the log is, whichever database answers the request.
+
+    Asked from work on a standby: the primary slow or away is a 503 of its own, never
+    taken for a failure of the standby (which the read router would then stop using).
+    """
     limits = request.app[LIMITS]
-    async with pooled(request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout) as c:
-        await hurry_runner(c)
-        return await head_position(c)
+    try:
+        async with pooled(
+            request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout
+        ) as c:
+            await hurry_runner(c)
+            return await head_position(c)
+    except Exception as exc:
+        if not (isinstance(exc, TimeoutError) or database_unavailable(exc)):
+            raise
+        raise unavailable("the primary did not say where the log is; retry later") from None
+
+
+async def head_before_routing(request: web.Request) -> int | None:
+    """Where the primary's log is as the request comes, asked before a standby is picked
+    when standbys are configured (None without: the primary's work reads it itself).
+
+    Asked outside the standby's work, so that the primary slow or away is its own 503,
+    never taken for a failure of the standby (which the router would stop using).
+    """
+    if not request.app[RUNTIME].reads.standbys:
+        return None
+    return await primary_head(request)
 
 
 async def standby_reflects(

@@ -26,7 +26,7 @@ from ledger.http.negotiate import preferred
 from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import (
-    primary_head,
+    head_before_routing,
     primary_reflects,
     standby_reflects,
     wanted_position,
@@ -119,6 +119,9 @@ async def get_statement(request: web.Request) -> web.Response:
     check_reader(actor.role, actor.institution_id, ask.institution_id)
     wanted = wanted_position(request)
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
+    # The log as it stood when the request came is the primary's: a standby's own head
+    # trails it, by up to its lag bound.
+    asked_head = await head_before_routing(request)
 
     async def work(
         conn: asyncpg.Connection, standby: Standby | None
@@ -131,12 +134,8 @@ async def get_statement(request: web.Request) -> web.Response:
                 await standby_reflects(request, conn, standby, wanted, deadline)
         # And the log as it stood when the request came, in the read model statements are
         # summed from, so that a statement as known at a moment stays the same once it is
-        # answered (as GET /v1/audit/state does for business dates). The primary's log:
-        # a standby's own head trails it, by up to its lag bound.
-        if standby is None:
-            head = await head_position(conn)
-        else:
-            head = await primary_head(request)
+        # answered (as GET /v1/audit/state does for business dates).
+        head = asked_head if asked_head is not None else await head_position(conn)
         if standby is None:
             await primary_reflects(conn, head, deadline, movements_position, _MOVEMENTS)
         else:
