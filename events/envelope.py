@@ -113,8 +113,9 @@ _PAYLOADS = {name: msgspec.json.Decoder(cls) for name, cls in PAYLOADS.items()}
 _UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
-_LONE_HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u)")
-"""An escaped high surrogate with no escape after it, which msgspec calls truncation."""
+_LONE_HIGH_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u)")
+"""An escaped high surrogate with no escape after it, which msgspec calls truncation: a
+`\\u` after an odd number of backslashes (`\\\\ud800` is a backslash, then text)."""
 
 
 def _malformed(exc: BaseException, body: bytes) -> MalformedJson:
@@ -125,9 +126,10 @@ def _malformed(exc: BaseException, body: bytes) -> MalformedJson:
     truncated = str(exc) == "Input data was truncated"
     lone = _LONE_HIGH_SURROGATE.search(body) if truncated else None
     if lone is not None:
-        escape = lone.group(0).decode()
+        escape = lone.group(0).lstrip(b"\\").decode()
+        at = lone.end() - len(escape) - 1
         return MalformedJson(
-            f"body is not JSON: the escape {escape} at byte {lone.start()} is half of a "
+            f"body is not JSON: the escape \\{escape} at byte {at} is half of a "
             "surrogate pair, and the low half (\\uDC00 to \\uDFFF) does not follow it"
         )
     return MalformedJson(f"body is not JSON: {exc}")

@@ -238,13 +238,13 @@ async def replay_state(
 async def compare(dsn: str) -> int:
     """Compare the live read models, documents and row tables, with a replay; list every
     difference; exit 1 if any."""
-    # Two passes over the log, each with its own count and rate.
+    # Two passes over the log, each with its own count and rate, from its own start.
     documents = Progress("compare read models")
-    rows = Progress("compare statement and as-of rows")
     async with _connection(dsn) as conn:
         try:
             result = await compare_live(conn, progress=documents)
             documents.finish("read models replayed")
+            rows = Progress("compare statement and as-of rows")
             rows_at, row_differences = await compare_row_tables(conn, dsn, progress=rows)
             rows.finish("statement and as-of rows replayed")
             filings = await check_filings(conn)

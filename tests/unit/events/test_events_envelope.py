@@ -244,6 +244,12 @@ def test_a_lone_high_surrogate_is_named_with_its_byte(written: bytes) -> None:
     assert "surrogate pair" in str(info.value)
 
 
+def test_an_escaped_backslash_before_ud8_is_text_not_a_surrogate() -> None:
+    with pytest.raises(MalformedJson) as info:
+        decode_posted(b'{"type": "C:\\\\udb12')
+    assert str(info.value) == "body is not JSON: Input data was truncated"
+
+
 def test_a_body_cut_short_is_still_called_truncated() -> None:
     with pytest.raises(MalformedJson) as info:
         decode_posted(b'{"type": "loan')
