@@ -10,6 +10,7 @@ sign for it, for good. So the file and its folder are synced before returning.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -26,6 +27,10 @@ def write_new_secret(path: Path, text: str) -> None:
         folder = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(folder)
+        except OSError as exc:
+            # Some filesystems (network, FUSE) cannot sync a folder: the file is synced.
+            if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+                raise
         finally:
             os.close(folder)
     except BaseException:

@@ -51,3 +51,19 @@ def test_a_write_that_fails_leaves_no_file(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(OSError, match="No space"):
         write_new_secret(path, "PRIVATE+KEY+x\n")
     assert not path.exists()
+
+
+def test_a_folder_that_cannot_be_synced_keeps_the_synced_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.path.isdir(os.readlink(f"/proc/self/fd/{fd}")):
+            raise OSError(22, "Invalid argument")  # a filesystem that cannot sync folders
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "log.key"
+    write_new_secret(path, "PRIVATE+KEY+x\n")
+    assert path.read_text() == "PRIVATE+KEY+x\n"
