@@ -12,7 +12,8 @@ from pathlib import Path
 import asyncpg
 
 from ledger.config import DEFAULT_READ_MAX_LAG_S
-from ledger.posting import Ledger, shanghai_now
+from ledger.db_clock import DatabaseClock
+from ledger.posting import Ledger
 from ledger.standbys import ReadRouter, open_standbys
 from ledger.store.checkpoints import Checkpointer
 from ledger.store.positions import PositionWaiter
@@ -109,14 +110,14 @@ async def running(
     signed_memory: Path | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
-    clock: Callable[[], dt.datetime] = shanghai_now,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start the pool, the sealer and the waiter; stop them all on exit.
 
     With `read_dsns` (hot standbys), a pool per standby and the monitor of
     their lag run too; everything that writes keeps to the primary at `dsn`. `clock`
     gives each post its recorded_at (tests set it to record posts out of log order, as
-    overlapping posts are).
+    overlapping posts are); by default the database server's (ledger/db_clock.py).
     """
     pool = await asyncpg.create_pool(
         dsn,
@@ -126,6 +127,11 @@ async def running(
         timeout=CONNECT_TIMEOUT,
         reset=_keep_session,
     )
+    database_clock = None
+    if clock is None:
+        database_clock = DatabaseClock(pool)
+        await database_clock.measure()
+        clock = database_clock.now
     listener = await connect(dsn)
     waiter = PositionWaiter(pool)
     await waiter.start(listener)
@@ -162,6 +168,8 @@ async def running(
     ]
     if standbys:
         tasks.append(asyncio.create_task(reads.run(), name="standby-monitor"))
+    if database_clock is not None:
+        tasks.append(asyncio.create_task(database_clock.run(), name="database-clock"))
     try:
         yield Runtime(dsn, pool, ledger, sealer, waiter, reads, signer)
     finally:
