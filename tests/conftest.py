@@ -80,6 +80,16 @@ async def owner_conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
+async def owner_pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the test's fresh migrated database, as the schema owner."""
+    made = await asyncpg.create_pool(db_dsn, min_size=1, max_size=2)
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+@pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     """Where this test's log signing key lives (created by the first start)."""
     return tmp_path / "log-signing.key"

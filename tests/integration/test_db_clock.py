@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -27,27 +27,16 @@ def _ahead() -> float:
     return time.time() + AHEAD_S
 
 
-@pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    made = await asyncpg.create_pool(db_dsn, min_size=1, max_size=2)
-    try:
-        yield made
-    finally:
-        await made.close()
-
-
-async def test_a_clock_ahead_is_read_as_the_databases_and_said(pool: asyncpg.Pool) -> None:
-    clock = DatabaseClock(pool, local=_ahead)
+async def test_a_clock_ahead_is_read_as_the_databases_and_said(owner_pool: asyncpg.Pool) -> None:
+    clock = DatabaseClock(owner_pool, local=_ahead)
     with structlog.testing.capture_logs() as logs:
         await clock.measure()
-    server: dt.datetime = await pool.fetchval("SELECT clock_timestamp()")
+    server: dt.datetime = await owner_pool.fetchval("SELECT clock_timestamp()")
     assert abs((clock.now() - server).total_seconds()) < 0.5
     assert [line["event"] for line in logs] == ["clock.skew"]
 
 
-async def _second_post_through_the_other(
-    db_dsn: str, ahead: Callable[[], dt.datetime]
-) -> None:
+async def _second_post_through_the_other(db_dsn: str, ahead: Callable[[], dt.datetime]) -> None:
     """An institution registered through an instance whose clock is `ahead`, then its net
     assets recorded at once through one with the database's clock, neither giving
     occurred_at."""
@@ -61,12 +50,12 @@ async def _second_post_through_the_other(
 
 
 async def test_instances_with_clocks_apart_keep_a_stream_in_order(
-    db_dsn: str, pool: asyncpg.Pool
+    db_dsn: str, owner_pool: asyncpg.Pool
 ) -> None:
-    clock = DatabaseClock(pool, local=_ahead)
+    clock = DatabaseClock(owner_pool, local=_ahead)
     await clock.measure()
     await _second_post_through_the_other(db_dsn, clock.now)
-    times = await pool.fetch(
+    times = await owner_pool.fetch(
         "SELECT recorded_at FROM events WHERE stream_id = 'institution-B-1' ORDER BY seq"
     )
     assert len(times) == 2
@@ -84,13 +73,13 @@ async def test_an_instance_stamping_by_its_own_clock_ahead_would_refuse_the_othe
 
 
 async def test_a_service_stamps_posts_by_the_database_clock_unless_given_one(
-    db_dsn: str, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+    db_dsn: str, owner_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marked = dt.datetime(2026, 1, 1, 9, 30, tzinfo=SHANGHAI)
     monkeypatch.setattr(DatabaseClock, "now", lambda _self: marked)
     async with running(db_dsn) as rt:
         await post(rt, p.InstitutionRegistered(institution_id="B-2", name="B", kind="bank"), ADMIN)
-    recorded = await pool.fetchval(
+    recorded = await owner_pool.fetchval(
         "SELECT recorded_at FROM events WHERE stream_id = 'institution-B-2'"
     )
     assert recorded == marked

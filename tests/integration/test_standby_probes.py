@@ -16,15 +16,6 @@ from ledger.standbys import ReadRouter, Standby
 
 
 @pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    made = await asyncpg.create_pool(db_dsn, min_size=1, max_size=2)
-    try:
-        yield made
-    finally:
-        await made.close()
-
-
-@pytest.fixture
 async def silent_dsn() -> AsyncIterator[str]:
     """A database address that takes connections and never answers (a hung standby)."""
     held: list[asyncio.StreamWriter] = []
@@ -49,11 +40,11 @@ def _closed_port() -> int:
 
 
 async def test_a_standby_that_never_answers_does_not_slow_the_others_probes(
-    pool: asyncpg.Pool, db_dsn: str, silent_dsn: str, monkeypatch: pytest.MonkeyPatch
+    owner_pool: asyncpg.Pool, db_dsn: str, silent_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hung = Standby("hung", silent_dsn, pool)
-    other = Standby("other", db_dsn, pool)
-    router = ReadRouter(pool, [hung, other], max_lag=2.0, interval=0.1)
+    hung = Standby("hung", silent_dsn, owner_pool)
+    other = Standby("other", db_dsn, owner_pool)
+    router = ReadRouter(owner_pool, [hung, other], max_lag=2.0, interval=0.1)
     probed: Counter[str] = Counter()
     probe = router._probe
 
@@ -75,11 +66,11 @@ async def test_a_standby_that_never_answers_does_not_slow_the_others_probes(
 
 
 async def test_the_first_probe_of_a_standby_away_or_not_one_is_logged(
-    pool: asyncpg.Pool, db_dsn: str
+    owner_pool: asyncpg.Pool, db_dsn: str
 ) -> None:
-    away = Standby("away", f"postgresql://postgres@127.0.0.1:{_closed_port()}/ledger", pool)
-    primary = Standby("primary", db_dsn, pool)  # answers, but is no standby
-    router = ReadRouter(pool, [away, primary], max_lag=2.0)
+    away = Standby("away", f"postgresql://postgres@127.0.0.1:{_closed_port()}/ledger", owner_pool)
+    primary = Standby("primary", db_dsn, owner_pool)  # answers, but is no standby
+    router = ReadRouter(owner_pool, [away, primary], max_lag=2.0)
     with structlog.testing.capture_logs() as logs:
         await router.probe_all()
     said = {(line["event"], line["standby"]) for line in logs if "standby" in line}
