@@ -29,6 +29,7 @@ from ledger.audit.scan import READ_ONLY_SETTINGS, head
 from ledger.audit.state_file import write_state, write_state_parted
 from ledger.audit.verify import format_digest, verified_line, verify_chain
 from ledger.commands import CommandError
+from ledger.store.migrate import NO_LEDGER
 
 
 @contextlib.asynccontextmanager
@@ -41,9 +42,7 @@ async def _connection(dsn: str, *, read_only: bool = True) -> AsyncIterator[asyn
     try:
         yield conn
     except asyncpg.UndefinedTableError:
-        raise CommandError(
-            "this database holds no ledger yet (run `ledger serve` once to create it)"
-        ) from None
+        raise CommandError(NO_LEDGER) from None
     except asyncpg.SerializationError as exc:
         if "conflict with recovery" not in str(exc):
             raise

@@ -16,26 +16,24 @@ import sys
 _OUTPUT_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
 
 
-def database_failure(exc: BaseException, setting: str = "LEDGER_DATABASE_URL") -> str | None:
+def database_failure(exc: BaseException) -> str | None:
     """One line for a database that cannot be used as configured, or None."""
     import asyncpg
 
-    from ledger.store.migrate import NoLedger
+    from ledger.store.migrate import NO_LEDGER, NoLedger
 
-    if isinstance(exc, NoLedger):
-        return str(exc)
+    if isinstance(exc, NoLedger | asyncpg.UndefinedTableError):
+        return NO_LEDGER
     if isinstance(exc, asyncpg.ClientConfigurationError):
-        return f"{setting} is not usable: {exc}"
+        return f"LEDGER_DATABASE_URL is not usable: {exc}"
     if isinstance(exc, asyncpg.UndefinedObjectError) and "configuration parameter" in str(exc):
         # Options of the DSN's query string are sent as server settings.
-        return f"the database refused a setting of {setting}: {exc}"
+        return f"the database refused a setting of LEDGER_DATABASE_URL: {exc}"
     if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
         return (
             "the database is read-only (a hot standby?): LEDGER_DATABASE_URL must name "
             "the primary; standbys go in LEDGER_READ_DATABASE_URL"
         )
-    if isinstance(exc, asyncpg.UndefinedTableError):
-        return "this database holds no ledger yet (run `ledger serve` once to create it)"
     unreachable = (
         ConnectionRefusedError,
         socket.gaierror,

@@ -50,6 +50,10 @@ def shipped_migrations() -> list[Migration]:
     return found
 
 
+NO_LEDGER = "this database holds no ledger yet (run `ledger serve` once to create it)"
+"""What a command that reads a ledger says of a database without one."""
+
+
 class NoLedger(MigrationError):
     """The database holds no ledger, and the command was not one to create it."""
 
@@ -58,7 +62,7 @@ async def migrate_existing(conn: asyncpg.Connection) -> list[int]:
     """`migrate()` a database that holds a ledger; NoLedger where it holds none, before
     anything is written (a DSN naming the wrong database gets no ledger of its own)."""
     if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
-        raise NoLedger("this database holds no ledger yet (run `ledger serve` once to create it)")
+        raise NoLedger(NO_LEDGER)
     return await migrate(conn)
 
 
