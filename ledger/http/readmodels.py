@@ -81,8 +81,9 @@ async def hurry_runner(conn: asyncpg.Connection) -> None:
     await conn.execute(f"NOTIFY {READ_WAITING_CHANNEL}")
 
 
-async def primary_head(request: web.Request) -> int:
-    """The primary's head: where the log is, whichever database answers the request.
+async def primary_head(request: web.Request, *, hurry: bool = True) -> int:
+    """The primary's head: where the log is, whichever database answers the request; with
+    `hurry`, the runner is told a read waits for it (a standby's read behind it does).
 
     Asked from work on a standby: the primary slow or away is a 503 of its own, never
     taken for a failure of the standby (which the read router would then stop using).
@@ -92,7 +93,8 @@ async def primary_head(request: web.Request) -> int:
         async with pooled(
             request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout
         ) as c:
-            await hurry_runner(c)
+            if hurry:
+                await hurry_runner(c)
             return await head_position(c)
     except Exception as exc:
         if not (isinstance(exc, TimeoutError) or database_unavailable(exc)):
@@ -102,14 +104,12 @@ async def primary_head(request: web.Request) -> int:
 
 async def head_before_routing(request: web.Request) -> int | None:
     """Where the primary's log is as the request comes, asked before a standby is picked
-    when standbys are configured (None without: the primary's work reads it itself).
-
-    Asked outside the standby's work, so that the primary slow or away is its own 503,
-    never taken for a failure of the standby (which the router would stop using).
-    """
+    when standbys are configured (None without: the primary's work reads it itself), so
+    that the primary slow or away is never taken for a failure of the standby. Nothing
+    waits yet, so the runner is not hurried: the work does that if it must wait."""
     if not request.app[RUNTIME].reads.standbys:
         return None
-    return await primary_head(request)
+    return await primary_head(request, hurry=False)
 
 
 async def standby_reflects(
