@@ -158,6 +158,8 @@ def check_fits(signer: Signer, known: LogIdentity, key_file: Path, origin: str |
 async def establish(conn: asyncpg.Connection, key_file: Path, origin: str | None) -> Signer:
     """The log's signer for this store: recorded on first start, checked on every other."""
     known = await recorded(conn)
+    if known is None:
+        await _refuse_signed_store_without_identity(conn)
     signer = signer_for(key_file, known, origin)
     if known is None:
         await conn.execute(
@@ -170,3 +172,19 @@ async def establish(conn: asyncpg.Connection, key_file: Path, origin: str | None
         assert known is not None
     check_fits(signer, known, key_file, origin)
     return signer
+
+
+async def _refuse_signed_store_without_identity(conn: asyncpg.Connection) -> None:
+    """A store whose log was signed, but which no longer records by whom, gets no new key.
+
+    That is a partial restore (every table but `log_identity`): a new key would give
+    the same log a second identity and bind the store to it for good.
+    """
+    signed = await conn.fetchval("SELECT max(size) FROM log_checkpoints")
+    if signed is not None:
+        raise IdentityError(
+            f"this store holds checkpoints signed up to size {signed}, but not the log's "
+            "identity (its log_identity table is empty, as after a partial restore): "
+            "restore log_identity from the same backup as the rest; no new key is made "
+            "for a log already signed"
+        )

@@ -282,3 +282,22 @@ async def test_a_key_made_before_keeps_its_name(db_dsn: str, tmp_path: Path) -> 
     finally:
         await conn.close()
     assert signer.name == "账本.example.cn/ledger"
+
+
+async def test_a_signed_store_that_lost_its_identity_gets_no_new_key(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """A restore without `log_identity` is refused, not given a second key for the same log."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO log_checkpoints (size, root, note) VALUES (32, $1, 'a note')",
+            bytes(32),
+        )
+        key = tmp_path / "log-signing.key"
+        with pytest.raises(IdentityError, match="signed up to size 32, but not the log's identity"):
+            await establish(conn, key, None)
+        assert not key.exists()
+        assert await conn.fetchval("SELECT count(*) FROM log_identity") == 0
+    finally:
+        await conn.close()
