@@ -106,6 +106,40 @@ class Checkpointer:
                 # Sealing must go on; signing after a checkpoint not ours never does.
                 self.refusing = f"stored checkpoint {self._last.size} is not the log's: {wrong}"
                 log.error("checkpoint.refused", error=self.refusing)
+                return
+        try:
+            await self._check_remembered(conn)
+        except RefusedToSign as exc:
+            self.refusing = str(exc)
+            log.error("checkpoint.refused", error=self.refusing)
+
+    async def _check_remembered(self, conn: asyncpg.Connection) -> None:
+        """Say at once, not at the next signing, when the store is behind or beside what
+        this service signed (a database restored from an older backup, rows removed)."""
+        remembered = self._remembered()
+        if remembered is None or remembered.size <= self.signed_size():
+            return
+        size = await tree.tree_size(conn)
+        if size >= remembered.size:
+            if await tree.root_at(conn, remembered.size, self._tiles) != remembered.root:
+                raise RefusedToSign(
+                    f"this service signed a checkpoint of size {remembered.size} "
+                    f"({self._memory_path()}); the stored tree at that size has another "
+                    "root: the store holds a second history"
+                )
+            return
+        # Also after a crash between remembering a checkpoint and storing it, until the
+        # sealer redoes its lost rounds; otherwise signing waits for a person.
+        log.warning(
+            "checkpoint.store_behind",
+            remembered=remembered.size,
+            stored=self.signed_size(),
+            tree=size,
+            memory=self._memory_path(),
+            meaning="the store holds less than this service signed: restored from an "
+            "older backup, or rounds lost in a crash the sealer redoes; posts are kept, "
+            "and no checkpoint is signed until the tree extends the one remembered",
+        )
 
     def _not_ours(self, stored: Signed) -> str | None:
         """Why a stored checkpoint is not one this log signed, or None when it is.

@@ -219,7 +219,9 @@ class Sealer:
             pause = 30.0 if isinstance(exc, RefusedToSign) else 1.0
             self._refused_until = asyncio.get_running_loop().time() + pause
             return None
-        self.refusal = None
+        # A refusal found when the checkpointer started (a stored checkpoint not the log's,
+        # a tree that contradicts what this service signed) stands until a person acts.
+        self.refusal = self._checkpointer.refusing
         return due
 
     def _notified(self, *_args: object) -> None:

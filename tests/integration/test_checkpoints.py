@@ -10,12 +10,12 @@ import asyncpg
 import pytest
 import structlog.testing
 
-from ledger.runtime import Runtime
+from ledger.runtime import Runtime, running
 from ledger.store import checkpoints, tree
 from ledger.store.checkpoints import Checkpointer, RefusedToSign
 from ledger.store.identity import IdentityError, establish
 from ledger.store.signed_memory import SignedMemory
-from ledger.tlog.checkpoint import parse_checkpoint
+from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
 from ledger.tlog.keys import Signer, generate_signer
 from ledger.tlog.note import open_note
 from tests.factory import ADMIN, institution, posted
@@ -301,3 +301,75 @@ async def test_a_signed_store_that_lost_its_identity_gets_no_new_key(
         assert await conn.fetchval("SELECT count(*) FROM log_identity") == 0
     finally:
         await conn.close()
+
+
+async def test_a_store_beside_what_the_service_signed_is_refused_when_it_starts(
+    runtime: Runtime, db_dsn: str, log_signer: Signer, tmp_path: Path
+) -> None:
+    """A store restored from an older backup and grown with other events is found out when
+    the checkpointer starts, and said at once, not at the next signing."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    await _wait_checkpoint(db_dsn, 2)
+    memory = SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await Checkpointer(log_signer, memory=memory).sign(conn, 2)  # stored already: kept
+        async with conn.transaction():
+            await _rewrite_first_leaf_and_grow(conn)
+            await conn.execute("DELETE FROM log_checkpoints")
+        checkpointer = Checkpointer(log_signer, memory=memory)
+        with structlog.testing.capture_logs() as logs:
+            await checkpointer.start(conn)
+        assert checkpointer.refusing is not None
+        assert "the stored tree at that size has another root" in checkpointer.refusing
+        assert [e["event"] for e in logs] == ["checkpoint.refused"]
+        assert await checkpointer.after_round(conn, 3) is None
+    finally:
+        await conn.close()
+
+
+async def test_a_store_behind_what_the_service_signed_is_said_when_it_starts(
+    runtime: Runtime, db_dsn: str, log_signer: Signer, tmp_path: Path
+) -> None:
+    """A store holding less than the service remembers signing is logged at start; signing
+    waits for the tree to extend it rather than refusing for good."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    await _wait_checkpoint(db_dsn, 2)
+    memory = SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        root = await tree.root_at(conn, 2)
+        memory.save(Checkpoint(log_signer.name, 5, root))  # a checkpoint of a later store
+        checkpointer = Checkpointer(log_signer, memory=memory)
+        with structlog.testing.capture_logs() as logs:
+            await checkpointer.start(conn)
+        [behind] = [e for e in logs if e["event"] == "checkpoint.store_behind"]
+        assert (behind["remembered"], behind["stored"], behind["tree"]) == (5, 2, 2)
+        assert checkpointer.refusing is None
+    finally:
+        await conn.close()
+
+
+async def test_a_refusal_found_at_start_stays_on_the_sealer(
+    db_dsn: str, log_signer: Signer, tmp_path: Path
+) -> None:
+    """What the metric `ledger_checkpoint_signing_refused` reads: a refusal the checkpointer
+    found when it started stays, round after round (it read 0 while nothing was signed)."""
+    async with running(db_dsn, signer=log_signer) as rt:
+        await rt.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+        await _wait_checkpoint(db_dsn, 2)
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("UPDATE log_checkpoints SET root = sha256('x') WHERE size = 2")
+    finally:
+        await conn.close()
+    async with running(db_dsn, signer=log_signer) as rt:
+        await rt.ledger.post(posted(institution("B-4")), ADMIN)
+        async with asyncio.timeout(10):
+            while rt.sealer.refusal is None:
+                await asyncio.sleep(0.05)
+        assert "is not the log's" in rt.sealer.refusal
+        await asyncio.sleep(0.3)  # rounds after it
+        assert rt.sealer.refusal is not None
