@@ -203,9 +203,10 @@ async def verify_remote(
         # Before the first bad position; for a rewrite not placed, no further than the
         # checkpoint verified before (this run's start).
         good = start if fault.problem == "checkpoint-mismatch" else min(done, fault.position - 1)
-        if good < start:
-            # The log is now shorter than the state verified (rolled back): no link of
-            # what it holds now was read, and what the state vouched for is gone.
+        if good < start or good >= fault.position:
+            # The log is now shorter than the state verified (rolled back), or not an
+            # extension of it (a fork): no link of what it holds now was read, and what
+            # the state vouched for is not what it serves.
             good = 0
         if good == done:
             good_link = previous

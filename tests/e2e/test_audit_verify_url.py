@@ -185,6 +185,30 @@ async def test_a_state_of_another_history_is_not_consistent(
         )
         done = await verify_remote(ledger, log_signer.verifier(), forged)
     assert (done.report.ok, done.report.problem) == (False, "checkpoint-mismatch")
+    assert (done.report.first_bad_position, done.report.verified_through) == (5, 0)
+
+
+async def test_a_log_of_the_state_s_size_with_another_root_vouches_for_no_position(
+    client: Client, keys: Keys, log_signer: Signer
+) -> None:
+    """A fork as long as what was verified: none of the positions it serves was read, so
+    none is vouched for (they were reported verified through the state's size)."""
+    await _grow(client, keys, 5, 0)
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        first = await verify_remote(ledger, log_signer.verifier(), None)
+        assert first.verified is not None
+        forked = remote_state.Verified(
+            first.verified.origin, 5, bytes(32), first.verified.chain_head, first.verified.edge
+        )
+        done = await verify_remote(ledger, log_signer.verifier(), forked)
+    report = done.report
+    assert (report.ok, report.problem, report.reason) == (
+        False,
+        "checkpoint-mismatch",
+        "two roots for size 5",
+    )
+    assert (report.first_bad_position, report.verified_through) == (5, 0)
+    assert report.head_hash == GENESIS.hex()
 
 
 async def test_a_log_behind_the_state_vouches_for_no_position(
