@@ -20,10 +20,20 @@ def database_failure(exc: BaseException) -> str | None:
     """One line for a database that cannot be used as configured, or None."""
     import asyncpg
 
+    from ledger.runtime import SERVICE_ROLE
     from ledger.store.migrate import NO_LEDGER, NoLedger
 
     if isinstance(exc, NoLedger | asyncpg.UndefinedTableError):
         return NO_LEDGER
+    if isinstance(exc, asyncpg.PostgresError) and f'role "{SERVICE_ROLE}" does not exist' in str(
+        exc
+    ):
+        return (
+            f"the database server has no role {SERVICE_ROLE} (a pg_dump restored into "
+            f"another server?): create it (CREATE ROLE {SERVICE_ROLE} NOLOGIN; GRANT "
+            f"{SERVICE_ROLE} TO the schema's owner) and restore again, so that its grants "
+            "are restored too (docs/audit.md, Restoring a backup)"
+        )
     if isinstance(exc, asyncpg.ClientConfigurationError):
         return f"LEDGER_DATABASE_URL is not usable: {exc}"
     if isinstance(exc, asyncpg.UndefinedObjectError) and "configuration parameter" in str(exc):

@@ -21,3 +21,17 @@ def test_a_client_is_told_why_the_database_cannot_serve_it(exc: Exception, said:
     assert database_unavailable(exc)
     assert said in unavailable_detail(exc)
     assert unavailable_detail(exc).endswith("retry later")
+
+
+def test_a_server_without_the_service_role_is_told_how_to_restore() -> None:
+    """A pg_dump restored into another server lacks the cluster-wide role: one line on
+    what to create and to restore again (it was an asyncpg traceback)."""
+    from ledger.commands._failures import database_failure
+
+    said = database_failure(
+        asyncpg.InvalidParameterValueError('role "ledger_service" does not exist')
+    )
+    assert said is not None
+    assert said.startswith("the database server has no role ledger_service")
+    assert "CREATE ROLE ledger_service NOLOGIN" in said
+    assert "restore again" in said
