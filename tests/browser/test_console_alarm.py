@@ -51,6 +51,15 @@ class FakeLog:
         elif url.path == "/v1/log/proof/consistency":
             q = parse_qs(url.query)
             m, n = int(q["from"][0]), int(q["to"][0])
+            if n > len(self.leaves):
+                # As the ledger answers a size past its tree.
+                size = len(self.leaves)
+                detail = f"query.to: must be at most the sealed log's size ({size})"
+                problem = {"status": 422, "detail": detail}
+                await route.fulfill(
+                    status=422, content_type="application/problem+json", body=json.dumps(problem)
+                )
+                return
             body = forge.consistency_body(m, self.leaves[:n])
             await route.fulfill(status=200, content_type="application/json", body=body)
         elif url.path.endswith("/proof"):
@@ -96,6 +105,27 @@ async def test_a_forked_checkpoint_raises_the_alarm_naming_both_sizes(
     assert await page.get_attribute("#alarm", "role") == "alert"
     # The forked checkpoint is never taken as verified.
     assert await page.get_attribute("[data-verified-size]", "data-verified-size") == "5"
+    await page.context.close()
+
+
+async def test_a_log_gone_back_raises_the_alarm_on_every_page(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    """Rolled back below what this browser verified: the log cannot prove its smaller
+    checkpoint, and that is the alarm, not an error page (it was a bare 422)."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE)
+    await _audit(watched, ledger)
+    await fake.serve(watched.page, FORK[:5])
+    page = await _audit(watched, ledger)
+    alarm = await page.inner_text("#alarm")
+    assert "The log went back: it now serves a checkpoint at tree size 5" in alarm
+    assert "tree size 8 this browser verified before" in alarm
+    assert "could not be shown" not in await page.inner_text("main")
+    page = await visit(watched, ledger, "/console/programs")
+    await page.wait_for_selector("#alarm:not([hidden])")
+    assert "went back" in await page.inner_text("#alarm")
     await page.context.close()
 
 

@@ -4,7 +4,7 @@
 // the new checkpoint consistent with the one verified before. A failure raises an alarm
 // that names both tree sizes and is never cleared by the next answer.
 
-import { get, maybe } from "./api.js";
+import { ApiError, get, maybe } from "./api.js";
 import { VerifyError, parseVerifierKey, toBase64, verifyCheckpoint, verifyConsistency, verifyTlogProof } from "./verify.js";
 
 const PIN = "ledger.console.log-key";
@@ -109,6 +109,15 @@ export async function accept(note, verifier) {
     }
     await verifyConsistency(small.size, large.size, small.root, large.root, hashes);
   } catch (e) {
+    if (e instanceof ApiError && e.status === 422) {
+      // The ledger asks a standby that is behind no more (the primary answers), so this
+      // is the log's own tree lacking a size it signed: it went back, or signed ahead.
+      const what = cp.size < last.size ? "The log went back: it now serves" : "The log serves";
+      return raise(
+        `${what} a checkpoint at tree size ${cp.size}, and cannot prove it consistent with the checkpoint at tree size ${last.size} this browser verified before (it answered: ${e.message}).`,
+        [cp.size, last.size],
+      );
+    }
     if (!(e instanceof VerifyError)) throw e;
     return raise(
       `Fork: the checkpoint at tree size ${cp.size} is not consistent with the checkpoint at tree size ${last.size} this browser verified before (${e.message}).`,
