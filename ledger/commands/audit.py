@@ -178,7 +178,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     args.key_file = settings.key_file
     if getattr(args, "standby", False):
         return _dispatch(args, _standby_dsn(settings))
-    with resolve_dsn(settings, create=False) as dsn:
+    # An import is what makes a ledger from a file: the one action that may create a store.
+    with resolve_dsn(settings, create=args.action == "import") as dsn:
         return _dispatch(args, dsn)
 
 

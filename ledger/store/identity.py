@@ -16,6 +16,7 @@ import asyncpg
 import structlog
 
 from ledger.secret_files import write_new_secret
+from ledger.store.signed_memory import SignedMemory, SignedMemoryError, memory_path
 from ledger.tlog.errors import NoteError
 from ledger.tlog.keys import ED25519, Signer, generate_signer, parse_signer
 
@@ -162,6 +163,7 @@ async def establish(conn: asyncpg.Connection, key_file: Path, origin: str | None
         await _refuse_signed_store_without_identity(conn)
     signer = signer_for(key_file, known, origin)
     if known is None:
+        await _refuse_key_of_another_log(conn, key_file, signer)
         await conn.execute(
             """INSERT INTO log_identity (origin, verifier_key) VALUES ($1, $2)
                ON CONFLICT (one) DO NOTHING""",
@@ -188,3 +190,28 @@ async def _refuse_signed_store_without_identity(conn: asyncpg.Connection) -> Non
             "restore log_identity from the same backup as the rest; no new key is made "
             "for a log already signed"
         )
+
+
+async def _refuse_key_of_another_log(
+    conn: asyncpg.Connection, key_file: Path, signer: Signer
+) -> None:
+    """A new, empty store does not take a key that has signed another store's log.
+
+    Its `.last-signed` file says it has: the new store would share that log's name and
+    key (two histories under one identity), and never sign, since its tree does not
+    extend what the key signed. A store that holds events already (an export imported
+    without its log) is that log, and takes its key.
+    """
+    memory = memory_path(key_file)
+    try:
+        signed = SignedMemory(memory, signer.name).load()
+    except SignedMemoryError:
+        return  # the service's own start says what is wrong with the file
+    if signed is None or await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
+        return
+    raise IdentityError(
+        f"the signing key in {key_file} has signed another store's log {signer.name} "
+        f"(up to size {signed.size}, {memory}), and this store is new: give it a key of its "
+        "own (LEDGER_SIGNING_KEY_FILE naming a file that does not exist yet, where one is "
+        "made), or load that log into it with `ledger audit import`"
+    )

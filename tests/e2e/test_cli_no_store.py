@@ -11,7 +11,9 @@ import asyncpg
 import pytest
 
 from ledger.cli import main
+from ledger.runtime import Runtime
 from tests import pg
+from tests.factory import ADMIN, institution, posted
 
 
 def _run(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> tuple[int, str]:
@@ -86,3 +88,25 @@ async def test_a_database_without_a_ledger_is_named_in_one_line_and_left_empty(
     finally:
         await conn.close()
     assert tables == 0
+
+
+async def test_an_import_makes_the_store_it_loads_into(
+    runtime: Runtime, key_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """`ledger audit import` into a directory without a store: the one command that makes
+    a ledger from a file makes the store too (it said 'no ledger store')."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    export = tmp_path / "ledger.ndjson"
+    monkeypatch.setenv("LEDGER_DATABASE_URL", runtime.dsn)
+    code, err = await asyncio.to_thread(
+        _run, ["audit", "export", "--out", str(export)], monkeypatch, capsys
+    )
+    assert code == 0, err
+    monkeypatch.delenv("LEDGER_DATABASE_URL")
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("LEDGER_SIGNING_KEY_FILE", str(key_file))
+    code, err = await asyncio.to_thread(_run, ["audit", "import", str(export)], monkeypatch, capsys)
+    assert code == 0, err
+    code, err = await asyncio.to_thread(_run, ["audit", "verify"], monkeypatch, capsys)
+    assert code == 0, err
+    assert "verified 2 events" in err

@@ -14,7 +14,7 @@ from ledger.runtime import Runtime, running
 from ledger.store import checkpoints, tree
 from ledger.store.checkpoints import Checkpointer, RefusedToSign
 from ledger.store.identity import IdentityError, establish
-from ledger.store.signed_memory import SignedMemory
+from ledger.store.signed_memory import SignedMemory, memory_path
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
 from ledger.tlog.keys import Signer, generate_signer
 from ledger.tlog.note import open_note
@@ -373,3 +373,24 @@ async def test_a_refusal_found_at_start_stays_on_the_sealer(
         assert "is not the log's" in rt.sealer.refusal
         await asyncio.sleep(0.3)  # rounds after it
         assert rt.sealer.refusal is not None
+
+
+async def test_a_new_store_refuses_a_key_that_signed_another_store_s_log(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    """The key file beside another store (its `.last-signed` says so) is not taken by a new
+    one: two histories would share one log's name and key."""
+    key = tmp_path / "log-signing.key"
+    signer = generate_signer("guarantee-ledger/test")
+    key.write_text(signer.encode() + "\n")
+    key.chmod(0o600)
+    SignedMemory(memory_path(key), signer.name).save(Checkpoint(signer.name, 42, bytes(32)))
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        with pytest.raises(
+            IdentityError, match=r"has signed another store's log \S+ \(up to size 42"
+        ):
+            await establish(conn, key, None)
+        assert await conn.fetchval("SELECT count(*) FROM log_identity") == 0
+    finally:
+        await conn.close()
