@@ -289,6 +289,34 @@ async def decisions(dsn: str) -> int:
     return 0 if found.same else 1
 
 
+async def rebuild_decisions(dsn: str) -> int:
+    """Write the decision state again from the log (service stopped), all or nothing."""
+    from ledger.audit.rebuild_decisions import RebuildRefused, rebuild_decisions
+    from ledger.store.migrate import migrate_existing
+
+    progress = Progress("decisions")
+    async with _connection(dsn, read_only=False) as conn:
+        # Run right after installing a new release, it brings the store to it first.
+        await migrate_existing(conn)
+        try:
+            rebuilt = await rebuild_decisions(conn, progress=progress)
+        except RebuildRefused as exc:
+            raise CommandError(f"nothing rebuilt: {exc}") from None
+    decided = rebuilt.decided
+    progress.finish(f"decided {decided.events} events", decided.events)
+    for difference in rebuilt.differences:
+        print(f"rebuilt: {difference.describe()}")
+    count = len(rebuilt.differences)
+    if count:
+        print(
+            f"ok: the decision state is rebuilt from {decided.events} events "
+            f"({count} value{'' if count == 1 else 's'} changed); it equals the fold"
+        )
+    else:
+        print(f"ok: {decided.events} events decided again as stored; nothing to rebuild")
+    return 0
+
+
 async def export(dsn: str, out: str | None) -> int:
     """Write the log as NDJSON."""
     progress = Progress("export")

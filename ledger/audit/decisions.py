@@ -136,24 +136,48 @@ async def decide_again(
     Stops folding at the first event that does not reproduce (the state after it would
     mean nothing) and then compares no rows.
     """
+    async with snapshot(conn):
+        found, folded = await fold_log(conn, progress=progress)
+        if folded is not None:
+            found.differences = await folded.compare(conn)
+    return found
+
+
+@dataclass
+class Folded:
+    """The decision state the whole log gives: the rules' view, the streams' versions and
+    business times."""
+
+    view: View
+    versions: dict[str, int]
+    occurred: dict[str, dt.datetime]
+
+    async def compare(self, conn: asyncpg.Connection) -> list[Difference]:
+        """Every stored row that differs from this state (inside a transaction)."""
+        return await compare_rows(conn, self.view, self.versions, self.occurred)
+
+
+async def fold_log(
+    conn: asyncpg.Connection, *, progress: Callable[[int, int], None] | None = None
+) -> tuple[Decided, Folded | None]:
+    """Decide every event again, in the transaction open on `conn`; the state it gives, or
+    None at the first event that does not reproduce (named in the Decided)."""
     found = Decided()
     folder = _Folder()
-    async with snapshot(conn):
-        async for rows in _rows(conn):
-            for row in rows:
-                event = _decoded(row)
-                name = "unreadable" if isinstance(event, str) else event.type
-                reason = event if isinstance(event, str) else folder.decide(event)
-                if reason is not None:
-                    found.fault = Fault(row["position"], row["seq"], name, reason)
-                    if progress is not None:
-                        progress(found.events, 0)
-                    return found
-                found.events += 1
-                found.sealed += row["position"] is not None
-            # Which rows the decisions changed is for a post's append; the fold needs no list.
-            folder.view.dirty.clear()
-            if progress is not None:
-                progress(found.events, 0)
-        found.differences = await compare_rows(conn, folder.view, folder.versions, folder.occurred)
-    return found
+    async for rows in _rows(conn):
+        for row in rows:
+            event = _decoded(row)
+            name = "unreadable" if isinstance(event, str) else event.type
+            reason = event if isinstance(event, str) else folder.decide(event)
+            if reason is not None:
+                found.fault = Fault(row["position"], row["seq"], name, reason)
+                if progress is not None:
+                    progress(found.events, 0)
+                return found, None
+            found.events += 1
+            found.sealed += row["position"] is not None
+        # Which rows the decisions changed is for a post's append; the fold needs no list.
+        folder.view.dirty.clear()
+        if progress is not None:
+            progress(found.events, 0)
+    return found, Folded(folder.view, folder.versions, folder.occurred)

@@ -21,10 +21,13 @@ def database_failure(exc: BaseException) -> str | None:
     import asyncpg
 
     from ledger.runtime import SERVICE_ROLE
-    from ledger.store.migrate import NO_LEDGER, NoLedger
+    from ledger.store.migrate import NO_LEDGER, MigrationError, NoLedger
 
     if isinstance(exc, NoLedger | asyncpg.UndefinedTableError):
         return NO_LEDGER
+    if isinstance(exc, MigrationError):
+        # An edited migration, or a store of a later release: nothing was changed.
+        return f"this release cannot take over the store: {exc}"
     if isinstance(exc, asyncpg.PostgresError) and f'role "{SERVICE_ROLE}" does not exist' in str(
         exc
     ):

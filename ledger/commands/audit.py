@@ -104,6 +104,12 @@ def register(subparsers: Subparsers) -> None:
         "snapshot. Names the first event the rules now refuse or derive other facts from, "
         "or every stored row that differs (exit code 1). See docs/audit.md.",
     )
+    decisions.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="write the decision state the log gives in place of the stored one, all or "
+        "nothing (stop `ledger serve` first; the log itself is not touched)",
+    )
     decisions.set_defaults(handler=run, action="decisions")
 
     export = actions.add_parser(
@@ -176,6 +182,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             exit_code=2,
         )
     args.key_file = settings.key_file
+    if getattr(args, "rebuild", False) and args.standby:
+        raise CommandError("--rebuild writes: it goes to the primary, not --standby", 2)
     if getattr(args, "standby", False):
         return _dispatch(args, _standby_dsn(settings))
     # An import is what makes a ledger from a file: the one action that may create a store.
@@ -260,6 +268,8 @@ def _dispatch(args: argparse.Namespace, dsn: str) -> int:
                     business_date=args.business_date,
                 )
             )
+        case "decisions" if args.rebuild:
+            return asyncio.run(actions.rebuild_decisions(dsn))
         case "decisions":
             return asyncio.run(actions.decisions(dsn))
         case "export":

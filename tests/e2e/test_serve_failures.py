@@ -138,3 +138,21 @@ async def test_a_first_start_that_fails_after_making_the_admin_key_has_shown_it(
     assert split is not None
     listed = await run_ledger("keys", "list", LEDGER_DATABASE_URL=db_dsn)
     assert listed.out.startswith(f"{split[0]}  admin")
+
+
+async def test_a_store_of_a_later_release_is_one_line_and_left_as_it_is(db_dsn: str) -> None:
+    """A migration this release does not ship (a downgrade): refused in one line."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (99, 'later', '')"
+        )
+    finally:
+        await conn.close()
+    ran = await run_ledger("serve", LEDGER_DATABASE_URL=db_dsn)
+    assert ran.code == 1
+    assert (
+        "ledger: error: this release cannot take over the store: database has migrations "
+        "this release does not know: [99]"
+    ) in ran.err
+    assert "Traceback" not in ran.err

@@ -35,3 +35,4 @@ def test_a_server_without_the_service_role_is_told_how_to_restore() -> None:
     assert said.startswith("the database server has no role ledger_service")
     assert "CREATE ROLE ledger_service NOLOGIN" in said
     assert "restore again" in said
+
