@@ -102,6 +102,26 @@ async def test_a_changed_event_is_named_at_its_position(
     assert done.verified is None
 
 
+async def test_a_changed_link_under_an_untouched_event_is_named_at_its_position(
+    client: Client, keys: Keys, log_signer: Signer, db_dsn: str
+) -> None:
+    """The chain is recomputed, not taken from the export: a stored link changed alone (the
+    event's bytes and the tree as signed) is found at its position, by its hash."""
+    await _grow(client, keys, 6, 0)
+    async with superuser(db_dsn) as conn:
+        await conn.execute(
+            "UPDATE event_log SET hash = set_byte(hash, 0, get_byte(hash, 0) # 1)"
+            " WHERE position = 4"
+        )
+    async with Ledger(_url(client), await _auditor(keys)) as ledger:
+        done = await verify_remote(ledger, log_signer.verifier(), None)
+    report = done.report
+    assert (report.ok, report.first_bad_position, report.problem) == (False, 4, "changed")
+    assert report.reason is not None
+    assert "no longer matches its hash" in report.reason
+    assert report.verified_through == 3
+
+
 async def _link(db_dsn: str, position: int) -> bytes:
     async with superuser(db_dsn) as conn:
         value = await conn.fetchval("SELECT hash FROM event_log WHERE position = $1", position)

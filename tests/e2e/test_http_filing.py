@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -84,6 +85,32 @@ async def test_the_filed_statement_is_reproduced_byte_for_byte_after_late_events
     late = await _late_issue(runtime)
     again = await _statement(books, who, late, filed="latest")
     assert again == first
+
+
+@pytest.mark.parametrize("asked", [{"filed": "latest"}, {"compare": "filed"}])
+async def test_a_filing_whose_digest_the_log_no_longer_gives_is_invalid_state(
+    books: Client, keys: Keys, db_dsn: str, asked: dict[str, str]
+) -> None:
+    """A stored digest rewritten (the chain recomputed, as a forger would): the statement
+    as filed is not answered with figures it was never filed with."""
+    from tests.integration.audit import tamper
+
+    who = await keys.of(GUAR)
+    filed_at = await _file(books, keys)
+    async with tamper.superuser(db_dsn) as su:
+        body = await tamper.body_at(su, filed_at)
+        found = re.search(rb'"digest":"([0-9a-f]{64})"', body)
+        assert found is not None
+        await tamper.change_body(su, filed_at, found.group(1), b"0" * 64)
+        await tamper.reseal(su, fingerprints=False)
+    params = {**Q2, "min_position": str(filed_at), **asked}
+    r = await books.get(f"/v1/statements/{GUAR}", params=params, headers=who)
+    assert r.status == 409
+    problem = await r.json()
+    assert problem["type"].endswith("/invalid-state")
+    assert (
+        f"recomputes to digest {found.group(1).decode()}, not the {'0' * 64}" in problem["detail"]
+    )
 
 
 async def test_the_filed_statement_carries_its_digest_and_the_figures_then(

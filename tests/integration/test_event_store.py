@@ -12,7 +12,7 @@ import pytest
 from ledger.rules.refusal import Refusal
 from ledger.runtime import Runtime, connect
 from ledger.store.reads import LogFollower, read_log, read_stream
-from tests.factory import ADMIN, institution, posted
+from tests.factory import ADMIN, envelope, institution, posted
 
 
 async def test_first_event_of_a_stream_gets_version_one_and_position_one(runtime: Runtime) -> None:
@@ -34,6 +34,27 @@ async def test_expected_version_mismatch_is_a_version_conflict_naming_the_curren
         await runtime.ledger.post(posted(institution("B-1", expected_version=0)), ADMIN)
     assert refused.value.slug == "version-conflict"
     assert refused.value.extra["current_version"] == 1
+
+
+def _net_assets(expected_version: int) -> dict[str, object]:
+    data = {"institution_id": "B-1", "net_assets": 10**12, "as_of": "2025-12-31"}
+    return envelope("institution.net_assets_recorded", data, expected_version=expected_version)
+
+
+async def test_expected_version_ahead_of_the_stream_is_a_version_conflict(
+    runtime: Runtime,
+) -> None:
+    """At version 1, `expected_version` 2 is one ahead: refused, naming 1; 1 is accepted."""
+    await runtime.ledger.post(posted(institution("B-1")), ADMIN)
+    with pytest.raises(Refusal) as refused:
+        await runtime.ledger.post(posted(_net_assets(2)), ADMIN)
+    assert refused.value.slug == "version-conflict"
+    assert refused.value.extra["current_version"] == 1
+    result = await runtime.ledger.post(posted(_net_assets(1)), ADMIN)
+    assert (result.receipts[0].stream_id, result.receipts[0].stream_version) == (
+        "institution-B-1",
+        2,
+    )
 
 
 async def test_expected_version_zero_on_a_new_stream_is_accepted(runtime: Runtime) -> None:

@@ -81,6 +81,26 @@ def test_a_checkpoint_signed_by_another_key_is_refused() -> None:
         trusted_checkpoint(_note(5, signer=other), _keys())
 
 
+def _witnessed_only(size: int) -> str:
+    """A checkpoint of the log's origin carrying a pinned witness's cosignature alone."""
+    text = Checkpoint(ORIGIN, size, root_of_leaves(HASHES[:size])).text()
+    return Note(text, (cosign(text, WITNESS, 1_750_000_000),)).encode()
+
+
+def test_a_checkpoint_only_a_witness_signed_is_refused() -> None:
+    """A witness's cosignature is no signature of the log: it vouches for what the log
+    signed, and there is nothing here the log signed."""
+    with pytest.raises(ProofFailed, match="not signed by the log key"):
+        trusted_checkpoint(_witnessed_only(5), _keys(min_witnesses=1))
+
+
+def test_an_events_proof_under_a_checkpoint_only_a_witness_signed_is_refused() -> None:
+    with pytest.raises(ProofFailed, match="not signed by the log key"):
+        proved_event(
+            _proof(7, 13, _witnessed_only(13)), _keys(min_witnesses=1), str(uuid.UUID(int=7))
+        )
+
+
 def test_a_checkpoint_short_of_its_witnesses_is_refused() -> None:
     with pytest.raises(ProofFailed, match="0 of the pinned witnesses cosigned"):
         trusted_checkpoint(_note(5), _keys(min_witnesses=1))

@@ -96,6 +96,18 @@ def test_proof_needs_enough_witnesses() -> None:
         check_proof(text, LOG.verifier(), [], 1)
 
 
+def test_a_proof_under_a_checkpoint_only_a_witness_signed_is_refused() -> None:
+    """Witness keys given, a cosignature alone (the log's origin, no log signature) is not
+    the log's checkpoint, however many witnesses are wanted."""
+    hashes = [leaf_hash(e) for e in ENTRIES]
+    text = Checkpoint(ORIGIN, len(ENTRIES), root_of_leaves(hashes)).text()
+    note = Note(text, (cosign(text, WITNESS, 1700000000),))
+    path = prove_inclusion(3, len(ENTRIES), Nodes(hashes))
+    proof = ProofFile(ENTRIES[3], 3, tuple(path), note.encode()).encode()
+    with pytest.raises(NoteError, match="not signed by the log key"):
+        check_proof(proof, LOG.verifier(), [WITNESS.verifier()], 1)
+
+
 def test_one_public_key_under_two_names_is_one_witness() -> None:
     """A cosignature signs no name: copied under another name of the same key, it is
     still the one witness's, and --min-witnesses 2 is not met by it."""
