@@ -124,9 +124,12 @@ def parse_read_urls(value: str, *, source: str = READ_DATABASE_URL) -> tuple[str
             raise ConfigError(
                 f"{source} entry {index} names no host: write postgresql://USER@HOST:PORT/DB"
             )
+        if url in urls:
+            raise ConfigError(
+                f"{source} names the same standby twice: entries {urls.index(url) + 1} "
+                f"and {index}"
+            )
         urls.append(url)
-    if len(set(urls)) != len(urls):
-        raise ConfigError(f"{source} names the same standby twice")
     return tuple(urls)
 
 

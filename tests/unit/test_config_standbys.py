@@ -35,7 +35,8 @@ def test_a_unix_socket_standby_is_accepted() -> None:
         ("s1:5432", "entry 1 must start with postgresql://"),
         ("postgresql:///ledger", "entry 1 names no host"),
         ("postgresql://u@s1:notaport/l", "entry 1 is not a valid DSN"),
-        ("postgresql://u@s1/l,postgresql://u@s1/l", "the same standby twice"),
+        ("postgresql://u@s1/l,postgresql://u@s1/l", "the same standby twice: entries 1 and 2"),
+        ("postgresql://u@s1/l,postgresql://u@s2/l,postgresql://u@s2/l", "entries 2 and 3"),
     ],
 )
 def test_bad_standby_lists_are_refused_naming_the_variable(raw: str, message: str) -> None:
