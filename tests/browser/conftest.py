@@ -29,8 +29,10 @@ from ledger.seeds import (
     REGUARANTOR_ID,
     REVIEWER_ID,
 )
+from ledger.store.identity import establish
 from ledger.store.reads import head_position
 from tests import pg
+from tests.required import cannot_run
 
 CHROMIUM = os.environ.get("LEDGER_CHROMIUM", "/usr/bin/chromium")
 """The Chromium the browser tests drive (LEDGER_CHROMIUM overrides the Debian path)."""
@@ -60,12 +62,7 @@ class LiveLedger:
 
 
 async def _log_signer(dsn: str, workdir: Path) -> dict[str, Any]:
-    # The log's signing key, established as `ledger serve` does, where the ledger keeps a
-    # verifiable log (docs/verifiable-log.md); a ledger without one runs without.
-    try:
-        from ledger.store.identity import establish  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return {}
+    # The log's signing key, established as `ledger serve` does (docs/verifiable-log.md).
     conn = await asyncpg.connect(dsn)
     try:
         return {"signer": await establish(conn, workdir / "log-signing.key", None)}
@@ -124,7 +121,7 @@ async def ledger(
     never written, by the tests)."""
     reason = skip_reason()
     if reason:
-        pytest.skip(reason)
+        cannot_run(reason)
     name = await pg.create_database(pg_admin_dsn, pg_template)
     dsn = pg.with_database(pg_admin_dsn, name)
     runner, url = await _serve(dsn, tmp_path_factory.mktemp("ledger"))
@@ -141,7 +138,7 @@ async def browser() -> AsyncIterator[Any]:
     """One headless Chromium for the whole session; each test opens its own context."""
     reason = skip_reason()
     if reason:
-        pytest.skip(reason)
+        cannot_run(reason)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:

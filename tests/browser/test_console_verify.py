@@ -11,6 +11,7 @@ import pytest
 
 from tests.browser.conftest import LiveLedger
 from tests.browser.helpers import open_page
+from tests.required import cannot_run
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -29,7 +30,7 @@ def _vectors() -> Path:
     for place in places:
         if place and (Path(place) / "rfc6962").is_dir():
             return Path(place)
-    pytest.skip("no test vectors: set LEDGER_TEST_VECTORS to the shared vectors folder")
+    cannot_run("no test vectors: set LEDGER_TEST_VECTORS to the shared vectors folder")
 
 
 def _load(kind: str) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from ledger.standbys import Standby
 from ledger.store.identity import establish
 from tests import pg
 from tests.e2e.conftest import Keys
+from tests.required import cannot_run
 from tests.streaming import NoStandby, Pair, streaming_pair
 
 Client = TestClient[Any, Any]
@@ -39,7 +40,7 @@ def pair() -> Iterator[Pair]:
         with streaming_pair() as made:
             yield made
     except NoStandby as exc:
-        pytest.skip(f"cannot make a streaming standby on this machine: {exc}")
+        cannot_run(f"cannot make a streaming standby on this machine: {exc}")
 
 
 @pytest.fixture(scope="session")
