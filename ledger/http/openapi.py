@@ -71,8 +71,10 @@ def _success(name: str) -> dict[str, Any]:
     return {"application/json": {"schema": _ref(name)}}
 
 
-def _problems(status: int) -> dict[str, Any]:
-    slugs = sorted(s for s, st in SLUG_STATUS.items() if st == status)
+def _problems(status: int, op: Op) -> dict[str, Any]:
+    slugs = sorted(
+        s for s, st in SLUG_STATUS.items() if st == status and (st != 409 or s in op.conflicts)
+    )
     return {
         "description": "; ".join(f"/problems/{s}: {TITLES[s]}" for s in slugs),
         "content": {PROBLEM_TYPE: {"schema": _ref("ProblemBody")}},
@@ -128,7 +130,7 @@ def _operation(op: Op) -> dict[str, Any]:
         for code, name in op.ok.items()
     }
     for status in sorted(statuses):
-        responses[str(status)] = _problems(status)
+        responses[str(status)] = _problems(status, op)
     doc: dict[str, Any] = {
         "summary": op.summary,
         "operationId": f"{op.method}{op.path}",

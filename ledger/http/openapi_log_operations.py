@@ -10,6 +10,9 @@ from ledger.http.openapi_op import integer as _int
 from ledger.http.params import MAX_POSITION
 
 _SIZE = _int(1, MAX_POSITION)
+_UNPROVED = ("invalid-state", "not-checkpointed")
+"""A proof's 409s: no signed checkpoint covers the position yet, or an event stored
+unreadable."""
 LOG_OPERATIONS: tuple[Op, ...] = (
     Op("get", "/v1/log/key", "The log's verifier key (signed-note vkey)", {200: "text"}, _READ),
     Op(
@@ -32,6 +35,7 @@ LOG_OPERATIONS: tuple[Op, ...] = (
         "RFC 9162 inclusion proof of a position in a tree size",
         {200: "InclusionProof"},
         (*_READ, 409),
+        conflicts=_UNPROVED,
         query=(
             ("position", _SIZE, "the log position to prove"),
             ("size", _SIZE, "the tree size (default: the latest checkpoint's)"),
@@ -63,6 +67,7 @@ LOG_OPERATIONS: tuple[Op, ...] = (
         "The event's C2SP tlog-proof@v1 (auditor, admin, parties to its stream)",
         {200: "text"},
         (*_READ, 409),
+        conflicts=_UNPROVED,
     ),
     Op(
         "post",

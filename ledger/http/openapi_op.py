@@ -29,6 +29,8 @@ class Op:
     headers: tuple[tuple[str, dict[str, Any], str], ...] = ()
     required: tuple[str, ...] = ()
     """The query parameters the operation refuses to go without (422 when absent)."""
+    conflicts: tuple[str, ...] = ("invalid-state",)
+    """The 409 problems it can answer (a read: only an event stored unreadable)."""
 
 
 def integer(low: int, high: int) -> dict[str, Any]:

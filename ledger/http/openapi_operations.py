@@ -11,6 +11,18 @@ from ledger.http.openapi_op import READ as _READ
 from ledger.http.openapi_op import integer as _int
 from ledger.http.params import MAX_POSITION
 
+POST_CONFLICTS = (
+    "cap-exceeded",
+    "concentration-exceeded",
+    "idempotency-conflict",
+    "invalid-state",
+    "leverage-exceeded",
+    "not-eligible",
+    "program-suspended",
+    "version-conflict",
+)
+"""What the rules and the event store refuse a post with."""
+
 OPERATIONS: tuple[Op, ...] = (
     Op(
         "post",
@@ -19,6 +31,7 @@ OPERATIONS: tuple[Op, ...] = (
         {201: "Receipt(s)", 200: "Receipt(s)"},
         (400, 401, 403, 409, 413, 415, 422, 503),
         body="PostedBody",
+        conflicts=POST_CONFLICTS,
     ),
     Op(
         "get",
@@ -220,7 +233,7 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op("get", "/", "The web console", {200: "html"}, (), secured=False),
     Op("get", "/console", "The web console", {200: "html"}, (), secured=False),
-    Op("get", "/console/{page}", "A page of the web console", {200: "html"}, (404,), secured=False),
+    Op("get", "/console/{page}", "A page of the web console", {200: "html"}, (), secured=False),
     Op(
         "get",
         "/console/assets/{name}",
