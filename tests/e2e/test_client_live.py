@@ -175,9 +175,21 @@ def test_a_problem_the_ledger_answers_comes_back_as_its_class(
 
 
 def test_a_version_conflict_carries_the_problem_document(live: Live) -> None:
+    """A bank registered once is at version 1: a post expecting 3 is told 1, not 0."""
+    institution_id = _unique()
+
+    async def post_twice(c: lc.LedgerClient) -> None:
+        await c.post(_bank(institution_id))
+        await c.post(_bank(institution_id, expected_version=3))
+
     with pytest.raises(lc.VersionConflict) as raised:
-        asyncio.run(version_conflict(live))
-    assert "current_version" in raised.value.problem or raised.value.detail
+        asyncio.run(_as(live, live.admin, post_twice))
+    problem = raised.value.problem
+    assert problem["type"] == "/problems/version-conflict"
+    assert problem["status"] == raised.value.status == 409
+    assert problem["stream_id"] == f"institution-{institution_id}"
+    assert problem["current_version"] == 1
+    assert problem["expected_version"] == 3
 
 
 def test_a_validation_error_lists_the_invalid_fields(live: Live) -> None:
@@ -219,8 +231,7 @@ def test_read_model_getters_return_typed_bodies(live: Live) -> None:
             guarantee = await c.guarantee("G-NAT-001", min_position=head)
             position = await c.institution_position(GUARANTOR_ID, min_position=head)
             program = await c.program(NATIONAL, min_position=head)
-            claims = guarantee.claims
-            claim = await c.claim(claims[0]) if claims else None
+            claim = await c.claim("C-NAT-001", min_position=head)
         assert isinstance(exposure, lc.SmeExposure)
         assert exposure.programs
         assert isinstance(guarantee, lc.GuaranteeSummary)
@@ -234,7 +245,22 @@ def test_read_model_getters_return_typed_bodies(live: Live) -> None:
         assert isinstance(program, lc.ProgramSummary)
         assert program.program_id == NATIONAL
         assert program.totals.guarantees_issued >= 1
-        assert claim is None or isinstance(claim, lc.ClaimShares)
+        assert guarantee.claims == ["C-NAT-001"]
+        assert isinstance(claim, lc.ClaimShares)
+        assert (claim.guarantee_id, claim.approved_amount) == ("G-NAT-001", 600_000_000)
+        borne = {role: share.borne for role, share in claim.shares.items()}
+        # The fund's 40% is capped at 5% of the program's 1 500 000 000 volume.
+        assert borne == {
+            "bank": 120_000_000,
+            "guarantor": 285_000_000,
+            "reguarantor": 120_000_000,
+            "national_fund": 75_000_000,
+            "compensation_pool": 0,
+        }
+        assert sum(borne.values()) == claim.totals.borne == claim.approved_amount
+        recovered = {role: share.recovered for role, share in claim.shares.items()}
+        assert sum(recovered.values()) == claim.totals.recovered == claim.recovered == 100_000_000
+        assert all(s.net == s.borne - s.recovered for s in claim.shares.values())
 
     asyncio.run(run())
 
@@ -257,9 +283,7 @@ def test_an_id_is_sent_as_one_path_segment_never_as_another_resource(
 
 
 @pytest.mark.parametrize("asked", ["", ".", ".."])
-def test_an_id_a_url_would_resolve_away_is_refused_before_asking(
-    live: Live, asked: str
-) -> None:
+def test_an_id_a_url_would_resolve_away_is_refused_before_asking(live: Live, asked: str) -> None:
     async def run() -> None:
         async with lc.LedgerClient(live.url, live.admin) as c:
             with pytest.raises(ValueError, match="is no id"):

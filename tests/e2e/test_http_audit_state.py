@@ -102,7 +102,12 @@ async def test_two_ids_at_once_are_422(client: Client, keys: Keys) -> None:
         params={"position": 0, "guarantee_id": "G-1", "claim_id": "C-1"},
         headers=await keys.role("auditor"),
     )
-    assert r.status == 422
+    assert (r.status, r.content_type) == (422, "application/problem+json")
+    body = await r.json(content_type=None)
+    assert (body["type"], body["status"]) == ("/problems/validation-error", 422)
+    # Neither id is at fault alone: the error is the query's as a whole.
+    assert [e["path"] for e in body["errors"]] == ["query"]
+    assert "exactly one of" in body["errors"][0]["message"]
 
 
 async def test_an_sme_id_with_a_wrong_check_character_is_422_naming_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -88,9 +89,26 @@ async def test_a_configured_origin_is_used_as_given(db_dsn: str) -> None:
     try:
         environ = {"LEDGER_LOG_ORIGIN": "ledger.example.cn/guarantees"}
         assert await log_origin(conn, environ) == "ledger.example.cn/guarantees"
-        assert await log_origin(conn, {}) == await log_origin(conn, {})
     finally:
         await conn.close()
+
+
+async def test_without_a_configured_origin_the_store_names_itself(db_dsn: str) -> None:
+    """The prefix and the first 16 hex digits of SHA-256 of "<database name>\\n<its oid>",
+    the same from any connection to the store."""
+    first, second = await asyncpg.connect(db_dsn), await asyncpg.connect(db_dsn)
+    try:
+        row = await first.fetchrow(
+            "SELECT datname, oid FROM pg_database WHERE datname = current_database()"
+        )
+        assert row is not None
+        store = f"{row['datname']}\n{row['oid']}"
+        expected = PREFIX + hashlib.sha256(store.encode()).hexdigest()[:16]
+        assert await log_origin(first, {}) == expected
+        assert await log_origin(second, {}) == expected
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_an_empty_page_is_an_empty_batch(client: Client, keys: Keys) -> None:

@@ -44,7 +44,8 @@ async def test_identical_repost_gets_200_with_the_original_receipt(
     client: Client, keys: Keys
 ) -> None:
     admin, event = await keys.role("admin"), institution("B-1")
-    _, first = await _post(client, event, admin)
+    created, first = await _post(client, event, admin)
+    assert created == 201
     status, again = await _post(client, event, admin)
     assert (status, again) == (200, first)
 
@@ -53,7 +54,8 @@ async def test_an_identical_repost_by_a_key_that_may_not_post_it_is_403(
     client: Client, keys: Keys
 ) -> None:
     event = institution("B-1")
-    await _post(client, event, await keys.role("admin"))
+    created, _ = await _post(client, event, await keys.role("admin"))
+    assert created == 201
     body = await _refused(client, event, await keys.role("reader"))
     _problem(body, "forbidden", 403)
     assert "position" not in body
@@ -77,6 +79,7 @@ async def test_a_key_that_may_post_is_told_what_is_wrong_with_its_body(
 ) -> None:
     headers = {**await keys.role("admin"), "Content-Type": "application/json"}
     r = await client.post("/v1/events", data=b"{not json", headers=headers)
+    assert r.status == 400
     _problem(await r.json(content_type=None), "malformed-json", 400)
 
 
@@ -84,7 +87,8 @@ async def test_event_id_reused_for_other_content_is_idempotency_conflict(
     client: Client, keys: Keys
 ) -> None:
     admin, event_id = await keys.role("admin"), uuid.uuid4()
-    await _post(client, institution("B-1", event_id=event_id), admin)
+    created, _ = await _post(client, institution("B-1", event_id=event_id), admin)
+    assert created == 201
     body = await _refused(client, institution("B-2", event_id=event_id), admin)
     _problem(body, "idempotency-conflict", 409)
 
@@ -244,6 +248,7 @@ async def test_non_json_content_type_is_415(client: Client, keys: Keys) -> None:
     r = await client.post(
         "/v1/events", data=b"{}", headers={**await keys.role("admin"), "Content-Type": "text/plain"}
     )
+    assert r.status == 415
     _problem(await r.json(content_type=None), "unsupported-media-type", 415)
 
 
@@ -254,6 +259,7 @@ async def test_body_over_one_mebibyte_is_413(client: Client, keys: Keys) -> None
         data=body,
         headers={**await keys.role("admin"), "Content-Type": "application/json"},
     )
+    assert r.status == 413
     _problem(await r.json(content_type=None), "payload-too-large", 413)
 
 

@@ -134,8 +134,28 @@ def test_pool_overflow_goes_to_bank_when_guarantee_has_no_guarantor_share() -> N
     }
 
 
-def test_step_two_caps_fund_then_reguarantor_then_pool() -> None:
-    assert CAPPED_ROLES == ("national_fund", "reguarantor", "compensation_pool")
+def test_step_two_moves_every_capped_roles_excess_to_the_bank_without_a_guarantor() -> None:
+    """Fund, then reguarantor, then pool: each is held to its headroom and its excess lands
+    on the bank, never on the next capped role. (No input can make that order change a
+    result, since overflow only reaches the uncapped bank or guarantor.)"""
+    shares: dict[Role, int] = {
+        "bank": 1000,
+        "reguarantor": 3000,
+        "national_fund": 4000,
+        "compensation_pool": 2000,
+    }
+    headroom: dict[Role, int | None] = {
+        "compensation_pool": 0,
+        "reguarantor": 700,
+        "national_fund": 500,
+    }
+    assert split_loss(10_000, shares, headroom) == {
+        "bank": 1000 + 3500 + 2300 + 2000,
+        "guarantor": 0,
+        "reguarantor": 700,
+        "national_fund": 500,
+        "compensation_pool": 0,
+    }
 
 
 def test_step_two_holds_every_capped_role_to_its_own_headroom() -> None:

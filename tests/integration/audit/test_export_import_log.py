@@ -15,10 +15,13 @@ from ledger.audit.export import export_log
 from ledger.audit.restore import ImportRefused, import_log
 from ledger.audit.verify import verify_chain
 from ledger.runtime import Runtime, running
+from ledger.store import tree
 from ledger.store.identity import IdentityError, establish
+from ledger.tlog.checkpoint import parse_checkpoint
 from ledger.tlog.cosignature import cosign
 from ledger.tlog.keys import Signer, generate_signer
 from ledger.tlog.note import open_note, parse
+from ledger.tlog.proofs import verify_consistency
 from tests.e2e.witnesses import registration, witness_key
 from tests.factory import ADMIN, institution, posted
 
@@ -89,6 +92,7 @@ async def test_the_imported_ledger_continues_the_same_log(
 ) -> None:
     """With the log's own key, the moved ledger signs new sizes consistent with the old."""
     await _import(other_dsn, await _signed_log(runtime, 6), key_file)
+    old_note = await runtime.pool.fetchval("SELECT note FROM log_checkpoints WHERE size = 6")
     conn = await asyncpg.connect(other_dsn)
     try:
         signer = await establish(conn, key_file, None)
@@ -101,7 +105,16 @@ async def test_the_imported_ledger_continues_the_same_log(
                 break
             await asyncio.sleep(0.05)
         note = await moved.pool.fetchval("SELECT note FROM log_checkpoints WHERE size = 7")
-    open_note(note, [log_signer.verifier()])
+    conn = await asyncpg.connect(other_dsn)
+    try:
+        proof = await tree.consistency_proof(conn, 6, 7)
+    finally:
+        await conn.close()
+    old, _ = open_note(old_note, [log_signer.verifier()])
+    new, _ = open_note(note, [log_signer.verifier()])
+    before, after = parse_checkpoint(old.text), parse_checkpoint(new.text)
+    assert (before.origin, before.size, after.size) == (after.origin, 6, 7)
+    verify_consistency(6, 7, before.root, after.root, proof)
 
 
 async def test_an_import_with_another_signing_key_is_refused(

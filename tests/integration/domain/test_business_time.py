@@ -67,7 +67,10 @@ async def test_an_event_at_the_same_business_time_as_its_stream_is_accepted(
     await _issued(runtime, "2025-06-01T10:00:00+08:00")
     repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
     # The same instant in another offset is not earlier.
-    await post(runtime, repaid, key(BANK), occurred_at="2025-06-01T02:00:00+00:00")
+    result = await post(runtime, repaid, key(BANK), occurred_at="2025-06-01T02:00:00+00:00")
+    [receipt] = result.receipts
+    assert (receipt.stream_id, receipt.stream_version) == ("guarantee-G-1", 2)
+    assert receipt.position == await event_count(runtime)
 
 
 async def test_an_event_without_occurred_at_takes_the_recording_time_as_its_business_time(
@@ -89,10 +92,15 @@ async def test_a_refused_batch_event_leaves_the_stream_time_as_it_was(runtime: R
         as_posted(repay, occurred_at="2025-08-01T10:00:00+08:00"),
         as_posted(repay, occurred_at="2025-07-01T10:00:00+08:00"),
     )
-    with pytest.raises(Refusal):
+    with pytest.raises(Refusal) as refused:
         await runtime.ledger.post(batch, key(BANK), batch=True)
+    assert (refused.value.status, refused.value.slug) == (409, "invalid-state")
+    # An invalid-state refusal names no field: the batch index leads its detail.
+    assert refused.value.detail.startswith("$[1]: ")
+    assert refused.value.extra["latest_occurred_at"] == _at("2025-08-01T10:00:00+08:00")
     repaid = p.LoanRepaid(guarantee_id="G-1", amount=1)
-    await post(runtime, repaid, key(BANK), occurred_at="2025-07-01T10:00:00+08:00")
+    result = await post(runtime, repaid, key(BANK), occurred_at="2025-07-01T10:00:00+08:00")
+    assert result.receipts[0].stream_version == 2
 
 
 async def test_concurrent_posts_to_one_stream_from_two_instances_keep_business_order(

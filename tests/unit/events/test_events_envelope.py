@@ -297,7 +297,14 @@ BASE = envelope("claim.closed", occurred_at="2025-03-01T10:00:00+08:00", expecte
 
 
 def test_identical_repost_has_the_same_fingerprint() -> None:
-    assert fingerprint(body(BASE)) == fingerprint(body(BASE))
+    """Any post of BASE, now or later, has this digest. Derived by hand: SHA-256 of the
+    compact JSON of [event_id, type, occurred_at as sent, expected_version, data], i.e. of
+    ["3f2b8c1e-5a0d-4c55-9b1e-0c8a7d2e4f61","claim.closed","2025-03-01T10:00:00+08:00",4,
+    {"guarantee_id":"G-1","claim_id":"C-1"}] without the line break."""
+    repost = envelope("claim.closed", occurred_at="2025-03-01T10:00:00+08:00", expected_version=4)
+    expected = "30f0a2e35c04fb00577fd9712ee7309d2ae4b623484c8b0b46f561d446efdfc5"
+    assert fingerprint(body(BASE)).hex() == expected
+    assert fingerprint(body(repost)).hex() == expected
 
 
 def test_key_order_and_whitespace_do_not_change_the_fingerprint() -> None:

@@ -9,7 +9,8 @@ from events_examples import body, envelope, example
 
 from events.envelope import InvalidEvents, decode_posted
 from events.errors import FieldError
-from events.payloads import InstitutionLimitsSet
+from events.payloads import InstitutionLimitsSet, ProgramRegistered
+from events.terms import CompensationRateLimit
 
 
 def _errors(type_: str, data: dict[str, Any]) -> list[FieldError]:
@@ -94,6 +95,12 @@ def test_a_rate_limit_with_a_bad_field_is_refused_naming_it(
     assert [e.path for e in errors] == [f"$.data.terms.compensation_rate_limit.{path}"]
 
 
-def test_a_sound_rate_limit_decodes() -> None:
-    data = _terms(role="bank", warning_bp=500, suspend_bp=500, min_discharged=100000000)
-    decode_posted(body(envelope("program.registered", data)))
+@pytest.mark.parametrize("warning_bp", [400, 500])
+def test_a_sound_rate_limit_decodes(warning_bp: int) -> None:
+    """Warning below or at the suspension threshold."""
+    data = _terms(role="bank", warning_bp=warning_bp, suspend_bp=500, min_discharged=100000000)
+    payload = decode_posted(body(envelope("program.registered", data))).events[0].payload
+    assert isinstance(payload, ProgramRegistered)
+    assert payload.terms.compensation_rate_limit == CompensationRateLimit(
+        role="bank", warning_bp=warning_bp, suspend_bp=500, min_discharged=100000000
+    )

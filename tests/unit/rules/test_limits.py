@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from tests.unit.rules.world import (
     LIANGJIANG,
     NATIONAL,
     POOL,
+    SME,
     World,
     compensate,
     eligibility,
@@ -131,10 +133,17 @@ def _limited(net: int, leverage: int = 1000, single: int = 1000) -> World:
     return w
 
 
-def test_without_both_records_no_limit_applies() -> None:
+@pytest.mark.parametrize("first", ["net_assets", "limits"])
+def test_without_both_records_no_limit_applies(first: str) -> None:
+    """Net assets of 1 fen refuse any issuance once the limits are recorded too."""
+    net_assets, limits = _net_assets(1), _limits()
+    alone, missing = (net_assets, limits) if first == "net_assets" else (limits, net_assets)
     w = seeded("little_giant")
-    w.post(_net_assets(1))
+    w.post(alone)
     w.post(issued("G-1"))
+    assert w.g("G-1").in_force_balance == 1_000_000_000
+    w.post(missing)
+    assert w.refuse(issued("G-2")).slug == "leverage-exceeded"
 
 
 def test_leverage_refuses_what_would_exceed_net_assets_times_the_multiple() -> None:
@@ -177,10 +186,14 @@ def test_a_balance_raising_renewal_is_checked_too() -> None:
 
 
 def test_released_guarantees_free_room_under_the_limits() -> None:
-    w = _limited(10_000_000_000, leverage=1500, single=1000)
+    w = _limited(10_000_000_000, leverage=1500, single=1000)  # 1 000 000 000 fen to one SME
     w.post(issued("G-1", loan_amount=1_000_000_000))
+    assert w.refuse(issued("G-2", loan_amount=1_000_000_000)).slug == "concentration-exceeded"
     w.post(p.GuaranteeReleased(guarantee_id="G-1"))
     w.post(issued("G-2", loan_amount=1_000_000_000))
+    assert (w.g("G-1").in_force_balance, w.g("G-2").in_force_balance) == (0, 1_000_000_000)
+    assert w.view.guarantor_sme[(GUAR, SME)] == 1_000_000_000
+    assert w.view.guarantor_in_force[GUAR] == 1_000_000_000
 
 
 def test_the_latest_net_assets_count() -> None:
@@ -255,8 +268,11 @@ def test_a_new_year_starts_clear() -> None:
     w = _breaker_world()
     w.post(p.LoanRepaid(guarantee_id="G-1", amount=950_000_000))
     compensate(w, "G-2", "C-1", 50_000_000)
+    assert w.refuse(issued("G-3", loan_amount=100_000_000)).slug == "program-suspended"
     w.at = dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     w.post(issued("G-3", loan_amount=100_000_000))
+    assert w.g("G-3").in_force_balance == 100_000_000
+    assert _breaker(w, 2025).status(LIMIT) == "suspended"
 
 
 def test_reinstatement_lifts_the_suspension_until_a_later_compensation() -> None:
@@ -364,12 +380,15 @@ def test_the_bank_outside_a_guarantor_limit_is_neither_suspended_nor_reinstated(
 
 def test_a_breaker_tripped_before_its_limit_is_lifted_by_reinstatement() -> None:
     w = _unlimited_then_limited()
+    assert w.refuse(issued("G-3", loan_amount=1_000_000)).slug == "program-suspended"
     w.post(
         p.LimitReinstated(
             program_id=NATIONAL.program_id, institution_id=GUAR, year=2025, reason="Reviewed."
         )
     )
+    assert (_breaker(w).suspended, _breaker(w).reinstated) == (False, True)
     w.post(issued("G-3", loan_amount=1_000_000))
+    assert w.g("G-3").in_force_balance == 1_000_000
 
 
 def test_a_bank_role_limit_counts_for_the_bank() -> None:
