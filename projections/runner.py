@@ -180,14 +180,19 @@ class ProjectionRunner:
     async def step(self) -> int:
         """Apply one batch (or none); return how many log entries were read."""
         conn = await self._connection()
-        # Listening again before the log is read: a seal after this read is heard.
-        await self._hear_seals(True)
         if len(self._held) < len(self._projections) and (
             not self._held or time.monotonic() - self._last_try >= self._retry_wait
         ):
             await self._take_locks(conn)
         if not self._held:
+            # Another runner holds every read model: no notice is of use here, and one
+            # left set would wake `run` at once for good (it then tries again later).
+            await self._hear_seals(False)
+            self._sealed.clear()
+            self._hurry.clear()
             return 0
+        # Listening again before the log is read: a seal after this read is heard.
+        await self._hear_seals(True)
         after = min(self._positions.values())
         # Cleared before reading: a notice that comes later is about events this
         # batch may not hold, and wakes the next one.
@@ -213,8 +218,11 @@ class ProjectionRunner:
                     # Caught up: wait for the next seal, then let a few more land,
                     # so a busy log is applied in batches rather than seal by seal,
                     # unless a read is waiting for them.
-                    if (
-                        await self.step() < self._batch
+                    read = await self.step()
+                    if not self._held:
+                        await asyncio.sleep(self._retry_wait)  # for the locks, not the log
+                    elif (
+                        read < self._batch
                         and await wait_event(self._sealed, self._idle_wait)
                         and self._settle
                     ):

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -184,3 +185,33 @@ async def test_a_runner_that_stops_working_is_ended_and_another_takes_over(
     finally:
         await hung.close()
     await assert_tables_equal_fold(runtime.pool)
+
+
+async def test_a_runner_that_holds_nothing_waits_for_the_locks_not_for_seals(
+    runtime: Runtime,
+) -> None:
+    """With every read model held by another, a runner tries the locks once a retry and
+    hears no seal: one notice heard left it trying on every turn of its loop for good
+    (a soak measured 760 round trips a second from an idle instance's runner)."""
+    holder = ProjectionRunner(runtime.dsn, idle_wait=0.05)
+    await holder.catch_up()
+    idle = ProjectionRunner(runtime.dsn, idle_wait=0.05, retry_wait=0.5)
+    tries = 0
+    take_locks = idle._take_locks
+
+    async def counted(conn: Any) -> None:
+        nonlocal tries
+        tries += 1
+        await take_locks(conn)
+
+    idle._take_locks = counted  # type: ignore[method-assign]
+    try:
+        async with _running(idle), _running(holder):
+            await post_steps(runtime, _scenario())  # type: ignore[arg-type]
+            await wait_caught_up(runtime.pool)
+            tries = 0
+            await asyncio.sleep(2.0)
+            assert idle.held == []
+            assert 1 <= tries <= 6
+    finally:
+        await holder.close()
