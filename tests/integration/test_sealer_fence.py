@@ -4,6 +4,7 @@ off by a standby, and posts go on; a working sealer is never fenced."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -11,9 +12,10 @@ import structlog
 
 from events import payloads as p
 from ledger.runtime import connect, running
+from ledger.store import sealer_fence
 from ledger.store.sealer import SEALER_LOCK
 from ledger.tlog.keys import Signer
-from tests.integration.domain.scenario import post
+from tests.integration.domain.scenario import post, post_batch
 from tests.unit.rules.world import ADMIN
 
 
@@ -60,3 +62,35 @@ async def test_a_working_sealer_is_never_fenced_by_a_standby(
             assert first.sealer.active
             assert not second.sealer.active
     assert [e for e in logs if e["event"].startswith("sealer.fence")] == []
+
+
+def _scans_of_events(plan: dict[str, object]) -> list[dict[str, object]]:
+    found = [plan] if plan.get("Relation Name") == "events" else []
+    for child in plan.get("Plans", []):  # type: ignore[attr-defined]
+        found += _scans_of_events(child)
+    return found
+
+
+async def test_the_stalled_check_reads_from_the_last_sealed_transaction_not_the_log(
+    db_dsn: str, log_signer: Signer
+) -> None:
+    """What a standing-by instance may ask once a second reads the events of the last
+    sealed transaction and after, however long the log: its sub-select in place of a value
+    left the planner no range, and a soak saw it read all 405 000 events each time."""
+    async with running(db_dsn, signer=log_signer) as rt:
+        for n in range(20):
+            await post_batch(rt, [_bank(f"B-{n}-{i}") for i in range(50)], ADMIN)
+    conn = await connect(db_dsn)
+    try:
+        last = await conn.fetchval(sealer_fence._LAST_SEALED_TX)
+        [explained] = json.loads(
+            await conn.fetchval(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + sealer_fence._STALLED, last, 5.0
+            )
+        )
+    finally:
+        await conn.close()
+    [scan] = _scans_of_events(explained["Plan"])
+    assert scan["Index Name"] == "events_tx_order"
+    read = int(scan["Actual Rows"]) + int(scan.get("Rows Removed by Filter", 0))  # type: ignore[call-overload]
+    assert read <= 50  # one transaction's events of 1 000
