@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
-from ledger.store.reads import LogFollower, LogRow, read_log
+from ledger.store.reads import FeedReads, LogFollower, LogRow, feed_slots, read_log
 
 log = structlog.get_logger(__name__)
 
@@ -20,8 +20,9 @@ class SealedLog:
     def __init__(
         self, pool: asyncpg.Pool, connect: Callable[[], Awaitable[asyncpg.Connection]]
     ) -> None:
-        """`connect` opens the LISTEN connection; it is opened on first use and after loss."""
-        self._pool = pool
+        """`connect` opens the LISTEN connection; it is opened on first use and after loss.
+        The feeds read through half of `pool` at most (FeedReads)."""
+        self._pool = FeedReads(pool, feed_slots(pool.get_max_size()))
         self._connect = connect
         self._listener: asyncpg.Connection | None = None
         self._follower: LogFollower | None = None

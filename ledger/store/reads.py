@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -29,11 +30,40 @@ _LOG = """SELECT l.position, l.hash, e.body
            LIMIT $2"""
 
 
+class Fetches(Protocol):
+    """What reads the log: a connection, a pool, or a pool shared out (FeedReads)."""
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """The rows of `query`."""
+        ...
+
+
+class FeedReads:
+    """The pool as feeds (event streams, long polls) read it: at most `slots` of its
+    connections at once. However many consumers follow the log, and from however far
+    back, the rest of the pool is left to posts and reads, which would otherwise wait
+    for a connection and be refused (503) once their wait ran out."""
+
+    def __init__(self, pool: asyncpg.Pool, slots: int) -> None:
+        self._pool = pool
+        self._slots = asyncio.Semaphore(slots)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """The rows of `query`, once one of the feeds' slots is free."""
+        async with self._slots:
+            return await self._pool.fetch(query, *args)
+
+
+def feed_slots(pool_size: int) -> int:
+    """How many of a pool's connections the feeds may use at once: half, at least one."""
+    return max(1, pool_size // 2)
+
+
 def _rows(records: list[asyncpg.Record]) -> list[LogRow]:
     return [LogRow(r["position"], bytes(r["hash"]), bytes(r["body"])) for r in records]
 
 
-async def read_log(conn: asyncpg.Connection | asyncpg.Pool, after: int, limit: int) -> list[LogRow]:
+async def read_log(conn: Fetches, after: int, limit: int) -> list[LogRow]:
     """Up to `limit` sealed events after position `after`, in position order."""
     return _rows(await conn.fetch(_LOG, after, limit))
 
@@ -81,7 +111,7 @@ async def head_position(conn: asyncpg.Connection | asyncpg.Pool) -> int:
 class LogFollower:
     """Follows the sealed log from a position, waking on seal notifications."""
 
-    def __init__(self, pool: asyncpg.Pool, listener: asyncpg.Connection) -> None:
+    def __init__(self, pool: Fetches, listener: asyncpg.Connection) -> None:
         self._pool = pool
         self._listener = listener
         # One Event per generation, replaced when set: every waiter that took the
