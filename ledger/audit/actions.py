@@ -291,7 +291,7 @@ async def decisions(dsn: str) -> int:
 
 async def rebuild_decisions(dsn: str) -> int:
     """Write the decision state again from the log (service stopped), all or nothing."""
-    from ledger.audit.rebuild_decisions import RebuildRefused, rebuild_decisions
+    from ledger.audit import rebuild_decisions as rebuild
     from ledger.store.migrate import migrate_existing
 
     progress = Progress("decisions")
@@ -299,8 +299,8 @@ async def rebuild_decisions(dsn: str) -> int:
         # Run right after installing a new release, it brings the store to it first.
         await migrate_existing(conn)
         try:
-            rebuilt = await rebuild_decisions(conn, progress=progress)
-        except RebuildRefused as exc:
+            rebuilt = await rebuild.rebuild_decisions(conn, progress=progress)
+        except rebuild.RebuildRefused as exc:
             raise CommandError(f"nothing rebuilt: {exc}") from None
     decided = rebuilt.decided
     progress.finish(f"decided {decided.events} events", decided.events)

@@ -222,6 +222,9 @@ _TABLES = (
     ),
 )
 
+STATE_TABLES = tuple(table.name for table in _TABLES)
+"""Every table of the decision state that deciding the log again compares."""
+
 
 def _volumes(view: View) -> dict[str, int]:
     """Each program's volume by capped role: the loans of the guarantees with a share in it

@@ -16,23 +16,14 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from ledger.audit.decision_rows import Difference
+from ledger.audit.decision_rows import STATE_TABLES, Difference
 from ledger.audit.decisions import Decided, Folded, fold_log
+from ledger.audit.log_hold import SERVICE_RUNNING, hold_the_log
 from ledger.rules.state import View, breaker_key_text
 from ledger.store import decisions
-from ledger.store.sealer import SEALER_LOCK
 
-DECISION_TABLES = (
-    "w_institutions",
-    "w_programs",
-    "w_smes",
-    "w_guarantees",
-    "w_claims",
-    "w_program_volume",
-    "w_guarantor_limits",
-    "w_breakers",
-)
-"""Every table of the decision state; the streams' rows are mended one by one."""
+DECISION_TABLES = tuple(name for name in STATE_TABLES if name != "streams")
+"""The tables rewritten whole (the ones compared, but the streams', mended one by one)."""
 
 WRITE_BATCH = 2000
 """State rows written per call of ledger_append."""
@@ -96,13 +87,8 @@ async def rebuild_decisions(
     """Fold the log and write the decision state it gives, in one transaction on `conn`
     (as the schema owner); RebuildRefused, with nothing changed, when it cannot be."""
     async with conn.transaction():
-        # Posts decided meanwhile would be decided against rows being rewritten.
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEALER_LOCK):
-            raise RebuildRefused(
-                "a `ledger serve` is running on this database (it holds the sealing lock): "
-                "stop every instance first"
-            )
-        await conn.execute("LOCK TABLE events, event_log, streams IN EXCLUSIVE MODE")
+        if not await hold_the_log(conn):
+            raise RebuildRefused(SERVICE_RUNNING)
         decided, folded = await fold_log(conn, progress=progress)
         if folded is None:
             assert decided.fault is not None

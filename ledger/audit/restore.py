@@ -29,12 +29,13 @@ from ledger.audit.export_log import (
     is_event_line,
     store_log,
 )
+from ledger.audit.log_hold import SERVICE_RUNNING, hold_the_log
 from ledger.rules.footprint import footprint, issued_guarantees, referenced_guarantees
 from ledger.rules.refusal import Refusal
 from ledger.rules.replay import decide_stored
 from ledger.store import decisions
 from ledger.store.chain import GENESIS, link
-from ledger.store.sealer import SEALED_CHANNEL, SEALER_LOCK, TREE_CATCH_UP
+from ledger.store.sealer import SEALED_CHANNEL, TREE_CATCH_UP
 
 CHUNK = 500
 """Events inserted and re-decided per round trip."""
@@ -79,15 +80,8 @@ async def import_log(
     state = _Chain()
     log_lines = LogLines()
     async with conn.transaction():
-        # A running service seals (and signs) from its own idea of the head: an import
-        # under it leaves it failing and signing nothing. Its sealer holds this lock.
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEALER_LOCK):
-            raise ImportRefused(
-                "a `ledger serve` is running on this database (it holds the sealing lock): "
-                "stop every instance first"
-            )
-        # Posts and the sealer wait until the import has committed or failed.
-        await conn.execute("LOCK TABLE events, event_log, streams IN EXCLUSIVE MODE")
+        if not await hold_the_log(conn):
+            raise ImportRefused(SERVICE_RUNNING)
         if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
             raise ImportRefused("the ledger is not empty: import only into an empty ledger")
         chunk: list[_Line] = []

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from ledger.audit.decisions import decide_again
-from ledger.audit.rebuild_decisions import RebuildRefused, rebuild_decisions
+from ledger.audit.rebuild_decisions import DECISION_TABLES, RebuildRefused, rebuild_decisions
 from ledger.runtime import running
 from ledger.tlog.keys import Signer
 from tests.factory import posted
@@ -159,3 +159,10 @@ def test_the_command_rebuilds_and_says_what_changed(
     assert "rebuilt: w_guarantees G-3 balance: stored 1, decided 1000000000" in out
     assert "ok: the decision state is rebuilt from" in out
     assert main(["audit", "decisions"]) == 0
+
+
+async def test_every_table_of_the_decision_state_is_rewritten(db_dsn: str) -> None:
+    """The tables the rebuild truncates are all the w_* tables the schema has: one left out
+    would keep rows no longer the log's beside those written again."""
+    rows = await _rows(db_dsn, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'w\\_%'")
+    assert set(DECISION_TABLES) == {name for (name,) in rows}
