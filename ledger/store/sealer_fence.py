@@ -52,16 +52,13 @@ SELECT true FROM events e
  LIMIT 1
 """
 
-_END_IF_STILL_IDLE = """
-SELECT pg_terminate_backend(a.pid) AS ended
-  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.locktype = 'advisory' AND l.granted
-   AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1
-   AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-   AND a.pid = $4
-   AND a.state <> 'active'
-   AND a.state_change < now() - make_interval(secs => $3)
-"""
+# Still the same holder, still idle: it did not seal meanwhile. (Built from the
+# constant above only; no value is ever placed in the text.)
+_END_IF_STILL_IDLE = (
+    "SELECT pg_terminate_backend(h.pid) AS ended FROM ("  # noqa: S608
+    + _IDLE_HOLDER
+    + ") h WHERE h.pid = $4"
+)
 
 
 async def fence_stalled(conn: asyncpg.Connection, lock: int, stall: float = STALL) -> int | None:
@@ -80,7 +77,6 @@ async def fence_stalled(conn: asyncpg.Connection, lock: int, stall: float = STAL
             last = await conn.fetchval(_LAST_SEALED_TX)
             if not await conn.fetchval(_STALLED, last or "0", stall):
                 return None
-            # Still the same holder, still idle: it did not seal meanwhile.
             ended = await conn.fetchval(_END_IF_STILL_IDLE, *key, holder)
     except asyncpg.InsufficientPrivilegeError as exc:
         log.error("sealer.fence_refused", error=str(exc))
