@@ -93,3 +93,12 @@ async def drop_database(admin_dsn: str, name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def fetch_rows(dsn: str, query: str, *args: object) -> list[tuple[object, ...]]:
+    """The rows of `query` on `dsn` as tuples, on a connection of its own."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [tuple(r.values()) for r in await conn.fetch(query, *args)]
+    finally:
+        await conn.close()

@@ -15,6 +15,7 @@ from ledger import client as lc
 from ledger.demo_scenario import NATIONAL
 from ledger.seeds import BANK_ID, GUARANTOR_ID, REGUARANTOR_ID, REVIEWER_ID, SME_ID
 from tests.e2e.live import DroppingProxy, Live, served
+from tests.e2e.test_http_demo import DEMO_CLAIM_BORNE
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -249,14 +250,7 @@ def test_read_model_getters_return_typed_bodies(live: Live) -> None:
         assert isinstance(claim, lc.ClaimShares)
         assert (claim.guarantee_id, claim.approved_amount) == ("G-NAT-001", 600_000_000)
         borne = {role: share.borne for role, share in claim.shares.items()}
-        # The fund's 40% is capped at 5% of the program's 1 500 000 000 volume.
-        assert borne == {
-            "bank": 120_000_000,
-            "guarantor": 285_000_000,
-            "reguarantor": 120_000_000,
-            "national_fund": 75_000_000,
-            "compensation_pool": 0,
-        }
+        assert borne == DEMO_CLAIM_BORNE
         assert sum(borne.values()) == claim.totals.borne == claim.approved_amount
         recovered = {role: share.recovered for role, share in claim.shares.items()}
         assert sum(recovered.values()) == claim.totals.recovered == claim.recovered == 100_000_000

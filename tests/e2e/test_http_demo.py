@@ -16,6 +16,16 @@ from ledger.seeds import GUARANTOR_ID
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 from tests.e2e.test_http_audit_state_as_of import PATIENT
 
+DEMO_CLAIM_BORNE = {
+    "bank": 120_000_000,
+    "guarantor": 285_000_000,
+    "reguarantor": 120_000_000,
+    "national_fund": 75_000_000,
+    "compensation_pool": 0,
+}
+"""What each party bears of the demo's claim C-NAT-001 (600 000 000 fen approved): the
+fund's 40% capped at 5% of the program's 1 500 000 000 volume, the guarantor the rest."""
+
 
 @pytest.fixture
 async def served(db_dsn: str, aiohttp_client: ClientFactory) -> TestClient[Any, Any]:
@@ -51,13 +61,7 @@ async def test_demo_claim_caps_the_fund_at_five_percent_of_the_program_volume(
     shares = (await r.json())["shares"]
     borne = {role: s["borne"] for role, s in shares.items()}
     recovered = {role: s["recovered"] for role, s in shares.items()}
-    assert borne == {
-        "bank": 120_000_000,
-        "guarantor": 285_000_000,
-        "reguarantor": 120_000_000,
-        "national_fund": 75_000_000,
-        "compensation_pool": 0,
-    }
+    assert borne == DEMO_CLAIM_BORNE
     assert recovered == {
         "bank": 20_000_000,
         "guarantor": 47_500_000,

@@ -142,15 +142,22 @@ async def test_a_stored_root_rewritten_beside_its_signed_note_stops_signing(
         await conn.close()
 
 
+async def _two_signed(
+    runtime: Runtime, db_dsn: str, log_signer: Signer, tmp_path: Path
+) -> SignedMemory:
+    """B-1 and B-2 posted and checkpointed at 2; the memory beside the key (empty yet)."""
+    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
+    await _wait_checkpoint(db_dsn, 2)
+    return SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+
+
 async def test_a_checkpoint_row_removed_and_the_tree_rewritten_is_not_signed_again(
     runtime: Runtime, db_dsn: str, log_signer: Signer, tmp_path: Path
 ) -> None:
     """The service remembers what it signed outside the database: with checkpoint 2's row
     deleted and its leaves rewritten, it signs neither 2 again nor 3 over them (a service
     without that memory would: the last check)."""
-    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
-    await _wait_checkpoint(db_dsn, 2)
-    memory = SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+    memory = await _two_signed(runtime, db_dsn, log_signer, tmp_path)
     conn = await asyncpg.connect(db_dsn)
     try:
         await Checkpointer(log_signer, memory=memory).sign(conn, 2)  # stored already: kept
@@ -308,9 +315,7 @@ async def test_a_store_beside_what_the_service_signed_is_refused_when_it_starts(
 ) -> None:
     """A store restored from an older backup and grown with other events is found out when
     the checkpointer starts, and said at once, not at the next signing."""
-    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
-    await _wait_checkpoint(db_dsn, 2)
-    memory = SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+    memory = await _two_signed(runtime, db_dsn, log_signer, tmp_path)
     conn = await asyncpg.connect(db_dsn)
     try:
         await Checkpointer(log_signer, memory=memory).sign(conn, 2)  # stored already: kept
@@ -333,9 +338,7 @@ async def test_a_store_behind_what_the_service_signed_is_said_when_it_starts(
 ) -> None:
     """A store holding less than the service remembers signing is logged at start; signing
     waits for the tree to extend it rather than refusing for good."""
-    await runtime.ledger.post(posted(institution("B-1"), institution("B-2")), ADMIN)
-    await _wait_checkpoint(db_dsn, 2)
-    memory = SignedMemory(tmp_path / "log-signing.key.last-signed", log_signer.name)
+    memory = await _two_signed(runtime, db_dsn, log_signer, tmp_path)
     conn = await asyncpg.connect(db_dsn)
     try:
         root = await tree.root_at(conn, 2)

@@ -127,3 +127,15 @@ async def rebuild_tree(conn: asyncpg.Connection) -> None:
         await conn.execute("UPDATE log_tree SET size = 0")
         while await conn.fetchval("SELECT ledger_tree_catch_up(65536)"):
             pass
+
+
+async def past_triggers(dsn: str, statement: str, *args: object) -> None:
+    """Run one statement with every trigger off (`session_replication_role = replica`), as
+    someone who controls the database could."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(statement, *args)
+    finally:
+        await conn.close()

@@ -7,14 +7,13 @@ import asyncio
 import json
 from typing import Any
 
-import asyncpg
-
 from ledger.audit.decisions import Decided, decide_again
 from ledger.runtime import Runtime, connect
 from ledger.seeds import BANK_ID, GUARANTOR_ID, REGUARANTOR_ID, SME_ID
 from ledger.store.watermark import APPEND_LOCK
 from tests.factory import ADMIN, envelope, posted
 from tests.integration.audit.scenario import GUARANTOR, PROGRAM, REVIEWER, play_all
+from tests.integration.audit.tamper import past_triggers
 
 CAP = 3_000_000_000
 """The per-SME cap of the national program: 30 million yuan, in fen."""
@@ -30,13 +29,7 @@ async def _decide(runtime: Runtime) -> Decided:
 
 async def _as_superuser(runtime: Runtime, statement: str, *args: Any) -> None:
     """Run a statement past every trigger, as someone who controls the database could."""
-    conn = await asyncpg.connect(runtime.dsn)
-    try:
-        async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            await conn.execute(statement, *args)
-    finally:
-        await conn.close()
+    await past_triggers(runtime.dsn, statement, *args)
 
 
 def _issued(guarantee_id: str, amount: int) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ledger.tlog.note import open_note, parse
 from ledger.tlog.proofs import verify_consistency
 from tests.e2e.witnesses import registration, witness_key
 from tests.factory import ADMIN, institution, posted
+from tests.pg import fetch_rows
 
 
 async def _signed_log(runtime: Runtime, count: int) -> bytes:
@@ -58,14 +59,6 @@ async def _import(dsn: str, data: bytes, key_file: Path | None = None) -> None:
         await conn.close()
 
 
-async def _rows(dsn: str, query: str) -> list[tuple[object, ...]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return [tuple(r.values()) for r in await conn.fetch(query)]
-    finally:
-        await conn.close()
-
-
 CHECKPOINTS = "SELECT size, root, note FROM log_checkpoints ORDER BY size"
 IDENTITY = "SELECT origin, verifier_key FROM log_identity"
 
@@ -77,8 +70,8 @@ async def test_the_export_carries_the_log_and_its_checkpoints(
     data = await _signed_log(runtime, 10)
     assert data.count(b'{"checkpoint":') >= 2
     await _import(other_dsn, data, key_file)
-    assert await _rows(other_dsn, IDENTITY) == await _rows(runtime.dsn, IDENTITY)
-    assert await _rows(other_dsn, CHECKPOINTS) == await _rows(runtime.dsn, CHECKPOINTS)
+    assert await fetch_rows(other_dsn, IDENTITY) == await fetch_rows(runtime.dsn, IDENTITY)
+    assert await fetch_rows(other_dsn, CHECKPOINTS) == await fetch_rows(runtime.dsn, CHECKPOINTS)
     conn = await asyncpg.connect(other_dsn)
     try:
         report = await verify_chain(conn)
@@ -126,7 +119,7 @@ async def test_an_import_with_another_signing_key_is_refused(
     other.write_text(generate_signer("guarantee-ledger/other").encode() + "\n")
     with pytest.raises(ImportRefused, match="not the exported log's key"):
         await _import(other_dsn, data, other)
-    assert await _rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
+    assert await fetch_rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
 
 
 async def test_a_changed_checkpoint_line_is_refused(runtime: Runtime, other_dsn: str) -> None:
@@ -136,7 +129,7 @@ async def test_a_changed_checkpoint_line_is_refused(runtime: Runtime, other_dsn:
     changed = data[:at] + data[at:].replace(b"\\n4\\n", b"\\n3\\n", 1)
     with pytest.raises(ImportRefused, match="checkpoint"):
         await _import(other_dsn, changed)
-    assert await _rows(other_dsn, "SELECT count(*) FROM log_checkpoints") == [(0,)]
+    assert await fetch_rows(other_dsn, "SELECT count(*) FROM log_checkpoints") == [(0,)]
 
 
 @pytest.mark.parametrize("keep", ["the log line", "all but the last checkpoint"])
@@ -150,7 +143,7 @@ async def test_an_export_cut_short_after_its_log_line_is_refused(
     cut = b"".join(lines[: at + 1] if keep == "the log line" else lines[:-1])
     with pytest.raises(ImportRefused, match="the file was cut short"):
         await _import(other_dsn, cut)
-    assert await _rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
+    assert await fetch_rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
 
 
 async def test_an_empty_ledger_started_with_its_own_key_adopts_the_imported_log(
@@ -163,7 +156,7 @@ async def test_an_empty_ledger_started_with_its_own_key_adopts_the_imported_log(
     finally:
         await conn.close()
     await _import(other_dsn, await _signed_log(runtime, 4))
-    assert await _rows(other_dsn, IDENTITY) == await _rows(runtime.dsn, IDENTITY)
+    assert await fetch_rows(other_dsn, IDENTITY) == await fetch_rows(runtime.dsn, IDENTITY)
     conn = await asyncpg.connect(other_dsn)
     try:
         with pytest.raises(IdentityError, match="not this store's log key"):
@@ -198,7 +191,8 @@ async def test_an_import_keeps_the_cosignatures_of_registered_witnesses(
     runtime: Runtime, other_dsn: str
 ) -> None:
     await _import(other_dsn, await _cosigned_log(runtime, witness_key()))
-    assert await _rows(other_dsn, COSIGNATURES) == await _rows(runtime.dsn, COSIGNATURES) != []
+    imported = await fetch_rows(other_dsn, COSIGNATURES)
+    assert imported == await fetch_rows(runtime.dsn, COSIGNATURES) != []
 
 
 @pytest.mark.parametrize(
@@ -220,8 +214,8 @@ async def test_an_import_with_a_cosignature_the_service_would_refuse_is_refused(
     changed = data.replace(encoded, msgspec.json.encode(change(line))[1:-1])
     with pytest.raises(ImportRefused, match=said):
         await _import(other_dsn, changed)
-    assert await _rows(other_dsn, "SELECT count(*) FROM log_cosignatures") == [(0,)]
-    assert await _rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
+    assert await fetch_rows(other_dsn, "SELECT count(*) FROM log_cosignatures") == [(0,)]
+    assert await fetch_rows(other_dsn, "SELECT count(*) FROM events") == [(0,)]
 
 
 async def test_an_import_with_a_cosignature_under_another_witness_id_is_refused(

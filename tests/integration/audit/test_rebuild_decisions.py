@@ -16,33 +16,19 @@ from ledger.runtime import running
 from ledger.tlog.keys import Signer
 from tests.factory import posted
 from tests.integration.audit.scenario import GUARANTOR
+from tests.integration.audit.tamper import past_triggers
 from tests.integration.audit.test_decisions import (
     CAP,
     _as_superuser,
     _history,
     _issued,
 )
+from tests.pg import fetch_rows
 
 _LOG = "SELECT count(*), max(position) FROM event_log"
 _CHECKPOINTS = "SELECT size, note FROM log_checkpoints ORDER BY size"
-
-
-async def _superuser(dsn: str, statement: str, *args: Any) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            await conn.execute(statement, *args)
-    finally:
-        await conn.close()
-
-
-async def _rows(dsn: str, query: str) -> list[tuple[Any, ...]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return [tuple(r.values()) for r in await conn.fetch(query)]
-    finally:
-        await conn.close()
+LOWERED = "UPDATE w_guarantees SET balance = 1 WHERE guarantee_id = 'G-3'"
+"""G-3's in-force balance hidden, as under the cap check."""
 
 
 async def _rebuild(dsn: str) -> Any:
@@ -71,20 +57,22 @@ async def test_rows_that_differ_from_the_log_are_written_again(
     db_dsn: str, log_signer: Signer
 ) -> None:
     await _stopped_history(db_dsn, log_signer)
-    log, checkpoints = await _rows(db_dsn, _LOG), await _rows(db_dsn, _CHECKPOINTS)
-    await _superuser(db_dsn, "UPDATE w_guarantees SET balance = 1 WHERE guarantee_id = 'G-3'")
-    await _superuser(db_dsn, "DELETE FROM w_breakers")
-    await _superuser(db_dsn, "INSERT INTO w_claims VALUES ('C-9', 'G-3')")
-    await _superuser(db_dsn, "UPDATE w_program_volume SET volume = volume + 7")
-    await _superuser(db_dsn, "UPDATE streams SET version = version + 1 WHERE stream_id LIKE 'g%'")
+    log, checkpoints = await fetch_rows(db_dsn, _LOG), await fetch_rows(db_dsn, _CHECKPOINTS)
+    await past_triggers(db_dsn, LOWERED)
+    await past_triggers(db_dsn, "DELETE FROM w_breakers")
+    await past_triggers(db_dsn, "INSERT INTO w_claims VALUES ('C-9', 'G-3')")
+    await past_triggers(db_dsn, "UPDATE w_program_volume SET volume = volume + 7")
+    await past_triggers(
+        db_dsn, "UPDATE streams SET version = version + 1 WHERE stream_id LIKE 'g%'"
+    )
     rebuilt = await _rebuild(db_dsn)
     changed = {(d.table, d.key, d.column) for d in rebuilt.differences}
     assert ("w_guarantees", "G-3", "balance") in changed
     assert ("w_claims", "C-9", "row") in changed
     assert {d.table for d in rebuilt.differences} >= {"w_breakers", "w_program_volume", "streams"}
     assert await _same_as_the_log(db_dsn)
-    assert await _rows(db_dsn, _LOG) == log
-    assert await _rows(db_dsn, _CHECKPOINTS) == checkpoints
+    assert await fetch_rows(db_dsn, _LOG) == log
+    assert await fetch_rows(db_dsn, _CHECKPOINTS) == checkpoints
 
 
 async def test_a_guarantee_kept_without_its_terms_gets_those_it_was_issued_under(
@@ -96,10 +84,10 @@ async def test_a_guarantee_kept_without_its_terms_gets_those_it_was_issued_under
     without_terms = """convert_to((convert_from(doc, 'UTF8')::jsonb
                           || '{"compensation_caps_bp": null, "max_term_months": null}')::text,
                          'UTF8')"""
-    await _superuser(db_dsn, f"UPDATE w_guarantees SET doc = {without_terms}")
+    await past_triggers(db_dsn, f"UPDATE w_guarantees SET doc = {without_terms}")
     rebuilt = await _rebuild(db_dsn)
     assert "doc.compensation_caps_bp" in {d.column for d in rebuilt.differences}
-    [(doc,)] = await _rows(db_dsn, "SELECT doc FROM w_guarantees WHERE guarantee_id = 'G-3'")
+    [(doc,)] = await fetch_rows(db_dsn, "SELECT doc FROM w_guarantees WHERE guarantee_id = 'G-3'")
     terms = json.loads(bytes(doc))
     assert terms["compensation_caps_bp"] is not None
     assert terms["max_term_months"] is not None
@@ -109,21 +97,20 @@ async def test_a_guarantee_kept_without_its_terms_gets_those_it_was_issued_under
 async def test_a_state_equal_to_the_log_is_not_written(db_dsn: str, log_signer: Signer) -> None:
     await _stopped_history(db_dsn, log_signer)
     versions = "SELECT guarantee_id, xmin::text FROM w_guarantees ORDER BY guarantee_id"
-    before = await _rows(db_dsn, versions)
+    before = await fetch_rows(db_dsn, versions)
     rebuilt = await _rebuild(db_dsn)
     assert rebuilt.differences == []
-    assert await _rows(db_dsn, versions) == before
+    assert await fetch_rows(db_dsn, versions) == before
 
 
 async def test_a_running_service_is_not_rebuilt_under(db_dsn: str, log_signer: Signer) -> None:
     async with running(db_dsn, signer=log_signer) as rt:
         await _history(rt)
-        await _superuser(db_dsn, "UPDATE w_guarantees SET balance = 1 WHERE guarantee_id = 'G-3'")
+        await past_triggers(db_dsn, LOWERED)
         with pytest.raises(RebuildRefused, match="a `ledger serve` is running"):
             await _rebuild(db_dsn)
-    assert await _rows(db_dsn, "SELECT balance FROM w_guarantees WHERE guarantee_id = 'G-3'") == [
-        (1,)
-    ]
+    balance = "SELECT balance FROM w_guarantees WHERE guarantee_id = 'G-3'"
+    assert await fetch_rows(db_dsn, balance) == [(1,)]
 
 
 async def test_a_log_the_rules_refuse_is_not_rebuilt(db_dsn: str, log_signer: Signer) -> None:
@@ -135,10 +122,10 @@ async def test_a_log_the_rules_refuse_is_not_rebuilt(db_dsn: str, log_signer: Si
         let_in = await rt.ledger.post(posted(_issued("G-4", CAP - 500_000_000)), GUARANTOR)
     position = let_in.receipts[0].position
     state = "SELECT guarantee_id, balance FROM w_guarantees ORDER BY guarantee_id"
-    before = await _rows(db_dsn, state)
+    before = await fetch_rows(db_dsn, state)
     with pytest.raises(RebuildRefused, match=f"position {position} .*409 cap-exceeded"):
         await _rebuild(db_dsn)
-    assert await _rows(db_dsn, state) == before
+    assert await fetch_rows(db_dsn, state) == before
 
 
 def test_the_command_rebuilds_and_says_what_changed(
@@ -150,7 +137,7 @@ def test_the_command_rebuilds_and_says_what_changed(
 
     asyncio.run(_stopped_history(db_dsn, log_signer))
     asyncio.run(
-        _superuser(db_dsn, "UPDATE w_guarantees SET balance = 1 WHERE guarantee_id = 'G-3'")
+        past_triggers(db_dsn, LOWERED)
     )
     monkeypatch.setenv("LEDGER_DATABASE_URL", db_dsn)
     monkeypatch.setenv("LEDGER_LOG_FORMAT", "json")
@@ -164,5 +151,5 @@ def test_the_command_rebuilds_and_says_what_changed(
 async def test_every_table_of_the_decision_state_is_rewritten(db_dsn: str) -> None:
     """The tables the rebuild truncates are all the w_* tables the schema has: one left out
     would keep rows no longer the log's beside those written again."""
-    rows = await _rows(db_dsn, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'w\\_%'")
+    rows = await fetch_rows(db_dsn, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'w\\_%'")
     assert set(DECISION_TABLES) == {name for (name,) in rows}
