@@ -11,8 +11,8 @@ import asyncpg
 import structlog
 
 from ledger.aio import wait_event
-from ledger.store.chain import GENESIS
 from ledger.store.checkpoints import Checkpointer, RefusedToSign
+from ledger.store.head import Head, read_head
 from ledger.store.sealer_fence import STALL, fence_stalled
 from ledger.store.tree import MissingTile
 from ledger.store.watermark import APPEND_LOCK
@@ -27,17 +27,6 @@ TREE_CATCH_UP = 65536
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class Head:
-    """The last sealed event: where the next position and link continue from."""
-
-    position: int
-    hash: bytes
-    tx_id: str
-    seq: int
-
-
-EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 
 # One call a round (migration 0010): who is appending, then in a statement of
 # its own (so a snapshot taken after that) the watermark and the unsealed
@@ -60,18 +49,6 @@ EMPTY_HEAD = Head(0, GENESIS, "0", 0)
 # by row through scalar subqueries, which the planner cannot turn into a hash of
 # the whole events or event_log table (it did, with a few ten thousand events).
 _SEAL = "SELECT * FROM ledger_seal($1, $2, $3, $4, $5, $6, $7, $8)"
-
-
-async def read_head(conn: asyncpg.Connection) -> Head:
-    """The current end of the sealed log."""
-    row = await conn.fetchrow(
-        """SELECT l.position, l.hash, e.tx_id::text AS tx_id, e.seq
-             FROM event_log l JOIN events e USING (seq)
-            ORDER BY l.position DESC LIMIT 1"""
-    )
-    if row is None:
-        return EMPTY_HEAD
-    return Head(row["position"], bytes(row["hash"]), row["tx_id"], row["seq"])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncpg
 import structlog
 
+from ledger.store.head import read_head
+
 log = structlog.get_logger(__name__)
 
 STALL = 5.0
@@ -34,11 +36,6 @@ SELECT a.pid
 """
 # A working sealer's session is never idle that long: the usual answer, and the only
 # one asked every second on each standing-by instance, whatever the log's length.
-
-_LAST_SEALED_TX = """
-SELECT s.tx_id::text FROM event_log l JOIN events s USING (seq)
- ORDER BY l.position DESC LIMIT 1
-"""
 
 # The events of the last sealed transaction and after it only, in the sealer's order
 # (events_tx_order): with a sub-select in place of the transaction and no order asked,
@@ -74,8 +71,8 @@ async def fence_stalled(conn: asyncpg.Connection, lock: int, stall: float = STAL
             holder = await conn.fetchval(_IDLE_HOLDER, *key)
             if holder is None:
                 return None
-            last = await conn.fetchval(_LAST_SEALED_TX)
-            if not await conn.fetchval(_STALLED, last or "0", stall):
+            head = await read_head(conn)
+            if not await conn.fetchval(_STALLED, head.tx_id, stall):
                 return None
             ended = await conn.fetchval(_END_IF_STILL_IDLE, *key, holder)
     except asyncpg.InsufficientPrivilegeError as exc:

@@ -13,8 +13,9 @@ import pytest
 
 from ledger.runtime import Runtime, running
 from ledger.store import tree
+from ledger.store.head import EMPTY_HEAD
 from ledger.store.migrate import migrate
-from ledger.store.sealer import EMPTY_HEAD, seal_batch
+from ledger.store.sealer import seal_batch
 from ledger.tlog.builder import TreeBuilder
 from ledger.tlog.hashing import leaf_hash
 from ledger.tlog.tiles import Tile

@@ -13,6 +13,7 @@ import structlog
 from events import payloads as p
 from ledger.runtime import connect, running
 from ledger.store import sealer_fence
+from ledger.store.head import read_head
 from ledger.store.sealer import SEALER_LOCK
 from ledger.tlog.keys import Signer
 from tests.integration.domain.scenario import post, post_batch
@@ -82,7 +83,7 @@ async def test_the_stalled_check_reads_from_the_last_sealed_transaction_not_the_
             await post_batch(rt, [_bank(f"B-{n}-{i}") for i in range(50)], ADMIN)
     conn = await connect(db_dsn)
     try:
-        last = await conn.fetchval(sealer_fence._LAST_SEALED_TX)
+        last = (await read_head(conn)).tx_id
         [explained] = json.loads(
             await conn.fetchval(
                 "EXPLAIN (ANALYZE, FORMAT JSON) " + sealer_fence._STALLED, last, 5.0

@@ -8,7 +8,8 @@ import pytest
 from ledger.rules.footprint import Footprint
 from ledger.runtime import connect
 from ledger.store import decisions
-from ledger.store.sealer import EMPTY_HEAD, Head, read_head, seal_batch
+from ledger.store.head import EMPTY_HEAD, Head, read_head
+from ledger.store.sealer import seal_batch
 from ledger.store.watermark import APPEND_LOCK
 
 STORED = 20_000
