@@ -82,8 +82,10 @@ class Decided:
         return self.fault is None and not self.differences
 
 
-class _Folder:
-    """Decides stored events in order against one View, as the service decided them."""
+class Folded:
+    """Decides stored events in order against one View, as the service decided them: once
+    the whole log is folded, the decision state it gives (the rules' view, the streams'
+    versions and business times)."""
 
     def __init__(self) -> None:
         self.view = View()
@@ -106,6 +108,10 @@ class _Folder:
         self.versions[stream] = expected
         self.occurred[stream] = event.occurred_at
         return None
+
+    async def compare(self, conn: asyncpg.Connection) -> list[Difference]:
+        """Every stored row that differs from this state (inside a transaction)."""
+        return await compare_rows(conn, self.view, self.versions, self.occurred)
 
 
 async def _rows(conn: asyncpg.Connection) -> AsyncIterator[list[asyncpg.Record]]:
@@ -143,32 +149,18 @@ async def decide_again(
     return found
 
 
-@dataclass
-class Folded:
-    """The decision state the whole log gives: the rules' view, the streams' versions and
-    business times."""
-
-    view: View
-    versions: dict[str, int]
-    occurred: dict[str, dt.datetime]
-
-    async def compare(self, conn: asyncpg.Connection) -> list[Difference]:
-        """Every stored row that differs from this state (inside a transaction)."""
-        return await compare_rows(conn, self.view, self.versions, self.occurred)
-
-
 async def fold_log(
     conn: asyncpg.Connection, *, progress: Callable[[int, int], None] | None = None
 ) -> tuple[Decided, Folded | None]:
     """Decide every event again, in the transaction open on `conn`; the state it gives, or
     None at the first event that does not reproduce (named in the Decided)."""
     found = Decided()
-    folder = _Folder()
+    folded = Folded()
     async for rows in _rows(conn):
         for row in rows:
             event = _decoded(row)
             name = "unreadable" if isinstance(event, str) else event.type
-            reason = event if isinstance(event, str) else folder.decide(event)
+            reason = event if isinstance(event, str) else folded.decide(event)
             if reason is not None:
                 found.fault = Fault(row["position"], row["seq"], name, reason)
                 if progress is not None:
@@ -177,7 +169,7 @@ async def fold_log(
             found.events += 1
             found.sealed += row["position"] is not None
         # Which rows the decisions changed is for a post's append; the fold needs no list.
-        folder.view.dirty.clear()
+        folded.view.dirty.clear()
         if progress is not None:
             progress(found.events, 0)
-    return found, Folded(folder.view, folder.versions, folder.occurred)
+    return found, folded
