@@ -55,10 +55,14 @@ def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def pg_template(pg_admin_dsn: str) -> Iterator[str]:
-    """A migrated template database, cloned for each test."""
+    """A migrated template database, cloned for each test (made ahead: tests/db_supply.py)."""
     name = asyncio.run(pg.create_template(pg_admin_dsn))
-    yield name
-    asyncio.run(pg.drop_database(pg_admin_dsn, name))
+    pg.supply_ahead(pg_admin_dsn, name)
+    try:
+        yield name
+    finally:
+        pg.end_supply(pg_admin_dsn, name)
+        asyncio.run(pg.drop_database(pg_admin_dsn, name))
 
 
 @pytest.fixture

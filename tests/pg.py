@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from ledger.store.migrate import migrate
+from tests.db_supply import DatabaseSupply
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -75,8 +77,38 @@ async def create_template(admin_dsn: str) -> str:
     return name
 
 
+_supplies: dict[tuple[str, str], DatabaseSupply] = {}
+
+
+def supply_ahead(admin_dsn: str, template: str) -> DatabaseSupply:
+    """Make clones of `template` ahead of time, for `create_database` to hand out.
+
+    The caller closes the supply when the test run ends (it drops what is left).
+    """
+    supply = DatabaseSupply(
+        lambda: clone_database(admin_dsn, template), lambda name: drop_database(admin_dsn, name)
+    )
+    _supplies[(admin_dsn, template)] = supply
+    return supply
+
+
+def end_supply(admin_dsn: str, template: str) -> None:
+    """Stop making clones of `template`, and drop those never handed out."""
+    supply = _supplies.pop((admin_dsn, template), None)
+    if supply is not None:
+        supply.close()
+
+
 async def create_database(admin_dsn: str, template: str) -> str:
-    """A fresh database cloned from the template; returns its name."""
+    """A fresh database cloned from the template (made ahead when supplied); returns its name."""
+    supply = _supplies.get((admin_dsn, template))
+    if supply is not None:
+        return await asyncio.to_thread(supply.take)
+    return await clone_database(admin_dsn, template)
+
+
+async def clone_database(admin_dsn: str, template: str) -> str:
+    """A database cloned from the template now; returns its name."""
     name = f"ledger_t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(admin_dsn)
     try:
