@@ -33,24 +33,31 @@ class DatabaseSupply:
     ) -> None:
         self._make = make
         self._drop = drop
-        self._ready: queue.Queue[str] = queue.Queue(maxsize=ahead)
+        self._ready: queue.Queue[str | Exception] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="test-database-supply", daemon=True)
         self._thread.start()
 
     def take(self) -> str:
-        """The name of a fresh database, now this caller's alone (blocks until one is made)."""
+        """The name of a fresh database, now this caller's alone (blocks until one is made).
+
+        A database that could not be made fails this caller alone, with the cause.
+        """
         waited = 0.0
         while True:
             try:
-                return self._ready.get(timeout=0.5)
+                made = self._ready.get(timeout=0.5)
             except queue.Empty:
                 if self._failure is not None:
                     raise SupplyFailed("no test database could be made") from self._failure
                 waited += 0.5
                 if waited >= _TAKE_TIMEOUT or not self._thread.is_alive():
                     raise SupplyFailed(f"no test database was made in {waited:.0f} s") from None
+                continue
+            if isinstance(made, Exception):
+                raise SupplyFailed("this test's database could not be made") from made
+            return made
 
     def close(self) -> None:
         """Stop making databases and drop those made but never taken."""
@@ -59,9 +66,11 @@ class DatabaseSupply:
         left = []
         while True:
             try:
-                left.append(self._ready.get_nowait())
+                made = self._ready.get_nowait()
             except queue.Empty:
                 break
+            if isinstance(made, str):
+                left.append(made)
         if left:
             asyncio.run(self._drop_all(left))
 
@@ -72,19 +81,24 @@ class DatabaseSupply:
     def _run(self) -> None:
         try:
             asyncio.run(self._supply())
-        except BaseException as exc:  # reported to the next `take`, which fails the test
+        except BaseException as exc:  # the supply itself broke: every later `take` says why
             self._failure = exc
 
     async def _supply(self) -> None:
         while not self._stop.is_set():
-            name = await self._make()
+            made: str | Exception
+            try:
+                made = await self._make()
+            except Exception as exc:
+                made = exc
             while True:
                 if self._stop.is_set():
-                    with contextlib.suppress(Exception):
-                        await self._drop(name)
+                    if isinstance(made, str):
+                        with contextlib.suppress(Exception):
+                            await self._drop(made)
                     return
                 try:
-                    self._ready.put(name, timeout=0.2)
+                    self._ready.put(made, timeout=0.2)
                     break
                 except queue.Full:
                     continue

@@ -49,17 +49,21 @@ def test_closing_drops_every_database_made_and_never_taken() -> None:
     assert taken not in server.dropped
 
 
-def test_a_database_that_cannot_be_made_fails_the_taker_with_the_cause() -> None:
-    async def refuse() -> str:
-        raise OSError("connection refused")
+def test_a_database_that_cannot_be_made_fails_one_taker_with_the_cause() -> None:
+    server = _Server()
+    attempts = itertools.count(1)
 
-    async def drop(_name: str) -> None:
-        return None
+    async def refuse_the_first() -> str:
+        if next(attempts) == 1:
+            raise OSError("source database is being accessed by other users")
+        return await server.make()
 
-    supply = DatabaseSupply(refuse, drop)
+    supply = DatabaseSupply(refuse_the_first, server.drop)
     try:
         with pytest.raises(SupplyFailed) as raised:
             supply.take()
+        after = supply.take()
     finally:
         supply.close()
     assert isinstance(raised.value.__cause__, OSError)
+    assert after == "db1"
