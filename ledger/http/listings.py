@@ -8,24 +8,30 @@ shows exactly what the read model routes show.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import asyncpg
 import msgspec
 from aiohttp import web
 
 from events.types import IDENT
 from ledger.http.access import guarantee_parties_of, not_found
 from ledger.http.auth import READ_ROLES, authenticate
+from ledger.http.context import LIMITS
 from ledger.http.db import read_connection
 from ledger.http.params import credit_code, int_param, text_param
-from ledger.http.problems import invalid
+from ledger.http.problems import Problem, invalid
 from ledger.http.readmodel_schemas import GuaranteeSummary, ProgramSummary
+from ledger.http.readmodels import hurry_runner
 from ledger.http.schemas import json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
 
 MAX_LIST = 1000
 """Most items one list answers with."""
+_POLL = 0.02
+"""Seconds between two looks at the read model while a page waits for it."""
 
 routes = web.RouteTableDef()
 
@@ -106,9 +112,46 @@ async def sme_guarantees(request: web.Request) -> web.Response:
             for r in rows
             if actor.role in READ_ROLES or actor.institution_id in guarantee_parties_of(r["doc"])
         ]
-        bodies, position = await queries.guarantee_summaries(conn, ids)
+        bodies, position = await _rendered(request, conn, ids)
     next_after = rows[-1]["guarantee_id"] if len(rows) == limit else None
+    if len(bodies) < len(ids):
+        # The page ends before the first guarantee the read model could not show yet,
+        # so that the cursor never passes one: the next page starts with it.
+        unshown = [r["guarantee_id"] for r in rows].index(ids[len(bodies)])
+        if unshown == 0:
+            raise Problem(
+                "service-unavailable",
+                f"guarantee {ids[0]} is stored but not yet in the read model "
+                f"(at position {position}); retry shortly",
+                extra={"reflected_position": position},
+                headers={"Retry-After": "1"},
+            )
+        next_after = rows[unshown - 1]["guarantee_id"]
     found = [msgspec.convert(b, GuaranteeSummary) for b in bodies]
     return _json(
         {"sme_id": sme_id, "position": position, "guarantees": found, "next_after": next_after}
     )
+
+
+async def _rendered(
+    request: web.Request, conn: asyncpg.Connection, ids: list[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """The read model's bodies of `ids`, waiting a little for those it lacks.
+
+    The ids come from the decision state, written as a post is stored; the read model
+    shows a guarantee once its issuance is sealed and applied, moments later.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + request.app[LIMITS].min_position_wait
+    hurried = False
+    while True:
+        bodies, position = await queries.guarantee_summaries(conn, ids)
+        if len(bodies) == len(ids) or loop.time() >= deadline:
+            # Only what the page shows: the first unshown guarantee ends it.
+            shown = {b["guarantee_id"] for b in bodies}
+            first = next((i for i, g in enumerate(ids) if g not in shown), len(ids))
+            return bodies[:first], position
+        if not hurried:
+            await hurry_runner(conn)
+            hurried = True
+        await asyncio.sleep(_POLL)

@@ -223,7 +223,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op(
         "get",
         "/v1/smes/{sme_id}/guarantees",
-        "An SME's guarantees this key may read, each as GET /v1/guarantees/{id} answers it",
+        "An SME's guarantees this key may read, each as GET /v1/guarantees/{id} answers it; "
+        "a page ends before one stored but not yet in the read model (503 if it comes first)",
         {200: "object"},
         (401, 404, 422, 503),
         query=(
