@@ -2,7 +2,8 @@
 
 The read model must hold every event the answer counts: all of the log when no known_at
 is given (the head when the request came), else every event recorded by known_at: it
-does once it holds the head, or an event recorded more than KNOWN_SLACK after known_at
+does once it holds the head taken once all of those were sealed (ledger/store/
+recorded_by.py), or an event recorded more than KNOWN_SLACK after known_at
 (an event is recorded when its append starts, and no append lasts that long). The
 route waits for that a few seconds, then answers 503 with Retry-After, as read routes
 do for min_position (a standby that trails lets the primary answer instead).

@@ -38,7 +38,7 @@ from ledger.http.readmodel_schemas import (
     ProgramSummary,
     SmeExposure,
 )
-from ledger.http.readmodels import head_before_routing
+from ledger.http.readmodels import head_before_routing, known_head
 from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import ChainCheck, json_response_body
 from ledger.standbys import Standby
@@ -101,8 +101,14 @@ async def state(request: web.Request) -> web.Response:
         # Echoed in a 404 otherwise, control characters and all: no event gives one.
         raise invalid(f"query.{name}", f"not an id: ids match {IDENT_PATTERN}")
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
-    # The books of a day hold the primary's log as it stood when the request came.
-    asked_head = await head_before_routing(request) if day is not None else None
+    # The books of a day hold the primary's log as it stood when the request came; as
+    # known at a moment, also every event recorded by then (some may still be stored).
+    asked_head = None
+    if day is not None:
+        if known_at is None:
+            asked_head = await head_before_routing(request)
+        else:
+            asked_head = await known_head(request, known_at, deadline)
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:
         if day is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ from ledger.http.schemas import json_response_body
 from ledger.standbys import Standby
 from ledger.store.failures import database_unavailable
 from ledger.store.reads import head_position
+from ledger.store.recorded_by import StillStoring, sealed_through
 from projections import queries
 from projections.runner import READ_WAITING_CHANNEL
 
@@ -96,6 +98,26 @@ async def primary_head(request: web.Request, *, hurry: bool = True) -> int:
             if hurry:
                 await hurry_runner(c)
             return await head_position(c)
+    except Exception as exc:
+        if not (isinstance(exc, TimeoutError) or database_unavailable(exc)):
+            raise
+        raise unavailable("the primary did not say where the log is; retry later") from None
+
+
+async def known_head(request: web.Request, known_at: dt.datetime, deadline: float) -> int:
+    """The primary's head once every event recorded by `known_at` is sealed in it, so a
+    read "as known at" that moment counts what it will count when asked again
+    (ledger/store/recorded_by.py); a 503 past `deadline`, or when the primary is away."""
+    limits = request.app[LIMITS]
+    try:
+        async with pooled(
+            request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout
+        ) as c:
+            return await sealed_through(c, known_at, deadline)
+    except StillStoring as exc:
+        raise Problem(
+            "service-unavailable", f"{exc}; retry shortly", headers={"Retry-After": "1"}
+        ) from None
     except Exception as exc:
         if not (isinstance(exc, TimeoutError) or database_unavailable(exc)):
             raise

@@ -27,6 +27,7 @@ from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import (
     head_before_routing,
+    known_head,
     primary_reflects,
     standby_reflects,
     wanted_position,
@@ -120,8 +121,12 @@ async def get_statement(request: web.Request) -> web.Response:
     wanted = wanted_position(request)
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
     # The log as it stood when the request came is the primary's: a standby's own head
-    # trails it, by up to its lag bound.
-    asked_head = await head_before_routing(request)
+    # trails it, by up to its lag bound. As known at a moment, it must also hold every
+    # event recorded by then, some of which may still be being stored.
+    if ask.known_at is None:
+        asked_head = await head_before_routing(request)
+    else:
+        asked_head = await known_head(request, ask.known_at, deadline)
 
     async def work(
         conn: asyncpg.Connection, standby: Standby | None

@@ -1,0 +1,76 @@
+"""Reads "as known at" a moment count a post recorded by then but still being stored.
+
+A post is recorded once its append holds the append lock, and sealed only after it
+commits. Asked while such a post is under way, a statement or the books of a day as
+known at a later moment must wait for it, or they would count it only when asked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient
+
+from ledger.runtime import Runtime
+from tests.e2e.conftest import Keys
+from tests.e2e.test_http_filing import Q2, _late_issue, books
+from tests.unit.rules.world import GUAR
+
+Client = TestClient[Any, Any]
+__all__ = ["books"]
+
+
+async def _asked_while_a_post_is_stored(
+    client: Client, runtime: Runtime, db_dsn: str, path: str, params: dict[str, str], who: Any
+) -> tuple[int, Any, Any]:
+    """Ask `path` as known at a moment after a post was recorded and before it committed;
+    the post's position, the answer then, and the answer asked again afterwards."""
+    blocker = await asyncpg.connect(db_dsn)
+    try:
+        held = blocker.transaction()
+        await held.start()
+        # The post's append waits to insert its event: recorded, not yet committed.
+        await blocker.execute("LOCK TABLE events IN SHARE MODE")
+        late = asyncio.create_task(_late_issue(runtime))
+        await asyncio.sleep(0.3)
+        assert not late.done()
+        moment: dt.datetime = await blocker.fetchval("SELECT clock_timestamp()")
+        query = {**params, "known_at": moment.isoformat()}
+        asked = asyncio.create_task(client.get(path, params=query, headers=who))
+        await asyncio.sleep(0.5)
+        await held.rollback()
+    finally:
+        await blocker.close()
+    position = await late
+    first = await asked
+    assert first.status == 200, await first.text()
+    again = await client.get(path, params=query, headers=who)
+    assert again.status == 200, await again.text()
+    return position, await first.json(), await again.json()
+
+
+async def test_a_statement_as_known_at_a_moment_counts_a_post_recorded_by_then(
+    books: Client, keys: Keys, runtime: Runtime, db_dsn: str
+) -> None:
+    who = await keys.of(GUAR)
+    position, first, again = await _asked_while_a_post_is_stored(
+        books, runtime, db_dsn, f"/v1/statements/{GUAR}", Q2, who
+    )
+    assert first == again
+    assert first["position"] >= position
+    assert [p["issued"]["count"] for p in first["programs"]] == [2]
+
+
+async def test_the_books_of_a_day_as_known_at_a_moment_count_a_post_recorded_by_then(
+    books: Client, keys: Keys, runtime: Runtime, db_dsn: str
+) -> None:
+    who = await keys.role("auditor")
+    params = {"business_date": "2025-06-30", "guarantee_id": "G-3"}
+    _, first, again = await _asked_while_a_post_is_stored(
+        books, runtime, db_dsn, "/v1/audit/state", params, who
+    )
+    assert first == again
+    assert first["guarantee_id"] == "G-3"
