@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def create_app(
     signed_memory: Path | None = None,
     read_dsns: Sequence[str] = (),
     read_max_lag: float = DEFAULT_READ_MAX_LAG_S,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> web.Application:
     """The ledger's HTTP application on the database at `dsn` (already migrated).
 
@@ -84,7 +86,8 @@ def create_app(
     With `signer` (the log's key, ledger.store.identity) the active sealer signs checkpoints,
     remembering the last it signed in the file `signed_memory` when given.
     With `read_dsns`, the read-only routes read from those hot standbys while they lag
-    at most `read_max_lag` seconds.
+    at most `read_max_lag` seconds. Posts are recorded by `clock` (by default the
+    database server's, ledger/db_clock.py).
     """
     app = web.Application(middlewares=[observe, problems], client_max_size=_CLIENT_MAX_SIZE)
     app[LIMITS] = limits or Limits()
@@ -103,6 +106,7 @@ def create_app(
             signed_memory=signed_memory,
             read_dsns=read_dsns,
             read_max_lag=read_max_lag,
+            clock=clock,
         ) as runtime:
             app[RUNTIME] = runtime
             app[LOG_ORIGIN] = await log_origin(runtime.pool)

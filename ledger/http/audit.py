@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -81,7 +80,7 @@ async def state(request: web.Request) -> web.Response:
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading past states")
     day = date_param(request, "business_date")
-    known_at = moment_param(request, "known_at", now=dt.datetime.now(dt.UTC))
+    known_at = moment_param(request, "known_at", now=request.app[RUNTIME].ledger.now())
     if day is None and "position" not in request.query:
         raise invalid(
             "query.position", "required: the log position (or a business_date) to look at"

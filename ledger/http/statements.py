@@ -21,7 +21,7 @@ from ledger.filed_statements import (
 )
 from ledger.http.access import known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
-from ledger.http.context import LIMITS
+from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.negotiate import preferred
 from ledger.http.params import date_param, moment_param, text_param
 from ledger.http.problems import Problem, invalid
@@ -78,7 +78,7 @@ def asked(request: web.Request) -> Asked:
         )
     if first > last:
         raise invalid("query.from", f"from {first} is after to {last}; swap them")
-    known_at = moment_param(request, "known_at", now=dt.datetime.now(dt.UTC))
+    known_at = moment_param(request, "known_at", now=request.app[RUNTIME].ledger.now())
     return Asked(ident, first, last, known_at)
 
 

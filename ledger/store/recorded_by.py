@@ -24,19 +24,24 @@ CLOCK_MARGIN = dt.timedelta(milliseconds=250)
 (ledger/db_clock.py: the offset is measured from a round trip's middle every 30 s)."""
 _POLL = 0.01
 
-# Transactions holding APPEND_LOCK now, each by its virtual transaction id (one per
-# transaction, never reused while it runs).
+# Transactions holding APPEND_LOCK now that began by the moment (plus the margin), each
+# by its virtual transaction id (one per transaction, never reused while it runs). One
+# that began later is recorded later. A start this role may not see (another role's
+# session) counts as early.
 _APPENDERS = """
-SELECT l.virtualtransaction FROM pg_locks l
+SELECT l.virtualtransaction FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
  WHERE l.locktype = 'advisory' AND l.granted
    AND l.classid::bigint = $1 AND l.objid::bigint = $2 AND l.objsubid = 1
    AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+   AND (a.xact_start IS NULL OR a.xact_start <= $3)
 """
 
 # In one snapshot: the head, and whether an event recorded by the moment is committed
 # but not sealed. Every event before the head in (tx_id, seq) order is sealed (the
-# sealer walks that order), so only those after it are looked at.
-_SEALED_THROUGH = """
+# sealer walks that order), so only those after it are looked at, from the head on
+# along events_tx_order; whether each is sealed is looked up row by row, as
+# ledger_seal does (an anti join read both tables whole).
+SEALED_THROUGH = """
 WITH h AS (SELECT l.position, e.tx_id, e.seq FROM event_log l JOIN events e USING (seq)
             ORDER BY l.position DESC LIMIT 1)
 SELECT coalesce((SELECT position FROM h), 0) AS head,
@@ -44,7 +49,7 @@ SELECT coalesce((SELECT position FROM h), 0) AS head,
                 WHERE (e.tx_id, e.seq) > (coalesce((SELECT tx_id FROM h), '0'::xid8),
                                           coalesce((SELECT seq FROM h), 0))
                   AND e.recorded_at <= $1
-                  AND NOT EXISTS (SELECT 1 FROM event_log s WHERE s.seq = e.seq)) AS waiting
+                  AND (SELECT true FROM event_log s WHERE s.seq = e.seq) IS NULL) AS waiting
 """
 
 
@@ -70,17 +75,18 @@ async def sealed_through(conn: asyncpg.Connection, moment: dt.datetime, deadline
         wait = (moment + CLOCK_MARGIN - now).total_seconds()
         past_deadline(wait)
         await asyncio.sleep(wait)
-    # The appends under way may have been recorded by it: each must end.
+    # The appends under way since before it may have been recorded by it: each must end.
     lock = (APPEND_LOCK >> 32, APPEND_LOCK & 0xFFFFFFFF)
-    running = {r[0] for r in await conn.fetch(_APPENDERS, *lock)}
+    began_by = moment + CLOCK_MARGIN
+    running = {r[0] for r in await conn.fetch(_APPENDERS, *lock, began_by)}
     while running:
         past_deadline()
         await asyncio.sleep(_POLL)
-        running &= {r[0] for r in await conn.fetch(_APPENDERS, *lock)}
+        running &= {r[0] for r in await conn.fetch(_APPENDERS, *lock, began_by)}
     # Every event recorded by it is committed now (or never will be): once sealed, the
     # head holds them all.
     while True:
-        head, waiting = await conn.fetchrow(_SEALED_THROUGH, moment) or (0, False)
+        head, waiting = await conn.fetchrow(SEALED_THROUGH, moment) or (0, False)
         if not waiting:
             return int(head)
         past_deadline()

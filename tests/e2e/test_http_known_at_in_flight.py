@@ -14,8 +14,9 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from ledger.http.app import create_app
 from ledger.runtime import Runtime
-from tests.e2e.conftest import Keys
+from tests.e2e.conftest import ClientFactory, Keys
 from tests.e2e.test_http_filing import Q2, _late_issue, books
 from tests.unit.rules.world import GUAR
 
@@ -74,3 +75,22 @@ async def test_the_books_of_a_day_as_known_at_a_moment_count_a_post_recorded_by_
     )
     assert first == again
     assert first["guarantee_id"] == "G-3"
+
+
+async def test_known_at_is_in_the_future_by_the_clock_posts_are_recorded_by(
+    db_dsn: str, keys: Keys, aiohttp_client: ClientFactory
+) -> None:
+    """The machine's clock may run ahead of the database's, which the ledger stamps by."""
+    behind = dt.timedelta(minutes=1)
+    app = create_app(db_dsn, clock=lambda: dt.datetime.now(dt.UTC) - behind)
+    client = await aiohttp_client(app)
+    moment = (dt.datetime.now(dt.UTC) - behind / 2).isoformat()
+    who = await keys.role("auditor")
+    for path, params in (
+        ("/v1/audit/state", {"business_date": "2025-06-30", "guarantee_id": "G-1"}),
+        (f"/v1/statements/{GUAR}", Q2),
+    ):
+        r = await client.get(path, params={**params, "known_at": moment}, headers=who)
+        body = await r.json()
+        assert (r.status, body["type"]) == (422, "/problems/validation-error"), body
+        assert "in the future" in body["detail"]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
+import asyncpg
 import pytest
 
 from events import payloads as p
 from ledger.rules.footprint import Footprint
 from ledger.runtime import connect, running
 from ledger.store import decisions
-from ledger.store.recorded_by import StillStoring, sealed_through
+from ledger.store.recorded_by import SEALED_THROUGH, StillStoring, sealed_through
 from ledger.tlog.keys import Signer
 from tests.integration.domain.scenario import post
 from tests.unit.rules.world import ADMIN
@@ -56,3 +59,51 @@ async def test_an_append_that_does_not_end_in_time_is_said(
                     await sealed_through(conn, moment, loop.time() + 0.5)
         finally:
             await appending.close()
+
+
+async def test_an_append_begun_after_the_moment_is_not_waited_for(
+    db_dsn: str, log_signer: Signer
+) -> None:
+    async with running(db_dsn, signer=log_signer) as rt:
+        await post(rt, _bank("B-0"), ADMIN)
+        appending = await connect(db_dsn)
+        try:
+            await appending.execute("BEGIN")
+            await decisions.prepare(appending, Footprint())  # under way, begun just now
+            moment = await appending.fetchval("SELECT now() - interval '1 minute'")
+            loop = asyncio.get_running_loop()
+            async with rt.pool.acquire() as conn:
+                assert await sealed_through(conn, moment, loop.time() + 0.5) == 1
+        finally:
+            await appending.close()
+
+
+async def test_the_check_walks_the_log_from_its_head_not_whole_tables(
+    owner_conn: asyncpg.Connection,
+) -> None:
+    # As the service's sessions run: a query no index serves shows as a sequential scan.
+    await owner_conn.execute("SET enable_seqscan = off")
+    await owner_conn.execute("SET plan_cache_mode = force_generic_plan")
+    await owner_conn.execute(f"PREPARE q (timestamptz) AS {SEALED_THROUGH}")
+    plan = json.loads(
+        await owner_conn.fetchval("EXPLAIN (FORMAT JSON) EXECUTE q ('2026-07-01T00:00:00Z')")
+    )
+    scans = _scans(plan)
+    assert ("events_tx_order", True) in scans
+    # Every other scan is a lookup by key, but the head's: the last position, read
+    # backwards along event_log's key and stopped at the first row.
+    assert [index for index, bounded in scans if not bounded] == ["event_log_pkey"]
+
+
+def _scans(plan: Any) -> list[tuple[str, bool]]:
+    """Each index scan of a plan (EXPLAIN's JSON): its index, and whether it has a bound."""
+    found: list[tuple[str, bool]] = []
+    if isinstance(plan, dict):
+        if "Index Name" in plan:
+            found.append((str(plan["Index Name"]), "Index Cond" in plan))
+        for value in plan.values():
+            found += _scans(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _scans(value)
+    return found
