@@ -44,6 +44,15 @@ async def hasty(runtime: Runtime, db_dsn: str, aiohttp_client: ClientFactory) ->
     return await _books(runtime, db_dsn, aiohttp_client, FAST)
 
 
+async def _shows_g2(client: Client, headers: dict[str, str]) -> None:
+    """Wait until the read model shows the year's G-2 (the app's runner starts from 0)."""
+    for _ in range(300):
+        if (await client.get("/v1/guarantees/G-2", headers=headers)).status == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the read model never showed G-2")
+
+
 async def _walk(client: Client, headers: dict[str, str], limit: int) -> list[str]:
     seen: list[str] = []
     after = ""
@@ -61,6 +70,7 @@ async def test_a_walk_waits_for_a_guarantee_stored_before_it_began(
     steady: Client, keys: Keys, runtime: Runtime, db_dsn: str
 ) -> None:
     who = await keys.of(GUAR)
+    await _shows_g2(steady, who)
     async with _runner_held(db_dsn):
         await _late_issue(runtime)  # G-3, acknowledged; not in the read model yet
         walk = asyncio.create_task(_walk(steady, who, limit=1))
@@ -73,6 +83,7 @@ async def test_a_page_ends_before_a_guarantee_the_read_model_has_not_shown(
     hasty: Client, keys: Keys, runtime: Runtime, db_dsn: str
 ) -> None:
     who = await keys.of(GUAR)
+    await _shows_g2(hasty, who)
     async with _runner_held(db_dsn):
         await _late_issue(runtime)
         first = await hasty.get(PATH, params={"limit": "2"}, headers=who)
