@@ -70,7 +70,7 @@ async def db_dsn(pg_admin_dsn: str, pg_template: str) -> AsyncIterator[str]:
     """DSN of a fresh, migrated database that only this test uses (as the schema owner)."""
     name = await pg.create_database(pg_admin_dsn, pg_template)
     yield pg.with_database(pg_admin_dsn, name)
-    await pg.release_database(pg_admin_dsn, pg_template, name)
+    await pg.drop_database(pg_admin_dsn, name)
 
 
 @pytest.fixture

@@ -23,8 +23,7 @@ class SupplyFailed(RuntimeError):
 
 
 class DatabaseSupply:
-    """Keeps up to `ahead` databases made by `make` ready for `take`, and drops those given
-    back to `discard` between makes; `close` drops the rest."""
+    """Keeps up to `ahead` databases made by `make` ready for `take`; `close` drops the rest."""
 
     def __init__(
         self,
@@ -35,7 +34,6 @@ class DatabaseSupply:
         self._make = make
         self._drop = drop
         self._ready: queue.Queue[str | Exception] = queue.Queue(maxsize=ahead)
-        self._discarded: queue.Queue[str] = queue.Queue()
         self._stop = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="test-database-supply", daemon=True)
@@ -61,15 +59,11 @@ class DatabaseSupply:
                 raise SupplyFailed("this test's database could not be made") from made
             return made
 
-    def discard(self, name: str) -> None:
-        """Drop a database taken earlier, on the supply's thread (a test need not wait)."""
-        self._discarded.put(name)
-
     def close(self) -> None:
-        """Stop making databases; drop those made but never taken, and those discarded."""
+        """Stop making databases and drop those made but never taken."""
         self._stop.set()
         self._thread.join(timeout=60)
-        left = _drained(self._discarded)
+        left = []
         while True:
             try:
                 made = self._ready.get_nowait()
@@ -84,12 +78,6 @@ class DatabaseSupply:
         for name in names:
             await self._drop(name)
 
-    async def _drop_discarded(self) -> None:
-        for name in _drained(self._discarded):
-            # A database that will not drop is left behind, as a killed run leaves one.
-            with contextlib.suppress(Exception):
-                await self._drop(name)
-
     def _run(self) -> None:
         try:
             asyncio.run(self._supply())
@@ -98,7 +86,6 @@ class DatabaseSupply:
 
     async def _supply(self) -> None:
         while not self._stop.is_set():
-            await self._drop_discarded()
             made: str | Exception
             try:
                 made = await self._make()
@@ -114,14 +101,4 @@ class DatabaseSupply:
                     self._ready.put(made, timeout=0.2)
                     break
                 except queue.Full:
-                    await self._drop_discarded()
-
-
-def _drained(names: queue.Queue[str]) -> list[str]:
-    """Everything in `names` now, taken out."""
-    taken = []
-    while True:
-        try:
-            taken.append(names.get_nowait())
-        except queue.Empty:
-            return taken
+                    continue

@@ -118,15 +118,6 @@ async def clone_database(admin_dsn: str, template: str) -> str:
     return name
 
 
-async def release_database(admin_dsn: str, template: str, name: str) -> None:
-    """Drop a database `create_database` gave, on the supply's thread when there is one."""
-    supply = _supplies.get((admin_dsn, template))
-    if supply is not None:
-        supply.discard(name)
-    else:
-        await drop_database(admin_dsn, name)
-
-
 async def drop_database(admin_dsn: str, name: str) -> None:
     """Drop a test database, closing whatever still uses it."""
     admin = await asyncpg.connect(admin_dsn)

@@ -67,12 +67,3 @@ def test_a_database_that_cannot_be_made_fails_one_taker_with_the_cause() -> None
         supply.close()
     assert isinstance(raised.value.__cause__, OSError)
     assert after == "db1"
-
-
-def test_a_database_given_back_is_dropped_by_the_supply() -> None:
-    server = _Server()
-    supply = DatabaseSupply(server.make, server.drop, ahead=1)
-    taken = supply.take()
-    supply.discard(taken)
-    supply.close()
-    assert taken in server.dropped
