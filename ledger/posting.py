@@ -78,7 +78,6 @@ class Ledger:
         self._draining = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-
     def now(self) -> dt.datetime:
         """The time posts are recorded at now (the database server's clock by default)."""
         return self._clock()

@@ -25,7 +25,7 @@ from ledger.http.params import (
     credit_code,
     date_param,
     int_param,
-    moment_param,
+    known_at_param,
     optional_int,
     text_param,
 )
@@ -80,7 +80,7 @@ async def state(request: web.Request) -> web.Response:
     actor = await authenticate(request)
     require(actor, STAFF_ROLES, "reading past states")
     day = date_param(request, "business_date")
-    known_at = moment_param(request, "known_at", now=request.app[RUNTIME].ledger.now())
+    known_at = known_at_param(request, now=request.app[RUNTIME].ledger.now())
     if day is None and "position" not in request.query:
         raise invalid(
             "query.position", "required: the log position (or a business_date) to look at"

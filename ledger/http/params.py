@@ -11,6 +11,7 @@ from aiohttp import web
 from events.business import HELD_MOMENTS, representable
 from events.credit_code import credit_code_problem
 from ledger.http.problems import invalid
+from ledger.store.recorded_by import CLOCK_MARGIN
 
 MAX_POSITION = 2**62
 """The largest position or tree size a request may name (4611686018427387904)."""
@@ -111,6 +112,16 @@ def moment_param(request: web.Request, name: str, *, now: dt.datetime) -> dt.dat
     if moment > now:
         raise invalid(f"query.{name}", f"{raw} is in the future; give a moment up to now")
     return moment
+
+
+def known_at_param(request: web.Request, *, now: dt.datetime) -> dt.datetime | None:
+    """`known_at`, not after `now` by the ledger's clock plus CLOCK_MARGIN, or None.
+
+    A client's "now" may be a little ahead of the ledger's: the clocks are kept in sync
+    only to a margin. The read waits until the moment plus that margin has passed
+    anyway (ledger/store/recorded_by.py), so its answer stays what it was answered.
+    """
+    return moment_param(request, "known_at", now=now + CLOCK_MARGIN)
 
 
 def credit_code(where: str, sme_id: str) -> None:

@@ -23,7 +23,7 @@ from ledger.http.access import known_shape, not_found
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS, RUNTIME
 from ledger.http.negotiate import preferred
-from ledger.http.params import date_param, moment_param, text_param
+from ledger.http.params import date_param, known_at_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import (
     head_before_routing,
@@ -78,7 +78,7 @@ def asked(request: web.Request) -> Asked:
         )
     if first > last:
         raise invalid("query.from", f"from {first} is after to {last}; swap them")
-    known_at = moment_param(request, "known_at", now=request.app[RUNTIME].ledger.now())
+    known_at = known_at_param(request, now=request.app[RUNTIME].ledger.now())
     return Asked(ident, first, last, known_at)
 
 

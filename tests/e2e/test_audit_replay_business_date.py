@@ -43,7 +43,7 @@ async def _dated(runtime: Runtime, client: Client, keys: Keys) -> dt.datetime:
     await seed_dated(runtime)
     events = year()
     await post_dated(runtime, events[:5])
-    before_late = dt.datetime.now(dt.UTC)
+    before_late = runtime.ledger.now()  # by the clock posts are recorded by
     late = p.LoanRepaid(guarantee_id="G-2", amount=50_000_000)
     await post_dated(runtime, [(late, key(BANK), "2025-06-20T10:00:00+08:00")])
     positions = await post_dated(runtime, events[5:])

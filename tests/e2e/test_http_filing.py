@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import csv
 import dataclasses
-import datetime as dt
 import io
 import json
 import re
@@ -22,6 +21,7 @@ from ledger.audit.decisions import decide_again
 from ledger.audit.export import export_log
 from ledger.audit.restore import import_log
 from ledger.http.app import create_app
+from ledger.http.context import RUNTIME
 from ledger.runtime import Runtime
 from projections.statements import statement_digest
 from tests import pg
@@ -146,13 +146,14 @@ async def test_the_latest_filing_as_known_at_a_moment_is_the_last_filed_by_then(
     books: Client, keys: Keys
 ) -> None:
     who = await keys.of(GUAR)
-    before = dt.datetime.now(dt.UTC).isoformat()
+    clock = books.app[RUNTIME].ledger.now  # the clock posts are recorded by
+    before = clock().isoformat()
     filed_at = await _file(books, keys)
     r = await books.get(
         f"/v1/statements/{GUAR}", params={**Q2, "filed": "latest", "known_at": before}, headers=who
     )
     assert (r.status, (await r.json())["type"]) == (404, "/problems/not-found")
-    after = dt.datetime.now(dt.UTC).isoformat()
+    after = clock().isoformat()
     body = json.loads(await _statement(books, who, filed_at, filed="latest", known_at=after))
     assert body["digest"]
 

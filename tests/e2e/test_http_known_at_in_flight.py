@@ -16,8 +16,10 @@ from aiohttp.test_utils import TestClient
 
 from ledger.http.app import create_app
 from ledger.runtime import Runtime
+from ledger.store.recorded_by import CLOCK_MARGIN
 from tests.e2e.conftest import ClientFactory, Keys
-from tests.e2e.test_http_filing import Q2, _late_issue, books
+from tests.e2e.test_http_filing import Q2, STEADY, _late_issue, books
+from tests.integration.business.scenario import post_dated, seed_dated, year
 from tests.unit.rules.world import GUAR
 
 Client = TestClient[Any, Any]
@@ -94,3 +96,25 @@ async def test_known_at_is_in_the_future_by_the_clock_posts_are_recorded_by(
         body = await r.json()
         assert (r.status, body["type"]) == (422, "/problems/validation-error"), body
         assert "in the future" in body["detail"]
+
+
+async def test_known_at_a_little_ahead_of_the_clock_posts_are_recorded_by_is_answered(
+    runtime: Runtime, db_dsn: str, keys: Keys, aiohttp_client: ClientFactory
+) -> None:
+    """A client's "now" may run ahead of the database's by less than the clocks' margin:
+    the read waits for that moment to pass, and answers."""
+    await seed_dated(runtime)
+    await post_dated(runtime, year())
+    behind = CLOCK_MARGIN / 2
+    app = create_app(
+        db_dsn, limits=STEADY, projections=True, clock=lambda: dt.datetime.now(dt.UTC) - behind
+    )
+    client = await aiohttp_client(app)
+    moment = dt.datetime.now(dt.UTC)
+    r = await client.get(
+        f"/v1/statements/{GUAR}",
+        params={**Q2, "known_at": moment.isoformat()},
+        headers=await keys.of(GUAR),
+    )
+    assert r.status == 200, await r.text()
+    assert dt.datetime.fromisoformat((await r.json())["known_at"]) == moment

@@ -101,7 +101,7 @@ async def test_a_statement_as_known_now_counts_what_the_standby_has_not_replayed
     router = delayed.client.app[RUNTIME].reads
     await _standby_holds_its_head(delayed)  # so it would answer at once from what it has
     position = await delayed.issue(4)
-    known_at = dt.datetime.now(dt.UTC).isoformat()
+    known_at = delayed.client.app[RUNTIME].ledger.now().isoformat()
     assert delayed.standby.usable
     on_primary = router.primary_reads
     r = await delayed.client.get(
