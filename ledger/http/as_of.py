@@ -11,17 +11,15 @@ do for min_position (a standby that trails lets the primary answer instead).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import asyncpg
 
 from ledger.audit.as_of_rows import Cut, checkpoint, latest_recorded
-from ledger.http.readmodels import hurry_runner, trailing
+from ledger.http.readmodels import polled, trailing
 from ledger.http.replicas import Behind
 from ledger.standbys import Standby
 
-_POLL = 0.05
 KNOWN_SLACK = dt.timedelta(seconds=60)
 """Longer than an append is expected to last from its recording to its commit (a post is
 given 20 s, each statement 30 s): a bound the service keeps, not one PostgreSQL enforces."""
@@ -38,21 +36,20 @@ async def as_of_cut(
     """The cut for `day` as known at `known_at` (None: everything), once the read model
     holds all it counts, up to `head` (the primary's head when the request came: a
     standby's own trails it); Behind on a standby, else a 503 problem, past `deadline`."""
-    loop = asyncio.get_running_loop()
-    hurried = False
-    while True:
+
+    async def look() -> tuple[bool, Cut]:
         generation, reached = await checkpoint(conn)
-        if known_at is not None:
-            latest = await latest_recorded(conn, generation)
-            if reached >= head or (latest is not None and latest > known_at + KNOWN_SLACK):
-                return Cut(generation, day, reached, known_at)
-        elif reached >= head:
-            return Cut(generation, day, reached)
-        if loop.time() >= deadline:
-            if standby is not None:
-                raise Behind(f"standby {standby.name}'s as-of read model is at {reached}")
-            raise trailing("the as-of read model reflects", reached, head)
-        if not hurried and standby is None:
-            await hurry_runner(conn)
-            hurried = True
-        await asyncio.sleep(_POLL)
+        if reached >= head:
+            return True, Cut(generation, day, reached, known_at)
+        if known_at is None:
+            return False, Cut(generation, day, reached)
+        latest = await latest_recorded(conn, generation)
+        later = latest is not None and latest > known_at + KNOWN_SLACK
+        return later, Cut(generation, day, reached, known_at)
+
+    done, cut = await polled(conn, look, deadline, hurry=standby is None)
+    if done:
+        return cut
+    if standby is not None:
+        raise Behind(f"standby {standby.name}'s as-of read model is at {cut.position}")
+    raise trailing("the as-of read model reflects", cut.position, head)

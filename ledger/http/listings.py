@@ -23,7 +23,7 @@ from ledger.http.db import read_connection
 from ledger.http.params import credit_code, int_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodel_schemas import GuaranteeSummary, ProgramSummary
-from ledger.http.readmodels import hurry_runner
+from ledger.http.readmodels import polled
 from ledger.http.schemas import json_response_body
 from ledger.rules.state import InstitutionState, SmeState
 from projections import queries
@@ -141,17 +141,14 @@ async def _rendered(
     The ids come from the decision state, written as a post is stored; the read model
     shows a guarantee once its issuance is sealed and applied, moments later.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + request.app[LIMITS].min_position_wait
-    hurried = False
-    while True:
+    deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
+
+    async def look() -> tuple[bool, tuple[list[dict[str, Any]], int]]:
         bodies, position = await queries.guarantee_summaries(conn, ids)
-        if len(bodies) == len(ids) or loop.time() >= deadline:
-            # Only what the page shows: the first unshown guarantee ends it.
-            shown = {b["guarantee_id"] for b in bodies}
-            first = next((i for i, g in enumerate(ids) if g not in shown), len(ids))
-            return bodies[:first], position
-        if not hurried:
-            await hurry_runner(conn)
-            hurried = True
-        await asyncio.sleep(_POLL)
+        return len(bodies) == len(ids), (bodies, position)
+
+    _, (bodies, position) = await polled(conn, look, deadline, every=_POLL)
+    # Only what the page shows: the first unshown guarantee ends it.
+    shown = {b["guarantee_id"] for b in bodies}
+    first = next((i for i, g in enumerate(ids) if g not in shown), len(ids))
+    return bodies[:first], position

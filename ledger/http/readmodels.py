@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -20,7 +21,7 @@ from ledger.http.access import (
 )
 from ledger.http.auth import READ_ROLES, authenticate
 from ledger.http.context import LIMITS, RUNTIME
-from ledger.http.db import pooled
+from ledger.http.db import read_connection
 from ledger.http.params import MAX_POSITION, credit_code, optional_int
 from ledger.http.problems import Problem, invalid, unavailable
 from ledger.http.readmodel_schemas import (
@@ -43,6 +44,7 @@ Query = Callable[[asyncpg.Connection, str], Awaitable[dict[str, Any] | None]]
 """A read model query: one id in, its documented body out (None when unknown)."""
 
 _POLL = 0.05
+T = TypeVar("T")
 
 routes = web.RouteTableDef()
 
@@ -83,45 +85,42 @@ async def hurry_runner(conn: asyncpg.Connection) -> None:
     await conn.execute(f"NOTIFY {READ_WAITING_CHANNEL}")
 
 
-async def primary_head(request: web.Request, *, hurry: bool = True) -> int:
-    """The primary's head: where the log is, whichever database answers the request; with
-    `hurry`, the runner is told a read waits for it (a standby's read behind it does).
+@contextlib.asynccontextmanager
+async def _on_primary(request: web.Request) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection to the primary; the primary slow or away is a 503 of its own.
 
-    Asked from work on a standby: the primary slow or away is a 503 of its own, never
-    taken for a failure of the standby (which the read router would then stop using).
+    Asked from work on a standby, that 503 is never taken for a failure of the standby
+    (which the read router would then stop using).
     """
-    limits = request.app[LIMITS]
     try:
-        async with pooled(
-            request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout
-        ) as c:
-            if hurry:
-                await hurry_runner(c)
-            return await head_position(c)
+        async with read_connection(request) as conn:
+            yield conn
     except Exception as exc:
         if not (isinstance(exc, TimeoutError) or database_unavailable(exc)):
             raise
         raise unavailable("the primary did not say where the log is; retry later") from None
+
+
+async def primary_head(request: web.Request, *, hurry: bool = True) -> int:
+    """The primary's head: where the log is, whichever database answers the request; with
+    `hurry`, the runner is told a read waits for it (a standby's read behind it does)."""
+    async with _on_primary(request) as c:
+        if hurry:
+            await hurry_runner(c)
+        return await head_position(c)
 
 
 async def known_head(request: web.Request, known_at: dt.datetime, deadline: float) -> int:
     """The primary's head once every event recorded by `known_at` is sealed in it, so a
     read "as known at" that moment counts what it will count when asked again
     (ledger/store/recorded_by.py); a 503 past `deadline`, or when the primary is away."""
-    limits = request.app[LIMITS]
     try:
-        async with pooled(
-            request.app[RUNTIME].pool, limits.acquire_timeout, limits.read_timeout
-        ) as c:
+        async with _on_primary(request) as c:
             return await sealed_through(c, known_at, deadline)
     except StillStoring as exc:
         raise Problem(
             "service-unavailable", f"{exc}; retry shortly", headers={"Retry-After": "1"}
         ) from None
-    except Exception as exc:
-        if not (isinstance(exc, TimeoutError) or database_unavailable(exc)):
-            raise
-        raise unavailable("the primary did not say where the log is; retry later") from None
 
 
 async def head_before_routing(request: web.Request) -> int | None:
@@ -160,6 +159,29 @@ async def standby_reflects(
     raise Behind(f"standby {standby.name} does not reflect position {wanted} yet")
 
 
+async def polled(
+    conn: asyncpg.Connection,
+    look: Callable[[], Awaitable[tuple[bool, T]]],
+    deadline: float,
+    *,
+    hurry: bool = True,
+    every: float = _POLL,
+) -> tuple[bool, T]:
+    """Look again every `every` s until `look` says it is done or `deadline` passes; what
+    it saw last, and whether it was done. With `hurry`, the runner is told once, after the
+    first look, that a read waits for it."""
+    loop = asyncio.get_running_loop()
+    hurried = not hurry
+    while True:
+        done, seen = await look()
+        if done or loop.time() >= deadline:
+            return done, seen
+        if not hurried:
+            await hurry_runner(conn)
+            hurried = True
+        await asyncio.sleep(every)
+
+
 async def primary_reflects(
     conn: asyncpg.Connection,
     wanted: int,
@@ -171,18 +193,14 @@ async def primary_reflects(
     head = await head_position(conn)
     if wanted > head:
         raise _beyond_head(head)
-    loop = asyncio.get_running_loop()
-    hurried = False
-    while True:
+
+    async def look() -> tuple[bool, int]:
         reached = await reflected(conn)
-        if reached >= wanted:
-            return
-        if not hurried:
-            await hurry_runner(conn)
-            hurried = True
-        if loop.time() >= deadline:
-            raise trailing(what, reached, wanted)
-        await asyncio.sleep(_POLL)
+        return reached >= wanted, reached
+
+    done, reached = await polled(conn, look, deadline)
+    if not done:
+        raise trailing(what, reached, wanted)
 
 
 Check = Callable[[asyncpg.Connection, Actor, str], Awaitable[None]]
