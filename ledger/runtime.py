@@ -119,71 +119,81 @@ async def running(
     gives each post its recorded_at (tests set it to record posts out of log order, as
     overlapping posts are); by default the database server's (ledger/db_clock.py).
     """
-    pool = await asyncpg.create_pool(
-        dsn,
-        min_size=1,
-        max_size=pool_size,
-        server_settings=service_settings(),
-        timeout=CONNECT_TIMEOUT,
-        reset=_keep_session,
-    )
-    database_clock = None
-    if clock is None:
-        database_clock = DatabaseClock(pool)
-        await database_clock.measure()
-        clock = database_clock.now
-    listener = await connect(dsn)
-    waiter = PositionWaiter(pool)
-    await waiter.start(listener)
-    # A sealing round commits without waiting for its WAL to reach the disk: what it
-    # writes follows from the appends it seals, whose commits are durable, so a round
-    # lost in a crash is redone identically on restart (same positions, same hashes;
-    # tests/reliability/test_seal_crash.py). The next durable commit of anyone flushes
-    # it in passing, and the WAL writer within a fraction of a second in any case.
-    sealer = Sealer(
-        lambda: connect(dsn, synchronous_commit="off"),
-        waiter.resolve,
-        on_active=waiter.sealing_here,
-        checkpointer=None if signer is None else _checkpointer(signer, signed_memory),
-    )
-    ledger = Ledger(
-        pool,
-        waiter,
-        on_appended=sealer.wake,
-        sealing_here=lambda: sealer.active,
-        seal_timeout=seal_timeout,
-        clock=clock,
-    )
-    standbys = await open_standbys(
-        read_dsns,
-        service_settings(),
-        pool_size=pool_size,
-        connect_timeout=CONNECT_TIMEOUT,
-        reset=_keep_session,
-    )
-    reads = ReadRouter(pool, standbys, max_lag=read_max_lag)
-    tasks = [
-        asyncio.create_task(sealer.run(), name="sealer"),
-        asyncio.create_task(waiter.run(), name="position-waiter"),
-    ]
-    if standbys:
-        tasks.append(asyncio.create_task(reads.run(), name="standby-monitor"))
-    if database_clock is not None:
-        tasks.append(asyncio.create_task(database_clock.run(), name="database-clock"))
-    try:
-        yield Runtime(dsn, pool, ledger, sealer, waiter, reads, signer)
-    finally:
-        # Stopping: the sealer, as it stops, must not set the waiter listening again on
-        # a connection about to close (a warning at every shutdown otherwise).
-        waiter.stop_listening()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await waiter.settled()
-        with contextlib.suppress(Exception):
-            await listener.close()
+    async with contextlib.AsyncExitStack() as opened:
+        # Whatever was opened is closed again, in reverse, if a later step of the start
+        # fails: no connection is left for the garbage collector to find.
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            server_settings=service_settings(),
+            timeout=CONNECT_TIMEOUT,
+            reset=_keep_session,
+        )
+        opened.push_async_callback(pool.close)
+        database_clock = None
+        if clock is None:
+            database_clock = DatabaseClock(pool)
+            await database_clock.measure()
+            clock = database_clock.now
+        listener = await connect(dsn)
+        opened.push_async_callback(_close_quietly, listener)
+        waiter = PositionWaiter(pool)
+        await waiter.start(listener)
+        # A sealing round commits without waiting for its WAL to reach the disk: what it
+        # writes follows from the appends it seals, whose commits are durable, so a round
+        # lost in a crash is redone identically on restart (same positions, same hashes;
+        # tests/reliability/test_seal_crash.py). The next durable commit of anyone flushes
+        # it in passing, and the WAL writer within a fraction of a second in any case.
+        sealer = Sealer(
+            lambda: connect(dsn, synchronous_commit="off"),
+            waiter.resolve,
+            on_active=waiter.sealing_here,
+            checkpointer=None if signer is None else _checkpointer(signer, signed_memory),
+        )
+        ledger = Ledger(
+            pool,
+            waiter,
+            on_appended=sealer.wake,
+            sealing_here=lambda: sealer.active,
+            seal_timeout=seal_timeout,
+            clock=clock,
+        )
+        standbys = await open_standbys(
+            read_dsns,
+            service_settings(),
+            pool_size=pool_size,
+            connect_timeout=CONNECT_TIMEOUT,
+            reset=_keep_session,
+        )
         for standby in standbys:
-            await standby.pool.close()
-        await pool.close()
+            opened.push_async_callback(standby.pool.close)
+        reads = ReadRouter(pool, standbys, max_lag=read_max_lag)
+        tasks = [
+            asyncio.create_task(sealer.run(), name="sealer"),
+            asyncio.create_task(waiter.run(), name="position-waiter"),
+        ]
+        if standbys:
+            tasks.append(asyncio.create_task(reads.run(), name="standby-monitor"))
+        if database_clock is not None:
+            tasks.append(asyncio.create_task(database_clock.run(), name="database-clock"))
+        opened.push_async_callback(_stop, waiter, tasks)
+        yield Runtime(dsn, pool, ledger, sealer, waiter, reads, signer)
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    with contextlib.suppress(Exception):
+        await conn.close()
+
+
+async def _stop(waiter: PositionWaiter, tasks: list[asyncio.Task[None]]) -> None:
+    """Stop the runtime's tasks, then let the waiter settle what it still holds."""
+    # Stopping: the sealer, as it stops, must not set the waiter listening again on
+    # a connection about to close (a warning at every shutdown otherwise).
+    waiter.stop_listening()
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await waiter.settled()

@@ -13,6 +13,8 @@ from ledger.store.reads import FeedReads, LogFollower, LogRow, feed_slots, read_
 
 log = structlog.get_logger(__name__)
 
+_CANNOT_LISTEN = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 
 class SealedLog:
     """Reads the log after a position, waiting (woken by seal notifications) when empty."""
@@ -44,14 +46,19 @@ class SealedLog:
             if self._listener is not None and not self._listener.is_closed():
                 return self._follower
             await self._drop()
+            listener = None
             try:
                 listener = await self._connect()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                follower = LogFollower(self._pool, listener)
+                await follower.__aenter__()
+            except BaseException as exc:
+                if listener is not None:
+                    listener.terminate()  # never left for the garbage collector
+                if not isinstance(exc, _CANNOT_LISTEN):
+                    raise
                 # Reading still works without it; waits then just last their full time.
                 log.warning("sealed_log.listen_failed", error=str(exc))
                 return None
-            follower = LogFollower(self._pool, listener)
-            await follower.__aenter__()
             self._listener, self._follower = listener, follower
             listener.add_termination_listener(self._lost)
             return follower
