@@ -8,6 +8,8 @@ after a post was acknowledged must still meet that post's guarantee.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -53,6 +55,17 @@ async def _shows_g2(client: Client, headers: dict[str, str]) -> None:
     raise AssertionError("the read model never showed G-2")
 
 
+@contextlib.asynccontextmanager
+async def _g3_stored_not_shown(
+    client: Client, who: dict[str, str], runtime: Runtime, db_dsn: str
+) -> AsyncIterator[None]:
+    """G-3 acknowledged while the read model shows G-2 but is held from showing G-3."""
+    await _shows_g2(client, who)
+    async with _runner_held(db_dsn):
+        await _late_issue(runtime)
+        yield
+
+
 async def _walk(client: Client, headers: dict[str, str], limit: int) -> list[str]:
     seen: list[str] = []
     after = ""
@@ -70,9 +83,7 @@ async def test_a_walk_waits_for_a_guarantee_stored_before_it_began(
     steady: Client, keys: Keys, runtime: Runtime, db_dsn: str
 ) -> None:
     who = await keys.of(GUAR)
-    await _shows_g2(steady, who)
-    async with _runner_held(db_dsn):
-        await _late_issue(runtime)  # G-3, acknowledged; not in the read model yet
+    async with _g3_stored_not_shown(steady, who, runtime, db_dsn):
         walk = asyncio.create_task(_walk(steady, who, limit=1))
         await asyncio.sleep(0.3)
         assert not walk.done()
@@ -83,9 +94,7 @@ async def test_a_page_ends_before_a_guarantee_the_read_model_has_not_shown(
     hasty: Client, keys: Keys, runtime: Runtime, db_dsn: str
 ) -> None:
     who = await keys.of(GUAR)
-    await _shows_g2(hasty, who)
-    async with _runner_held(db_dsn):
-        await _late_issue(runtime)
+    async with _g3_stored_not_shown(hasty, who, runtime, db_dsn):
         first = await hasty.get(PATH, params={"limit": "2"}, headers=who)
         body = await first.json()
         assert [g["guarantee_id"] for g in body["guarantees"]] == ["G-2"]

@@ -30,39 +30,51 @@ async def _appending(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+@contextlib.asynccontextmanager
+async def _beside_an_append(
+    db_dsn: str, signer: Signer
+) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection]]:
+    """A connection holding the append lock, and a running ledger's pooled connection."""
+    async with (
+        running(db_dsn, signer=signer) as rt,
+        _appending(db_dsn) as appending,
+        rt.pool.acquire() as conn,
+    ):
+        yield appending, conn
+
+
+def _in(seconds: float) -> float:
+    """The deadline `seconds` from now, on the event loop's clock."""
+    return asyncio.get_running_loop().time() + seconds
+
+
 async def test_an_append_under_way_at_the_moment_is_waited_for(
     db_dsn: str, log_signer: Signer
 ) -> None:
-    async with running(db_dsn, signer=log_signer) as rt, _appending(db_dsn) as appending:
+    async with _beside_an_append(db_dsn, log_signer) as (appending, conn):
         moment = await appending.fetchval("SELECT clock_timestamp()")
-        loop = asyncio.get_running_loop()
-        async with rt.pool.acquire() as conn:
-            read = asyncio.create_task(sealed_through(conn, moment, loop.time() + 10))
-            await asyncio.sleep(0.5)
-            assert not read.done()
-            await appending.execute("ROLLBACK")
-            assert await asyncio.wait_for(read, 5) == 0
+        read = asyncio.create_task(sealed_through(conn, moment, _in(10)))
+        await asyncio.sleep(0.5)
+        assert not read.done()
+        await appending.execute("ROLLBACK")
+        assert await asyncio.wait_for(read, 5) == 0
 
 
 async def test_an_append_that_does_not_end_in_time_is_said(
     db_dsn: str, log_signer: Signer
 ) -> None:
-    async with running(db_dsn, signer=log_signer) as rt, _appending(db_dsn) as appending:
+    async with _beside_an_append(db_dsn, log_signer) as (appending, conn):
         moment = await appending.fetchval("SELECT clock_timestamp()")
-        loop = asyncio.get_running_loop()
-        async with rt.pool.acquire() as conn:
-            with pytest.raises(StillStoring):
-                await sealed_through(conn, moment, loop.time() + 0.5)
+        with pytest.raises(StillStoring):
+            await sealed_through(conn, moment, _in(0.5))
 
 
 async def test_an_append_begun_after_the_moment_is_not_waited_for(
     db_dsn: str, log_signer: Signer
 ) -> None:
-    async with running(db_dsn, signer=log_signer) as rt, _appending(db_dsn) as appending:
+    async with _beside_an_append(db_dsn, log_signer) as (appending, conn):
         moment = await appending.fetchval("SELECT now() - interval '1 minute'")
-        loop = asyncio.get_running_loop()
-        async with rt.pool.acquire() as conn:
-            assert await sealed_through(conn, moment, loop.time() + 0.5) == 0
+        assert await sealed_through(conn, moment, _in(0.5)) == 0
 
 
 async def test_the_check_walks_the_log_from_its_head_not_whole_tables(
