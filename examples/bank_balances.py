@@ -33,7 +33,10 @@ import asyncpg
 
 from ledger.client import Consumer, Event, LedgerClient
 
+# One implicit transaction; the lock lets copies started together create the tables in
+# turn (two sessions running CREATE TABLE IF NOT EXISTS at once can fail one).
 SCHEMA = """
+SELECT pg_advisory_xact_lock(hashtext('examples.bank_balances'));
 CREATE TABLE IF NOT EXISTS example_guarantees (
     guarantee_id text PRIMARY KEY,
     bank_id      text NOT NULL,

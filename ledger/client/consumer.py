@@ -31,6 +31,9 @@ Handler = Callable[["asyncpg.Connection", Event], Awaitable[None]]
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+# Held while a copy sets its tables up, one lock per position table.
+_SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('ledger.client.consumer'), hashtext($1))"
+
 
 class _Queries:
     """The helper's statements on its position table (a name checked against _NAME)."""
@@ -79,14 +82,25 @@ class Consumer:
         self.wait = wait
 
     async def setup(self) -> None:
-        """Create the position table if missing, and this consumer's row (at 0) in it."""
-        async with self.pool.acquire() as conn:
+        """Create the position table if missing, and this consumer's row (at 0) in it.
+
+        Copies started together take turns here too: PostgreSQL's CREATE TABLE IF NOT
+        EXISTS run at once by two sessions fails one with a duplicate key.
+        """
+        async with self.pool.acquire() as proxy, proxy.transaction():
+            conn: asyncpg.Connection = proxy  # type: ignore[assignment]
+            await conn.execute(_SETUP_LOCK, self.table)
             await conn.execute(self._sql.create)
             await conn.execute(self._sql.add, self.name)
 
     async def position(self) -> int:
-        """The last position whose effect is committed."""
-        value = await self.pool.fetchval(self._sql.read, self.name)
+        """The last position whose effect is committed (0 before the first `setup`)."""
+        import asyncpg
+
+        try:
+            value = await self.pool.fetchval(self._sql.read, self.name)
+        except asyncpg.UndefinedTableError:
+            return 0
         return int(value or 0)
 
     async def apply(self, events: list[Event]) -> int:
