@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping, MutableMapping, Sequence
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, overload
 
@@ -13,7 +14,13 @@ import msgspec
 
 from ledger.client import proofs
 from ledger.client.backoff import Backoff
-from ledger.client.errors import ConnectionLost, NotCheckpointed, ServiceUnavailable
+from ledger.client.errors import (
+    ConnectionLost,
+    NotCheckpointed,
+    NotWitnessed,
+    ProofFailed,
+    ServiceUnavailable,
+)
 from ledger.client.proofs import LogKeys, ProvedEvent, TrustedCheckpoint
 from ledger.client.readmodels import (
     ClaimShares,
@@ -128,7 +135,7 @@ class LedgerClient:
                 async with self.session.request(
                     method,
                     self.url + path,
-                    data=body,
+                    data=_sendable(body),
                     params=params,
                     headers=headers,
                     timeout=limit,
@@ -277,15 +284,25 @@ class LedgerClient:
         )
 
     async def checkpoint(
-        self, keys: LogKeys, *, since: TrustedCheckpoint | None = None
+        self, keys: LogKeys, *, since: TrustedCheckpoint | None = None, wait: float = 0.0
     ) -> TrustedCheckpoint:
         """The log's latest checkpoint, once its signatures hold against `keys` and, given
-        the last one trusted (`since`), a consistency proof shows the log only grew."""
-        _, data = await self.request("GET", "/v1/log/checkpoint")
-        latest = proofs.trusted_checkpoint(data.decode(), keys)
+        the last one trusted (`since`), a consistency proof shows the log only grew.
+        While too few of the pinned witnesses have cosigned the latest, asks again for up
+        to `wait` s, then NotWitnessed."""
+
+        async def latest() -> TrustedCheckpoint:
+            _, data = await self.request("GET", "/v1/log/checkpoint")
+            try:
+                note = data.decode()
+            except UnicodeDecodeError:
+                raise ProofFailed("the checkpoint is not UTF-8 text") from None
+            return proofs.trusted_checkpoint(note, keys)
+
+        trusted = await _asked_until(latest, wait)
         if since is not None:
-            await self._link(since, latest)
-        return latest
+            await self._link(since, trusted)
+        return trusted
 
     async def prove(
         self,
@@ -297,21 +314,17 @@ class LedgerClient:
     ) -> ProvedEvent:
         """That the log holds an event (by id, or at its receipt's position): its proof,
         checked against `keys`, and against `since` as `checkpoint()` does. While no
-        checkpoint covers it yet, asks again for up to `wait` s, then NotCheckpointed."""
+        checkpoint covers it yet, or the pinned witnesses have not cosigned the one that
+        does, asks again for up to `wait` s, then NotCheckpointed or NotWitnessed."""
         event_id, position = (event, None) if isinstance(event, str) else (
             event.event_id, event.position
         )  # fmt: skip
-        deadline = asyncio.get_running_loop().time() + wait
-        while True:
-            try:
-                _, data = await self.request("GET", f"/v1/events/{segment(event_id)}/proof")
-                break
-            except NotCheckpointed as exc:
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    raise
-                await asyncio.sleep(min(left, exc.retry_after or 0.2))
-        proved = proofs.proved_event(data, keys, event_id, position)
+
+        async def proof() -> ProvedEvent:
+            _, data = await self.request("GET", f"/v1/events/{segment(event_id)}/proof")
+            return proofs.proved_event(data, keys, event_id, position)
+
+        proved = await _asked_until(proof, wait)
         if since is not None:
             await self._link(since, proved.checkpoint)
         return proved
@@ -338,3 +351,32 @@ class LedgerClient:
         from ledger.client.feeds import stream
 
         return stream(self, after)
+
+
+_LARGE_BODY = 2**20
+"""Bytes past which aiohttp would rather stream a body from a file-like object (it warns
+that sending them as one block may hold up the event loop)."""
+
+
+def _sendable(body: bytes | None) -> bytes | io.BytesIO | None:
+    """`body` as aiohttp sends it best: a large one read from a fresh buffer each try."""
+    return io.BytesIO(body) if body is not None and len(body) > _LARGE_BODY else body
+
+
+_WITNESS_POLL = 0.2
+"""Seconds between two looks for a checkpoint the pinned witnesses have cosigned."""
+
+
+async def _asked_until(ask: Callable[[], Awaitable[T]], wait: float) -> T:
+    """`ask()`, asked again for up to `wait` s while the log has not checkpointed or the
+    witnesses not cosigned what it asks for; the last of those refusals past `wait`."""
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        try:
+            return await ask()
+        except (NotCheckpointed, NotWitnessed) as exc:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise
+            pause = exc.retry_after if isinstance(exc, NotCheckpointed) else None
+            await asyncio.sleep(min(left, pause or _WITNESS_POLL))

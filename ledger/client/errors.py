@@ -21,6 +21,12 @@ class ProofFailed(LedgerError):
     event proven does not hold against the keys pinned (ledger/client/proofs.py)."""
 
 
+class NotWitnessed(LedgerError):
+    """The log's checkpoint holds, but fewer of the pinned witnesses have cosigned it yet
+    than `min_witnesses` asks. Not evidence of tampering: witnesses cosign the latest
+    checkpoint when they next run, so ask again (the `wait` of `checkpoint` and `prove`)."""
+
+
 class UnexpectedResponse(LedgerError):
     """An answer that is not the ledger's (no problem document), e.g. from a proxy."""
 

@@ -2,12 +2,13 @@
 and an event's proof, checked in the client with the keys its user pinned.
 
 A `TrustedCheckpoint` is one the pinned log key signed (and at least `min_witnesses`
-of the pinned witnesses cosigned). Given the last one a client trusted, a newer one is
-trusted only once a consistency proof shows the older tree is a prefix of it, so a log
-that rewrote or forked its history is caught; one that went back to a smaller size is
-refused outright. An event's proof (C2SP tlog-proof) is trusted when its checkpoint is, when its
-exact stored bytes hash into that checkpoint's tree, and when they are the event asked
-for (its id, and its position when a receipt gave one).
+of the pinned witnesses cosigned; one they have not cosigned yet is NotWitnessed, not a
+failure). Given the last one a client trusted, a newer one is trusted only once a
+consistency proof shows the older tree is a prefix of it, so a log that rewrote or
+forked its history is caught; one that went back to a smaller size is refused
+outright. An event's proof (C2SP tlog-proof) is trusted when its checkpoint is, when
+its exact stored bytes hash into that checkpoint's tree, and when they are the event
+asked for (its id, and its position when a receipt gave one).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from ledger.client.errors import ProofFailed
+from ledger.client.errors import NotWitnessed, ProofFailed
 from ledger.tlog.checkpoint import Checkpoint, parse_checkpoint
 from ledger.tlog.cosignature import distinct_witnesses
 from ledger.tlog.errors import TlogError
@@ -73,7 +74,8 @@ class TrustedCheckpoint:
 
 
 def trusted_checkpoint(note: str, keys: LogKeys) -> TrustedCheckpoint:
-    """The checkpoint `note` holds, once its signatures hold; ProofFailed otherwise."""
+    """The checkpoint `note` holds, once its signatures hold; ProofFailed otherwise, and
+    NotWitnessed when it holds but too few of the pinned witnesses cosigned it yet."""
     try:
         opened, verified = open_note(note, [keys.log, *keys.witnesses])
         if keys.log not in verified:
@@ -90,7 +92,7 @@ def _trusted(
     if checkpoint.origin != keys.log.name:
         raise ProofFailed(f"the checkpoint's origin {checkpoint.origin!r} is not the log's")
     if len(witnesses) < keys.min_witnesses:
-        raise ProofFailed(
+        raise NotWitnessed(
             f"{len(witnesses)} of the pinned witnesses cosigned the checkpoint, "
             f"{keys.min_witnesses} are required"
         )

@@ -5,14 +5,18 @@ stored event rewritten in the database."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import aiohttp
 import pytest
 
 from ledger import client as lc
+from ledger.tlog.keys import Signer
+from ledger.tlog.note import parse
 from tests.e2e.live import Live
 from tests.e2e.test_client_live import _bank, live
+from tests.e2e.witnesses import cosigned, registration, witness_key
 from tests.integration.audit import tamper
 
 __all__ = ["live"]  # the served demo, as test_client_live serves it (one per module)
@@ -94,5 +98,68 @@ def test_a_checkpoint_checked_with_another_logs_key_is_refused(live: Live) -> No
         async with lc.LedgerClient(live.url, live.admin) as c:
             with pytest.raises(lc.ProofFailed, match="no signature by a known key"):
                 await c.checkpoint(stranger)
+
+    asyncio.run(run())
+
+
+async def _witnessed_keys(live: Live, witness: Signer) -> lc.LogKeys:
+    """The log's key and `witness`'s, registered with the ledger, one cosignature required."""
+    async with lc.LedgerClient(live.url, live.admin) as c:
+        key = witness.verifier().encode()
+        await c.post(registration("W-" + uuid.uuid4().hex[:8], key))
+    return lc.LogKeys((await _keys(live)).log.encode(), [key], min_witnesses=1)
+
+
+async def _cosign_latest(live: Live, witness: Signer, size: int) -> None:
+    """What a witness run does: cosign the latest checkpoint (once it covers `size`) and
+    send the cosignature to the ledger."""
+    headers = {"Authorization": f"Bearer {live.admin}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        while True:
+            async with session.get(f"{live.url}/v1/log/checkpoint") as r:
+                note = await r.text()
+            if int(parse(note).text.split("\n")[1]) >= size:
+                break
+            await asyncio.sleep(0.05)
+        text = {"Content-Type": "text/plain"}
+        body = cosigned(note, witness, at=int(time.time())).encode()
+        async with session.post(f"{live.url}/v1/log/cosignatures", data=body, headers=text) as r:
+            assert r.status in (200, 201), await r.text()
+
+
+def test_a_proof_waits_for_the_pinned_witnesses_to_cosign_its_checkpoint(live: Live) -> None:
+    witness = witness_key()
+
+    async def run() -> tuple[lc.Receipt, lc.ProvedEvent]:
+        keys = await _witnessed_keys(live, witness)
+        async with lc.LedgerClient(live.url, live.admin) as c:
+            receipt = await c.post(_new_bank())
+            proving = asyncio.create_task(c.prove(receipt, keys, wait=10.0))
+            await asyncio.sleep(0.5)
+            assert not proving.done()  # signed by the log, not cosigned yet
+            await _cosign_latest(live, witness, receipt.position)
+            return receipt, await proving
+
+    receipt, proved = asyncio.run(run())
+    assert proved.position == receipt.position
+    assert proved.checkpoint.witnesses == (witness.name,)
+
+
+def test_a_checkpoint_the_witnesses_have_not_cosigned_is_not_witnessed_not_failed(
+    live: Live,
+) -> None:
+    """An honest log whose latest checkpoint no witness has cosigned yet is no evidence of
+    tampering: the answer says to ask again, and is no ProofFailed."""
+    witness = witness_key()
+
+    async def run() -> None:
+        keys = await _witnessed_keys(live, witness)
+        async with lc.LedgerClient(live.url, live.admin) as c:
+            receipt = await c.post(_new_bank())
+            await c.prove(receipt, await _keys(live), wait=5.0)  # a checkpoint covers it
+            for call in (c.prove(receipt, keys, wait=0.3), c.checkpoint(keys, wait=0.3)):
+                with pytest.raises(lc.NotWitnessed, match="0 of the pinned witnesses") as raised:
+                    await call
+                assert not isinstance(raised.value, lc.ProofFailed)
 
     asyncio.run(run())

@@ -9,7 +9,7 @@ import uuid
 import msgspec
 import pytest
 
-from ledger.client import LogKeys, ProofFailed, trusted_checkpoint
+from ledger.client import LogKeys, NotWitnessed, ProofFailed, trusted_checkpoint
 from ledger.client.proofs import ConsistencyProof, check_consistency, needed_proof, proved_event
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.cosignature import cosign
@@ -101,9 +101,15 @@ def test_an_events_proof_under_a_checkpoint_only_a_witness_signed_is_refused() -
         )
 
 
-def test_a_checkpoint_short_of_its_witnesses_is_refused() -> None:
-    with pytest.raises(ProofFailed, match="0 of the pinned witnesses cosigned"):
+def test_a_checkpoint_short_of_its_witnesses_is_not_witnessed_yet_not_failed() -> None:
+    with pytest.raises(NotWitnessed, match="0 of the pinned witnesses cosigned") as raised:
         trusted_checkpoint(_note(5), _keys(min_witnesses=1))
+    assert not isinstance(raised.value, ProofFailed)
+
+
+def test_an_events_proof_under_a_checkpoint_short_of_its_witnesses_is_not_witnessed() -> None:
+    with pytest.raises(NotWitnessed, match="0 of the pinned witnesses cosigned"):
+        proved_event(_proof(7, 13, _note(13)), _keys(min_witnesses=1), str(uuid.UUID(int=7)))
 
 
 def test_a_log_that_grew_is_consistent_and_one_that_forked_is_not() -> None:

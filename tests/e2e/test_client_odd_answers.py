@@ -1,0 +1,65 @@
+"""The client before answers and bodies out of the ordinary: a checkpoint that is not
+text is a failed proof, and a body past a megabyte is sent without blocking the loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from ledger import client as lc
+from ledger.tlog.keys import generate_signer
+
+LARGE = b"[" + b" " * (2 * 1024 * 1024) + b"]"
+
+
+class Upstream:
+    """Serves a checkpoint of bytes that are not UTF-8, and refuses posts past 1 MiB."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def checkpoint(self, request: web.Request) -> web.Response:
+        return web.Response(body=b"\xff\xfe not a note\n", content_type="text/plain")
+
+    async def events(self, request: web.Request) -> web.Response:
+        self.received = len(await request.read())
+        problem = {"type": "/problems/payload-too-large", "title": "Too large", "status": 413}
+        return web.json_response(problem, status=413, content_type="application/problem+json")
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
+    fake = Upstream()
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.router.add_get("/v1/log/checkpoint", fake.checkpoint)
+    app.router.add_post("/v1/events", fake.events)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        yield fake, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def test_a_checkpoint_that_is_not_utf8_text_is_a_failed_proof(
+    upstream: tuple[Upstream, str],
+) -> None:
+    _, url = upstream
+    keys = lc.LogKeys(generate_signer("example.com/log").verifier().encode())
+    async with lc.LedgerClient(url, "key") as client:
+        with pytest.raises(lc.ProofFailed, match="not UTF-8"):
+            await client.checkpoint(keys)
+
+
+async def test_a_body_past_a_megabyte_is_sent_whole_and_refused_as_too_large(
+    upstream: tuple[Upstream, str],
+) -> None:
+    """Sent as raw bytes, aiohttp would warn (an error in this suite) before sending."""
+    fake, url = upstream
+    async with lc.LedgerClient(url, "key") as client:
+        with pytest.raises(lc.PayloadTooLarge):
+            await client.request("POST", "/v1/events", body=LARGE)
+    assert fake.received == len(LARGE)
