@@ -36,6 +36,10 @@ class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):
     closed: int = 0
     suspended: bool = False
     reinstated: bool = False
+    reinstated_bp: int | None = None
+    """The suspend_bp of the limit a reinstatement lifted the suspension under."""
+    reinstated_min: int | None = None
+    """That limit's min_discharged."""
 
     @property
     def discharged(self) -> int:
@@ -58,12 +62,25 @@ class Breaker(msgspec.Struct, kw_only=True, omit_defaults=True):
             and self.discharged >= limit.min_discharged
         )
 
+    def reinstated_under(self, limit: CompensationRateLimit) -> bool:
+        """Whether a reinstatement covers `limit`: it was given under that limit or a
+        tighter one (suspend_bp and min_discharged no higher). A limit tightened, or added
+        again, past the one reinstated under rates the year afresh."""
+        if not self.reinstated:
+            return False
+        if self.reinstated_bp is None or self.reinstated_min is None:
+            return True
+        return (
+            limit.suspend_bp >= self.reinstated_bp
+            and limit.min_discharged >= self.reinstated_min
+        )
+
     def suspended_under(self, limit: CompensationRateLimit) -> bool:
         """Whether issuance is suspended under `limit`: an event tripped it, or its sums trip
         a limit that came after they were counted (a program amended to carry one; the next
         discharge counted under the limit then keeps the suspension), and no reinstatement
-        lifted it since."""
-        return self.suspended or (not self.reinstated and self.trips(limit))
+        under that limit lifted it since."""
+        return self.suspended or (not self.reinstated_under(limit) and self.trips(limit))
 
     def status(self, limit: CompensationRateLimit) -> BreakerStatus:
         """ok, warning (rate at or above warning_bp), suspended or reinstated."""
@@ -87,21 +104,29 @@ def record(
     """
     if amount <= 0:
         return False
-    if limit is not None and not breaker.reinstated and breaker.trips(limit):
+    if limit is not None and not breaker.reinstated_under(limit) and breaker.trips(limit):
         # Suspended since a limit that came after its sums (suspended_under): kept so, as
         # any suspension is, whatever this discharge does to the rate, until reinstated.
-        breaker.suspended = True
+        _suspend(breaker)
     setattr(breaker, kind, getattr(breaker, kind) + amount)
     if limit is None or breaker.suspended or (breaker.reinstated and kind != "compensated"):
         return False
     if not breaker.trips(limit):
         return False
-    breaker.suspended = True
-    breaker.reinstated = False
+    _suspend(breaker)
     return True
 
 
-def reinstate(breaker: Breaker) -> None:
-    """Lift a suspension: it holds until a later compensation crosses suspend_bp again."""
+def _suspend(breaker: Breaker) -> None:
+    breaker.suspended = True
+    breaker.reinstated = False
+    breaker.reinstated_bp = breaker.reinstated_min = None
+
+
+def reinstate(breaker: Breaker, limit: CompensationRateLimit) -> None:
+    """Lift a suspension under `limit`: it holds until a later compensation crosses
+    suspend_bp again, or the program's limit is tightened (or added again) past it."""
     breaker.suspended = False
     breaker.reinstated = True
+    breaker.reinstated_bp = limit.suspend_bp
+    breaker.reinstated_min = limit.min_discharged

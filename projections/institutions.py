@@ -126,7 +126,9 @@ def apply(docs: Docs, entry: LogEntry) -> None:
             row = _row(docs, data.institution_id, data.program_id)
             breakers = row.setdefault("breakers", {})
             breaker = _breaker(breakers.get(str(data.year)))
-            reinstate(breaker)
+            limit = _rate_limit(docs.get(program_key(data.program_id)))
+            if limit is not None:  # the rules refuse a reinstatement without one
+                reinstate(breaker, limit)
             breakers[str(data.year)] = msgspec.to_builtins(breaker)
             return
     change = balance.track(docs, entry)

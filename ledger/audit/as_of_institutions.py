@@ -69,7 +69,8 @@ async def _breakers(
             if isinstance(step, ProgramTerms):
                 limit = _limit(step)
             elif step["entity"].startswith("reinstated:"):
-                reinstate(breaker)
+                if limit is not None:  # the rules refuse a reinstatement without one
+                    reinstate(breaker, limit)
             else:
                 # Counted where the institution is the guarantor or the bank, limit or
                 # not, as the rules count it; rated under the limit in force then.

@@ -171,5 +171,5 @@ def reinstate_limit(view: View, event: LimitReinstated) -> None:
             f"institution {event.institution_id} is not suspended in program "
             f"{event.program_id} for {event.year}"
         )
-    reinstate(breaker)
+    reinstate(breaker, limit)
     view.touch("breaker", breaker_key_text(key))

@@ -10,14 +10,20 @@ import msgspec
 
 from events import payloads as p
 from events.breaker import Breaker
+from events.business import SHANGHAI
 from events.stored import StoredEvent, decode_stored
 from events.terms import CompensationRateLimit
+from ledger.audit.as_of import state_as_of
+from ledger.http.as_of import as_of_cut
 from ledger.posting import PostResult
 from ledger.rules.refusal import Refusal
 from ledger.rules.replay import verify
 from ledger.runtime import Runtime, running
-from ledger.store.reads import read_log
+from ledger.store.reads import head_position, read_log
+from projections import queries
+from projections.runner import ProjectionRunner
 from tests.integration.domain.scenario import event_count, post, post_batch, seed
+from tests.integration.projections.support import fold_of_log
 from tests.unit.rules.world import (
     ADMIN,
     BANK,
@@ -340,3 +346,65 @@ async def test_no_issuance_stored_with_the_amendment_that_suspends_it_escapes_it
         if isinstance(r, PostResult) and r is not amendment and r.receipts[0].position > at
     ]
     assert after == []
+
+
+async def test_a_limit_tightened_after_a_reinstatement_suspends_in_rules_replay_and_read_model(
+    runtime: Runtime,
+) -> None:
+    """Reinstated under 500 bp at a rate of 10 000 bp, then the program amended to 300 bp:
+    the tighter limit rates the year afresh, as the stored decision, a replay of the log
+    and the institution's read model each say."""
+    await seed(runtime, "little_giant")
+    await post(runtime, _amended(LIMIT), ADMIN)
+    await _claims_ready(runtime, 1)
+    await post(runtime, p.CompensationPaid(guarantee_id="C-0", claim_id="K-0"), key(GUAR))
+    year = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
+    reinstated = p.LimitReinstated(
+        program_id=NATIONAL.program_id, institution_id=GUAR, year=year, reason="Reviewed."
+    )
+    await post(runtime, reinstated, ADMIN)
+    await post(runtime, issued("N-1", loan_amount=LOAN), key(GUAR))
+    tighter = CompensationRateLimit(
+        role="guarantor", warning_bp=200, suspend_bp=300, min_discharged=0
+    )
+    await post(runtime, _amended(tighter), ADMIN)
+    refusal = await _refused(runtime, issued("N-2", loan_amount=LOAN))
+    assert (refusal.slug, refusal.extra["suspend_bp"]) == ("program-suspended", 300)
+    stored = msgspec.json.decode(
+        await runtime.pool.fetchval(
+            "SELECT doc FROM w_breakers WHERE program_id = $1 AND institution_id = $2 "
+            "AND year = $3",
+            NATIONAL.program_id,
+            GUAR,
+            year,
+        ),
+        type=Breaker,
+    )
+    assert verify(await _log(runtime)).breakers[(NATIONAL.program_id, GUAR, year)] == stored
+    runner = ProjectionRunner(runtime.dsn)
+    try:
+        await runner.catch_up()
+    finally:
+        await runner.close()
+    today = dt.datetime.now(SHANGHAI).date()
+    async with runtime.pool.acquire() as conn:
+        cut = await as_of_cut(conn, None, today, None, _in(5), await head_position(conn))
+        bodies = {
+            "the fold": (await fold_of_log(runtime.pool)).institution_position(GUAR),
+            "the read model": await queries.institution_position(conn, GUAR),
+            "the books as of today": await state_as_of(conn, cut, "institution_id", GUAR),
+        }
+    for where, body in bodies.items():
+        assert body is not None, where
+        [program] = [g for g in body["programs"] if g["program_id"] == NATIONAL.program_id]
+        assert program["limit"]["status"] == "suspended", where
+
+
+def _in(seconds: float) -> float:
+    return asyncio.get_running_loop().time() + seconds
+
+
+def _amended(limit: CompensationRateLimit) -> p.ProgramAmended:
+    return p.ProgramAmended(
+        program_id=NATIONAL.program_id, terms=terms(compensation_rate_limit=limit)
+    )

@@ -391,6 +391,56 @@ def test_a_breaker_tripped_before_its_limit_is_lifted_by_reinstatement() -> None
     assert w.g("G-3").in_force_balance == 1_000_000
 
 
+def _reinstated_then_amended(suspend_bp: int, min_discharged: int = 100_000_000) -> World:
+    """Suspended at 1000 bp under a limit of 500 bp, reinstated, then the program amended
+    to a limit of `suspend_bp` and `min_discharged`."""
+    w = _unlimited_then_limited()
+    w.post(
+        p.LimitReinstated(
+            program_id=NATIONAL.program_id, institution_id=GUAR, year=2025, reason="Reviewed."
+        )
+    )
+    w.post(issued("G-3", loan_amount=1_000_000))
+    limit = CompensationRateLimit(
+        role="guarantor", warning_bp=100, suspend_bp=suspend_bp, min_discharged=min_discharged
+    )
+    w.post(
+        p.ProgramAmended(program_id=NATIONAL.program_id, terms=terms(compensation_rate_limit=limit))
+    )
+    return w
+
+
+def test_a_limit_tightened_after_a_reinstatement_suspends_again() -> None:
+    w = _reinstated_then_amended(suspend_bp=300)
+    refusal = w.refuse(issued("G-4", loan_amount=1_000_000))
+    assert refusal.slug == "program-suspended"
+    assert (refusal.extra["rate_bp"], refusal.extra["suspend_bp"]) == (1000, 300)
+
+
+def test_a_minimum_lowered_after_a_reinstatement_suspends_again() -> None:
+    w = _reinstated_then_amended(suspend_bp=500, min_discharged=1)
+    assert w.refuse(issued("G-4", loan_amount=1_000_000)).slug == "program-suspended"
+
+
+def test_a_suspension_by_a_tightened_limit_is_lifted_by_a_new_reinstatement() -> None:
+    w = _reinstated_then_amended(suspend_bp=300)
+    w.post(
+        p.LimitReinstated(
+            program_id=NATIONAL.program_id, institution_id=GUAR, year=2025, reason="Again."
+        )
+    )
+    w.post(issued("G-4", loan_amount=1_000_000))
+    assert w.g("G-4").in_force_balance == 1_000_000
+
+
+@pytest.mark.parametrize("suspend_bp", [500, 800])
+def test_a_limit_set_again_or_loosened_after_a_reinstatement_keeps_it(suspend_bp: int) -> None:
+    """The institution was reinstated under 500 bp: a limit no tighter changes nothing."""
+    w = _reinstated_then_amended(suspend_bp=suspend_bp)
+    w.post(issued("G-4", loan_amount=1_000_000))
+    assert w.g("G-4").in_force_balance == 1_000_000
+
+
 def test_a_bank_role_limit_counts_for_the_bank() -> None:
     w = seeded("little_giant")
     bank_limit = CompensationRateLimit(role="bank", warning_bp=1, suspend_bp=1, min_discharged=0)
