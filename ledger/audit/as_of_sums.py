@@ -28,9 +28,11 @@ def late_sql(width: int, known_at: bool = False) -> str:
     position out of the index condition, and every row of the entity dated under the cut
     would be read to find the few placed after it."""
     after = "(position > $4 OR recorded_at > $5)" if known_at else "position > $4"
-    figures = [f"coalesce(sum(figures[{n}]), 0)::bigint" for n in range(1, width + 1)]
-    roles = [f"coalesce(sum((roles >> {n}) & 1), 0)::bigint" for n in range(len(ROLES))]
-    return f"""SELECT entity, program_id, ARRAY[{", ".join([*figures, *roles, "count(*)"])}] AS v
+    # As numeric: a sum of bigints has no bound a bigint could hold (the totals do not).
+    figures = [f"coalesce(sum(figures[{n}]), 0)" for n in range(1, width + 1)]
+    roles = [f"coalesce(sum((roles >> {n}) & 1), 0)" for n in range(len(ROLES))]
+    values = ", ".join([*figures, *roles, "count(*)"])
+    return f"""SELECT entity, program_id, ARRAY[{values}]::numeric[] AS v
                  FROM proj_as_of_rows
                 WHERE generation = $1 AND entity = ANY($2::text[]) AND entity <> '*'
                   AND kind = 'sum'
@@ -83,7 +85,9 @@ async def sums(
     late = await conn.fetch(_LATE[width, cut.known_at is not None], *args)
     for row in late:
         held = out[row["entity"], row["program_id"]]
-        out[row["entity"], row["program_id"]] = [a - b for a, b in zip(held, row["v"], strict=True)]
+        out[row["entity"], row["program_id"]] = [
+            a - int(b) for a, b in zip(held, row["v"], strict=True)
+        ]
     return {k: v for k, v in out.items() if v[-1] > 0}
 
 

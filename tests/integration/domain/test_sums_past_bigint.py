@@ -8,14 +8,19 @@ reaching them by posts would take some ten thousand loans of 10^15 fen.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import asyncpg
 import pytest
 
 from events import payloads as p
 from events.derived import CompensationDerived
+from events.types import ROLES
+from ledger.audit.as_of_rows import Cut as AsOfCut
+from ledger.audit.as_of_sums import sums
 from ledger.rules.refusal import Refusal
 from ledger.runtime import Runtime
+from projections import as_of, as_of_daily
 from projections.statements import Cut, statement
 from tests.integration.domain.scenario import post, post_batch, seed, stored_facts
 from tests.unit.rules.world import ADMIN, BANK, GUAR, NATIONAL, claim_events, issued, key
@@ -120,3 +125,32 @@ async def test_a_statement_whose_sums_pass_a_bigint_adds_up_exactly(
     assert figures["issued"] == {"count": 3, "amount": 3 * 2**62}
     assert (figures["opening_in_force"], figures["closing_in_force"]) == (0, 3 * 2**62)
     assert type(figures["closing_in_force"]) is int
+
+
+async def test_the_books_as_of_a_date_take_off_late_rows_past_a_bigint_exactly(
+    owner_conn: asyncpg.Connection,
+) -> None:
+    """A day's totals hold three rows of 2^62 fen each that were placed after the cut:
+    their sum, 3 * 2^62, is taken off exactly (it does not fit a bigint)."""
+    width = len(as_of.SUMS_I)
+    late = [2**62, 0, 0, 0]
+    first_role = [1] + [0] * (len(ROLES) - 1)  # how many rows gave each role, per row
+    day = {"2025-05-01": [3 * 2**62 + 5, 0, 0, 0, *(4 * n for n in first_role), 4]}
+    await owner_conn.executemany(
+        "INSERT INTO proj_as_of (generation, key, doc) VALUES (1, $1, $2::jsonb)",
+        [
+            (as_of_daily.months_key("G"), json.dumps({"months": ["2025-05"]})),
+            (as_of_daily.daily_key("G", "2025-05"), json.dumps({"P": day})),
+        ],
+    )
+    await owner_conn.execute(
+        """INSERT INTO proj_as_of_rows (generation, entity, program_id, ref, business_date,
+                                        position, recorded_at, kind, roles, figures)
+           SELECT 1, 'G', 'P', 'G-' || n, DATE '2025-05-01', 10 + n, now(), 'sum', 1, $1
+             FROM generate_series(1, 3) AS n""",
+        late,
+    )
+    cut = AsOfCut(generation=1, day=dt.date(2025, 5, 31), position=5)
+    assert await sums(owner_conn, cut, ["G"], width) == {
+        ("G", "P"): [5, 0, 0, 0, *first_role, 1]
+    }
