@@ -17,8 +17,6 @@ from ledger.seeds import BANK_ID, GUARANTOR_ID, REGUARANTOR_ID, REVIEWER_ID, SME
 from tests.e2e.live import DroppingProxy, Live, served
 from tests.e2e.test_http_demo import DEMO_CLAIM_BORNE
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
 NEW_SME = "91440300708461136T"
 
 

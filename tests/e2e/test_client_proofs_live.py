@@ -21,8 +21,6 @@ from tests.integration.audit import tamper
 
 __all__ = ["live"]  # the served demo, as test_client_live serves it (one per module)
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
 
 async def _keys(live: Live) -> lc.LogKeys:
     """The log's key, as a user learns it once (here from the ledger itself) and pins it."""

@@ -17,7 +17,6 @@ from tests.e2e.test_client_live import live
 
 __all__ = ["live"]  # the served demo, as test_client_live serves it (one per module)
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 Q2 = (dt.date(2025, 4, 1), dt.date(2025, 6, 30))
 
