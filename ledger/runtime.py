@@ -136,10 +136,9 @@ async def running(
             database_clock = DatabaseClock(pool)
             await database_clock.measure()
             clock = database_clock.now
-        listener = await connect(dsn)
-        opened.push_async_callback(_close_quietly, listener)
         waiter = PositionWaiter(pool)
-        await waiter.start(listener)
+        opened.push_async_callback(waiter.close)
+        await waiter.start(lambda: connect(dsn))
         # A sealing round commits without waiting for its WAL to reach the disk: what it
         # writes follows from the appends it seals, whose commits are durable, so a round
         # lost in a crash is redone identically on restart (same positions, same hashes;
@@ -179,11 +178,6 @@ async def running(
             tasks.append(asyncio.create_task(database_clock.run(), name="database-clock"))
         opened.push_async_callback(_stop, waiter, tasks)
         yield Runtime(dsn, pool, ledger, sealer, waiter, reads, signer)
-
-
-async def _close_quietly(conn: asyncpg.Connection) -> None:
-    with contextlib.suppress(Exception):
-        await conn.close()
 
 
 async def _stop(waiter: PositionWaiter, tasks: list[asyncio.Task[None]]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import structlog
@@ -23,6 +25,13 @@ _CONNECTION_FAILURES = (
 )
 
 
+_REOPEN_EVERY = 1.0
+"""Seconds between two tries to open a lost listening connection again."""
+
+Connect = Callable[[], Awaitable[asyncpg.Connection]]
+"""Opens the connection that listens for seal notices."""
+
+
 class SealTimeout(Exception):
     """The events are stored but no sealer gave them a position in time."""
 
@@ -33,17 +42,61 @@ class PositionWaiter:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._pending: dict[int, asyncio.Future[int]] = {}
+        self._connect: Connect | None = None
         self._listener: asyncpg.Connection | None = None
+        self._stopped = False
+        self._next_open = 0.0
         self._poll = asyncio.Event()
         self._local_sealer: int | None = None
         self._listening = False
         self._switch = asyncio.Lock()
         self._switching: set[asyncio.Task[None]] = set()
 
-    async def start(self, listener: asyncpg.Connection) -> None:
-        """Listen for seal notifications from every instance's sealer."""
-        self._listener = listener
+    async def start(self, connect: Connect) -> None:
+        """Listen for seal notifications from every instance's sealer, on a connection
+        `connect` opens: again (by `run`) whenever it is lost, as when the database
+        restarts or ends the session; meanwhile the quarter-second poll resolves posts."""
+        self._connect = connect
+        await self._open()
+
+    async def _open(self) -> None:
+        assert self._connect is not None
+        listener = await self._connect()
+        self._listener, self._listening = listener, False
+        listener.add_termination_listener(self._lost)
         await self._follow_others()
+
+    def _lost(self, listener: object) -> None:
+        if listener is not self._listener:
+            return  # one this waiter closed itself
+        log.warning("positions.listener_lost")
+        self._listener, self._listening = None, False
+        self._poll.set()  # look up what is pending now, and listen again
+
+    async def _reopen(self) -> None:
+        """Open the listening connection again, at most once a second."""
+        if self._listener is not None and self._listener.is_closed():
+            # Lost without its termination callback, as when a query on it met the
+            # server's FATAL message first.
+            self._lost(self._listener)
+        loop = asyncio.get_running_loop()
+        if self._stopped or self._listener is not None or loop.time() < self._next_open:
+            return
+        self._next_open = loop.time() + _REOPEN_EVERY
+        try:
+            await self._open()
+        except (*_CONNECTION_FAILURES, TimeoutError) as exc:
+            log.warning("positions.listen_failed", error=str(exc)[:200])
+            return
+        log.info("positions.listening_again")
+
+    async def close(self) -> None:
+        """Stop listening for good, and close the listening connection."""
+        self._stopped = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.close()
 
     async def _follow_others(self) -> None:
         """Listen for seal notices while another instance seals; not while this one does.
@@ -53,7 +106,7 @@ class PositionWaiter:
         """
         async with self._switch:
             want = self._local_sealer is None
-            if self._listener is None or want == self._listening:
+            if self._stopped or self._listener is None or want == self._listening:
                 return
             try:
                 if want:
@@ -68,8 +121,9 @@ class PositionWaiter:
                 self._poll.set()  # what was sealed elsewhere while not listening
 
     def stop_listening(self) -> None:
-        """Follow no more sealer changes: the service is stopping."""
-        self._listener = None
+        """Follow no more sealer changes, nor open the listener again: the service is
+        stopping."""
+        self._stopped = True
 
     async def settled(self) -> None:
         """Wait for any switch of listening under way to end."""
@@ -86,9 +140,12 @@ class PositionWaiter:
     async def listening(self) -> bool:
         """Whether seal notices reach this waiter now (asked of PostgreSQL)."""
         async with self._switch:
-            if self._listener is None:
+            if self._listener is None or not self._listening:
                 return False
-            rows = await self._listener.fetch("SELECT pg_listening_channels()")
+            try:
+                rows = await self._listener.fetch("SELECT pg_listening_channels()")
+            except _CONNECTION_FAILURES:
+                return False  # lost, and not yet found so
             return SEALED_CHANNEL in {r[0] for r in rows}
 
     def sealing_here(self, backend_pid: int | None) -> None:
@@ -114,6 +171,7 @@ class PositionWaiter:
         while True:
             await wait_event(self._poll, 0.25)
             self._poll.clear()
+            await self._reopen()
             if not self._pending:
                 continue
             try:

@@ -13,6 +13,15 @@ import structlog
 from ledger.store.positions import PositionWaiter
 
 
+def _opening(listener: Any) -> Any:
+    """A `connect` that opens `listener`."""
+
+    async def connect() -> Any:
+        return listener
+
+    return connect
+
+
 class _Closing:
     """A listening connection closed under its operation, as at shutdown."""
 
@@ -24,6 +33,9 @@ class _Closing:
 
     async def remove_listener(self, *_: Any) -> None:
         raise self.error
+
+    def add_termination_listener(self, *_: Any) -> None:
+        return None
 
 
 @pytest.mark.parametrize(
@@ -39,7 +51,7 @@ async def test_a_listener_failing_when_the_sealer_changes_is_logged_not_raised(
 ) -> None:
     waiter = PositionWaiter(pool=None)  # type: ignore[arg-type]  # the pool is never used here
     with structlog.testing.capture_logs() as logs:
-        await waiter.start(_Closing(error))  # type: ignore[arg-type]
+        await waiter.start(_opening(_Closing(error)))
         waiter.sealing_here(None)  # the switch runs in a task of its own
         switching = list(waiter._switching)
         await asyncio.gather(*switching)  # raises if the failure escaped the task
@@ -60,13 +72,16 @@ class _Counting:
     async def remove_listener(self, *_: Any) -> None:
         self.asked += 1
 
+    def add_termination_listener(self, *_: Any) -> None:
+        return None
+
 
 async def test_a_stopping_service_switches_its_listening_no_more() -> None:
     """As the sealer stops, it is no longer the active one: without the stop, the waiter
     would listen again on a connection about to close, and log that it could not."""
     listener = _Counting()
     waiter = PositionWaiter(pool=None)  # type: ignore[arg-type]  # the pool is never used here
-    await waiter.start(listener)  # type: ignore[arg-type]
+    await waiter.start(_opening(listener))
     waiter.sealing_here(7)  # this instance's sealer is the active one: it stops listening
     await waiter.settled()
     asked = listener.asked
