@@ -39,7 +39,9 @@ def database_failure(exc: BaseException) -> str | None:
         )
     if isinstance(exc, asyncpg.ClientConfigurationError):
         return f"LEDGER_DATABASE_URL is not usable: {exc}"
-    if isinstance(exc, asyncpg.UndefinedObjectError) and "configuration parameter" in str(exc):
+    if (
+        isinstance(exc, asyncpg.UndefinedObjectError) and "configuration parameter" in str(exc)
+    ) or isinstance(exc, asyncpg.InvalidParameterValueError):
         # Options of the DSN's query string are sent as server settings.
         return f"the database refused a setting of LEDGER_DATABASE_URL: {exc}"
     if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
@@ -56,7 +58,13 @@ def database_failure(exc: BaseException) -> str | None:
         asyncpg.InvalidAuthorizationSpecificationError,
         asyncpg.CannotConnectNowError,
     )
-    if isinstance(exc, unreachable):
+    # A socket directory that does not exist (host=/path), a server refusing the
+    # connection's TLS or closing it: but not standard output closed under a command.
+    lost = (
+        (isinstance(exc, FileNotFoundError) and exc.filename is None)
+        or isinstance(exc, ConnectionError)
+    ) and not isinstance(exc, BrokenPipeError)
+    if isinstance(exc, unreachable) or lost:
         return f"cannot reach the ledger's database: {exc or type(exc).__name__}"
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import asyncpg
@@ -155,4 +156,47 @@ async def test_a_store_of_a_later_release_is_one_line_and_left_as_it_is(db_dsn: 
         "ledger: error: this release cannot take over the store: database has migrations "
         "this release does not know: [99]"
     ) in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_a_socket_directory_that_does_not_exist_is_one_line() -> None:
+    ran = await run_ledger(
+        "serve", LEDGER_DATABASE_URL="postgresql://postgres@/ledger?host=/nonexistent-dir"
+    )
+    assert ran.code == 1
+    assert "ledger: error: cannot reach the ledger's database" in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_a_server_that_refuses_tls_asked_for_is_one_line() -> None:
+    """`sslmode=require` against a server answering 'N' to the TLS request."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def refuse_tls() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(8)  # the SSLRequest
+                conn.sendall(b"N")
+
+        refusing = threading.Thread(target=refuse_tls, daemon=True)
+        refusing.start()
+        ran = await run_ledger(
+            "serve",
+            LEDGER_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{port}/ledger?sslmode=require",
+        )
+        refusing.join(5)
+    assert ran.code == 1
+    assert "ledger: error: cannot reach the ledger's database" in ran.err
+    assert "Traceback" not in ran.err
+
+
+async def test_a_dsn_setting_with_a_value_the_database_refuses_is_one_line(db_dsn: str) -> None:
+    ran = await run_ledger(
+        "serve", LEDGER_DATABASE_URL=db_dsn + "?options=-c%20statement_timeout%3Dabc"
+    )
+    assert ran.code == 1
+    assert "refused a setting of LEDGER_DATABASE_URL" in ran.err
     assert "Traceback" not in ran.err
