@@ -239,7 +239,18 @@ class TreeCheck:
     async def _notes(self, conn: asyncpg.Connection) -> None:
         known = await identity.recorded(conn)
         if known is None:
-            return
+            # A store signs its first checkpoint only once its identity is recorded, and
+            # never removes it: checkpoints without one had their key taken away, so that
+            # none could be checked.
+            first = await conn.fetchval("SELECT min(size) FROM log_checkpoints")
+            if first is None:
+                return
+            raise Fault(
+                int(first),
+                "checkpoint-mismatch",
+                "the store holds signed checkpoints but records no log key: the log's "
+                "identity was removed, and no checkpoint can be checked against it",
+            )
         try:
             key = parse_verifier(known.verifier_key)
         except TlogError as exc:

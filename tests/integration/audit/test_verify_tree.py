@@ -9,6 +9,7 @@ import hashlib
 import asyncpg
 
 from ledger.runtime import Runtime
+from ledger.tlog.hashing import leaf_hash, root_of_leaves
 from tests.factory import ADMIN, institution, posted
 from tests.integration.audit import tamper
 from tests.integration.audit.verifying import verified
@@ -231,3 +232,30 @@ async def test_a_checkpoint_beyond_a_truncated_log_is_a_removal(runtime: Runtime
     )
     report = await verified(runtime.dsn)
     assert (report.ok, report.first_bad_position, report.problem) == (False, 20, "removed")
+
+
+async def test_checkpoints_left_without_the_log_key_they_were_signed_by_are_a_finding(
+    runtime: Runtime,
+) -> None:
+    """Event 15 rewritten with every link, the tree and the checkpoints' roots recomputed,
+    and the recorded log key removed so that no signed note is checked against it."""
+    await _fill(runtime, 20)
+    async with tamper.superuser(runtime.dsn) as su:
+        await tamper.change_body(su, 15, b"Institution B-14", b"Institution F-14")
+        await tamper.reseal(su)
+        leaves = [leaf_hash(await tamper.body_at(su, n)) for n in range(1, 21)]
+        sizes = [int(r[0]) for r in await su.fetch("SELECT size FROM log_checkpoints")]
+    for size in sizes:  # the rows' roots now those of the rewritten events
+        await tamper.past_triggers(
+            runtime.dsn,
+            "UPDATE log_checkpoints SET root = $1 WHERE size = $2",
+            root_of_leaves(leaves[:size]),
+            size,
+        )
+    await tamper.past_triggers(runtime.dsn, "DELETE FROM log_identity")
+    report = await verified(runtime.dsn)
+    assert (report.ok, report.problem) == (False, "checkpoint-mismatch")
+    assert report.first_bad_position == await runtime.pool.fetchval(
+        "SELECT min(size) FROM log_checkpoints"
+    )
+    assert "records no log key" in (report.reason or "")
