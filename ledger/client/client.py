@@ -17,6 +17,7 @@ from ledger.client.backoff import Backoff
 from ledger.client.errors import (
     ConnectionLost,
     NotCheckpointed,
+    NotFound,
     NotWitnessed,
     ProofFailed,
     ServiceUnavailable,
@@ -291,18 +292,35 @@ class LedgerClient:
         While too few of the pinned witnesses have cosigned the latest, asks again for up
         to `wait` s, then NotWitnessed."""
 
-        async def latest() -> TrustedCheckpoint:
-            _, data = await self.request("GET", "/v1/log/checkpoint")
-            try:
-                note = data.decode()
-            except UnicodeDecodeError:
-                raise ProofFailed("the checkpoint is not UTF-8 text") from None
-            return proofs.trusted_checkpoint(note, keys)
-
-        trusted = await _asked_until(latest, wait)
+        try:
+            trusted = await _asked_until(lambda: self._latest(keys), wait)
+        except NotWitnessed:
+            if since is not None:
+                await self._not_behind(keys, since)
+            raise
         if since is not None:
             await self._link(since, trusted)
         return trusted
+
+    async def _latest(self, keys: LogKeys) -> TrustedCheckpoint:
+        _, data = await self.request("GET", "/v1/log/checkpoint")
+        try:
+            note = data.decode()
+        except UnicodeDecodeError:
+            raise ProofFailed("the checkpoint is not UTF-8 text") from None
+        return proofs.trusted_checkpoint(note, keys)
+
+    async def _not_behind(self, keys: LogKeys, since: TrustedCheckpoint) -> None:
+        """ProofFailed when the log's latest checkpoint, signed by its key (cosigned or
+        not), is behind `since` or forks from it: a log that went back says "not yet"
+        for what it had already signed, and that is no reason to wait."""
+        try:
+            latest = await self._latest(LogKeys(keys.log.encode()))
+        except NotFound:
+            raise ProofFailed(
+                f"the log serves no checkpoint, but one of size {since.size} was trusted"
+            ) from None
+        await self._link(since, latest)
 
     async def prove(
         self,
@@ -324,7 +342,12 @@ class LedgerClient:
             _, data = await self.request("GET", f"/v1/events/{segment(event_id)}/proof")
             return proofs.proved_event(data, keys, event_id, position)
 
-        proved = await _asked_until(proof, wait)
+        try:
+            proved = await _asked_until(proof, wait)
+        except (NotCheckpointed, NotWitnessed):
+            if since is not None:
+                await self._not_behind(keys, since)
+            raise
         if since is not None:
             await self._link(since, proved.checkpoint)
         return proved

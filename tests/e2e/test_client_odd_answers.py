@@ -1,8 +1,10 @@
 """The client before answers and bodies out of the ordinary: a checkpoint that is not
-text is a failed proof, and a body past a megabyte is sent without blocking the loop."""
+text is a failed proof, a log gone back behind a trusted checkpoint is one too, and a
+body past a megabyte is sent without blocking the loop."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +12,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ledger import client as lc
+from ledger.client import trusted_checkpoint
 from ledger.tlog.keys import generate_signer
+from tests.unit.test_client_proofs import _keys, _note
 
 LARGE = b"[" + b" " * (2 * 1024 * 1024) + b"]"
 
@@ -20,9 +24,24 @@ class Upstream:
 
     def __init__(self) -> None:
         self.received = 0
+        self.note = b"\xff\xfe not a note\n"
 
     async def checkpoint(self, request: web.Request) -> web.Response:
-        return web.Response(body=b"\xff\xfe not a note\n", content_type="text/plain")
+        return web.Response(body=self.note, content_type="text/plain")
+
+    async def proof(self, request: web.Request) -> web.Response:
+        problem = {
+            "type": "/problems/not-checkpointed",
+            "title": "Not checkpointed",
+            "status": 409,
+            "detail": "no signed checkpoint covers that event yet",
+        }
+        return web.json_response(
+            problem,
+            status=409,
+            content_type="application/problem+json",
+            headers={"Retry-After": "1"},
+        )
 
     async def events(self, request: web.Request) -> web.Response:
         self.received = len(await request.read())
@@ -36,6 +55,7 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_get("/v1/log/checkpoint", fake.checkpoint)
     app.router.add_post("/v1/events", fake.events)
+    app.router.add_get("/v1/events/{event_id}/proof", fake.proof)
     server = TestServer(app)
     await server.start_server()
     try:
@@ -63,3 +83,20 @@ async def test_a_body_past_a_megabyte_is_sent_whole_and_refused_as_too_large(
         with pytest.raises(lc.PayloadTooLarge):
             await client.request("POST", "/v1/events", body=LARGE)
     assert fake.received == len(LARGE)
+
+
+@pytest.mark.parametrize("min_witnesses", [0, 1])
+async def test_a_proof_not_yet_checkpointed_by_a_log_gone_back_behind_since_is_failed(
+    upstream: tuple[Upstream, str], min_witnesses: int
+) -> None:
+    """The client trusted a checkpoint of size 13; the log now signs only 5 and says the
+    event is not checkpointed yet: no reason to wait, the log went back."""
+    fake, url = upstream
+    fake.note = _note(5).encode()
+    keys = _keys(min_witnesses)
+    since = trusted_checkpoint(_note(13, cosigned=True), keys)
+    async with lc.LedgerClient(url, "key") as client:
+        with pytest.raises(lc.ProofFailed, match="went back from size 13"):
+            await client.prove(str(uuid.UUID(int=7)), keys, since=since)
+        with pytest.raises(lc.ProofFailed, match="went back from size 13"):
+            await client.checkpoint(keys, since=since)
