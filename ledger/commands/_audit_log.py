@@ -90,11 +90,15 @@ def run_check_proof(args: argparse.Namespace, settings: Settings) -> int:
     if args.min_witnesses < 0 or args.min_witnesses > len(witnesses):
         raise CommandError("--min-witnesses must be from 0 to the number of --witness-key", 2)
     try:
-        text = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        text = _proof_bytes(args.file)
     except OSError as exc:
         # The check could not be made: a failure to say (exit 1), as the contract has
         # check-proof exit 0 or 1; only options it cannot use are usage errors (2).
         raise CommandError(f"proof check failed: cannot read {args.file}: {exc.strerror}") from None
+    if len(text) > PROOF_MOST:
+        raise CommandError(
+            f"proof check failed: {args.file} is larger than any proof ({PROOF_MOST} bytes)"
+        )
     try:
         proved = check_event_proof(text, log_key, witnesses, args.min_witnesses)
     except TlogError as exc:
@@ -110,3 +114,16 @@ def run_check_proof(args: argparse.Namespace, settings: Settings) -> int:
         print("cosigned by: " + ", ".join(proved.checked.witnesses))
     print("OK: the event is in the log's signed tree")
     return 0
+
+
+PROOF_MOST = 4 * 1024 * 1024
+"""Bytes past any proof the ledger serves: the event's stored bytes (at most a 1 MiB
+post) in base64, the inclusion hashes and the checkpoint with its cosignatures."""
+
+
+def _proof_bytes(file: str) -> bytes:
+    """The proof file's bytes, reading one past PROOF_MOST at the most (`-`: stdin)."""
+    if file == "-":
+        return sys.stdin.buffer.read(PROOF_MOST + 1)
+    with Path(file).open("rb") as f:
+        return f.read(PROOF_MOST + 1)

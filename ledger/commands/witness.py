@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,8 +110,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ]
     if missing:
         raise CommandError("missing " + ", ".join(missing) + " (or use `keygen`)", exit_code=2)
-    if args.interval <= 0:
-        raise CommandError("--interval must be more than 0 seconds", exit_code=2)
+    if not math.isfinite(args.interval) or args.interval <= 0:
+        raise CommandError("--interval must be a number of seconds more than 0", exit_code=2)
     from ledger.witness.witness import Witness
 
     key, log_key = _keys(args)

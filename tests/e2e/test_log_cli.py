@@ -144,3 +144,12 @@ def test_a_proof_file_that_cannot_be_read_is_a_failed_check(
     missing = tmp_path / "nowhere.tlog-proof"
     assert main(["audit", "check-proof", str(missing), "--log-key", log_key]) == 1
     assert f"proof check failed: cannot read {missing}" in capsys.readouterr().err
+
+
+def test_a_file_larger_than_any_proof_is_a_failed_check_read_no_further(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """/dev/zero given as the proof was read until the process was killed."""
+    log_key = generate_signer("log.example").verifier().encode()
+    assert main(["audit", "check-proof", "/dev/zero", "--log-key", log_key]) == 1
+    assert "proof check failed: /dev/zero is larger than any proof" in capsys.readouterr().err

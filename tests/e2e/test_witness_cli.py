@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bench.service import create_key
 from ledger.tlog.keys import parse_signer
@@ -78,6 +79,18 @@ async def test_a_witness_without_its_options_exits_2_naming_them() -> None:
     ran = await run_ledger("witness", "--url", "http://127.0.0.1:9", "--once")
     assert ran.code == 2
     assert "--api-key, --log-key, --witness-key, --state" in ran.err
+
+
+@pytest.mark.parametrize("interval", ["0", "-1", "nan", "inf"])
+async def test_an_interval_that_is_no_number_of_seconds_exits_2(
+    tmp_path: Path, interval: str
+) -> None:
+    """nan slipped past `<= 0` and ran a round about every 16 s; inf ran once, then slept."""
+    args = ["witness", "--url", "http://127.0.0.1:9", "--api-key", "k", "--log-key", "x"]
+    args += ["--witness-key", str(tmp_path / "w.key"), "--state", str(tmp_path)]
+    ran = await run_ledger(*args, "--interval", interval)
+    assert ran.code == 2
+    assert "--interval must be a number of seconds more than 0" in ran.err
 
 
 async def test_a_log_key_of_a_witness_type_is_refused(tmp_path: Path) -> None:
