@@ -27,6 +27,7 @@ class FakeLog:
         self.leaves: list[bytes] = []
         self.note = ""
         self.proof_text = ""
+        self.serves_checkpoint = True
 
     async def serve(self, page: Any, leaves: list[bytes], *, corrupt: bool = False) -> None:
         """Serve `leaves` as the log, its checkpoint signed (or with a corrupted signature)."""
@@ -46,7 +47,7 @@ class FakeLog:
             await route.fulfill(status=404, content_type="application/problem+json", body="{}")
         elif url.path == "/v1/log/key":
             await route.fulfill(status=200, content_type=text, body=self.key + "\n")
-        elif url.path == "/v1/log/checkpoint":
+        elif url.path == "/v1/log/checkpoint" and self.serves_checkpoint:
             await route.fulfill(status=200, content_type=text, body=self.note)
         elif url.path == "/v1/log/proof/consistency":
             q = parse_qs(url.query)
@@ -188,4 +189,82 @@ async def test_an_event_page_checks_its_inclusion_proof(
     assert await page.get_attribute("[data-proof]", "data-proof") == outcome
     if outcome == "verified":
         assert "position 6" in await page.inner_text("main")
+    await page.context.close()
+
+
+async def test_an_event_page_refuses_the_proof_of_another_event(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    """The proof holds, but of EVENT: asked for another event, the page must not go green."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "auditor", fake=fake)
+    event = json.dumps(EVENT).encode()
+    leaves = [*TREE[:5], event, *TREE[6:]]
+    await fake.serve(watched.page, leaves)
+    fake.proof_text = _tlog_proof(5, leaves, fake.note, event)
+    other = "0d6f3a52-8b1e-4f0c-a2d4-7e9b3c1f5a60"
+    page = await visit(watched, ledger, f"/console/events/{other}")
+    await page.wait_for_selector("[data-proof]")
+    assert await page.get_attribute("[data-proof]", "data-proof") == "failed"
+    assert f"not of {other}" in await page.inner_text("main")
+    assert "G-NAT-002" not in await page.inner_text("main")
+    await page.context.close()
+
+
+async def test_an_event_under_a_forked_checkpoint_is_not_shown(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    """Its proof holds in the forked tree, signed with the log key: the alarm is raised,
+    and the bytes that tree carries are not shown as the event."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "auditor", fake=fake)
+    await fake.serve(watched.page, TREE)
+    await _audit(watched, ledger)
+    forged = json.dumps({**EVENT, "data": {"guarantee_id": "G-NAT-002", "amount": 9}}).encode()
+    leaves = [*FORK[:5], forged, *FORK[6:]]
+    await fake.serve(watched.page, leaves)
+    fake.proof_text = _tlog_proof(5, leaves, fake.note, forged)
+    page = await visit(watched, ledger, f"/console/events/{EVENT['event_id']}")
+    await page.wait_for_selector("[data-proof]")
+    assert await page.get_attribute("[data-proof]", "data-proof") == "failed"
+    assert await page.is_visible("#alarm")
+    assert '"amount": 9' not in await page.inner_text("main")
+    await page.context.close()
+
+
+@pytest.mark.parametrize("stops", ["the key and the checkpoint", "the checkpoint"])
+async def test_a_pinned_log_no_longer_served_raises_the_alarm(
+    browser: Any, ledger: LiveLedger, stops: str
+) -> None:
+    """Once this browser pinned the key and verified a checkpoint, a ledger that stops
+    serving them can no longer prove what it proved: that is no 'not served' notice."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE[:5])
+    await _audit(watched, ledger)
+    if stops == "the checkpoint":
+        fake.serves_checkpoint = False
+        expected = "serves no signed checkpoint, but this browser verified one at tree size 5"
+    else:
+        fake.note = ""
+        expected = "no longer serves its log key"
+    page = await visit(watched, ledger, "/console/audit")
+    await page.wait_for_selector("#alarm:not([hidden])")
+    assert expected in await page.inner_text("#alarm")
+    await page.context.close()
+
+
+async def test_cosignatures_the_console_cannot_check_are_not_shown_as_checked(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    """A cosignature line of a witness no one registered, with a signature of zeros."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, "reader", fake=fake)
+    await fake.serve(watched.page, TREE[:5])
+    zeros = forge.b64(bytes([0x11, 0x22, 0x33, 0x44]) + bytes(8) + bytes(64))
+    fake.note += f"\u2014 made-up-witness {zeros}\n"
+    page = await _audit(watched, ledger)
+    main = await page.inner_text("main")
+    assert "not checked here" in main
+    assert "Witnesses that cosigned" not in main
     await page.context.close()

@@ -228,3 +228,31 @@ async def test_an_smes_guarantees_past_the_first_page_are_shown_and_found(
     assert (await links.all_inner_texts())[-1] == "Z-PG-LAST"
     assert watched.unexpected_errors() == []
     await page.context.close()
+
+
+async def test_more_smes_when_the_ledger_is_busy_says_so_and_throws_nothing(
+    browser: Any, ledger: LiveLedger
+) -> None:
+    """The second page of SMEs answered 503: a message on the page, no uncaught error."""
+    watched = await sign_in(browser, ledger, "reader")
+    page = watched.page
+
+    async def smes(route: Any) -> None:
+        if "after=" in route.request.url:
+            problem = {
+                "type": "/problems/service-unavailable",
+                "status": 503,
+                "title": "Service unavailable",
+                "detail": "database unreachable",
+            }
+            await route.fulfill(status=503, json=problem, headers={"Retry-After": "1"})
+        else:
+            first = {"smes": [{"sme_id": new_sme_id(), "name": "SME"}], "next_after": "X"}
+            await route.fulfill(status=200, json=first)
+
+    await page.route("**/v1/smes?*", smes)
+    page = await visit(watched, ledger, "/console/smes")
+    await page.click("button.more")
+    await page.wait_for_selector("text=The ledger is busy or its database is unreachable")
+    assert [e for e in watched.errors if e.startswith("uncaught")] == []
+    await page.context.close()

@@ -44,6 +44,11 @@ function raise(message, sizes) {
   return { ok: false, alarm };
 }
 
+function lastSizes() {
+  const last = read(localStorage, LAST);
+  return last === null ? [] : [last.size];
+}
+
 /** Forget the pin, the verified checkpoint and any alarm (a deliberate act on the audit page). */
 export function forget() {
   for (const name of [PIN, LAST, ALARM]) localStorage.removeItem(name);
@@ -54,6 +59,12 @@ export function forget() {
 export async function pinnedVerifier() {
   const served = await maybe("/v1/log/key");
   if (served === null) {
+    const pinned = read(localStorage, PIN);
+    if (pinned !== null) {
+      // Once pinned, a log that stops being served can no longer prove what it proved.
+      raise(`The ledger no longer serves its log key, which this browser pinned on ${pinned.at}: it can no longer prove the log this browser verified.`, lastSizes());
+      return null;
+    }
     availability = "unavailable";
     changed();
     return null;
@@ -142,7 +153,13 @@ export async function checkLatest({ force = false, minInterval = 10000 } = {}) {
   const verifier = await pinnedVerifier();
   if (verifier === null) return { ok: null };
   const note = await maybe("/v1/log/checkpoint");
-  if (note === null) return { ok: null, none: true };
+  if (note === null) {
+    const last = read(localStorage, LAST);
+    if (last !== null) {
+      return raise(`The ledger serves no signed checkpoint, but this browser verified one at tree size ${last.size} on ${last.at}.`, [last.size]);
+    }
+    return { ok: null, none: true };
+  }
   return accept(String(note), verifier);
 }
 
@@ -157,6 +174,11 @@ export async function checkEvent(eventId) {
   } catch (e) {
     if (!(e instanceof VerifyError)) throw e;
     return { ok: false, error: e.message };
+  }
+  // A proof that holds, but of another event, proves nothing about the one asked for.
+  const proven = String(proof.event?.event_id ?? "");
+  if (proven.toLowerCase() !== String(eventId).toLowerCase()) {
+    return { ok: false, error: `the ledger served the proof of event ${proven || "(none)"}, not of ${eventId}` };
   }
   const accepted = await accept(proof.checkpoint.note, verifier);
   return { ok: accepted.ok, proof, leaf: toBase64(proof.leaf), accepted };

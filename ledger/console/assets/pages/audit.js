@@ -36,10 +36,13 @@ async function checkpoint(box, mine) {
       ["Tree size", countCell(cp.size).textContent],
       ["Root hash", h("code", { class: "wrap" }, cp.rootB64)],
     ]),
-    cp.cosignatures.length
-      ? table("Witnesses that cosigned this checkpoint", ["Witness", "Key id", "Cosigned at"],
-        cp.cosignatures.map((c) => [c.name, c.id, c.time === null ? "—" : new Date(c.time * 1000).toISOString()]))
-      : notice("info", "No witness has cosigned this checkpoint yet."),
+    ...(cp.cosignatures.length
+      ? [
+        table("Cosignatures served with this checkpoint, not checked here", ["Witness (as named)", "Key id", "Cosigned at"],
+          cp.cosignatures.map((c) => [c.name, c.id, c.time === null ? "—" : new Date(c.time * 1000).toISOString()])),
+        notice("info", "This browser pins no witness key, so these lines are what the ledger serves, not cosignatures it checked: check them with the witnesses' keys (`ledger audit check-proof --witness-key`, or the client's `min_witnesses`)."),
+      ]
+      : [notice("info", "No witness cosignature is served with this checkpoint.")]),
     h("pre", { class: "note" }, cp.note),
   );
   fill(mine, trustFacts(trust.state()));

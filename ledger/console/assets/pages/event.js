@@ -54,10 +54,16 @@ export async function render(el, { event_id }) {
   }
   const p = result.proof;
   const position = p.index + 1;
-  el.append(h("div", { "data-proof": result.ok ? "verified" : "failed" },
-    result.ok
-      ? notice("info", `Verified in this browser: the event's exact stored bytes are leaf ${p.index} (position ${position}) of the log's tree of size ${p.checkpoint.size}, whose checkpoint is signed by the pinned log key.`)
-      : notice("error", "The event is in the signed tree, but that checkpoint raised an alarm: see the banner above."),
+  if (!result.ok) {
+    // Not shown: bytes under a checkpoint that raised the alarm are no more the event's
+    // than any others the ledger might serve.
+    el.append(h("div", { "data-proof": "failed" },
+      notice("error", "The proof leads to a checkpoint that raised an alarm (see the banner above), so the event it carries is not shown."),
+    ));
+    return;
+  }
+  el.append(h("div", { "data-proof": "verified" },
+    notice("info", `Verified in this browser: the event's exact stored bytes are leaf ${p.index} (position ${position}) of the log's tree of size ${p.checkpoint.size}, whose checkpoint is signed by the pinned log key.`),
   ));
   el.append(section("The event", eventFacts(p.event, position), h("pre", { class: "json" }, JSON.stringify(p.event.data, null, 2))));
   el.append(section("The proof",

@@ -1,8 +1,8 @@
 // SMEs: find one by its credit code, or page through them.
 
-import { get, path } from "../api.js";
+import { ApiError, get, path } from "../api.js";
 import { h, link, notice, table } from "../dom.js";
-import { navigate } from "../app.js";
+import { explain, navigate } from "../app.js";
 
 /** The SME list, with a search by unified social credit code. */
 export async function render(el) {
@@ -36,7 +36,14 @@ export async function render(el) {
     after = body.next_after;
     more.hidden = !after;
   }
-  more.addEventListener("click", () => page());
+  more.addEventListener("click", async () => {
+    try {
+      await page();
+    } catch (e) {
+      // A revoked key is taken back to the sign-in form by the api module's hook.
+      if (!(e instanceof ApiError && e.status === 401)) list.append(explain(e));
+    }
+  });
   await page();
   el.append(more);
 }
