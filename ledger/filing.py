@@ -10,6 +10,7 @@ import asyncpg
 
 from events.business import SHANGHAI
 from events.derived import StatementDerived
+from events.party_payloads import InstitutionRegistered
 from events.payloads import Payload, StatementFiled
 from ledger.rules.state import View
 from ledger.store.reads import head_position
@@ -35,8 +36,15 @@ async def fix_statements(conn: asyncpg.Connection, view: View, payloads: Iterabl
     same transaction are not counted (they are not accepted before it). An institution
     the decision state does not know is left to the rules to refuse.
     """
+    payloads = list(payloads)
+    # Institutions registered by this transaction's own events: one filed for in the
+    # same batch, after its registration, has nothing to count yet, but a statement.
+    registered = {
+        e.institution_id: e.kind for e in payloads if isinstance(e, InstitutionRegistered)
+    }
+    kinds = {**registered, **{i: known.kind for i, known in view.institutions.items()}}
     filings = [e for e in payloads if isinstance(e, StatementFiled)]
-    if not any(e.institution_id in view.institutions for e in filings):
+    if not any(e.institution_id in kinds for e in filings):
         return
     head = await head_position(conn)
     deadline = asyncio.get_running_loop().time() + FILING_WAIT
@@ -46,13 +54,13 @@ async def fix_statements(conn: asyncpg.Connection, view: View, payloads: Iterabl
             "filed now would leave out events acknowledged before it; retry shortly"
         )
     for event in filings:
-        institution = view.institutions.get(event.institution_id)
-        if institution is None:
+        kind = kinds.get(event.institution_id)
+        if kind is None:
             continue
         body = await statement(
             conn,
             event.institution_id,
-            institution.kind,
+            kind,
             event.from_,
             event.to,
             dt.datetime.now(SHANGHAI),

@@ -27,6 +27,7 @@ from projections.statements import statement_digest
 from tests import pg
 from tests.e2e.conftest import FAST, ClientFactory, Keys
 from tests.e2e.test_http_statements import HEAD
+from tests.factory import envelope
 from tests.integration.business.scenario import SECOND_SME, post_dated, seed_dated, year
 from tests.unit.rules.world import BANK, GUAR, issued, key
 
@@ -296,3 +297,26 @@ async def test_a_log_filing_one_period_twice_imports_and_decides_again_as_stored
     finally:
         await pg.drop_database(pg_admin_dsn, name)
     assert imported.head_position == int((await r.json())["position"])
+
+
+async def test_an_institution_registered_and_filed_for_in_one_batch_files_its_empty_statement(
+    books: Client, keys: Keys, runtime: Runtime
+) -> None:
+    """The batch is applied in order: the filing comes after the registration, and fixes
+    a statement with nothing in it yet, which a replay of the decisions takes as stored."""
+    admin = await keys.role("admin")
+    registered = envelope(
+        "institution.registered", {"institution_id": "NEW-B1", "name": "New", "kind": "bank"}
+    )
+    r = await books.post("/v1/events", json=[registered, _filing("NEW-B1")], headers=admin)
+    assert r.status == 201, await r.text()
+    filed = await books.get(
+        "/v1/statements/NEW-B1", params={**Q2, "filed": "latest"}, headers=admin
+    )
+    assert filed.status == 200, await filed.text()
+    assert (await filed.json())["programs"] == []
+    conn = await asyncpg.connect(runtime.dsn)
+    try:
+        assert (await decide_again(conn)).same
+    finally:
+        await conn.close()
