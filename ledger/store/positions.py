@@ -74,13 +74,20 @@ class PositionWaiter:
         self._poll.set()  # look up what is pending now, and listen again
 
     async def _reopen(self) -> None:
-        """Open the listening connection again, at most once a second."""
+        """Open the listening connection again, or LISTEN on it again, at most once a
+        second."""
         if self._listener is not None and self._listener.is_closed():
             # Lost without its termination callback, as when a query on it met the
             # server's FATAL message first.
             self._lost(self._listener)
         loop = asyncio.get_running_loop()
-        if self._stopped or self._listener is not None or loop.time() < self._next_open:
+        if self._stopped or loop.time() < self._next_open:
+            return
+        if self._listener is not None:
+            if not self._listening and self._local_sealer is None:
+                # Open, but its LISTEN failed (logged): try it again.
+                self._next_open = loop.time() + _REOPEN_EVERY
+                await self._follow_others()
             return
         self._next_open = loop.time() + _REOPEN_EVERY
         try:

@@ -4,6 +4,7 @@ escapes its task (at shutdown, asyncpg may raise InternalClientError mid-operati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import asyncpg
@@ -89,3 +90,37 @@ async def test_a_stopping_service_switches_its_listening_no_more() -> None:
     waiter.sealing_here(None)  # the sealer stopping
     await waiter.settled()
     assert listener.asked == asked == 2
+
+
+class _RefusingOnce(_Counting):
+    """A listening connection whose first LISTEN fails, the connection staying open."""
+
+    async def add_listener(self, *_: Any) -> None:
+        self.asked += 1
+        if self.asked == 1:
+            raise asyncpg.InterfaceError(
+                "cannot perform operation: another operation is in progress"
+            )
+
+    def is_closed(self) -> bool:
+        return False
+
+
+async def test_a_listen_that_failed_on_an_open_connection_is_tried_again() -> None:
+    """Without it, the waiter would keep the connection, not listening, and learn every
+    post's position from its quarter-second poll."""
+    listener = _RefusingOnce()
+    waiter = PositionWaiter(pool=None)  # type: ignore[arg-type]  # nothing is pending
+    with structlog.testing.capture_logs():
+        await waiter.start(_opening(listener))
+        assert listener.asked == 1
+        running = asyncio.create_task(waiter.run())
+        try:
+            async with asyncio.timeout(5):
+                while listener.asked < 2:
+                    await asyncio.sleep(0.05)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    assert listener.asked == 2
