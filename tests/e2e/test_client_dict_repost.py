@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from ledger import client as lc
+from tests.e2e.fake_server import serving
 
 
 class LosesEveryAnswer:
@@ -33,12 +33,8 @@ async def lossy() -> AsyncIterator[tuple[LosesEveryAnswer, str]]:
     fake = LosesEveryAnswer()
     app = web.Application()
     app.router.add_post("/v1/events", fake.post)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield fake, url
 
 
 async def test_a_dict_posted_again_after_a_lost_answer_carries_the_same_event_id(

@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from ledger import client as lc
 from ledger.client.consumer import Consumer
+from tests.e2e.fake_server import serving
 
 _PROXY_PAGE = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
 
@@ -63,12 +63,8 @@ async def upstream(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Upstre
     fake = Upstream(getattr(request, "param", []))
     app = web.Application()
     app.router.add_get("/v1/events", fake.events)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield fake, url
 
 
 def _client(url: str) -> lc.LedgerClient:

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from ledger import client as lc
 from ledger.client import trusted_checkpoint
 from ledger.tlog.keys import generate_signer
+from tests.e2e.fake_server import serving
 from tests.unit.test_client_proofs import _keys, _note
 
 LARGE = b"[" + b" " * (2 * 1024 * 1024) + b"]"
@@ -56,12 +56,8 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     app.router.add_get("/v1/log/checkpoint", fake.checkpoint)
     app.router.add_post("/v1/events", fake.events)
     app.router.add_get("/v1/events/{event_id}/proof", fake.proof)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        yield fake, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield fake, url
 
 
 async def test_a_checkpoint_that_is_not_utf8_text_is_a_failed_proof(

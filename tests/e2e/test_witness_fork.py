@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from ledger.tlog.checkpoint import Checkpoint
 from ledger.tlog.hashing import leaf_hash, root_of_leaves
 from ledger.tlog.keys import COSIGNATURE_V1, ED25519, Signer, generate_signer
 from ledger.tlog.note import sign
 from ledger.tlog.proofs import Node, prove_consistency
+from tests.e2e.fake_server import serving
 from tests.e2e.ledger_cli import run_ledger
 
 ORIGIN = "fake-ledger/0000000000000000"
@@ -91,12 +91,8 @@ def log_key() -> Signer:
 @pytest.fixture
 async def fake(log_key: Signer) -> AsyncIterator[tuple[FakeLog, str]]:
     log = FakeLog(log_key, _leaves("a0", "a1", "a2", "a3"))
-    server = TestServer(log.app())
-    await server.start_server()
-    try:
-        yield log, str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(log.app()) as url:
+        yield log, url
 
 
 def _witness_args(url: str, log_key: Signer, tmp_path: Path) -> list[str]:
