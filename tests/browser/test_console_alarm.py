@@ -75,6 +75,18 @@ async def _audit(watched: Any, ledger: LiveLedger) -> Any:
     return page
 
 
+async def _verified(
+    browser: Any, ledger: LiveLedger, leaves: list[bytes], who: str = "reader"
+) -> tuple[FakeLog, Any]:
+    """Signed in as `who` before a fake log of `leaves`, whose checkpoint the audit page
+    has verified and this browser keeps."""
+    fake = FakeLog()
+    watched = await sign_in(browser, ledger, who, fake=fake)
+    await fake.serve(watched.page, leaves)
+    await _audit(watched, ledger)
+    return fake, watched
+
+
 async def test_a_grown_log_is_proved_consistent_with_the_checkpoint_verified_before(
     browser: Any, ledger: LiveLedger
 ) -> None:
@@ -94,10 +106,7 @@ async def test_a_grown_log_is_proved_consistent_with_the_checkpoint_verified_bef
 async def test_a_forked_checkpoint_raises_the_alarm_naming_both_sizes(
     browser: Any, ledger: LiveLedger
 ) -> None:
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "reader", fake=fake)
-    await fake.serve(watched.page, TREE[:5])
-    await _audit(watched, ledger)
+    fake, watched = await _verified(browser, ledger, TREE[:5])
     await fake.serve(watched.page, FORK)
     page = await _audit(watched, ledger)
     alarm = await page.inner_text("#alarm")
@@ -114,10 +123,7 @@ async def test_a_log_gone_back_raises_the_alarm_on_every_page(
 ) -> None:
     """Rolled back below what this browser verified: the log cannot prove its smaller
     checkpoint, and that is the alarm, not an error page (it was a bare 422)."""
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "reader", fake=fake)
-    await fake.serve(watched.page, TREE)
-    await _audit(watched, ledger)
+    fake, watched = await _verified(browser, ledger, TREE)
     await fake.serve(watched.page, FORK[:5])
     page = await _audit(watched, ledger)
     alarm = await page.inner_text("#alarm")
@@ -133,10 +139,7 @@ async def test_a_log_gone_back_raises_the_alarm_on_every_page(
 async def test_a_badly_signed_checkpoint_raises_the_alarm_naming_its_size(
     browser: Any, ledger: LiveLedger
 ) -> None:
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "reader", fake=fake)
-    await fake.serve(watched.page, TREE[:5])
-    await _audit(watched, ledger)
+    fake, watched = await _verified(browser, ledger, TREE[:5])
     await fake.serve(watched.page, TREE, corrupt=True)
     page = await _audit(watched, ledger)
     alarm = await page.inner_text("#alarm")
@@ -146,10 +149,7 @@ async def test_a_badly_signed_checkpoint_raises_the_alarm_naming_its_size(
 
 
 async def test_a_changed_log_key_raises_the_alarm(browser: Any, ledger: LiveLedger) -> None:
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "reader", fake=fake)
-    await fake.serve(watched.page, TREE[:5])
-    await _audit(watched, ledger)
+    fake, watched = await _verified(browser, ledger, TREE[:5])
     fake.key = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
     page = await _audit(watched, ledger)
     assert "not the key PeterNeumann+c74f20a3" in await page.inner_text("#alarm")
@@ -172,16 +172,25 @@ EVENT = {
 }
 
 
-@pytest.mark.parametrize(("served", "outcome"), [("honest", "verified"), ("altered", "failed")])
-async def test_an_event_page_checks_its_inclusion_proof(
-    browser: Any, ledger: LiveLedger, served: str, outcome: str
-) -> None:
-    """The event's bytes are leaf 5 of an 8-leaf signed tree; altered bytes do not verify."""
+async def _event_logged(
+    browser: Any, ledger: LiveLedger
+) -> tuple[FakeLog, Any, bytes, list[bytes]]:
+    """Signed in as the auditor before a fake log whose leaf 5 is EVENT: the log, the
+    page, EVENT's bytes and the leaves."""
     fake = FakeLog()
     watched = await sign_in(browser, ledger, "auditor", fake=fake)
     event = json.dumps(EVENT).encode()
     leaves = [*TREE[:5], event, *TREE[6:]]
     await fake.serve(watched.page, leaves)
+    return fake, watched, event, leaves
+
+
+@pytest.mark.parametrize(("served", "outcome"), [("honest", "verified"), ("altered", "failed")])
+async def test_an_event_page_checks_its_inclusion_proof(
+    browser: Any, ledger: LiveLedger, served: str, outcome: str
+) -> None:
+    """The event's bytes are leaf 5 of an 8-leaf signed tree; altered bytes do not verify."""
+    fake, watched, event, leaves = await _event_logged(browser, ledger)
     shown = event if served == "honest" else event.replace(b"100000000", b"900000000")
     fake.proof_text = _tlog_proof(5, leaves, fake.note, shown)
     page = await visit(watched, ledger, f"/console/events/{EVENT['event_id']}")
@@ -196,11 +205,7 @@ async def test_an_event_page_refuses_the_proof_of_another_event(
     browser: Any, ledger: LiveLedger
 ) -> None:
     """The proof holds, but of EVENT: asked for another event, the page must not go green."""
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "auditor", fake=fake)
-    event = json.dumps(EVENT).encode()
-    leaves = [*TREE[:5], event, *TREE[6:]]
-    await fake.serve(watched.page, leaves)
+    fake, watched, event, leaves = await _event_logged(browser, ledger)
     fake.proof_text = _tlog_proof(5, leaves, fake.note, event)
     other = "0d6f3a52-8b1e-4f0c-a2d4-7e9b3c1f5a60"
     page = await visit(watched, ledger, f"/console/events/{other}")
@@ -216,10 +221,7 @@ async def test_an_event_under_a_forked_checkpoint_is_not_shown(
 ) -> None:
     """Its proof holds in the forked tree, signed with the log key: the alarm is raised,
     and the bytes that tree carries are not shown as the event."""
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "auditor", fake=fake)
-    await fake.serve(watched.page, TREE)
-    await _audit(watched, ledger)
+    fake, watched = await _verified(browser, ledger, TREE, who="auditor")
     forged = json.dumps({**EVENT, "data": {"guarantee_id": "G-NAT-002", "amount": 9}}).encode()
     leaves = [*FORK[:5], forged, *FORK[6:]]
     await fake.serve(watched.page, leaves)
@@ -238,10 +240,7 @@ async def test_a_pinned_log_no_longer_served_raises_the_alarm(
 ) -> None:
     """Once this browser pinned the key and verified a checkpoint, a ledger that stops
     serving them can no longer prove what it proved: that is no 'not served' notice."""
-    fake = FakeLog()
-    watched = await sign_in(browser, ledger, "reader", fake=fake)
-    await fake.serve(watched.page, TREE[:5])
-    await _audit(watched, ledger)
+    fake, watched = await _verified(browser, ledger, TREE[:5])
     if stops == "the checkpoint":
         fake.serves_checkpoint = False
         expected = "serves no signed checkpoint, but this browser verified one at tree size 5"
