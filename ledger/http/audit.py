@@ -37,7 +37,7 @@ from ledger.http.readmodel_schemas import (
     ProgramSummary,
     SmeExposure,
 )
-from ledger.http.readmodels import head_before_routing, known_head
+from ledger.http.readmodels import asked_head
 from ledger.http.replicas import Behind, read_routed
 from ledger.http.schemas import ChainCheck, json_response_body
 from ledger.standbys import Standby
@@ -100,19 +100,13 @@ async def state(request: web.Request) -> web.Response:
         # Echoed in a 404 otherwise, control characters and all: no event gives one.
         raise invalid(f"query.{name}", f"not an id: ids match {IDENT_PATTERN}")
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
-    # The books of a day hold the primary's log as it stood when the request came; as
-    # known at a moment, also every event recorded by then (some may still be stored).
-    asked_head = None
-    if day is not None:
-        if known_at is None:
-            asked_head = await head_before_routing(request)
-        else:
-            asked_head = await known_head(request, known_at, deadline)
+    # The books of a day hold the primary's log as it stood when the request came.
+    head_then = None if day is None else await asked_head(request, known_at, deadline)
 
     async def work(conn: asyncpg.Connection, standby: Standby | None) -> dict[str, Any] | None:
         if day is not None:
             # The books of a day come from the as-of read model, never a fold of the log.
-            head = asked_head if asked_head is not None else await head_position(conn)
+            head = head_then if head_then is not None else await head_position(conn)
             cut = await as_of_cut(conn, standby, day, known_at, deadline, head)
             try:
                 body: dict[str, Any] | None = await state_as_of(conn, cut, name, ident)

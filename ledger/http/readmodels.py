@@ -123,6 +123,17 @@ async def known_head(request: web.Request, known_at: dt.datetime, deadline: floa
         ) from None
 
 
+async def asked_head(
+    request: web.Request, known_at: dt.datetime | None, deadline: float
+) -> int | None:
+    """The head a read of the log as it stood (as known at `known_at`, if given) must
+    hold: `head_before_routing`, or with `known_at` the head once every event recorded
+    by then, some perhaps still being stored, is sealed in it (`known_head`)."""
+    if known_at is None:
+        return await head_before_routing(request)
+    return await known_head(request, known_at, deadline)
+
+
 async def head_before_routing(request: web.Request) -> int | None:
     """Where the primary's log is as the request comes, asked before a standby is picked
     when standbys are configured (None without: the primary's work reads it itself), so

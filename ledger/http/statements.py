@@ -26,8 +26,7 @@ from ledger.http.negotiate import preferred
 from ledger.http.params import date_param, known_at_param, text_param
 from ledger.http.problems import Problem, invalid
 from ledger.http.readmodels import (
-    head_before_routing,
-    known_head,
+    asked_head,
     primary_reflects,
     standby_reflects,
     wanted_position,
@@ -121,12 +120,8 @@ async def get_statement(request: web.Request) -> web.Response:
     wanted = wanted_position(request)
     deadline = asyncio.get_running_loop().time() + request.app[LIMITS].min_position_wait
     # The log as it stood when the request came is the primary's: a standby's own head
-    # trails it, by up to its lag bound. As known at a moment, it must also hold every
-    # event recorded by then, some of which may still be being stored.
-    if ask.known_at is None:
-        asked_head = await head_before_routing(request)
-    else:
-        asked_head = await known_head(request, ask.known_at, deadline)
+    # trails it, by up to its lag bound.
+    head_then = await asked_head(request, ask.known_at, deadline)
 
     async def work(
         conn: asyncpg.Connection, standby: Standby | None
@@ -140,7 +135,7 @@ async def get_statement(request: web.Request) -> web.Response:
         # And the log as it stood when the request came, in the read model statements are
         # summed from, so that a statement as known at a moment stays the same once it is
         # answered (as GET /v1/audit/state does for business dates).
-        head = asked_head if asked_head is not None else await head_position(conn)
+        head = head_then if head_then is not None else await head_position(conn)
         if standby is None:
             await primary_reflects(conn, head, deadline, movements_position, _MOVEMENTS)
         else:
