@@ -118,9 +118,7 @@ async def known_head(request: web.Request, known_at: dt.datetime, deadline: floa
         async with _on_primary(request) as c:
             return await sealed_through(c, known_at, deadline)
     except StillStoring as exc:
-        raise Problem(
-            "service-unavailable", f"{exc}; retry shortly", headers={"Retry-After": "1"}
-        ) from None
+        raise unavailable(f"{exc}; retry shortly") from None
 
 
 async def asked_head(
